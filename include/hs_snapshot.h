@@ -1,0 +1,146 @@
+/* hs_snapshot.h - read heapsnap snapshot files.
+ *
+ * The snapshot reader is a library of its own (libhsformat); tools link it,
+ * never the shim. A snapshot is opened whole into memory, validated
+ * (magic, version, checksum, every count against the bytes that carry it),
+ * and then read through the accessors below. Every pointer an accessor
+ * returns is owned by the hs_snapshot and lives until hs_snapshot_free().
+ *
+ * Errors follow one convention: functions return int, 0 on success and a
+ * negative code on failure: one of HS_E* below, or -errno for a system call
+ * that failed. hs_strerror() turns any of them into a short sentence.
+ * The file format itself is specified in docs/format.md. */
+#ifndef HS_SNAPSHOT_H
+#define HS_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The project's own error codes; system errors are returned as -errno and
+ * stay below 4096 in magnitude, so the two ranges never meet. */
+#define HS_ERRNO_MAP(XX)                                                       \
+  XX(EMAGIC, -5001, "not a heapsnap snapshot (bad magic)")                     \
+  XX(EVERSION, -5002, "snapshot format version is newer than this reader")   \
+  XX(ETRUNC, -5003, "snapshot is truncated")                                   \
+  XX(ECORRUPT, -5004, "snapshot is corrupted")                                 \
+  XX(ECHECKSUM, -5005, "snapshot checksum does not match")                     \
+  XX(ETOOBIG, -5006, "snapshot declares more data than a reader accepts")     \
+  XX(EEMPTY, -5007, "file is empty")                                           \
+  XX(ENOSHIM, -5008, "the heapsnap shim is not loaded in this process")        \
+  XX(EBUSY, -5009, "a snapshot is already being taken")                        \
+  XX(EINVAL, -5010, "invalid argument")                                        \
+  XX(ENOMEM, -5011, "out of memory")                                           \
+  XX(ECOMPRESS, -5012, "compression failed")
+
+enum {
+#define HS__ERR_ENUM(name, val, msg) HS_##name = (val),
+  HS_ERRNO_MAP(HS__ERR_ENUM)
+#undef HS__ERR_ENUM
+};
+
+/*! hs_strerror() :
+ * @return : a static sentence for an HS_E* code or a -errno value;
+ *           never NULL. */
+const char *hs_strerror(int err);
+
+/* Format version this library writes and the newest it reads. */
+#define HS_FORMAT_VERSION 1
+
+/* hs_header.flags */
+#define HS_SNAP_SAMPLED 0x1u /* blocks are a Poisson sample; see sample_bytes */
+#define HS_SNAP_SCANNED 0x2u /* the reachability section is present */
+#define HS_SNAP_STACKS_FULL                                                    \
+  0x4u /* the stack table filled up; some blocks have stack 0 (unknown) */
+
+typedef struct hs_header {
+  uint32_t version;      /* format version of the file */
+  uint32_t flags;        /* HS_SNAP_* */
+  int32_t pid;           /* process that wrote it */
+  int32_t ppid;          /* its parent at the time */
+  uint32_t number;       /* n in <name>.<pid>.<n>.snap */
+  uint32_t epoch;        /* blocks allocated from now on carry epoch+1 */
+  uint64_t time_ns;      /* wall clock, ns since the Unix epoch */
+  uint64_t start_ns;     /* wall clock when the shim started */
+  uint64_t live_blocks;  /* blocks in this snapshot */
+  uint64_t live_bytes;   /* sum of their requested sizes */
+  uint64_t rss_bytes;    /* resident set size of the process, 0 if unknown */
+  uint64_t sample_bytes; /* mean sampling gap R in bytes; 0 = every block */
+  uint64_t pause_ns;     /* how long the service's allocations were held */
+  uint32_t max_depth;    /* stack depth limit in force */
+  uint32_t argc;         /* number of strings in argv */
+  const char *exe;       /* absolute path of the executable ("" if unknown) */
+  const char *const *argv; /* command line, argc strings */
+  const char *trigger;   /* "signal", "interval", "exit", "api", or "" */
+} hs_header;
+
+/* hs_module.flags */
+#define HS_MODULE_UNLOADED 0x1u /* dlclose'd before the snapshot was taken */
+#define HS_MODULE_MAIN 0x2u     /* the executable itself */
+
+typedef struct hs_module {
+  uint64_t start;     /* lowest address of its PT_LOAD segments, in memory */
+  uint64_t end;       /* one past the highest such address */
+  uint64_t bias;      /* load bias: memory address = ELF vaddr + bias */
+  uint32_t flags;     /* HS_MODULE_* */
+  uint32_t build_id_len;
+  const uint8_t *build_id; /* GNU build id bytes, build_id_len of them */
+  const char *path;        /* path as the loader saw it ("" for the vdso) */
+} hs_module;
+
+/* A stack is the list of return addresses, innermost first, as captured in
+ * the process. Stack 0 is the empty stack (unknown). */
+typedef struct hs_stack {
+  const uint64_t *frames;
+  uint32_t depth;
+} hs_stack;
+
+typedef struct hs_block {
+  uint64_t addr;  /* address the allocator returned */
+  uint64_t size;  /* size the program asked for */
+  uint32_t stack; /* index into the stack table */
+  uint32_t epoch; /* snapshots taken before it was allocated; 0 = before #1 */
+} hs_block;
+
+typedef struct hs_snapshot hs_snapshot;
+
+/*! hs_snapshot_open() :
+ * Reads and validates the snapshot at `path`.
+ * @return : 0 and *out set (free it with hs_snapshot_free), or an error
+ *           code with *out set to NULL. Never allocates more than the file
+ *           can justify. */
+int hs_snapshot_open(const char *path, hs_snapshot **out);
+
+/*! hs_snapshot_load() :
+ * As hs_snapshot_open(), from `len` bytes in memory (copied as needed). */
+int hs_snapshot_load(const void *data, size_t len, hs_snapshot **out);
+
+/*! hs_snapshot_free() : releases everything; accepts NULL. */
+void hs_snapshot_free(hs_snapshot *snap);
+
+/*! @return : the header; valid until hs_snapshot_free(). */
+const hs_header *hs_snapshot_header(const hs_snapshot *snap);
+
+size_t hs_snapshot_module_count(const hs_snapshot *snap);
+/*! @return : module i (i < module_count), or NULL when out of range. */
+const hs_module *hs_snapshot_module(const hs_snapshot *snap, size_t i);
+/*! @return : the module whose [start, end) holds addr, or NULL. */
+const hs_module *hs_snapshot_module_find(const hs_snapshot *snap,
+                                         uint64_t addr);
+
+/*! @return : number of stacks, including stack 0. */
+size_t hs_snapshot_stack_count(const hs_snapshot *snap);
+/*! @return : stack i; an empty stack when i is out of range. */
+hs_stack hs_snapshot_stack(const hs_snapshot *snap, uint32_t i);
+
+size_t hs_snapshot_block_count(const hs_snapshot *snap);
+/*! @return : all blocks, sorted by address, block_count of them. */
+const hs_block *hs_snapshot_blocks(const hs_snapshot *snap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HS_SNAPSHOT_H */
