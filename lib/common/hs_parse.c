@@ -9,17 +9,19 @@ static const struct {
   const char *name;
   int sig;
 } hs__signals[] = {
-    {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT},
-    {"USR1", SIGUSR1}, {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},
-    {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
-    {"CONT", SIGCONT}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
-    {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU},
-    {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
-    {"WINCH", SIGWINCH}, {"IO", SIGIO},     {"PWR", SIGPWR},
+    {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},
+    {"USR1", SIGUSR1},   {"USR2", SIGUSR2},     {"PIPE", SIGPIPE},
+    {"ALRM", SIGALRM},   {"TERM", SIGTERM},     {"CHLD", SIGCHLD},
+    {"CONT", SIGCONT},   {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN},
+    {"TTOU", SIGTTOU},   {"URG", SIGURG},       {"XCPU", SIGXCPU},
+    {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+    {"WINCH", SIGWINCH}, {"IO", SIGIO},         {"PWR", SIGPWR},
     {"SYS", SIGSYS},
 };
 
-static int hs__lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static int hs__lower(int c) {
+  return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
 
 /* Case-insensitive prefix match; returns the rest of s or NULL. */
 static const char *hs__skip_prefix(const char *s, const char *prefix) {
@@ -120,8 +122,14 @@ static int hs__parse_rt(const char *s, int *out) {
 
 static int hs__signal_ok(int sig) {
   switch (sig) {
-  case SIGKILL: case SIGSTOP: case SIGSEGV: case SIGBUS:
-  case SIGFPE: case SIGILL: case SIGABRT: case SIGTRAP:
+  case SIGKILL:
+  case SIGSTOP:
+  case SIGSEGV:
+  case SIGBUS:
+  case SIGFPE:
+  case SIGILL:
+  case SIGABRT:
+  case SIGTRAP:
     return 0;
   default:
     return sig > 0 && sig <= SIGRTMAX;

@@ -1,0 +1,254 @@
+/* hs_hooks.c - the interposed allocation API.
+ *
+ * Every entry point forwards to the real allocator and, when tracking is on
+ * and this thread is not already inside the shim, records or forgets the
+ * block. The order matters with threads: a block leaves the table before
+ * the real free/realloc gives its address back to the allocator (another
+ * thread may get that address at once), and enters it after the real
+ * allocation returned. Stacks are captured with no lock of the shim held. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hs_shim.h"
+
+__thread int hs__busy __attribute__((tls_model("initial-exec")));
+int hs__tracking;
+
+/* dlsym calls calloc before the real calloc is known: such early requests
+ * are served from this pool, with a size word in front for realloc and
+ * malloc_usable_size, and free ignores them. */
+static _Alignas(16) char hs__pool[1 << 16];
+static _Atomic size_t hs__pool_used;
+
+static void *hs__pool_alloc(size_t n) {
+  const size_t need = ((n + 15) & ~(size_t)15) + 16;
+  const size_t off = atomic_fetch_add(&hs__pool_used, need);
+  if (n > sizeof hs__pool || off + need > sizeof hs__pool)
+    return NULL;
+  *(size_t *)(hs__pool + off) = n;
+  return hs__pool + off + 16;
+}
+
+static int hs__in_pool(const void *p) {
+  return (const char *)p >= hs__pool &&
+         (const char *)p < hs__pool + sizeof hs__pool;
+}
+
+static size_t hs__pool_size(const void *p) {
+  return *(const size_t *)((const char *)p - 16);
+}
+
+static void hs__track(void *p, size_t n) {
+  hs__busy = 1;
+  if (HS_UNLIKELY(hs__thread_pending))
+    hs__trigger_start_pending();
+  hs__table_insert((uint64_t)p, n, hs__stack_capture());
+  hs__busy = 0;
+}
+
+/* After the real call: record p if tracking applies to this thread. */
+static inline void *hs__after(void *p, size_t n) {
+  if (HS_LIKELY(hs__tracking) && p && !hs__busy)
+    hs__track(p, n);
+  return p;
+}
+
+/* Before the real free: forget p. Marked busy so that a signal handler
+ * that frees in the middle of this cannot wait on the same shard lock. */
+static inline void hs__forget(void *p, hs__entry *out, int *had) {
+  if (HS_LIKELY(hs__tracking) && !hs__busy) {
+    hs__busy = 1;
+    const int found = hs__table_remove((uint64_t)p, out);
+    hs__busy = 0;
+    if (had)
+      *had = found;
+  }
+}
+
+#define HS_NEED(fn)                                                            \
+  do {                                                                         \
+    if (HS_UNLIKELY(!hs__real.fn))                                             \
+      hs__resolve();                                                           \
+  } while (0)
+
+HS_EXPORT void *malloc(size_t n) {
+  HS_NEED(malloc);
+  if (HS_UNLIKELY(!hs__real.malloc))
+    return hs__pool_alloc(n);
+  return hs__after(hs__real.malloc(n), n);
+}
+
+HS_EXPORT void free(void *p) {
+  if (!p || hs__in_pool(p))
+    return;
+  HS_NEED(free);
+  hs__forget(p, NULL, NULL);
+  if (hs__real.free)
+    hs__real.free(p);
+}
+
+HS_EXPORT void *calloc(size_t n, size_t m) {
+  HS_NEED(calloc);
+  if (HS_UNLIKELY(!hs__real.calloc)) {
+    if (m && n > SIZE_MAX / m)
+      return NULL;
+    return hs__pool_alloc(n * m); /* static memory: already zero */
+  }
+  void *p = hs__real.calloc(n, m);
+  return p ? hs__after(p, n * m) : NULL;
+}
+
+static void *hs__realloc_pool(void *p, size_t n) {
+  void *q = malloc(n);
+  if (q) {
+    const size_t old = hs__pool_size(p);
+    memcpy(q, p, old < n ? old : n);
+  }
+  return q;
+}
+
+HS_EXPORT void *realloc(void *p, size_t n) {
+  if (p && hs__in_pool(p))
+    return hs__realloc_pool(p, n);
+  HS_NEED(realloc);
+  if (!hs__tracking || hs__busy)
+    return hs__real.realloc(p, n);
+  hs__entry old;
+  int had = 0;
+  if (p)
+    hs__forget(p, &old, &had);
+  void *q = hs__real.realloc(p, n);
+  if (q)
+    return hs__after(q, n);
+  if (had && n != 0) /* failed: p is still the program's */
+    hs__table_restore(&old);
+  return NULL;
+}
+
+HS_EXPORT void *reallocarray(void *p, size_t n, size_t m) {
+  if (m && n > SIZE_MAX / m) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return realloc(p, n * m);
+}
+
+HS_EXPORT int posix_memalign(void **out, size_t align, size_t n) {
+  HS_NEED(posix_memalign);
+  const int rc = hs__real.posix_memalign(out, align, n);
+  if (rc == 0)
+    hs__after(*out, n);
+  return rc;
+}
+
+HS_EXPORT void *aligned_alloc(size_t align, size_t n) {
+  HS_NEED(aligned_alloc);
+  return hs__after(hs__real.aligned_alloc(align, n), n);
+}
+
+HS_EXPORT void *memalign(size_t align, size_t n) {
+  HS_NEED(memalign);
+  return hs__after(hs__real.memalign(align, n), n);
+}
+
+HS_EXPORT void *valloc(size_t n) {
+  HS_NEED(valloc);
+  return hs__after(hs__real.valloc(n), n);
+}
+
+HS_EXPORT void *pvalloc(size_t n) {
+  HS_NEED(pvalloc);
+  return hs__after(hs__real.pvalloc(n), n);
+}
+
+HS_EXPORT size_t malloc_usable_size(void *p) {
+  if (p && hs__in_pool(p))
+    return hs__pool_size(p);
+  HS_NEED(malloc_usable_size);
+  return hs__real.malloc_usable_size ? hs__real.malloc_usable_size(p) : 0;
+}
+
+/* jemalloc's non-standard API: only programs that use jemalloc call these,
+ * and then RTLD_NEXT resolved them to jemalloc. */
+HS_EXPORT void *mallocx(size_t n, int flags) {
+  HS_NEED(mallocx);
+  if (!hs__real.mallocx)
+    return NULL;
+  return hs__after(hs__real.mallocx(n, flags), n);
+}
+
+HS_EXPORT void *rallocx(void *p, size_t n, int flags) {
+  HS_NEED(rallocx);
+  if (!hs__real.rallocx)
+    return NULL;
+  hs__entry old;
+  int had = 0;
+  hs__forget(p, &old, &had);
+  void *q = hs__real.rallocx(p, n, flags);
+  if (q)
+    return hs__after(q, n);
+  if (had)
+    hs__table_restore(&old);
+  return NULL;
+}
+
+/* Resizes in place: the block keeps its address and stack; its size
+ * becomes what jemalloc granted, up to what was asked. */
+HS_EXPORT size_t xallocx(void *p, size_t n, size_t extra, int flags) {
+  HS_NEED(xallocx);
+  if (!hs__real.xallocx)
+    return 0;
+  const size_t got = hs__real.xallocx(p, n, extra, flags);
+  if (hs__tracking && !hs__busy) {
+    const size_t want = n + extra < n ? SIZE_MAX : n + extra;
+    hs__busy = 1;
+    hs__table_resize((uint64_t)p, got < want ? got : want);
+    hs__busy = 0;
+  }
+  return got;
+}
+
+HS_EXPORT size_t sallocx(const void *p, int flags) {
+  HS_NEED(sallocx);
+  return hs__real.sallocx ? hs__real.sallocx(p, flags) : 0;
+}
+
+HS_EXPORT void dallocx(void *p, int flags) {
+  HS_NEED(dallocx);
+  hs__forget(p, NULL, NULL);
+  if (hs__real.dallocx)
+    hs__real.dallocx(p, flags);
+}
+
+HS_EXPORT void sdallocx(void *p, size_t n, int flags) {
+  HS_NEED(sdallocx);
+  hs__forget(p, NULL, NULL);
+  if (hs__real.sdallocx)
+    hs__real.sdallocx(p, n, flags);
+}
+
+HS_EXPORT size_t nallocx(size_t n, int flags) {
+  HS_NEED(nallocx);
+  return hs__real.nallocx ? hs__real.nallocx(n, flags) : 0;
+}
+
+/* A library about to be unloaded is recorded first, so stacks through it
+ * can still be named from the snapshot's module table. */
+HS_EXPORT int dlclose(void *handle) {
+  HS_NEED(dlclose);
+  if (hs__tracking && !hs__busy) {
+    hs__busy = 1;
+    hs__modules_refresh();
+    hs__busy = 0;
+  }
+  return hs__real.dlclose ? hs__real.dlclose(handle) : -1;
+}
+
+HS_EXPORT int hs_snapshot_now(char *path, size_t path_len) {
+  if (!hs__tracking)
+    return HS_ENOSHIM;
+  return hs__snapshot_take("api", path, path_len);
+}

@@ -1,0 +1,83 @@
+/* hs_prim.c - the shim's operating-system calls.
+ *
+ * Everything here may run inside an interposed malloc, in a forked child
+ * or in the shim's own thread: no malloc, no stdio streams, no locks.
+ * Messages are formatted into a stack buffer and written with write(2), as
+ * mimalloc does. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hs_shim.h"
+
+size_t hs__os_round(size_t size) {
+  const size_t page = 4096;
+  return (size + page - 1) & ~(page - 1);
+}
+
+void *hs__os_alloc(size_t size) {
+  if (size == 0)
+    return NULL;
+  void *p = mmap(NULL, hs__os_round(size), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void hs__os_free(void *p, size_t size) {
+  if (p)
+    munmap(p, hs__os_round(size));
+}
+
+/* vsnprintf with plain conversions does not allocate in glibc. */
+void hs__say(const char *fmt, ...) {
+  char buf[1024];
+  const int saved = errno;
+  const size_t pre = sizeof "heapsnap: " - 1;
+  memcpy(buf, "heapsnap: ", pre);
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf + pre, sizeof buf - pre - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    n = 0;
+  size_t len = pre + ((size_t)n < sizeof buf - pre - 1 ? (size_t)n
+                                                       : sizeof buf - pre - 2);
+  buf[len++] = '\n';
+  for (size_t off = 0; off < len;) {
+    const ssize_t w = write(2, buf + off, len - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      break;
+    off += (size_t)w;
+  }
+  errno = saved;
+}
+
+uint64_t hs__clock_ns(int clock_id) {
+  struct timespec ts;
+  clock_gettime((clockid_t)clock_id, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* zstd frees without a size: keep it in a header in front of the block. */
+void *hs__zstd_alloc(void *opaque, size_t size) {
+  (void)opaque;
+  uint64_t *p = hs__os_alloc(size + 16);
+  if (!p)
+    return NULL;
+  p[0] = size + 16;
+  return p + 2;
+}
+
+void hs__zstd_free(void *opaque, void *p) {
+  (void)opaque;
+  if (!p)
+    return;
+  uint64_t *base = (uint64_t *)p - 2;
+  hs__os_free(base, base[0]);
+}

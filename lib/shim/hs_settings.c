@@ -1,0 +1,113 @@
+/* hs_settings.c - the HEAPSNAP_* variables, read once at start.
+ * docs/environment.md is the user's view of this file: keep them in step.
+ * A bad value gets one warning and the default; the service runs on. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hs_parse.h"
+#include "hs_shim.h"
+
+hs__settings hs__cfg;
+
+static void hs__warn(const char *var, const char *val, const char *expect,
+                     const char *dflt) {
+  hs__say("%s=%s: expected %s; using %s", var, val, expect, dflt);
+}
+
+static uint64_t hs__env_u64(const char *var, uint64_t min, uint64_t max,
+                            uint64_t dflt, const char *expect) {
+  const char *v = getenv(var);
+  uint64_t out = dflt;
+  if (v && *v && hs__parse_u64(v, min, max, &out)) {
+    char d[24];
+    char *p = d + sizeof d;
+    *--p = '\0';
+    uint64_t x = dflt;
+    do
+      *--p = (char)('0' + x % 10);
+    while ((x /= 10));
+    hs__warn(var, v, expect, p);
+    out = dflt;
+  }
+  return out;
+}
+
+static void hs__load_signal(void) {
+  const char *v = getenv("HEAPSNAP_SIGNAL");
+  hs__cfg.signo = SIGUSR2;
+  if (v && *v && hs__parse_signal(v, &hs__cfg.signo)) {
+    hs__warn("HEAPSNAP_SIGNAL", v,
+             "a signal name (USR2, SIGRTMIN+3) or number, or none", "SIGUSR2");
+    hs__cfg.signo = SIGUSR2;
+  }
+}
+
+static void hs__load_flags(void) {
+  const char *v = getenv("HEAPSNAP_AT_EXIT");
+  if (v && *v && hs__parse_bool(v, &hs__cfg.at_exit)) {
+    hs__warn("HEAPSNAP_AT_EXIT", v, "1 or 0", "0");
+    hs__cfg.at_exit = 0;
+  }
+  v = getenv("HEAPSNAP_VERBOSE");
+  if (v && *v && hs__parse_bool(v, &hs__cfg.verbose)) {
+    hs__warn("HEAPSNAP_VERBOSE", v, "1 or 0", "0");
+    hs__cfg.verbose = 0;
+  }
+  v = getenv("HEAPSNAP_INTERVAL");
+  if (v && *v && hs__parse_seconds(v, &hs__cfg.interval_ns)) {
+    hs__warn("HEAPSNAP_INTERVAL", v, "seconds (like 10 or 0.5), 0 for off",
+             "0 (off)");
+    hs__cfg.interval_ns = 0;
+  }
+}
+
+/* The folder is made absolute now, so a later chdir of the program does not
+ * move the snapshots. getcwd with a buffer does not allocate. */
+static void hs__load_dir(void) {
+  const char *v = getenv("HEAPSNAP_DIR");
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd))
+    strcpy(cwd, "/tmp");
+  if (!v || !*v) {
+    strcpy(hs__cfg.dir, cwd);
+  } else if (v[0] == '/') {
+    if (strlen(v) >= sizeof hs__cfg.dir - 64)
+      hs__warn("HEAPSNAP_DIR", v, "a shorter path", cwd), v = cwd;
+    strcpy(hs__cfg.dir, v);
+  } else if (strlen(cwd) + strlen(v) + 2 < sizeof hs__cfg.dir - 64) {
+    strcpy(hs__cfg.dir, cwd);
+    strcat(hs__cfg.dir, "/");
+    strcat(hs__cfg.dir, v);
+  } else {
+    hs__warn("HEAPSNAP_DIR", v, "a shorter path", cwd);
+    strcpy(hs__cfg.dir, cwd);
+  }
+}
+
+/* <name> must be a plain file name component. */
+static void hs__load_name(void) {
+  const char *n = program_invocation_short_name;
+  size_t j = 0;
+  for (size_t i = 0; n && n[i] && j + 1 < sizeof hs__cfg.name; i++)
+    hs__cfg.name[j++] = (n[i] == '/' || n[i] < ' ') ? '_' : n[i];
+  if (j == 0 || (j <= 2 && hs__cfg.name[0] == '.'))
+    strcpy(hs__cfg.name, "program"), j = 7;
+  hs__cfg.name[j] = '\0';
+}
+
+void hs__settings_load(void) {
+  hs__load_dir();
+  hs__load_name();
+  hs__load_signal();
+  hs__load_flags();
+  hs__cfg.keep = hs__env_u64("HEAPSNAP_KEEP", 0, 1000000000, 0,
+                             "a count of files, 0 for all");
+  hs__cfg.depth = (uint32_t)hs__env_u64("HEAPSNAP_DEPTH", 1, HS_DEPTH_MAX, 64,
+                                        "a depth from 1 to 256");
+  hs__cfg.stack_mb =
+      hs__env_u64("HEAPSNAP_STACK_MB", 1, 65536, 256, "MiB from 1 to 65536");
+}

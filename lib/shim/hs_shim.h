@@ -1,0 +1,132 @@
+/* hs_shim.h - what the parts of the preloaded shim share.
+ *
+ * The shim is built with -fvisibility=hidden: only the C library's
+ * allocation API, dlclose and hs_snapshot_now leave it (HS_EXPORT).
+ * Nothing in here may reach the malloc the shim interposes: the shim's own
+ * memory comes from mmap (hs__os_alloc). */
+#ifndef HS_SHIM_H
+#define HS_SHIM_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hs_snapshot.h"
+
+#define HS_EXPORT __attribute__((visibility("default")))
+#define HS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define HS_DEPTH_MAX 256
+
+/* Settings, read once from the environment at start (hs_settings.c). */
+typedef struct hs__settings {
+  char dir[PATH_MAX];   /* absolute snapshot folder */
+  char name[64];        /* <name> in <name>.<pid>.<n>.snap */
+  int signo;            /* snapshot signal, 0 = none */
+  int at_exit;          /* snapshot in the destructor */
+  int verbose;          /* one line per snapshot on stderr */
+  uint32_t depth;       /* stack depth limit */
+  uint64_t interval_ns; /* 0 = no interval snapshots */
+  uint64_t keep;        /* files kept per process, 0 = all */
+  uint64_t stack_mb;    /* cap of the stack table */
+} hs__settings;
+
+extern hs__settings hs__cfg;
+void hs__settings_load(void);
+
+/* Set while a thread runs shim code (or for the shim's own thread's whole
+ * life): any allocation it makes passes straight through, untracked.
+ * initial-exec: reading it must not call into the TLS machinery, which
+ * may allocate. */
+extern __thread int hs__busy __attribute__((tls_model("initial-exec")));
+
+/* The allocator's functions, resolved with dlsym(RTLD_NEXT): glibc's, or
+ * jemalloc's when the program links it. Unresolved ones stay NULL. */
+typedef struct hs__real_fns {
+  void *(*malloc)(size_t);
+  void (*free)(void *);
+  void *(*calloc)(size_t, size_t);
+  void *(*realloc)(void *, size_t);
+  int (*posix_memalign)(void **, size_t, size_t);
+  void *(*aligned_alloc)(size_t, size_t);
+  void *(*memalign)(size_t, size_t);
+  void *(*valloc)(size_t);
+  void *(*pvalloc)(size_t);
+  size_t (*malloc_usable_size)(void *);
+  void *(*mallocx)(size_t, int);
+  void *(*rallocx)(void *, size_t, int);
+  size_t (*xallocx)(void *, size_t, size_t, int);
+  size_t (*sallocx)(const void *, int);
+  void (*dallocx)(void *, int);
+  void (*sdallocx)(void *, size_t, int);
+  size_t (*nallocx)(size_t, int);
+  int (*dlclose)(void *);
+} hs__real_fns;
+extern hs__real_fns hs__real;
+extern int hs__tracking; /* set once start-up is complete */
+void hs__resolve(void);
+
+/* hs_prim.c: the operating-system calls, each usable from any thread at any
+ * time (no locks of the shim held or needed). */
+void *hs__os_alloc(size_t size);        /* zeroed; NULL on failure */
+void hs__os_free(void *p, size_t size); /* accepts NULL */
+size_t hs__os_round(size_t size);       /* up to whole pages */
+void hs__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t hs__clock_ns(int clock_id);
+/* zstd's memory functions, mmap-backed. */
+void *hs__zstd_alloc(void *opaque, size_t size);
+void hs__zstd_free(void *opaque, void *p);
+
+/* hs_table.c: the live-block table. */
+typedef struct hs__entry {
+  uint64_t addr;
+  uint64_t size;
+  uint32_t stack;
+  uint32_t epoch;
+} hs__entry;
+int hs__table_init(void);
+void hs__table_insert(uint64_t addr, uint64_t size, uint32_t stack);
+void hs__table_restore(const hs__entry *e); /* put back a removed entry */
+int hs__table_remove(uint64_t addr, hs__entry *out); /* 1 if it was there */
+void hs__table_resize(uint64_t addr, uint64_t size);
+void hs__table_lock_all(void);
+void hs__table_unlock_all(void);
+size_t hs__table_count_locked(void);
+size_t hs__table_copy_locked(uint64_t *pairs, size_t cap); /* 2 words each */
+void hs__table_decode(const uint64_t *pair, hs__entry *out);
+uint64_t hs__table_key(const uint64_t *pair); /* sorts like the address */
+#define HS_TABLE_KEY_BITS 45
+uint32_t hs__table_epoch_advance_locked(void); /* returns the old epoch */
+
+/* hs_stacks.c: stack capture and the deduplicated stack table. */
+int hs__stacks_init(void);
+void hs__stacks_set_text(uint64_t lo, uint64_t hi); /* frames to skip */
+uint32_t hs__stack_capture(void); /* 0 when the table is full */
+uint32_t hs__stacks_count(void);  /* ids 1..count-1 are valid */
+int hs__stacks_full(void);
+const uint64_t *hs__stack_frames(uint32_t id, uint32_t *depth);
+void hs__stacks_lock(void);
+void hs__stacks_unlock(void);
+
+/* hs_modules.c: every module seen loaded, including dlclose'd ones. */
+void hs__modules_refresh(void);
+size_t hs__modules_count(void);
+void hs__modules_get(size_t i, hs_module *out);
+int hs__modules_text_of(const void *fn, uint64_t *lo, uint64_t *hi);
+void hs__modules_lock(void);
+void hs__modules_unlock(void);
+void hs__modules_reinit_child(void);
+
+/* hs_snap.c: taking and writing one snapshot. */
+int hs__snapshot_take(const char *trigger, char *path, size_t path_len);
+void hs__snap_mark_start(void);
+void hs__snap_fork_child(void);
+
+/* hs_trigger.c: the shim's thread, the signal and the start-up. */
+void hs__trigger_start(void);
+void hs__trigger_fork_child(void);
+extern volatile int hs__thread_pending; /* child of fork: start it lazily */
+void hs__trigger_start_pending(void);
+
+#endif /* HS_SHIM_H */

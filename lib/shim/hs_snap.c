@@ -1,0 +1,345 @@
+/* hs_snap.c - taking one snapshot and writing it to its file.
+ *
+ * The pause the service feels is only hs__snap_copy(): every shard lock
+ * held, the raw entries copied, the epoch advanced. Sorting, encoding,
+ * compression and I/O happen after the locks are dropped, in whatever
+ * thread asked (the shim's own thread for signals and intervals).
+ * Snapshots are serialized by one mutex that the hot path never touches.
+ * All memory is mmap'd; the writer gets mmap-backed zstd memory. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hs_format.h"
+#include "hs_shim.h"
+
+#define HS_ARGV_MAX 1024
+#define HS_CMDLINE_MAX 65536
+#define HS_KEEP_MAX 1000000
+
+static pthread_mutex_t hs__snap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct {
+  uint32_t next_n; /* next file number to try; 0 = not started */
+  uint32_t *ring;  /* numbers written, for HEAPSNAP_KEEP */
+  uint64_t ring_len, ring_head, ring_count;
+  int last_err; /* said once per distinct error */
+  uint64_t start_ns;
+  char cmdline[HS_CMDLINE_MAX];
+  const char *argv[HS_ARGV_MAX];
+  char exe[PATH_MAX];
+  uint64_t counts[1u << 15]; /* radix sort buckets */
+} hs__sn;
+
+/* The consistent copy: blocks, epoch and stack count at one instant. */
+typedef struct hs__copy {
+  uint64_t *pairs, *tmp;
+  size_t n, cap;
+  uint32_t epoch, stacks;
+  uint64_t pause_ns;
+} hs__copy;
+
+static void hs__copy_free(hs__copy *c) {
+  hs__os_free(c->pairs, c->cap * 16);
+  hs__os_free(c->tmp, c->cap * 16);
+}
+
+/* Allocates (and touches, so no page fault lands in the pause) room for the
+ * blocks; retries with more room if the table outgrew the estimate. */
+static int hs__snap_copy(hs__copy *c) {
+  for (size_t est = 1024;;) {
+    c->cap = est + est / 8 + 1024;
+    c->pairs = hs__os_alloc(c->cap * 16);
+    c->tmp = hs__os_alloc(c->cap * 16);
+    if (!c->pairs || !c->tmp) {
+      hs__copy_free(c);
+      return HS_ENOMEM;
+    }
+    memset(c->pairs, 0, c->cap * 16);
+    const uint64_t t0 = hs__clock_ns(CLOCK_MONOTONIC);
+    hs__table_lock_all();
+    const size_t live = hs__table_count_locked();
+    if (live <= c->cap) {
+      c->n = hs__table_copy_locked(c->pairs, c->cap);
+      c->epoch = hs__table_epoch_advance_locked();
+      c->stacks = hs__stacks_count();
+      hs__table_unlock_all();
+      c->pause_ns = hs__clock_ns(CLOCK_MONOTONIC) - t0;
+      return 0;
+    }
+    hs__table_unlock_all();
+    hs__copy_free(c);
+    est = live;
+  }
+}
+
+/* LSD radix sort of the pairs by address, 15 bits a pass. */
+static void hs__snap_sort(hs__copy *c) {
+  for (unsigned shift = 0; shift < HS_TABLE_KEY_BITS; shift += 15) {
+    uint64_t *const cnt = hs__sn.counts;
+    memset(cnt, 0, sizeof hs__sn.counts);
+    for (size_t i = 0; i < c->n; i++)
+      cnt[(hs__table_key(&c->pairs[2 * i]) >> shift) & 0x7fff]++;
+    uint64_t sum = 0;
+    for (size_t b = 0; b < (1u << 15); b++) {
+      const uint64_t k = cnt[b];
+      cnt[b] = sum;
+      sum += k;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+      const uint64_t at =
+          cnt[(hs__table_key(&c->pairs[2 * i]) >> shift) & 0x7fff]++;
+      c->tmp[2 * at] = c->pairs[2 * i];
+      c->tmp[2 * at + 1] = c->pairs[2 * i + 1];
+    }
+    uint64_t *const t = c->pairs;
+    c->pairs = c->tmp;
+    c->tmp = t;
+  }
+}
+
+static ssize_t hs__read_file(const char *path, char *buf, size_t len) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  size_t got = 0;
+  while (got < len) {
+    const ssize_t r = read(fd, buf + got, len - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    got += (size_t)r;
+  }
+  close(fd);
+  return (ssize_t)got;
+}
+
+static uint64_t hs__rss(void) {
+  char buf[128];
+  const ssize_t n = hs__read_file("/proc/self/statm", buf, sizeof buf - 1);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  unsigned long long size = 0, resident = 0;
+  if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+    return 0;
+  return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void hs__header_fill(hs_header *h, const hs__copy *c,
+                            const char *trigger, uint32_t number) {
+  memset(h, 0, sizeof *h);
+  ssize_t n = readlink("/proc/self/exe", hs__sn.exe, sizeof hs__sn.exe - 1);
+  hs__sn.exe[n > 0 ? n : 0] = '\0';
+  n = hs__read_file("/proc/self/cmdline", hs__sn.cmdline, HS_CMDLINE_MAX - 1);
+  h->argc = 0;
+  for (ssize_t i = 0; i < n && h->argc < HS_ARGV_MAX;) {
+    hs__sn.argv[h->argc++] = &hs__sn.cmdline[i];
+    i += (ssize_t)strnlen(&hs__sn.cmdline[i], (size_t)(n - i)) + 1;
+  }
+  hs__sn.cmdline[n > 0 ? n : 0] = '\0';
+  h->flags = hs__stacks_full() ? HS_SNAP_STACKS_FULL : 0;
+  h->pid = getpid();
+  h->ppid = getppid();
+  h->number = number;
+  h->epoch = c->epoch;
+  h->time_ns = hs__clock_ns(CLOCK_REALTIME);
+  h->start_ns = hs__sn.start_ns;
+  h->live_blocks = c->n;
+  for (size_t i = 0; i < c->n; i++)
+    h->live_bytes += c->pairs[2 * i + 1] & ((1ull << 40) - 1);
+  h->rss_bytes = hs__rss();
+  h->pause_ns = c->pause_ns;
+  h->max_depth = hs__cfg.depth;
+  h->exe = hs__sn.exe;
+  h->argv = hs__sn.argv;
+  h->trigger = trigger;
+}
+
+static int hs__write_body(hs__writer *w, const hs__copy *c) {
+  int rc = 0;
+  for (size_t i = 0; i < hs__modules_count() && !rc; i++) {
+    hs_module m;
+    hs__modules_get(i, &m);
+    rc = hs__writer_module(w, &m);
+  }
+  for (uint32_t id = 1; id < c->stacks && !rc; id++) {
+    uint32_t depth;
+    const uint64_t *f = hs__stack_frames(id, &depth);
+    rc = hs__writer_stack(w, f, depth);
+  }
+  for (size_t i = 0; i < c->n && !rc; i++) {
+    hs__entry e;
+    hs__table_decode(&c->pairs[2 * i], &e);
+    const hs_block b = {e.addr, e.size, e.stack, e.epoch};
+    rc = hs__writer_block(w, &b);
+  }
+  return rc ? rc : hs__writer_finish(w);
+}
+
+static int hs__write_fd(int fd, const hs__copy *c, const hs_header *h) {
+  const ZSTD_customMem mem = {hs__zstd_alloc, hs__zstd_free, NULL};
+  hs__writer *w = NULL;
+  int rc = hs__writer_create(fd, mem, 3, &w);
+  if (!rc)
+    rc = hs__writer_header(w, h);
+  if (!rc)
+    rc = hs__write_body(w, c);
+  hs__writer_free(w);
+  if (!rc && fsync(fd) != 0)
+    rc = -errno;
+  return rc;
+}
+
+/* The settings keep the folder 64 bytes short of PATH_MAX, so names fit. */
+static void hs__name(char *buf, size_t len, uint32_t n, int tmp) {
+  const int w =
+      snprintf(buf, len, "%s/%s%s.%d.%u.snap%s", hs__cfg.dir, tmp ? "." : "",
+               hs__cfg.name, (int)getpid(), n, tmp ? ".tmp" : "");
+  if (w < 0 || (size_t)w >= len)
+    buf[0] = '\0'; /* an empty path fails with ENOENT */
+}
+
+/* Moves tmp to the first free final name at or after *n, never replacing
+ * a file (a reused pid may have left one). */
+static int hs__publish(const char *tmp, uint32_t *n, char *final, size_t len) {
+  for (int tries = 0; tries < 100000; tries++, (*n)++) {
+    hs__name(final, len, *n, 0);
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
+      return 0;
+    if (errno == EEXIST)
+      continue;
+    if (errno != EINVAL && errno != ENOSYS)
+      return -errno;
+    /* No RENAME_NOREPLACE on this file system: link fails on a taken name. */
+    if (link(tmp, final) == 0) {
+      unlink(tmp);
+      return 0;
+    }
+    if (errno != EEXIST)
+      return -errno;
+  }
+  return -EEXIST;
+}
+
+static int hs__open_tmp(char *tmp, size_t len, uint32_t *n) {
+  for (int tries = 0; tries < 100000; tries++, (*n)++) {
+    char final[PATH_MAX];
+    hs__name(final, sizeof final, *n, 0);
+    if (access(final, F_OK) == 0)
+      continue; /* taken, by an earlier process with this pid */
+    hs__name(tmp, len, *n, 1);
+    const int fd =
+        open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 || errno != EEXIST)
+      return fd >= 0 ? fd : -errno;
+  }
+  return -EEXIST;
+}
+
+/* HEAPSNAP_KEEP: a FIFO of the numbers this process wrote. */
+static void hs__keep(uint32_t n) {
+  if (!hs__cfg.keep)
+    return;
+  if (!hs__sn.ring) {
+    hs__sn.ring_len = hs__cfg.keep < HS_KEEP_MAX ? hs__cfg.keep : HS_KEEP_MAX;
+    hs__sn.ring = hs__os_alloc(hs__sn.ring_len * 4);
+    if (!hs__sn.ring)
+      return;
+  }
+  if (hs__sn.ring_count == hs__sn.ring_len) {
+    char old[PATH_MAX];
+    hs__name(old, sizeof old, hs__sn.ring[hs__sn.ring_head], 0);
+    unlink(old);
+    hs__sn.ring_head = (hs__sn.ring_head + 1) % hs__sn.ring_len;
+    hs__sn.ring_count--;
+  }
+  hs__sn.ring[(hs__sn.ring_head + hs__sn.ring_count) % hs__sn.ring_len] = n;
+  hs__sn.ring_count++;
+}
+
+static void hs__report(int rc, const char *path) {
+  if (rc == 0) {
+    if (hs__cfg.verbose)
+      hs__say("wrote %s", path);
+    return;
+  }
+  if (rc != hs__sn.last_err)
+    hs__say("cannot write a snapshot in %s: %s (the program runs on)",
+            hs__cfg.dir, hs_strerror(rc));
+  hs__sn.last_err = rc;
+}
+
+/* Writes the copy under a temporary name, then publishes it. */
+static int hs__snap_write(const hs__copy *c, const char *trigger, char *final,
+                          size_t len) {
+  char tmp[PATH_MAX];
+  uint32_t n = hs__sn.next_n;
+  const int fd = hs__open_tmp(tmp, sizeof tmp, &n);
+  if (fd < 0)
+    return fd;
+  hs_header h;
+  hs__header_fill(&h, c, trigger, n);
+  int rc = hs__write_fd(fd, c, &h);
+  if (close(fd) != 0 && !rc)
+    rc = -errno;
+  if (!rc)
+    rc = hs__publish(tmp, &n, final, len);
+  if (rc)
+    unlink(tmp);
+  else
+    hs__sn.next_n = n + 1;
+  return rc;
+}
+
+int hs__snapshot_take(const char *trigger, char *path, size_t path_len) {
+  char final[PATH_MAX] = "";
+  const int was_busy = hs__busy;
+  hs__busy = 1;
+  pthread_mutex_lock(&hs__snap_lock);
+  if (!hs__sn.next_n) {
+    hs__sn.next_n = 1;
+    hs__sn.start_ns =
+        hs__sn.start_ns ? hs__sn.start_ns : hs__clock_ns(CLOCK_REALTIME);
+  }
+  hs__modules_refresh();
+  hs__copy c = {0};
+  int rc = hs__snap_copy(&c);
+  if (!rc) {
+    hs__snap_sort(&c);
+    rc = hs__snap_write(&c, trigger, final, sizeof final);
+    hs__copy_free(&c);
+    if (!rc)
+      hs__keep(hs__sn.next_n - 1);
+  }
+  hs__report(rc, final);
+  pthread_mutex_unlock(&hs__snap_lock);
+  if (path && path_len) {
+    strncpy(path, rc ? "" : final, path_len - 1);
+    path[path_len - 1] = '\0';
+  }
+  hs__busy = was_busy;
+  return rc;
+}
+
+void hs__snap_mark_start(void) {
+  hs__sn.start_ns = hs__clock_ns(CLOCK_REALTIME);
+}
+
+/* In a child of fork. fork does not wait for a snapshot being written by
+ * the parent's shim thread (that could take seconds); the child just starts
+ * afresh: a new pid numbers its files from 1, and the files kept belong to
+ * the parent. */
+void hs__snap_fork_child(void) {
+  pthread_mutex_init(&hs__snap_lock, NULL);
+  hs__sn.next_n = 1;
+  hs__sn.ring_head = hs__sn.ring_count = 0;
+  hs__sn.last_err = 0;
+}

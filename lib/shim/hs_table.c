@@ -1,0 +1,231 @@
+/* hs_table.c - the live-block table: address -> size, stack, epoch.
+ *
+ * Sharded by address hash so threads rarely meet on a lock: 256 shards, each
+ * an open-addressing table (linear probing, backward-shift deletion, no
+ * tombstones) behind its own mutex. Mutexes, not spinlocks: with more
+ * threads than cores a spinning waiter burns the holder's time slice.
+ * No shard lock is ever held across a call into the allocator or the
+ * unwinder, so fork's prepare handler can take them all safely.
+ *
+ * An entry is two words (16 bytes):
+ *   word 0: address >> 3 (45 bits, addresses below 2^48) | epoch << 45
+ *   word 1: size (40 bits) | stack id << 40 (24 bits)
+ * Word 0 is 0 for an empty slot (address 0 is never tracked). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "hs_shim.h"
+
+#define HS_SHARDS 256u
+#define HS_SHARD_MIN 256u /* slots */
+#define HS_ADDR_BITS 45
+#define HS_SIZE_BITS 40
+#define HS_EPOCH_MAX ((1u << (64 - HS_ADDR_BITS)) - 1)
+#define HS_SIZE_MAX ((1ull << HS_SIZE_BITS) - 1)
+
+typedef struct hs__shard {
+  pthread_mutex_t lock;
+  uint64_t mask;   /* slots - 1 */
+  uint64_t count;  /* entries in use */
+  uint64_t *slots; /* 2 words per slot */
+} __attribute__((aligned(64))) hs__shard;
+
+static hs__shard hs__shards[HS_SHARDS];
+/* Written only while every shard lock is held, so a reader holding any one
+ * shard lock sees a stable value. */
+static uint32_t hs__epoch;
+
+static inline uint64_t hs__hash(uint64_t addr) {
+  return (addr >> 3) * 0x9E3779B97F4A7C15ull;
+}
+
+static inline hs__shard *hs__shard_of(uint64_t h) {
+  return &hs__shards[h >> 56];
+}
+
+static inline uint64_t hs__home(const hs__shard *s, uint64_t word0) {
+  return hs__hash((word0 & ((1ull << HS_ADDR_BITS) - 1)) << 3) & s->mask;
+}
+
+static inline int hs__trackable(uint64_t addr) {
+  return addr != 0 && (addr & 7) == 0 && addr < (1ull << (HS_ADDR_BITS + 3));
+}
+
+int hs__table_init(void) {
+  for (unsigned i = 0; i < HS_SHARDS; i++) {
+    hs__shard *s = &hs__shards[i];
+    pthread_mutex_init(&s->lock, NULL);
+    s->slots = hs__os_alloc(HS_SHARD_MIN * 16);
+    if (!s->slots)
+      return HS_ENOMEM;
+    s->mask = HS_SHARD_MIN - 1;
+    s->count = 0;
+  }
+  return 0;
+}
+
+/* Finds addr's slot, or the empty slot where it would go. */
+static uint64_t hs__probe(const hs__shard *s, uint64_t h, uint64_t word_addr) {
+  uint64_t i = h & s->mask;
+  for (;;) {
+    const uint64_t w = s->slots[2 * i];
+    if (w == 0 || (w & ((1ull << HS_ADDR_BITS) - 1)) == word_addr)
+      return i;
+    i = (i + 1) & s->mask;
+  }
+}
+
+/* Doubles the shard; on mmap failure it stays full-ish but correct, since
+ * the load limit leaves a quarter of the slots empty. */
+static void hs__grow(hs__shard *s) {
+  const uint64_t old_n = s->mask + 1, n = old_n * 2;
+  uint64_t *old = s->slots, *fresh = hs__os_alloc(n * 16);
+  if (!fresh)
+    return;
+  s->slots = fresh;
+  s->mask = n - 1;
+  for (uint64_t i = 0; i < old_n; i++) {
+    if (old[2 * i] == 0)
+      continue;
+    const uint64_t at = hs__probe(s, hs__home(s, old[2 * i]),
+                                  old[2 * i] & ((1ull << HS_ADDR_BITS) - 1));
+    s->slots[2 * at] = old[2 * i];
+    s->slots[2 * at + 1] = old[2 * i + 1];
+  }
+  hs__os_free(old, old_n * 16);
+}
+
+static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
+                          uint32_t epoch_in);
+
+void hs__table_insert(uint64_t addr, uint64_t size, uint32_t stack) {
+  hs__table_put(addr, size, stack, UINT32_MAX);
+}
+
+void hs__table_restore(const hs__entry *e) {
+  hs__table_put(e->addr, e->size, e->stack, e->epoch);
+}
+
+/* epoch UINT32_MAX: the current one, read under the shard lock so a block
+ * inserted after a snapshot's copy always carries the advanced epoch. */
+static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
+                          uint32_t epoch_in) {
+  if (!hs__trackable(addr))
+    return;
+  const uint64_t h = hs__hash(addr), key = addr >> 3;
+  hs__shard *s = hs__shard_of(h);
+  pthread_mutex_lock(&s->lock);
+  if ((s->count + 1) * 4 > (s->mask + 1) * 3)
+    hs__grow(s);
+  if ((s->count + 1) * 8 <= (s->mask + 1) * 7) {
+    const uint64_t i = hs__probe(s, h, key);
+    uint64_t epoch = epoch_in == UINT32_MAX ? hs__epoch : epoch_in;
+    epoch = epoch < HS_EPOCH_MAX ? epoch : HS_EPOCH_MAX;
+    s->count += s->slots[2 * i] == 0;
+    s->slots[2 * i] = key | epoch << HS_ADDR_BITS;
+    s->slots[2 * i + 1] =
+        (size < HS_SIZE_MAX ? size : HS_SIZE_MAX) | (uint64_t)stack << 40;
+  }
+  pthread_mutex_unlock(&s->lock);
+}
+
+static void hs__decode(const uint64_t *slot, hs__entry *out) {
+  out->addr = (slot[0] & ((1ull << HS_ADDR_BITS) - 1)) << 3;
+  out->epoch = (uint32_t)(slot[0] >> HS_ADDR_BITS);
+  out->size = slot[1] & HS_SIZE_MAX;
+  out->stack = (uint32_t)(slot[1] >> 40);
+}
+
+/* Backward-shift deletion keeps every probe chain unbroken. */
+static void hs__erase(hs__shard *s, uint64_t i) {
+  for (uint64_t j = (i + 1) & s->mask;; j = (j + 1) & s->mask) {
+    const uint64_t w = s->slots[2 * j];
+    if (w == 0)
+      break;
+    const uint64_t k = hs__home(s, w);
+    if (((j - k) & s->mask) >= ((j - i) & s->mask)) {
+      s->slots[2 * i] = w;
+      s->slots[2 * i + 1] = s->slots[2 * j + 1];
+      i = j;
+    }
+  }
+  s->slots[2 * i] = 0;
+  s->slots[2 * i + 1] = 0;
+  s->count--;
+}
+
+int hs__table_remove(uint64_t addr, hs__entry *out) {
+  if (!hs__trackable(addr))
+    return 0;
+  const uint64_t h = hs__hash(addr);
+  hs__shard *s = hs__shard_of(h);
+  pthread_mutex_lock(&s->lock);
+  const uint64_t i = hs__probe(s, h, addr >> 3);
+  const int found = s->slots[2 * i] != 0;
+  if (found) {
+    if (out)
+      hs__decode(&s->slots[2 * i], out);
+    hs__erase(s, i);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return found;
+}
+
+void hs__table_resize(uint64_t addr, uint64_t size) {
+  if (!hs__trackable(addr))
+    return;
+  const uint64_t h = hs__hash(addr);
+  hs__shard *s = hs__shard_of(h);
+  pthread_mutex_lock(&s->lock);
+  const uint64_t i = hs__probe(s, h, addr >> 3);
+  if (s->slots[2 * i] != 0)
+    s->slots[2 * i + 1] = (s->slots[2 * i + 1] & ~HS_SIZE_MAX) |
+                          (size < HS_SIZE_MAX ? size : HS_SIZE_MAX);
+  pthread_mutex_unlock(&s->lock);
+}
+
+void hs__table_lock_all(void) {
+  for (unsigned i = 0; i < HS_SHARDS; i++)
+    pthread_mutex_lock(&hs__shards[i].lock);
+}
+
+void hs__table_unlock_all(void) {
+  for (unsigned i = 0; i < HS_SHARDS; i++)
+    pthread_mutex_unlock(&hs__shards[i].lock);
+}
+
+size_t hs__table_count_locked(void) {
+  size_t n = 0;
+  for (unsigned i = 0; i < HS_SHARDS; i++)
+    n += hs__shards[i].count;
+  return n;
+}
+
+/* Copies raw entries: the pause is a plain scan; decoding and sorting
+ * happen after the locks are dropped. */
+size_t hs__table_copy_locked(uint64_t *out, size_t cap) {
+  size_t n = 0;
+  for (unsigned i = 0; i < HS_SHARDS; i++) {
+    const hs__shard *s = &hs__shards[i];
+    for (uint64_t j = 0; j <= s->mask && n < cap; j++)
+      if (s->slots[2 * j] != 0) {
+        out[2 * n] = s->slots[2 * j];
+        out[2 * n + 1] = s->slots[2 * j + 1];
+        n++;
+      }
+  }
+  return n;
+}
+
+void hs__table_decode(const uint64_t *pair, hs__entry *out) {
+  hs__decode(pair, out);
+}
+
+uint64_t hs__table_key(const uint64_t *pair) {
+  return pair[0] & ((1ull << HS_ADDR_BITS) - 1);
+}
+
+uint32_t hs__table_epoch_advance_locked(void) {
+  return hs__epoch++;
+}

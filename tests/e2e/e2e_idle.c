@@ -1,0 +1,69 @@
+/* e2e_idle - a plain program for the trigger and robustness tests.
+ *   e2e_idle sleep MS     allocate a little, sleep MS milliseconds, exit 0
+ *   e2e_idle exit         allocate, exit(0) normally
+ *   e2e_idle _exit        allocate, _exit(0): no exit snapshot
+ *   e2e_idle abort        allocate, abort(): no exit snapshot, no hang
+ *   e2e_idle echo         print a fixed text (output must not change)
+ *   e2e_idle exec         allocate, then exec itself with "exit"
+ *   e2e_idle snap         take one API snapshot, print its path
+ * $E2E_SITES: see write_sites(). */
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "e2e_sites.h"
+
+static void *held[5];
+
+__attribute__((noinline)) void site_idle(void) {
+  for (int i = 0; i < 5; i++)
+    held[i] = malloc(777);
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0)
+    ;
+}
+
+/* $E2E_SITES names a file for the site line of this very process (its
+ * addresses differ from run to run). */
+static void write_sites(void) {
+  const char *path = getenv("E2E_SITES");
+  FILE *f = path ? fopen(path, "w") : NULL;
+  if (f) {
+    E2E_SITE(f, site_idle, 5, 5 * 777);
+    fclose(f);
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "echo";
+  site_idle();
+  write_sites();
+  if (!strcmp(mode, "sleep")) {
+    sleep_ms(argc > 2 ? atol(argv[2]) : 1000);
+  } else if (!strcmp(mode, "exit")) {
+    exit(0);
+  } else if (!strcmp(mode, "_exit")) {
+    _exit(0);
+  } else if (!strcmp(mode, "abort")) {
+    signal(SIGABRT, SIG_DFL);
+    abort();
+  } else if (!strcmp(mode, "echo")) {
+    for (int i = 0; i < 3; i++)
+      printf("line %d: %s\n", i, "the quick brown fox");
+  } else if (!strcmp(mode, "exec")) {
+    execl("/proc/self/exe", argv[0], "exit", (char *)NULL);
+    return 3;
+  } else if (!strcmp(mode, "snap")) {
+    char path[4096];
+    const int rc = heapsnap_snapshot(path, sizeof path);
+    printf("%s\n", rc ? "failed" : path);
+    return rc ? 1 : 0;
+  } else {
+    fprintf(stderr, "e2e_idle: unknown mode %s\n", mode);
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# e2e_misc.sh CASE BIN_DIR SHIM
+# Trigger and robustness cases for the shim, run on e2e_idle (see its
+# banner). BIN_DIR holds e2e_idle, e2e_check and heapsnap. Exit 0 on
+# success, 1 on failure, 77 when the case cannot run on this machine.
+set -euo pipefail
+case_=$1 bin=$2 shim=$3
+idle=$bin/e2e_idle check=$bin/e2e_check
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+count() { find "$1" -maxdepth 1 -name '*.snap' | wc -l; }
+export E2E_SITES=$dir/sites # e2e_idle writes its site line there
+sites() { [ -z "${1:-}" ] || echo "trigger $1" >>"$dir/sites"; }
+run() { HEAPSNAP_DIR=$dir LD_PRELOAD=$shim "$@"; }
+
+case $case_ in
+interval_keep)
+  HEAPSNAP_INTERVAL=0.1 HEAPSNAP_KEEP=3 run "$idle" sleep 1500 2>"$dir/err"
+  [ "$(count "$dir")" = 3 ] || fail "$(count "$dir") files kept, want 3"
+  nums=$(ls "$dir"/*.snap | sed 's/.*\.\([0-9]*\)\.snap/\1/' | sort -n | xargs)
+  set -- $nums
+  [ "$1" -ge 5 ] && [ $(($2 - $1)) = 1 ] && [ $(($3 - $2)) = 1 ] ||
+    fail "kept numbers $nums are not the newest, in a row"
+  sites interval
+  for s in "$dir"/*.snap; do "$check" "$s" "$dir/sites" || fail "$s"; done
+  [ ! -s "$dir/err" ] || fail "stderr: $(cat "$dir/err")"
+  ;;
+at_exit)
+  HEAPSNAP_AT_EXIT=1 run "$idle" exit
+  [ "$(count "$dir")" = 1 ] || fail "$(count "$dir") files, want 1"
+  sites exit
+  "$check" "$dir"/*.snap "$dir/sites"
+  ;;
+no_exit_snapshot)
+  HEAPSNAP_AT_EXIT=1 run "$idle" _exit
+  rc=0
+  HEAPSNAP_AT_EXIT=1 run "$idle" abort 2>/dev/null || rc=$?
+  [ "$rc" = 134 ] || fail "abort gave status $rc, want 134"
+  [ "$(count "$dir")" = 0 ] || fail "a snapshot after _exit or abort"
+  ;;
+exec)
+  HEAPSNAP_AT_EXIT=1 run "$idle" exec
+  [ "$(count "$dir")" = 1 ] || fail "$(count "$dir") files, want 1"
+  sites exit
+  "$check" "$dir"/*.snap "$dir/sites"
+  ;;
+output_unchanged)
+  "$idle" echo >"$dir/bare" 2>&1
+  HEAPSNAP_INTERVAL=0.01 run "$idle" echo >"$dir/shim" 2>&1
+  cmp "$dir/bare" "$dir/shim" || fail "output differs under the shim"
+  ;;
+bad_settings)
+  HEAPSNAP_SIGNAL=bogus HEAPSNAP_INTERVAL=abc HEAPSNAP_KEEP=-1 \
+    HEAPSNAP_DEPTH=0 run "$idle" echo >"$dir/out" 2>"$dir/err"
+  "$idle" echo | cmp - "$dir/out" || fail "output changed"
+  cat "$dir/err"
+  [ "$(wc -l <"$dir/err")" = 4 ] || fail "want 4 warnings"
+  for v in SIGNAL=bogus INTERVAL=abc KEEP=-1 DEPTH=0; do
+    grep -q "^heapsnap: HEAPSNAP_$v: expected .*; using " "$dir/err" ||
+      fail "no warning for HEAPSNAP_$v"
+  done
+  ;;
+unwritable_dir)
+  out=$(HEAPSNAP_DIR=$dir/missing LD_PRELOAD=$shim "$idle" snap 2>"$dir/err") &&
+    fail "snapshot into a missing folder succeeded"
+  [ "$out" = failed ] || fail "program printed '$out'"
+  cat "$dir/err"
+  [ "$(wc -l <"$dir/err")" = 2 ] || fail "want a start warning and one failure line"
+  grep -q "is not a directory" "$dir/err" || fail "no start warning"
+  grep -q "cannot write a snapshot in $dir/missing: " "$dir/err" || fail "no failure line"
+  ;;
+disk_full)
+  mkdir "$dir/small"
+  mount -t tmpfs -o size=64k tmpfs "$dir/small" 2>/dev/null || {
+    echo "SKIP: cannot mount a small tmpfs here"; exit 77; }
+  trap 'umount "$dir/small"; rm -rf "$dir"' EXIT
+  cat /dev/zero >"$dir/small/filler" 2>/dev/null || true # until ENOSPC
+  out=$(HEAPSNAP_DIR=$dir/small LD_PRELOAD=$shim "$idle" snap 2>"$dir/err") &&
+    fail "snapshot on a full disk succeeded"
+  cat "$dir/err"
+  grep -q "cannot write a snapshot in $dir/small: No space left" "$dir/err" ||
+    fail "no failure line"
+  [ "$(ls -A "$dir/small")" = filler ] || fail "left: $(ls -A "$dir/small")"
+  ;;
+reused_pid)
+  # The shell takes the pid the program will have (exec), and leaves a file
+  # with number 1 as an earlier process would have.
+  out=$(HEAPSNAP_DIR=$dir LD_PRELOAD=$shim sh -c \
+    ': >"$0/e2e_idle.$$.1.snap"; exec "$1" snap' "$dir" "$idle")
+  case $out in *.2.snap) ;; *) fail "got $out, want number 2" ;; esac
+  [ ! -s "$(ls "$dir"/*.1.snap)" ] || fail "file 1 was overwritten"
+  ;;
+signal_name)
+  HEAPSNAP_SIGNAL=USR1 HEAPSNAP_DIR=$dir LD_PRELOAD=$shim "$idle" sleep 3000 &
+  pid=$!
+  for _ in $(seq 100); do
+    grep -qx 'heapsnap:10' /proc/$pid/task/*/comm 2>/dev/null && break
+    sleep 0.02
+  done
+  grep -qx 'heapsnap:10' /proc/$pid/task/*/comm || fail "no thread heapsnap:10"
+  kill -USR1 $pid
+  for _ in $(seq 100); do [ "$(count "$dir")" = 1 ] && break; sleep 0.05; done
+  rc=0
+  wait $pid || rc=$?
+  [ "$rc" = 0 ] || fail "program died with $rc"
+  [ "$(count "$dir")" = 1 ] || fail "no snapshot on SIGUSR1"
+  sites signal
+  "$check" "$dir"/*.snap "$dir/sites"
+  ;;
+launcher_run)
+  rc=0
+  "$bin/heapsnap" run --dir "$dir" --at-exit -- "$idle" exit || rc=$?
+  [ "$rc" = 0 ] || fail "heapsnap run gave $rc"
+  sites exit
+  "$check" "$dir"/*.snap "$dir/sites"
+  ;;
+*)
+  fail "unknown case $case_"
+  ;;
+esac
+echo "ok: $case_"
