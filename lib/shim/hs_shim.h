@@ -103,6 +103,7 @@ uint32_t hs__table_epoch_advance_locked(void); /* returns the old epoch */
 int hs__stacks_init(void);
 void hs__stacks_set_text(uint64_t lo, uint64_t hi); /* frames to skip */
 uint32_t hs__stack_capture(void); /* 0 when the table is full */
+uint32_t hs__stack_intern(const uint64_t *frames, uint32_t depth);
 uint32_t hs__stacks_count(void);  /* ids 1..count-1 are valid */
 int hs__stacks_full(void);
 const uint64_t *hs__stack_frames(uint32_t id, uint32_t *depth);

@@ -106,7 +106,7 @@ static uint32_t hs__stack_add(uint64_t at, uint32_t h32, const uint64_t *f,
   return id;
 }
 
-static uint32_t hs__stack_intern(const uint64_t *f, uint32_t depth) {
+uint32_t hs__stack_intern(const uint64_t *f, uint32_t depth) {
   const uint64_t h = hs__stack_hash(f, depth);
   const uint32_t h32 = (uint32_t)(h >> 32);
   uint64_t at = h & hs__st.mask;

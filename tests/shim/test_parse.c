@@ -1,0 +1,87 @@
+/* test_parse - the setting parsers the shim and the launcher share. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hs_parse.h"
+#include "hs_snapshot.h"
+
+static void test_signals(void **state) {
+  int s = -1;
+  assert_int_equal(hs__parse_signal("USR2", &s), 0);
+  assert_int_equal(s, SIGUSR2);
+  assert_int_equal(hs__parse_signal("sigusr1", &s), 0);
+  assert_int_equal(s, SIGUSR1);
+  assert_int_equal(hs__parse_signal("12", &s), 0);
+  assert_int_equal(s, 12);
+  assert_int_equal(hs__parse_signal("RTMIN+3", &s), 0);
+  assert_int_equal(s, SIGRTMIN + 3);
+  assert_int_equal(hs__parse_signal("SIGRTMAX-1", &s), 0);
+  assert_int_equal(s, SIGRTMAX - 1);
+  assert_int_equal(hs__parse_signal("none", &s), 0);
+  assert_int_equal(s, 0);
+  s = 42;
+  const char *bad[] = {"",         "bogus",   "KILL", "SIGSTOP", "9",    "SEGV",
+                       "RTMIN+99", "RTMAX+1", "-3",   "12x",     "99999"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_int_equal(hs__parse_signal(bad[i], &s), HS_EINVAL);
+  assert_int_equal(s, 42); /* untouched on failure */
+}
+
+static void test_signal_names(void **state) {
+  char buf[32];
+  hs__signal_name(SIGUSR2, buf, sizeof buf);
+  assert_string_equal(buf, "SIGUSR2");
+  hs__signal_name(SIGRTMIN + 12, buf, sizeof buf);
+  assert_string_equal(buf, "SIGRTMIN+12");
+  hs__signal_name(SIGRTMIN, buf, sizeof buf);
+  assert_string_equal(buf, "SIGRTMIN+0");
+}
+
+static void test_seconds(void **state) {
+  uint64_t ns = 7;
+  assert_int_equal(hs__parse_seconds("2", &ns), 0);
+  assert_int_equal(ns, 2000000000ull);
+  assert_int_equal(hs__parse_seconds("0.25", &ns), 0);
+  assert_int_equal(ns, 250000000ull);
+  assert_int_equal(hs__parse_seconds("0", &ns), 0);
+  assert_int_equal(ns, 0);
+  assert_int_equal(hs__parse_seconds("1.0000000019", &ns), 0);
+  assert_int_equal(ns, 1000000001ull);
+  const char *bad[] = {"", ".5", "1.", "-1", "1e3", "abc", "2 ", "9999999999"};
+  ns = 7;
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_int_equal(hs__parse_seconds(bad[i], &ns), HS_EINVAL);
+  assert_int_equal(ns, 7);
+}
+
+static void test_numbers_and_bools(void **state) {
+  uint64_t v = 0;
+  assert_int_equal(hs__parse_u64("64", 1, 256, &v), 0);
+  assert_int_equal(v, 64);
+  assert_int_equal(hs__parse_u64("0", 1, 256, &v), HS_EINVAL);
+  assert_int_equal(hs__parse_u64("257", 1, 256, &v), HS_EINVAL);
+  assert_int_equal(hs__parse_u64("18446744073709551616", 0, UINT64_MAX, &v),
+                   HS_EINVAL);
+  int b = -1;
+  assert_int_equal(hs__parse_bool("YES", &b), 0);
+  assert_int_equal(b, 1);
+  assert_int_equal(hs__parse_bool("off", &b), 0);
+  assert_int_equal(b, 0);
+  assert_int_equal(hs__parse_bool("2", &b), HS_EINVAL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_signals),
+      cmocka_unit_test(test_signal_names),
+      cmocka_unit_test(test_seconds),
+      cmocka_unit_test(test_numbers_and_bools),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
