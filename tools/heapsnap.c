@@ -1,0 +1,99 @@
+/* heapsnap.c - the heapsnap launcher: entry point, help and dispatch.
+ *
+ * `heapsnap run` starts a program under the shim, `heapsnap snap` asks a
+ * running one for a snapshot, `heapsnap dump` prints a snapshot file. The
+ * manual is docs/heapsnap.md; each subcommand lives in its own file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "heapsnap_cmds.h"
+#include "hs_tool.h"
+
+#ifndef HS_VERSION
+#error "HS_VERSION must be defined by the build (PROJECT_VERSION)"
+#endif
+
+static const char hs__help_main[] =
+    "usage: heapsnap COMMAND [OPTIONS] [ARGS...]\n"
+    "\n"
+    "Heap snapshots for long-running C/C++ services: run a program with the\n"
+    "libheapsnap.so shim preloaded, ask it for a snapshot, read a snapshot.\n"
+    "\n"
+    "commands:\n"
+    "  run [OPTIONS] [--] CMD [ARGS...]  run CMD in place with the shim\n"
+    "      --dir D  --interval S  --signal SIG  --at-exit  --keep N\n"
+    "      --depth N  --verbose\n"
+    "  snap [--timeout S] [--dir D] PID  take a snapshot of a running "
+    "process\n"
+    "  dump [--top N] FILE               print a snapshot file\n"
+    "  help [COMMAND]                    this help, or a command's\n"
+    "\n"
+    "options:\n"
+    "  -h, --help     show help ('heapsnap COMMAND --help' for a command)\n"
+    "  --version      print the version\n"
+    "\n"
+    "exit status:\n"
+    "  0    success\n"
+    "  1    snap: the snapshot did not appear in time\n"
+    "  2    usage error or bad input\n"
+    "  run: the program's own status; 127 when it cannot be found,\n"
+    "       126 when it cannot be executed\n"
+    "\n"
+    "The manual is docs/heapsnap.md; the shim's settings are in\n"
+    "docs/environment.md.\n";
+
+typedef struct hs__command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *help;
+} hs__command;
+
+static const hs__command hs__commands[] = {
+    {"run", hs__cmd_run, hs__help_run},
+    {"snap", hs__cmd_snap, hs__help_snap},
+    {"dump", hs__cmd_dump, hs__help_dump},
+};
+
+static const hs__command *hs__command_find(const char *name) {
+  for (size_t i = 0; i < sizeof hs__commands / sizeof *hs__commands; i++)
+    if (strcmp(hs__commands[i].name, name) == 0)
+      return &hs__commands[i];
+  return NULL;
+}
+
+static int hs__help(const char *text) {
+  fputs(text, stdout);
+  return hs__tool_flush(HS_EXIT_OK);
+}
+
+/* heapsnap help [COMMAND] */
+static int hs__cmd_help(int argc, char **argv) {
+  if (argc == 0)
+    return hs__help(hs__help_main);
+  if (argc > 1)
+    return hs__tool_usage("help", "unexpected argument '%s'", argv[1]);
+  const hs__command *c = hs__command_find(argv[0]);
+  if (!c)
+    return hs__tool_usage("help", "unknown command '%s'", argv[0]);
+  return hs__help(c->help);
+}
+
+int main(int argc, char **argv) {
+  hs__tool_init("heapsnap");
+  if (argc < 2)
+    return hs__tool_usage(NULL, "missing command");
+  const char *arg = argv[1];
+  if (strcmp(arg, "help") == 0 || strcmp(arg, "--help") == 0 ||
+      strcmp(arg, "-h") == 0)
+    return hs__cmd_help(argc - 2, argv + 2);
+  if (strcmp(arg, "--version") == 0) {
+    printf("heapsnap %s\n", HS_VERSION);
+    return hs__tool_flush(HS_EXIT_OK);
+  }
+  const hs__command *c = hs__command_find(arg);
+  if (c)
+    return c->run(argc - 2, argv + 2);
+  if (arg[0] == '-')
+    return hs__tool_usage(NULL, "unknown option '%s'", arg);
+  return hs__tool_usage(NULL, "unknown command '%s'", arg);
+}

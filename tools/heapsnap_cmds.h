@@ -1,0 +1,21 @@
+/* heapsnap_cmds.h - the heapsnap launcher's subcommands.
+ *
+ * Each takes the arguments after its name (argv[0] is the first of them)
+ * and returns the process exit status: HS_EXIT_* from hs_tool.h, or for
+ * `run` nothing at all when the program was started in its place. */
+#ifndef HEAPSNAP_CMDS_H
+#define HEAPSNAP_CMDS_H
+
+/*! heapsnap run [options] [--] CMD [ARGS...] : execs CMD under the shim. */
+int hs__cmd_run(int argc, char **argv);
+extern const char hs__help_run[];
+
+/*! heapsnap snap [options] PID : asks a shimmed process for a snapshot. */
+int hs__cmd_snap(int argc, char **argv);
+extern const char hs__help_snap[];
+
+/*! heapsnap dump [options] FILE : prints a snapshot for people. */
+int hs__cmd_dump(int argc, char **argv);
+extern const char hs__help_dump[];
+
+#endif /* HEAPSNAP_CMDS_H */

@@ -1,0 +1,173 @@
+/* hs_tool.c - command-line plumbing shared by the tools (see hs_tool.h). */
+#include "hs_tool.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "hs_snapshot.h"
+
+static const char *hs__prog = "heapsnap";
+
+void hs__tool_init(const char *prog) {
+  assert(prog && *prog);
+  hs__prog = prog;
+}
+
+const char *hs__tool_prog(void) {
+  return hs__prog;
+}
+
+static void hs__tool_prefix(const char *cmd) {
+  if (cmd)
+    fprintf(stderr, "%s %s: ", hs__prog, cmd);
+  else
+    fprintf(stderr, "%s: ", hs__prog);
+}
+
+void hs__tool_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  hs__tool_prefix(cmd);
+  va_start(ap, fmt);
+  /* clang 14's analyzer misses va_start here; a known false positive. */
+  vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int hs__tool_usage(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  hs__tool_prefix(cmd);
+  va_start(ap, fmt);
+  /* clang 14's analyzer misses va_start here; a known false positive. */
+  vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+  va_end(ap);
+  fprintf(stderr, "; try '%s --help'\n", hs__prog);
+  return HS_EXIT_USAGE;
+}
+
+int hs__tool_bad_value(const char *cmd, const char *opt, const char *expected,
+                       const char *value) {
+  hs__tool_error(cmd, "--%s: expected %s, got '%s'", opt, expected, value);
+  return HS_EXIT_USAGE;
+}
+
+int hs__tool_flush(int status) {
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout))
+    return status;
+  hs__tool_error(NULL, "cannot write the output: %s",
+                 errno ? strerror(errno) : "write error");
+  return HS_EXIT_USAGE;
+}
+
+static const hs__opt *hs__opt_find(const hs__opt *opts, const char *name,
+                                   size_t len) {
+  for (; opts->name; opts++)
+    if (strlen(opts->name) == len && memcmp(opts->name, name, len) == 0)
+      return opts;
+  return NULL;
+}
+
+/* Takes the value of `o`: after '=' in the same argument or the next one. */
+static int hs__opt_value(hs__args *a, const hs__opt *o, const char *eq,
+                         const char **value) {
+  if (!o->has_value) {
+    if (eq)
+      hs__tool_usage(a->cmd, "--%s takes no value", o->name);
+    *value = NULL;
+    return eq ? HS_EINVAL : o->id;
+  }
+  if (eq) {
+    *value = eq + 1;
+    return o->id;
+  }
+  if (a->i >= a->argc) {
+    hs__tool_usage(a->cmd, "--%s needs a value", o->name);
+    return HS_EINVAL;
+  }
+  *value = a->argv[a->i++];
+  return o->id;
+}
+
+int hs__args_next(hs__args *a, const char **value) {
+  if (a->i >= a->argc)
+    return 0;
+  const char *arg = a->argv[a->i];
+  if (strcmp(arg, "--") == 0) {
+    a->i++;
+    return 0;
+  }
+  if (arg[0] != '-' || arg[1] == '\0')
+    return 0; /* an operand; "-" alone conventionally means stdin */
+  const char *name = strcmp(arg, "-h") == 0 ? "-help" : arg + 1;
+  const hs__opt *o = NULL;
+  const char *eq = NULL;
+  if (name[0] == '-') {
+    name++;
+    eq = strchr(name, '=');
+    o = hs__opt_find(a->opts, name, eq ? (size_t)(eq - name) : strlen(name));
+  }
+  if (!o) {
+    hs__tool_usage(a->cmd, "unknown option '%s'", arg);
+    return HS_EINVAL;
+  }
+  a->i++;
+  return hs__opt_value(a, o, eq, value);
+}
+
+void hs__tool_size(char *buf, size_t len, uint64_t bytes) {
+  static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes < 1024) {
+    snprintf(buf, len, "%" PRIu64 " byte%s", bytes, bytes == 1 ? "" : "s");
+    return;
+  }
+  double v = (double)bytes / 1024;
+  unsigned u = 0;
+  while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
+    v /= 1024;
+    u++;
+  }
+  snprintf(buf, len, "%.1f %s (%" PRIu64 " bytes)", v, units[u], bytes);
+}
+
+void hs__tool_put_safe(FILE *f, const char *s) {
+  for (; *s; s++) {
+    const unsigned char c = (unsigned char)*s;
+    if (c < 0x20 || c == 0x7f)
+      fprintf(f, "\\x%02x", c);
+    else
+      fputc(c, f);
+  }
+}
+
+/* Characters a shell reads literally anywhere in a word. */
+static int hs__word_plain(const char *s) {
+  static const char safe[] = "@%+=:,./-_";
+  if (!*s)
+    return 0;
+  for (; *s; s++)
+    if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+        !(*s >= '0' && *s <= '9') && !strchr(safe, *s))
+      return 0;
+  return 1;
+}
+
+void hs__tool_put_word(FILE *f, const char *s) {
+  if (hs__word_plain(s)) {
+    fputs(s, f);
+    return;
+  }
+  fputc('\'', f);
+  for (const char *p = s; *p; p++) {
+    if (*p == '\'') {
+      fputs("'\\''", f);
+    } else {
+      const char one[2] = {*p, '\0'};
+      hs__tool_put_safe(f, one);
+    }
+  }
+  fputc('\'', f);
+}
