@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# hd_badinput.sh MKSNAP HEAPDIFF SRCDIR
+# Bad files and bad flags: each gets exit 2, exactly one line on stderr
+# (naming the file and the problem where there is a file), nothing on
+# stdout, and no crash.
+set -euo pipefail
+MKSNAP=$1 heapdiff=$2 src=$(cd "$3" && pwd)
+. "$src/hd_specs.sh"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+hd_make "$dir"
+cd "$dir"
+fails=0
+
+# expect WANT_EXIT PATTERN ARGS...: stderr is one line matching PATTERN
+expect() {
+  local want=$1 pattern=$2 rc=0
+  shift 2
+  "$heapdiff" "$@" >out 2>err || rc=$?
+  if [ "$rc" != "$want" ] || [ "$(wc -l <err)" != 1 ] ||
+     ! grep -Eq -- "$pattern" err || { [ "$want" = 2 ] && [ -s out ]; }; then
+    echo "FAIL: heapdiff $* -> exit $rc, stderr:"
+    cat err
+    fails=$((fails + 1))
+  else
+    echo "ok: heapdiff $* -> $(cat err)"
+  fi
+}
+
+good=server.1.snap
+: >empty.snap
+head -c 200 server.2.snap >truncated.snap
+head -c 20 server.2.snap >short.snap
+printf 'this is not a heap snapshot at all\n' >garbage.snap
+cp server.2.snap newer.snap
+printf '\x09' | dd of=newer.snap bs=1 seek=8 conv=notrunc status=none
+cp server.2.snap flipped.snap
+size=$(stat -c %s flipped.snap)
+byte=$(od -An -tu1 -j $((size / 2)) -N1 flipped.snap | tr -d ' ')
+printf "\\x$(printf %02x $((byte ^ 0x10)))" |
+  dd of=flipped.snap bs=1 seek=$((size / 2)) conv=notrunc status=none
+cp server.2.snap trailing.snap
+printf 'junk' >>trailing.snap
+
+expect 2 "^heapdiff: missing.snap: No such file or directory$" $good missing.snap
+expect 2 "^heapdiff: empty.snap: file is empty$" $good empty.snap
+expect 2 "^heapdiff: truncated.snap: snapshot is truncated$" $good truncated.snap
+expect 2 "^heapdiff: short.snap: snapshot is truncated$" short.snap $good
+expect 2 "^heapdiff: garbage.snap: not a heapsnap snapshot" $good garbage.snap
+expect 2 "^heapdiff: newer.snap: snapshot format version is newer" $good newer.snap
+expect 2 "^heapdiff: flipped.snap: snapshot (checksum does not match|is corrupted|is truncated)" $good flipped.snap
+expect 2 "^heapdiff: trailing.snap: snapshot is corrupted$" $good trailing.snap
+expect 2 "^heapdiff: other.snap: a snapshot of /nonexistent/heapdiff-test/other, but server.1.snap is of /nonexistent/heapdiff-test/server; use --force" $good other.snap
+expect 2 "^heapdiff: . is a directory|^heapdiff: \.: " $good .
+rc=0
+"$heapdiff" --force $good other.snap >out 2>err || rc=$?
+if [ "$rc" = 0 ] && [ ! -s err ] && grep -q "sites grew" out; then
+  echo "ok: --force compares other programs"
+else
+  echo "FAIL: --force gave $rc"; cat err; fails=$((fails + 1))
+fi
+
+expect 2 "needs two or more snapshot files" 
+expect 2 "needs two or more snapshot files" $good
+expect 2 "^heapdiff: --top: expected a count of 1 or more, got '0'" --top 0 $good $good
+expect 2 "^heapdiff: --top: expected" --top x $good $good
+expect 2 "--top and --all do not go together" --top 3 --all $good $good
+expect 2 "^heapdiff: --group-by: expected stack, function or line, got 'foo'" --group-by foo $good $good
+expect 2 "^heapdiff: --fail-over: expected" --fail-over -1 $good $good
+expect 2 "^heapdiff: --fail-over: expected" --fail-over 10X $good $good
+expect 2 "^heapdiff: --color: expected auto, always or never" --color sometimes $good $good
+expect 2 "^heapdiff: --stack-depth: expected" --stack-depth 0 $good $good
+expect 2 "unknown option|unrecognized|--bogus" --bogus $good $good
+expect 2 "^heapdiff: --top needs a value" $good $good --top
+expect 2 "^heapdiff: --json takes no value" --json=yes $good $good
+expect 2 "^heapdiff: -: No such file|^heapdiff: -: " $good -
+exit $((fails > 0))

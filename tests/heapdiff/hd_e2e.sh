@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# hd_e2e.sh SHIM HEAPDIFF PROG SRCDIR
+# Runs hd_e2e_grow under the shim (three API snapshots), then checks
+# heapdiff's JSON exactly (hd_e2e_check.py) by stack, by function and with
+# --alloc-fn, and the text and folded outputs for the same facts.
+set -euo pipefail
+shim=$1 heapdiff=$2 prog=$3 src=$(cd "$4" && pwd)
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+mapfile -t snaps < <(HEAPSNAP_DIR=$dir LD_PRELOAD=$shim "$prog")
+[ ${#snaps[@]} = 3 ] || fail "expected 3 snapshots, got ${#snaps[@]}"
+
+"$heapdiff" --json "${snaps[@]}" >"$dir/stack.json"
+python3 "$src/hd_e2e_check.py" stack "$dir/stack.json"
+"$heapdiff" --json --group-by function "${snaps[@]}" >"$dir/function.json"
+python3 "$src/hd_e2e_check.py" function "$dir/function.json"
+"$heapdiff" --json --alloc-fn my_alloc "${snaps[@]}" >"$dir/allocfn.json"
+python3 "$src/hd_e2e_check.py" allocfn "$dir/allocfn.json"
+
+"$heapdiff" --color never --all "${snaps[@]}" >"$dir/text"
+cat "$dir/text"
+grep -Eq '^ +[0-9]+ +\+1\.2 KiB +1\.2 KiB +5 -> 25 +growing +site_grow  hd_e2e_grow\.c:[0-9]+$' \
+  "$dir/text" || fail "text report: no site_grow line"
+grep -Eq ' +\+40 B +440 B +8 -> 8 +bounded +site_ring ' "$dir/text" ||
+  fail "text report: no bounded site_ring line"
+! grep -q site_churn "$dir/text" || fail "site_churn reported"
+
+"$heapdiff" --folded "${snaps[@]}" >"$dir/folded"
+grep -Eq ';main;phase;site_grow 1280$' "$dir/folded" ||
+  fail "folded: no ...;main;phase;site_grow 1280 line"
+echo "ok: heapdiff on a real process"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# hd_golden.sh MKSNAP HEAPDIFF SRCDIR
+# heapdiff's outputs on the "server" snapshots (hd_specs.sh) must match the
+# golden files byte for byte. UPDATE_GOLDEN=1 rewrites them instead.
+set -euo pipefail
+MKSNAP=$1 heapdiff=$2 src=$(cd "$3" && pwd)
+. "$src/hd_specs.sh"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+hd_make "$dir"
+cd "$dir" # paths in the output are then the bare file names
+fails=0
+check() { # check NAME ARGS...: run heapdiff, compare with golden/NAME
+  local name=$1
+  shift
+  local rc=0
+  "$heapdiff" --color never "$@" >"$dir/out" 2>"$dir/err" || rc=$?
+  echo "exit $rc" >>"$dir/out"
+  sed "s|$dir/||g" "$dir/err" >>"$dir/out"
+  if [ "${UPDATE_GOLDEN:-}" = 1 ]; then
+    cp "$dir/out" "$src/golden/$name"
+  elif ! diff -u "$src/golden/$name" "$dir/out"; then
+    echo "FAIL: $name"
+    fails=$((fails + 1))
+  else
+    echo "ok: $name"
+  fi
+}
+check server3.txt server.1.snap server.2.snap server.3.snap
+check server3.json --json server.1.snap server.2.snap server.3.snap
+check server3.folded --folded server.1.snap server.2.snap server.3.snap
+check server2.txt server.1.snap server.2.snap
+check server3-top1.txt --top 1 --stack-depth 1 server.1.snap server.2.snap server.3.snap
+check unordered.txt server.3.snap server.1.snap server.2.snap
+check moved.json --json server.1.snap moved.snap
+check gate-over.txt --fail-over 3839 server.1.snap server.3.snap
+check gate-under.txt --fail-over 3840 server.1.snap server.3.snap
+exit $((fails > 0))

@@ -1,0 +1,192 @@
+/* hd_mksnap - writes a snapshot from a small text description, so heapdiff
+ * tests can state exactly what each snapshot holds.
+ *
+ * usage: hd_mksnap SPEC OUT
+ * SPEC lines (# starts a comment; numbers are decimal or 0x hex):
+ *   exe PATH                  header fields; defaults: /opt/demo/server,
+ *   pid N | number N | epoch N   pid 100, number 1, epoch 0,
+ *   time SECONDS              time (decimal seconds), rss 0,
+ *   start SECONDS             when the process started (default 999999990:
+ *                             snapshots with one pid and start are one
+ *                             process),
+ *   rss BYTES | sampled R     full tracking
+ *   module PATH START END BIAS [main|unloaded] [BUILDID-HEX]
+ *   stack ADDR...             the next stack (1, 2, ...), innermost first
+ *   block ADDR SIZE STACK EPOCH
+ *   blocks N ADDR STEP SIZE STACK EPOCH   N blocks, ADDR + i * STEP
+ * Blocks must be given in ascending address order. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hs_format.h"
+
+#define MAX_ITEMS 4096
+
+typedef struct spec {
+  hs_header h;
+  hs_module mods[64];
+  uint8_t ids[64][64];
+  char paths[64][256], exe[256];
+  size_t n_mods;
+  uint64_t stacks[MAX_ITEMS][16];
+  uint32_t depth[MAX_ITEMS];
+  size_t n_stacks;
+  hs_block *blocks;
+  size_t n_blocks, cap_blocks;
+} spec;
+
+static void add_block(spec *s, uint64_t addr, uint64_t size, uint32_t stack,
+                      uint32_t epoch) {
+  if (s->n_blocks == s->cap_blocks) {
+    s->cap_blocks = s->cap_blocks ? 2 * s->cap_blocks : 1024;
+    s->blocks = realloc(s->blocks, s->cap_blocks * sizeof *s->blocks);
+  }
+  s->blocks[s->n_blocks++] = (hs_block){addr, size, stack, epoch};
+  s->h.live_blocks++;
+  s->h.live_bytes += size;
+}
+
+static size_t parse_hex_id(const char *hex, uint8_t *out) {
+  size_t n = 0;
+  for (; hex[0] && hex[1] && n < 64; hex += 2)
+    sscanf(hex, "%2hhx", &out[n++]);
+  return n;
+}
+
+static int parse_module(spec *s, char *rest) {
+  hs_module *m = &s->mods[s->n_mods];
+  char path[256], w1[160] = "", w2[160] = "";
+  if (sscanf(rest, "%255s %" SCNi64 " %" SCNi64 " %" SCNi64 " %159s %159s",
+             path, &m->start, &m->end, &m->bias, w1, w2) < 4)
+    return -1;
+  strcpy(s->paths[s->n_mods], path);
+  m->path = s->paths[s->n_mods];
+  for (const char *w = w1; w; w = w == w1 ? w2 : NULL) {
+    if (!strcmp(w, "main"))
+      m->flags |= HS_MODULE_MAIN;
+    else if (!strcmp(w, "unloaded"))
+      m->flags |= HS_MODULE_UNLOADED;
+    else if (*w) {
+      m->build_id_len = (uint32_t)parse_hex_id(w, s->ids[s->n_mods]);
+      m->build_id = s->ids[s->n_mods];
+    }
+  }
+  s->n_mods++;
+  return 0;
+}
+
+static int parse_stack(spec *s, char *rest) {
+  uint32_t d = 0;
+  for (char *t = strtok(rest, " \t\n"); t && d < 16; t = strtok(NULL, " \t\n"))
+    s->stacks[s->n_stacks][d++] = strtoull(t, NULL, 0);
+  s->depth[s->n_stacks++] = d;
+  return 0;
+}
+
+static int parse_line(spec *s, char *line) {
+  char key[32];
+  int used = 0;
+  uint64_t a, b, c, d, e, f;
+  if (sscanf(line, "%31s %n", key, &used) != 1 || key[0] == '#')
+    return 0;
+  char *rest = line + used;
+  if (!strcmp(key, "exe"))
+    return sscanf(rest, "%255s", s->exe) == 1 ? 0 : -1;
+  if (!strcmp(key, "module"))
+    return parse_module(s, rest);
+  if (!strcmp(key, "stack"))
+    return parse_stack(s, rest);
+  if (!strcmp(key, "time"))
+    return (s->h.time_ns = (uint64_t)(strtod(rest, NULL) * 1e9)) ? 0 : -1;
+  if (!strcmp(key, "start"))
+    return (s->h.start_ns = (uint64_t)(strtod(rest, NULL) * 1e9)) ? 0 : -1;
+  if (!strcmp(key, "block") &&
+      sscanf(rest, "%" SCNi64 " %" SCNi64 " %" SCNi64 " %" SCNi64, &a, &b, &c,
+             &d) == 4)
+    return add_block(s, a, b, (uint32_t)c, (uint32_t)d), 0;
+  if (!strcmp(key, "blocks") && sscanf(rest,
+                                       "%" SCNi64 " %" SCNi64 " %" SCNi64
+                                       " %" SCNi64 " %" SCNi64 " %" SCNi64,
+                                       &a, &b, &c, &d, &e, &f) == 6) {
+    for (uint64_t i = 0; i < a; i++)
+      add_block(s, b + i * c, d, (uint32_t)e, (uint32_t)f);
+    return 0;
+  }
+  if (sscanf(rest, "%" SCNi64, &a) != 1)
+    return -1;
+  if (!strcmp(key, "pid"))
+    s->h.pid = (int32_t)a;
+  else if (!strcmp(key, "number"))
+    s->h.number = (uint32_t)a;
+  else if (!strcmp(key, "epoch"))
+    s->h.epoch = (uint32_t)a;
+  else if (!strcmp(key, "rss"))
+    s->h.rss_bytes = a;
+  else if (!strcmp(key, "sampled"))
+    s->h.sample_bytes = a, s->h.flags |= HS_SNAP_SAMPLED;
+  else
+    return -1;
+  return 0;
+}
+
+static int write_spec(const spec *s, int fd) {
+  hs__writer *w;
+  int rc = hs__writer_create(fd, ZSTD_defaultCMem, 3, &w);
+  if (rc)
+    return rc;
+  rc = hs__writer_header(w, &s->h);
+  for (size_t i = 0; !rc && i < s->n_mods; i++)
+    rc = hs__writer_module(w, &s->mods[i]);
+  for (size_t i = 0; !rc && i < s->n_stacks; i++)
+    rc = hs__writer_stack(w, s->stacks[i], s->depth[i]);
+  for (size_t i = 0; !rc && i < s->n_blocks; i++)
+    rc = hs__writer_block(w, &s->blocks[i]);
+  if (!rc)
+    rc = hs__writer_finish(w);
+  hs__writer_free(w);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  static spec s;
+  static const char *const args[] = {"server"};
+  if (argc != 3) {
+    fprintf(stderr, "usage: hd_mksnap SPEC OUT\n");
+    return 2;
+  }
+  FILE *in = fopen(argv[1], "r");
+  if (!in) {
+    perror(argv[1]);
+    return 2;
+  }
+  strcpy(s.exe, "/opt/demo/server");
+  s.h = (hs_header){.pid = 100,
+                    .ppid = 1,
+                    .number = 1,
+                    .max_depth = 64,
+                    .time_ns = 1000000000000000000ull,
+                    .start_ns = 999999990000000000ull,
+                    .argc = 1,
+                    .argv = args,
+                    .trigger = "signal"};
+  char line[1024];
+  for (int n = 1; fgets(line, sizeof line, in); n++)
+    if (parse_line(&s, line)) {
+      fprintf(stderr, "%s:%d: cannot parse: %s", argv[1], n, line);
+      return 2;
+    }
+  fclose(in);
+  s.h.exe = s.exe;
+  const int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int rc = fd < 0 ? -1 : write_spec(&s, fd);
+  if (fd >= 0)
+    close(fd);
+  if (rc)
+    fprintf(stderr, "hd_mksnap: %s: %s\n", argv[2], hs_strerror(rc));
+  free(s.blocks);
+  return rc ? 1 : 0;
+}

@@ -1,0 +1,84 @@
+# hd_specs.sh - the snapshots heapdiff's tests read, as hd_mksnap specs.
+# Sourced by the test scripts: `hd_make DIR` writes DIR/*.snap.
+#
+# The "server" scenario: three snapshots 10 s apart of one process whose
+# modules do not exist on this machine (so frames show as module+offset):
+#   site 0x1100 grows by 10 blocks of 100 B per interval (behind a libc
+#        frame, which is the allocator's and must be stripped);
+#   site 0x1200 is a ring of 8 blocks whose sizes go 50 -> 60 -> 55
+#        (bounded, +40 B in all);
+#   site 0x1300 stays the same (5 x 10 B): not growing;
+#   site 0x1400 shrinks 4 -> 2 -> 0 blocks of 1000 B (gone);
+#   site 0x1500 appears in the second snapshot: 3 then 6 blocks of 300 B;
+#   stack 6 is all libc: kept whole, not stripped to nothing.
+# Expected: 3 growing sites, +3840 B in all.
+
+hd_common() { # the header and the tables every "server" snapshot shares
+  cat <<SPEC
+exe /nonexistent/heapdiff-test/server
+pid 100
+rss $1
+module /nonexistent/heapdiff-test/server 0x400000 0x500000 0x400000 main aabbccddeeff00112233445566778899aabbccdd
+module /nonexistent/lib/libc.so.6 0x7f0000000000 0x7f0000200000 0x7f0000000000 0102030405060708090a0b0c0d0e0f1011121314
+stack 0x7f0000001000 0x401100 0x402000
+stack 0x401200 0x402000
+stack 0x401300 0x402000
+stack 0x401400 0x402000
+stack 0x401500 0x402000
+stack 0x7f0000001000 0x7f0000002000
+SPEC
+}
+
+hd_make() {
+  local d=$1
+  { hd_common 4000000; cat <<SPEC
+number 1
+epoch 0
+time 1000000000
+blocks 10 0x1000000 0x100 100 1 0
+blocks 8 0x2000000 0x100 50 2 0
+blocks 5 0x3000000 0x100 10 3 0
+blocks 4 0x4000000 0x1000 1000 4 0
+block 0x6000000 64 6 0
+SPEC
+  } >"$d/server.1.spec"
+  { hd_common 4200000; cat <<SPEC
+number 2
+epoch 1
+time 1000000010
+blocks 10 0x1000000 0x100 100 1 0
+blocks 10 0x1100000 0x100 100 1 1
+blocks 8 0x2100000 0x100 60 2 1
+blocks 5 0x3000000 0x100 10 3 0
+blocks 2 0x4000000 0x1000 1000 4 0
+blocks 3 0x5000000 0x200 300 5 1
+block 0x6000000 64 6 0
+SPEC
+  } >"$d/server.2.spec"
+  { hd_common 4400000; cat <<SPEC
+number 3
+epoch 2
+time 1000000020
+blocks 10 0x1000000 0x100 100 1 0
+blocks 10 0x1100000 0x100 100 1 1
+blocks 10 0x1200000 0x100 100 1 2
+blocks 4 0x2200000 0x100 55 2 2
+blocks 4 0x2300000 0x100 55 2 1
+blocks 5 0x3000000 0x100 10 3 0
+blocks 3 0x5000000 0x200 300 5 1
+blocks 3 0x5100000 0x200 300 5 2
+block 0x6000000 64 6 0
+SPEC
+  } >"$d/server.3.spec"
+  # Another program, for the refusal.
+  sed 's|/heapdiff-test/server|/heapdiff-test/other|' "$d/server.3.spec" \
+    >"$d/other.spec"
+  # The same program restarted and loaded 0x100000 higher: same sites.
+  sed -e 's/^pid 100/pid 200/' \
+    -e 's/0x400000 0x500000 0x400000/0x500000 0x600000 0x500000/' \
+    -e 's/0x40\([0-9a-f]\{4\}\)\b/0x50\1/g' \
+    "$d/server.3.spec" >"$d/moved.spec"
+  for s in "$d"/*.spec; do
+    "$MKSNAP" "$s" "${s%.spec}.snap" || return 1
+  done
+}

@@ -1,0 +1,165 @@
+/* hd_load.c - opening the snapshots heapdiff compares: each must read
+ * cleanly, all must come from one program (unless --force), and they are
+ * put in time order (saying so when they were not given in it). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hd.h"
+#include "hs_tool.h"
+
+static const hs_module *hd_main_module(const hs_snapshot *s) {
+  for (size_t i = 0; i < hs_snapshot_module_count(s); i++)
+    if (hs_snapshot_module(s, i)->flags & HS_MODULE_MAIN)
+      return hs_snapshot_module(s, i);
+  return NULL;
+}
+
+/* Same executable path, and same build id of the main module when both
+ * recorded one: a rebuilt binary is another program. */
+static int hd_same_program(const hd_snap *a, const hd_snap *b) {
+  if (strcmp(a->h->exe, b->h->exe) != 0)
+    return 0;
+  const hs_module *ma = hd_main_module(a->snap), *mb = hd_main_module(b->snap);
+  if (!ma || !mb || !ma->build_id_len || !mb->build_id_len)
+    return 1;
+  return ma->build_id_len == mb->build_id_len &&
+         memcmp(ma->build_id, mb->build_id, ma->build_id_len) == 0;
+}
+
+static int hd_cmp_time(const void *x, const void *y) {
+  const hd_snap *a = x, *b = y;
+  if (a->h->time_ns != b->h->time_ns)
+    return a->h->time_ns < b->h->time_ns ? -1 : 1;
+  return a->h->number < b->h->number ? -1 : a->h->number > b->h->number;
+}
+
+static int hd_open_all(hd_diff *d, char **paths, size_t n) {
+  d->snaps = calloc(n, sizeof *d->snaps);
+  if (!d->snaps)
+    return HS_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    hd_snap *s = &d->snaps[i];
+    const int rc = hs_snapshot_open(paths[i], &s->snap);
+    if (rc) {
+      hs__tool_error(NULL, "%s: %s", paths[i], hs_strerror(rc));
+      return rc;
+    }
+    d->n_snaps++;
+    s->path = paths[i];
+    s->h = hs_snapshot_header(s->snap);
+    d->sampled |= (s->h->flags & HS_SNAP_SAMPLED) != 0;
+  }
+  return 0;
+}
+
+static int hd_check_program(const hd_diff *d) {
+  for (size_t i = 1; i < d->n_snaps; i++) {
+    if (hd_same_program(&d->snaps[0], &d->snaps[i]))
+      continue;
+    if (d->opt->force)
+      continue;
+    hs__tool_error(NULL,
+                   "%s: a snapshot of %s, but %s is of %s%s; use --force to "
+                   "compare them anyway",
+                   d->snaps[i].path, d->snaps[i].h->exe, d->snaps[0].path,
+                   d->snaps[0].h->exe,
+                   strcmp(d->snaps[i].h->exe, d->snaps[0].h->exe) == 0
+                       ? " (another build)"
+                       : "");
+    return HS_EINVAL;
+  }
+  return 0;
+}
+
+/* Sorted by time; the user is told when the order they gave was not it. */
+static void hd_sort(hd_diff *d) {
+  int sorted = 1;
+  for (size_t i = 1; i < d->n_snaps; i++)
+    sorted &= hd_cmp_time(&d->snaps[i - 1], &d->snaps[i]) <= 0;
+  if (sorted)
+    return;
+  qsort(d->snaps, d->n_snaps, sizeof *d->snaps, hd_cmp_time);
+  hs__tool_error(NULL, "note: the snapshots were not given in time order; "
+                       "compared oldest first");
+}
+
+static int hd_kind(const char *path) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  if (strncmp(base, "libheapsnap.so", 14) == 0)
+    return HD_KIND_SHIM;
+  if (strncmp(base, "libc.so", 7) == 0)
+    return HD_KIND_LIBC;
+  if (strncmp(base, "libjemalloc.so", 14) == 0)
+    return HD_KIND_JEMALLOC;
+  return HD_KIND_CODE;
+}
+
+/* Every module of every snapshot gets a symbolizer handle; the same file
+ * in two snapshots shares one. */
+static int hd_register_modules(hd_diff *d) {
+  int rc = hd_symbolizer_create(&d->opt->sym, &d->sym);
+  for (size_t i = 0; !rc && i < d->n_snaps; i++) {
+    hd_snap *s = &d->snaps[i];
+    const size_t nm = hs_snapshot_module_count(s->snap);
+    s->module_handle = calloc(nm + 1, sizeof *s->module_handle);
+    if (!s->module_handle)
+      return HS_ENOMEM;
+    for (size_t j = 0; !rc && j < nm; j++) {
+      const hs_module *m = hs_snapshot_module(s->snap, j);
+      uint32_t h;
+      rc = hd_symbolizer_add_module(d->sym, m, &h);
+      if (rc)
+        break;
+      s->module_handle[j] = h;
+      if (h >= d->n_modules) {
+        const char **p = realloc(d->module_paths, (h + 1) * sizeof *p);
+        uint8_t *k = p ? realloc(d->module_kind, h + 1) : NULL;
+        if (p)
+          d->module_paths = p;
+        if (!k)
+          return HS_ENOMEM;
+        d->module_kind = k;
+        for (size_t x = d->n_modules; x <= h; x++)
+          d->module_paths[x] = m->path,
+          d->module_kind[x] = (uint8_t)hd_kind(m->path);
+        d->n_modules = h + 1;
+      }
+    }
+  }
+  return rc;
+}
+
+int hd_load(hd_diff *d, char **paths, size_t n) {
+  int rc = hd_open_all(d, paths, n);
+  if (!rc)
+    rc = hd_check_program(d);
+  if (rc)
+    return rc;
+  hd_sort(d);
+  return hd_register_modules(d);
+}
+
+void hd_diff_free(hd_diff *d) {
+  for (size_t i = 0; i < d->n_snaps; i++) {
+    hs_snapshot_free(d->snaps[i].snap);
+    free(d->snaps[i].module_handle);
+    free(d->snaps[i].stack_site);
+  }
+  for (size_t i = 0; i < d->n_sites; i++) {
+    free(d->sites[i].frames);
+    free(d->sites[i].blocks);
+    free(d->sites[i].bytes);
+  }
+  free(d->snaps);
+  free(d->sites);
+  free(d->frames);
+  free(d->frame_alloc);
+  free(d->order);
+  free(d->module_paths);
+  free(d->module_kind);
+  hd_map_free(d->frame_index);
+  hd_map_free(d->site_index);
+  hd_map_free(d->name_index);
+  hd_symbolizer_free(d->sym);
+}

@@ -1,0 +1,276 @@
+/* hd_report.c - heapdiff's three outputs: the human report (one screen:
+ * what grew, where, whether it keeps growing), JSON (docs/json.md) and
+ * folded stacks for flamegraph.pl and speedscope. */
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "hd.h"
+#include "hs_tool.h"
+
+#define HD_BOLD "\033[1m"
+#define HD_RED "\033[31m"
+#define HD_DIM "\033[2m"
+#define HD_OFF "\033[0m"
+
+static const char *hd_c(const hd_diff *d, const char *code) {
+  return d->opt->color ? code : "";
+}
+
+static const char *hd_base(const char *path) {
+  const char *s = path ? strrchr(path, '/') : NULL;
+  return s ? s + 1 : path ? path : "?";
+}
+
+/* "1.5 MiB", "812 B"; signed when `sign`. */
+static void hd_size(char *buf, size_t len, double bytes, int sign) {
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = fabs(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4)
+    v /= 1024, u++;
+  const char *s = !sign ? "" : bytes < 0 ? "-" : "+";
+  if (u == 0)
+    snprintf(buf, len, "%s%.0f B", s, v);
+  else
+    snprintf(buf, len, "%s%.1f %s", s, v, units[u]);
+}
+
+static double hd_seconds(const hd_diff *d) {
+  const hs_header *a = d->snaps[0].h, *b = d->snaps[d->n_snaps - 1].h;
+  return (double)(b->time_ns - a->time_ns) / 1e9;
+}
+
+static size_t hd_shown(const hd_diff *d, int json) {
+  if (d->opt->all || (json && !d->opt->top_given))
+    return d->n_growing;
+  return d->opt->top < d->n_growing ? d->opt->top : d->n_growing;
+}
+
+/* --- text -------------------------------------------------------------- */
+
+static void hd_text_snapshots(const hd_diff *d, FILE *out) {
+  fprintf(out, "  %-34s %9s %12s %11s %11s %11s\n", "snapshot", "time",
+          "live blocks", "live bytes", "RSS", "RSS - heap");
+  for (size_t i = 0; i < d->n_snaps; i++) {
+    const hs_header *h = d->snaps[i].h;
+    char live[32], rss[32], gap[32];
+    hd_size(live, sizeof live, (double)h->live_bytes, 0);
+    hd_size(rss, sizeof rss, (double)h->rss_bytes, 0);
+    hd_size(gap, sizeof gap, (double)h->rss_bytes - (double)h->live_bytes, 0);
+    fprintf(out, "  %-34s %+8.1fs %12" PRIu64 " %11s %11s %11s\n",
+            hd_base(d->snaps[i].path),
+            (double)(h->time_ns - d->snaps[0].h->time_ns) / 1e9, h->live_blocks,
+            live, h->rss_bytes ? rss : "?", h->rss_bytes ? gap : "?");
+  }
+}
+
+static void hd_text_frame(hd_diff *d, FILE *out, uint32_t fid,
+                          const hd_frame *f, int first) {
+  const char *mod = hd_frame_module(d, fid);
+  fputs(first ? "" : "             ", out);
+  if (f->function) {
+    fprintf(out, "%s", first ? hd_c(d, HD_BOLD) : hd_c(d, HD_DIM));
+    hs__tool_put_safe(out, f->function);
+    fputs(hd_c(d, HD_OFF), out);
+    if (f->file)
+      fprintf(out, "  %s:%u", hd_base(f->file), f->line);
+    else
+      fprintf(out, "  (%s)", hd_base(mod));
+  } else {
+    fprintf(out, "%s+%#" PRIx64, hd_base(mod), d->frames[fid].offset);
+  }
+  fputs(f->inlined ? "  (inlined)\n" : "\n", out);
+}
+
+/* The site's first stack_depth source frames, inlined ones included. */
+static void hd_text_stack(hd_diff *d, FILE *out, const hd_site *s) {
+  uint32_t shown = 0;
+  if (!s->depth)
+    fputs("(no stack recorded)\n", out);
+  for (uint32_t i = 0; i < s->depth && shown < d->opt->stack_depth; i++) {
+    const hd_frame *f;
+    const size_t n = hd_frame_symbols(d, s->frames[i], &f);
+    for (size_t j = 0; j < n && shown < d->opt->stack_depth; j++, shown++)
+      hd_text_frame(d, out, s->frames[i], &f[j], shown == 0);
+  }
+}
+
+static void hd_text_site(hd_diff *d, FILE *out, size_t rank, const hd_site *s) {
+  char growth[32], fresh[32], blocks[48];
+  hd_size(growth, sizeof growth, s->delta_bytes, 1);
+  hd_size(fresh, sizeof fresh, s->new_bytes, 0);
+  snprintf(blocks, sizeof blocks, "%.0f -> %.0f", s->blocks[0],
+           s->blocks[d->n_snaps - 1]);
+  fprintf(out, "%3zu %s%11s%s %11s %19s  %-9s  ", rank, hd_c(d, HD_RED), growth,
+          hd_c(d, HD_OFF), fresh, blocks, s->trend);
+  hd_text_stack(d, out, s);
+}
+
+void hd_report_text(hd_diff *d, FILE *out) {
+  const double secs = hd_seconds(d);
+  fprintf(out, "%zu snapshots of ", d->n_snaps);
+  hs__tool_put_safe(out, d->snaps[0].h->exe[0] ? d->snaps[0].h->exe : "?");
+  const int pid0 = d->snaps[0].h->pid, pid1 = d->snaps[d->n_snaps - 1].h->pid;
+  if (pid0 == pid1)
+    fprintf(out, " (pid %d)", pid0);
+  else
+    fprintf(out, " (pid %d, then pid %d)", pid0, pid1);
+  fprintf(out, ", %.1f s from first to last\n", secs);
+  if (d->sampled)
+    fprintf(out,
+            "sampled (mean gap %" PRIu64 " bytes): numbers are "
+            "estimates\n",
+            d->snaps[0].h->sample_bytes);
+  hd_text_snapshots(d, out);
+  char total[32], rate[32];
+  hd_size(total, sizeof total, d->total_growth, 1);
+  hd_size(rate, sizeof rate, secs > 0 ? d->total_growth / secs : 0, 1);
+  fprintf(out, "\n%s%zu of %zu sites grew, by %s in all (%s/s)%s\n\n",
+          hd_c(d, HD_BOLD), d->n_growing, d->n_live_sites, total, rate,
+          hd_c(d, HD_OFF));
+  if (!d->n_growing)
+    return;
+  fprintf(out, "%3s %11s %11s %19s  %-9s  %s\n", "#", "growth", "new", "blocks",
+          "trend", "allocated at");
+  const size_t shown = hd_shown(d, 0);
+  for (size_t i = 0; i < shown; i++)
+    hd_text_site(d, out, i + 1, &d->sites[d->order[i]]);
+  if (shown < d->n_growing)
+    fprintf(out, "... and %zu more growing sites (--top N, --all)\n",
+            d->n_growing - shown);
+}
+
+/* --- JSON ---------------------------------------------------------------- */
+
+static void hd_json_str(FILE *out, const char *s) {
+  if (!s) {
+    fputs("null", out);
+    return;
+  }
+  fputc('"', out);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      fprintf(out, "\\%c", *p);
+    else if (*p < 0x20)
+      fprintf(out, "\\u%04x", *p);
+    else
+      fputc(*p, out);
+  }
+  fputc('"', out);
+}
+
+static void hd_json_numbers(FILE *out, const double *v, size_t n) {
+  fputc('[', out);
+  for (size_t i = 0; i < n; i++)
+    fprintf(out, "%s%.0f", i ? ", " : "", v[i]);
+  fputc(']', out);
+}
+
+static void hd_json_snapshot(const hd_snap *s, FILE *out, int last) {
+  const hs_header *h = s->h;
+  fputs("    {\"path\": ", out);
+  hd_json_str(out, s->path);
+  fprintf(out,
+          ", \"pid\": %d, \"number\": %u, \"time\": %.6f, "
+          "\"live_blocks\": %" PRIu64 ", \"live_bytes\": %" PRIu64
+          ", \"rss\": %" PRIu64 ", \"epoch\": %u, \"trigger\": ",
+          h->pid, h->number, (double)h->time_ns / 1e9, h->live_blocks,
+          h->live_bytes, h->rss_bytes, h->epoch);
+  hd_json_str(out, h->trigger);
+  fputs(", \"exe\": ", out);
+  hd_json_str(out, h->exe);
+  fputs(last ? "}\n" : "},\n", out);
+}
+
+static void hd_json_frame(hd_diff *d, FILE *out, uint32_t fid,
+                          const hd_frame *f, int first) {
+  const hd_frame_key *k = &d->frames[fid];
+  fputs(first ? "\n        {" : ",\n        {", out);
+  fputs("\"function\": ", out);
+  hd_json_str(out, f->function);
+  fputs(", \"file\": ", out);
+  hd_json_str(out, f->file);
+  fprintf(out, ", \"line\": %u, \"module\": ", f->line);
+  hd_json_str(out, hd_frame_module(d, fid));
+  fprintf(out,
+          ", \"offset\": %" PRIu64 ", \"address\": %" PRIu64
+          ", \"inlined\": %s}",
+          k->module == HD_NO_MODULE ? 0 : k->offset, k->address,
+          f->inlined ? "true" : "false");
+}
+
+static void hd_json_site(hd_diff *d, FILE *out, const hd_site *s, int last) {
+  const double secs = hd_seconds(d);
+  fputs("    {\"stack\": [", out);
+  int first = 1;
+  for (uint32_t i = 0; i < s->depth; i++) {
+    const hd_frame *f;
+    const size_t n = hd_frame_symbols(d, s->frames[i], &f);
+    for (size_t j = 0; j < n; j++, first = 0)
+      hd_json_frame(d, out, s->frames[i], &f[j], first);
+  }
+  fputs("],\n     \"blocks\": ", out);
+  hd_json_numbers(out, s->blocks, d->n_snaps);
+  fputs(", \"bytes\": ", out);
+  hd_json_numbers(out, s->bytes, d->n_snaps);
+  fprintf(out,
+          ",\n     \"delta_blocks\": %.0f, \"delta_bytes\": %.0f, "
+          "\"new_blocks\": %.0f, \"new_bytes\": %.0f, \"trend\": \"%s\", "
+          "\"bytes_per_second\": %.1f}%s\n",
+          s->delta_blocks, s->delta_bytes, s->new_blocks, s->new_bytes,
+          s->trend, secs > 0 ? s->delta_bytes / secs : 0.0, last ? "" : ",");
+}
+
+void hd_report_json(hd_diff *d, FILE *out) {
+  const size_t shown = hd_shown(d, 1);
+  fputs("{\n  \"schema\": 1,\n  \"snapshots\": [\n", out);
+  for (size_t i = 0; i < d->n_snaps; i++)
+    hd_json_snapshot(&d->snaps[i], out, i + 1 == d->n_snaps);
+  fprintf(out, "  ],\n  \"sampled\": %s,\n  \"group_by\": \"%s\",\n",
+          d->sampled ? "true" : "false",
+          (const char *[]){"stack", "function", "line"}[d->opt->group_by]);
+  fprintf(out,
+          "  \"seconds\": %.6f,\n  \"total_growth_bytes\": %.0f,\n"
+          "  \"growing_sites\": %zu,\n  \"sites_total\": %zu,\n",
+          hd_seconds(d), d->total_growth, d->n_growing, d->n_live_sites);
+  if (d->opt->have_gate)
+    fprintf(out, "  \"fail_over\": %" PRIu64 ",\n  \"gate_exceeded\": %s,\n",
+            d->opt->fail_over,
+            d->total_growth > (double)d->opt->fail_over ? "true" : "false");
+  fputs("  \"sites\": [\n", out);
+  for (size_t i = 0; i < shown; i++)
+    hd_json_site(d, out, &d->sites[d->order[i]], i + 1 == shown);
+  fputs("  ]\n}\n", out);
+}
+
+/* --- folded ------------------------------------------------------------- */
+
+/* Folded names may not hold ';' (the separator) or a newline. */
+static void hd_folded_name(hd_diff *d, FILE *out, uint32_t fid,
+                           const hd_frame *f) {
+  if (!f->function) {
+    fprintf(out, "%s+%#" PRIx64, hd_base(hd_frame_module(d, fid)),
+            d->frames[fid].offset);
+    return;
+  }
+  for (const char *p = f->function; *p; p++)
+    fputc(*p == ';' ? ':' : *p == '\n' ? ' ' : *p, out);
+}
+
+/* Root first, as flamegraph.pl expects; the value is the growth. */
+void hd_report_folded(hd_diff *d, FILE *out) {
+  for (size_t i = 0; i < hd_shown(d, 1); i++) {
+    const hd_site *s = &d->sites[d->order[i]];
+    int first = 1;
+    for (uint32_t k = s->depth; k-- > 0;) {
+      const hd_frame *f;
+      const size_t n = hd_frame_symbols(d, s->frames[k], &f);
+      for (size_t j = n; j-- > 0; first = 0) {
+        fputs(first ? "" : ";", out);
+        hd_folded_name(d, out, s->frames[k], &f[j]);
+      }
+    }
+    fprintf(out, "%s %.0f\n", first ? "(no stack)" : "", s->delta_bytes);
+  }
+}

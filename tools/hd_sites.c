@@ -1,0 +1,368 @@
+/* hd_sites.c - from raw stacks to sites, and their numbers per snapshot.
+ *
+ * A frame is (module, offset): the same code in two processes, or after a
+ * library moved, is one frame. A site is a stack without its leading
+ * allocator frames (the shim, the C library, jemalloc, operator new and
+ * any --alloc-fn), so its first frame is the code that asked for memory;
+ * --group-by function|line merges sites by that first frame. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hd.h"
+
+/* Allocation functions whose callers are the real sites. */
+static const char *const hd_alloc_names[] = {"malloc",
+                                             "calloc",
+                                             "realloc",
+                                             "reallocarray",
+                                             "free",
+                                             "posix_memalign",
+                                             "aligned_alloc",
+                                             "memalign",
+                                             "valloc",
+                                             "pvalloc",
+                                             "strdup",
+                                             "strndup",
+                                             "__strdup",
+                                             "__strndup",
+                                             "mallocx",
+                                             "rallocx",
+                                             "xallocx",
+                                             "je_malloc",
+                                             "je_calloc",
+                                             "je_realloc",
+                                             "je_mallocx",
+                                             "je_rallocx",
+                                             "je_xallocx",
+                                             "je_posix_memalign",
+                                             "je_aligned_alloc",
+                                             "je_memalign",
+                                             "je_valloc",
+                                             NULL};
+
+/* --- frames ---------------------------------------------------------- */
+
+static int hd_frame_eq(const void *ctx, uint32_t id, const void *key) {
+  const hd_frame_key *a = &((const hd_diff *)ctx)->frames[id], *b = key;
+  return a->module == b->module && a->offset == b->offset;
+}
+
+static int hd_frame_intern(hd_diff *d, const hd_frame_key *k, uint32_t *out) {
+  const uint64_t h = hd_hash(hd_hash(0, &k->module, 4), &k->offset, 8);
+  uint32_t id = hd_map_find(d->frame_index, h, hd_frame_eq, d, k);
+  if (id != UINT32_MAX) {
+    *out = id;
+    return 0;
+  }
+  if (d->n_frames == d->cap_frames) {
+    const size_t cap = d->cap_frames ? 2 * d->cap_frames : 1024;
+    hd_frame_key *f = realloc(d->frames, cap * sizeof *f);
+    int8_t *a = f ? realloc(d->frame_alloc, cap) : NULL;
+    if (f)
+      d->frames = f;
+    if (!a)
+      return HS_ENOMEM;
+    d->frame_alloc = a;
+    d->cap_frames = cap;
+  }
+  id = (uint32_t)d->n_frames++;
+  d->frames[id] = *k;
+  d->frame_alloc[id] = -1;
+  *out = id;
+  return hd_map_put(d->frame_index, h, id);
+}
+
+/* The module holding addr; a loaded module wins over an unloaded one that
+ * used the same addresses before. Modules are few: a scan is fine, and
+ * each distinct address is resolved once per snapshot's stack. */
+static int hd_module_of(const hd_snap *s, uint64_t addr, const hs_module **m) {
+  int found = -1;
+  for (size_t i = 0; i < hs_snapshot_module_count(s->snap); i++) {
+    const hs_module *c = hs_snapshot_module(s->snap, i);
+    if (addr < c->start || addr >= c->end)
+      continue;
+    if (found < 0 || !(c->flags & HS_MODULE_UNLOADED))
+      found = (int)i;
+    if (!(c->flags & HS_MODULE_UNLOADED))
+      break;
+  }
+  *m = found >= 0 ? hs_snapshot_module(s->snap, (size_t)found) : NULL;
+  return found;
+}
+
+static int hd_frame_of(hd_diff *d, const hd_snap *s, uint64_t addr,
+                       uint32_t *fid) {
+  const hs_module *m;
+  const int i = hd_module_of(s, addr, &m);
+  hd_frame_key k = {HD_NO_MODULE, addr, addr};
+  if (i >= 0) {
+    k.module = s->module_handle[i];
+    k.offset = addr - m->bias;
+  }
+  return hd_frame_intern(d, &k, fid);
+}
+
+size_t hd_frame_symbols(hd_diff *d, uint32_t fid, const hd_frame **out) {
+  static const hd_frame unknown = {NULL, NULL, 0, 0};
+  const hd_frame_key *k = &d->frames[fid];
+  if (k->module == HD_NO_MODULE) {
+    *out = &unknown;
+    return 1;
+  }
+  /* a return address: the call is the byte before it */
+  return hd_symbolize(d->sym, k->module, k->offset ? k->offset - 1 : 0, out);
+}
+
+const char *hd_frame_module(const hd_diff *d, uint32_t fid) {
+  const uint32_t m = d->frames[fid].module;
+  return m == HD_NO_MODULE ? NULL : d->module_paths[m];
+}
+
+static int hd_name_is_alloc(const hd_diff *d, const char *fn) {
+  if (!fn)
+    return 0;
+  if (strncmp(fn, "operator new", 12) == 0)
+    return 1;
+  for (size_t i = 0; hd_alloc_names[i]; i++)
+    if (strcmp(fn, hd_alloc_names[i]) == 0)
+      return 1;
+  for (size_t i = 0; i < d->opt->n_alloc_fns; i++) {
+    const char *want = d->opt->alloc_fns[i];
+    const size_t n = strlen(want);
+    /* "zmalloc" also matches "zmalloc(unsigned long)" from C++ */
+    if (strncmp(fn, want, n) == 0 && (fn[n] == '\0' || fn[n] == '('))
+      return 1;
+  }
+  return 0;
+}
+
+/* Any source frame at this address being an allocator makes it one: an
+ * inlined wrapper counts too. */
+static int hd_frame_is_alloc(hd_diff *d, uint32_t fid) {
+  if (d->frame_alloc[fid] >= 0)
+    return d->frame_alloc[fid];
+  const uint32_t m = d->frames[fid].module;
+  int alloc = m != HD_NO_MODULE && d->module_kind[m] != HD_KIND_CODE;
+  if (!alloc) {
+    const hd_frame *f;
+    const size_t n = hd_frame_symbols(d, fid, &f);
+    for (size_t i = 0; i < n && !alloc; i++)
+      alloc = hd_name_is_alloc(d, f[i].function);
+  }
+  d->frame_alloc[fid] = (int8_t)alloc;
+  return alloc;
+}
+
+/* --- sites ----------------------------------------------------------- */
+
+typedef struct hd_site_key {
+  const uint32_t *frames;
+  uint32_t depth;
+  const char *name; /* group by function or line: the first frame's name */
+} hd_site_key;
+
+static const char *hd_site_name(const hd_diff *d, const hd_site *s);
+
+static int hd_site_eq(const void *ctx, uint32_t id, const void *key) {
+  const hd_diff *d = ctx;
+  const hd_site *s = &d->sites[id];
+  const hd_site_key *k = key;
+  if (k->name)
+    return strcmp(hd_site_name(d, s), k->name) == 0;
+  return s->depth == k->depth &&
+         memcmp(s->frames, k->frames, k->depth * sizeof *k->frames) == 0;
+}
+
+static int hd_site_new(hd_diff *d, const hd_site_key *k, uint32_t *out) {
+  if (d->n_sites == d->cap_sites) {
+    const size_t cap = d->cap_sites ? 2 * d->cap_sites : 256;
+    hd_site *s = realloc(d->sites, cap * sizeof *s);
+    if (!s)
+      return HS_ENOMEM;
+    d->sites = s;
+    d->cap_sites = cap;
+  }
+  hd_site *s = &d->sites[d->n_sites];
+  memset(s, 0, sizeof *s);
+  s->frames = malloc((k->depth + 1) * sizeof *s->frames);
+  s->blocks = calloc(d->n_snaps, sizeof *s->blocks);
+  s->bytes = calloc(d->n_snaps, sizeof *s->bytes);
+  if (!s->frames || !s->blocks || !s->bytes) {
+    free(s->frames), free(s->blocks), free(s->bytes);
+    return HS_ENOMEM;
+  }
+  memcpy(s->frames, k->frames, k->depth * sizeof *k->frames);
+  s->depth = k->depth;
+  *out = (uint32_t)d->n_sites++;
+  return 0;
+}
+
+/* The grouping name of a site: "function" or "function file:line" of its
+ * first source frame; a frame without symbols is named module+offset. */
+static const char *hd_site_name(const hd_diff *d, const hd_site *s) {
+  static char buf[4096];
+  hd_diff *dd = (hd_diff *)d;
+  const hd_frame *f;
+  if (!s->depth)
+    return "(no stack)";
+  hd_frame_symbols(dd, s->frames[0], &f);
+  const hd_frame_key *k = &d->frames[s->frames[0]];
+  if (!f->function)
+    snprintf(buf, sizeof buf, "%s+%#llx",
+             hd_frame_module(d, s->frames[0]) ? hd_frame_module(d, s->frames[0])
+                                              : "?",
+             (unsigned long long)k->offset);
+  else if (d->opt->group_by == HD_GROUP_LINE)
+    snprintf(buf, sizeof buf, "%s %s:%u", f->function, f->file ? f->file : "?",
+             f->line);
+  else
+    snprintf(buf, sizeof buf, "%s", f->function);
+  return buf;
+}
+
+static int hd_site_of(hd_diff *d, const uint32_t *frames, uint32_t depth,
+                      uint32_t *out) {
+  uint32_t skip = 0;
+  while (skip < depth && hd_frame_is_alloc(d, frames[skip]))
+    skip++;
+  if (skip == depth) /* all allocator: keep it whole rather than empty */
+    skip = 0;
+  hd_site_key k = {frames + skip, depth - skip, NULL};
+  uint64_t h;
+  char name[4096];
+  if (d->opt->group_by != HD_GROUP_STACK && k.depth) {
+    hd_site tmp = {.frames = (uint32_t *)k.frames, .depth = k.depth};
+    snprintf(name, sizeof name, "%s", hd_site_name(d, &tmp));
+    k.name = name;
+    h = hd_hash(0, name, strlen(name));
+  } else {
+    h = hd_hash(0, k.frames, k.depth * sizeof *k.frames);
+  }
+  *out = hd_map_find(d->site_index, h, hd_site_eq, d, &k);
+  if (*out != UINT32_MAX)
+    return 0;
+  const int rc = hd_site_new(d, &k, out);
+  return rc ? rc : hd_map_put(d->site_index, h, *out);
+}
+
+static int hd_map_stacks(hd_diff *d, hd_snap *s) {
+  const size_t n = hs_snapshot_stack_count(s->snap);
+  s->stack_site = malloc((n + 1) * sizeof *s->stack_site);
+  uint32_t *frames = NULL, cap = 0;
+  int rc = s->stack_site ? 0 : HS_ENOMEM;
+  for (size_t i = 0; !rc && i < n; i++) {
+    const hs_stack st = hs_snapshot_stack(s->snap, (uint32_t)i);
+    if (st.depth > cap) {
+      uint32_t *f = realloc(frames, st.depth * sizeof *f);
+      if (!f) {
+        rc = HS_ENOMEM;
+        break;
+      }
+      frames = f, cap = st.depth;
+    }
+    for (uint32_t j = 0; !rc && j < st.depth; j++)
+      rc = hd_frame_of(d, s, st.frames[j], &frames[j]);
+    if (!rc)
+      rc = hd_site_of(d, frames, st.depth, &s->stack_site[i]);
+  }
+  free(frames);
+  return rc;
+}
+
+/* --- numbers --------------------------------------------------------- */
+
+/* A sampled block of size s stands for 1/p blocks, p = 1 - exp(-s/R). */
+static double hd_weight(const hs_header *h, uint64_t size) {
+  if (!(h->flags & HS_SNAP_SAMPLED) || !h->sample_bytes)
+    return 1.0;
+  const double p = -expm1(-(double)size / (double)h->sample_bytes);
+  return p > 0 ? 1.0 / p : 1.0;
+}
+
+static void hd_count(hd_diff *d, size_t k) {
+  const hd_snap *s = &d->snaps[k], *first = &d->snaps[0];
+  const int last = k + 1 == d->n_snaps;
+  /* epochs compare within one process only */
+  const int same_process =
+      s->h->pid == first->h->pid && s->h->start_ns == first->h->start_ns;
+  const hs_block *b = hs_snapshot_blocks(s->snap);
+  const size_t nstacks = hs_snapshot_stack_count(s->snap);
+  for (size_t i = 0; i < hs_snapshot_block_count(s->snap); i++) {
+    if (b[i].stack >= nstacks)
+      continue;
+    hd_site *site = &d->sites[s->stack_site[b[i].stack]];
+    const double w = hd_weight(s->h, b[i].size);
+    site->blocks[k] += w;
+    site->bytes[k] += w * (double)b[i].size;
+    if (last && (!same_process || b[i].epoch > first->h->epoch)) {
+      site->new_blocks += w;
+      site->new_bytes += w * (double)b[i].size;
+    }
+  }
+}
+
+/* growing / shrinking in every interval, new, gone, or bounded (anything
+ * else: it churns without a steady direction). Two snapshots: the sign. */
+static const char *hd_trend(const hd_diff *d, const hd_site *s) {
+  const size_t n = d->n_snaps;
+  if (s->bytes[0] == 0 && s->bytes[n - 1] > 0)
+    return "new";
+  if (s->bytes[0] > 0 && s->bytes[n - 1] == 0)
+    return "gone";
+  int up = 1, down = 1;
+  for (size_t i = 1; i < n; i++) {
+    up &= s->bytes[i] > s->bytes[i - 1];
+    down &= s->bytes[i] < s->bytes[i - 1];
+  }
+  if (up)
+    return "growing";
+  if (down)
+    return "shrinking";
+  return n == 2 ? "unchanged" : "bounded";
+}
+
+static int hd_cmp_growth(const void *x, const void *y, void *ctx) {
+  const hd_diff *d = ctx;
+  const hd_site *a = &d->sites[*(const uint32_t *)x];
+  const hd_site *b = &d->sites[*(const uint32_t *)y];
+  if (a->delta_bytes != b->delta_bytes)
+    return a->delta_bytes > b->delta_bytes ? -1 : 1;
+  return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+}
+
+static int hd_order(hd_diff *d) {
+  d->order = malloc((d->n_sites + 1) * sizeof *d->order);
+  if (!d->order)
+    return HS_ENOMEM;
+  for (uint32_t i = 0; i < d->n_sites; i++) {
+    hd_site *s = &d->sites[i];
+    s->delta_blocks = s->blocks[d->n_snaps - 1] - s->blocks[0];
+    s->delta_bytes = s->bytes[d->n_snaps - 1] - s->bytes[0];
+    s->trend = hd_trend(d, s);
+    for (size_t k = 0; k < d->n_snaps; k++)
+      if (s->blocks[k] > 0) {
+        d->n_live_sites++;
+        break;
+      }
+    if (s->delta_bytes > 0) {
+      d->order[d->n_growing++] = i;
+      d->total_growth += s->delta_bytes;
+    }
+  }
+  qsort_r(d->order, d->n_growing, sizeof *d->order, hd_cmp_growth, d);
+  return 0;
+}
+
+int hd_sites_build(hd_diff *d) {
+  d->frame_index = hd_map_create();
+  d->site_index = hd_map_create();
+  if (!d->frame_index || !d->site_index)
+    return HS_ENOMEM;
+  int rc = 0;
+  for (size_t k = 0; !rc && k < d->n_snaps; k++)
+    rc = hd_map_stacks(d, &d->snaps[k]);
+  for (size_t k = 0; !rc && k < d->n_snaps; k++)
+    hd_count(d, k);
+  return rc ? rc : hd_order(d);
+}
