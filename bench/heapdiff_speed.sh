@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# bench/heapdiff_speed.sh [BUILD_DIR] [BLOCKS] [STACKS]
+# heapdiff's time and memory on two large snapshots (default 1M live blocks
+# and 50k distinct stacks each, frames in a real library so symbols are
+# looked up). Prints one table row per output format. Goal: <= 3 s and
+# <= 1 GiB RSS.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/build}
+blocks=${2:-1000000} stacks=${3:-50000}
+bin=$build/bin
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+"$bin/mkbigsnap" "$dir/a.snap" "$blocks" "$stacks" 1
+"$bin/mkbigsnap" "$dir/b.snap" "$blocks" "$stacks" 2
+size=$(($(stat -c %s "$dir/a.snap") + $(stat -c %s "$dir/b.snap")))
+printf '| output | blocks | stacks | files (MiB) | wall (s) | max RSS (MiB) |\n'
+printf '|---|---:|---:|---:|---:|---:|\n'
+for out in text json; do
+  flag=
+  [ $out = json ] && flag=--json
+  /usr/bin/time -f '%e %M' -o "$dir/time" \
+    "$bin/heapdiff" $flag "$dir/a.snap" "$dir/b.snap" >/dev/null
+  read -r wall rss <"$dir/time"
+  awk -v o=$out -v b="$blocks" -v s="$stacks" -v f="$size" -v w="$wall" \
+    -v r="$rss" 'BEGIN { printf "| %s | %d | %d | %.1f | %.2f | %.0f |\n",
+                 o, b, s, f / 1048576, w, r / 1024 }'
+done

@@ -1,0 +1,73 @@
+/* mkbigsnap - writes a large synthetic snapshot for heapdiff's benchmark.
+ * usage: mkbigsnap OUT BLOCKS STACKS NUMBER [MODULE]
+ * BLOCKS live blocks spread over STACKS distinct stacks of 8 to 31 frames,
+ * drawn from 20000 distinct code addresses in MODULE (default: libzstd, a
+ * library with a symbol table on every Debian machine), so heapdiff has
+ * real symbol lookups to do. NUMBER 1 or 2: the second snapshot has 10%
+ * more blocks, on the same stacks, so there is growth to report. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "hs_format.h"
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t next(void) {
+  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+  return rng;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 5) {
+    fprintf(stderr, "usage: mkbigsnap OUT BLOCKS STACKS NUMBER [MODULE]\n");
+    return 2;
+  }
+  const uint64_t nb = strtoull(argv[2], NULL, 0),
+                 ns = strtoull(argv[3], NULL, 0);
+  const unsigned number = (unsigned)atoi(argv[4]);
+  const char *mod =
+      argc > 5 ? argv[5] : "/usr/lib/x86_64-linux-gnu/libzstd.so.1";
+  const uint64_t base = 0x7f0000000000ull,
+                 blocks = number == 2 ? nb + nb / 10 : nb;
+  static const char *const args[] = {"server"};
+  hs_header h = {.pid = 1000,
+                 .ppid = 1,
+                 .number = number,
+                 .epoch = number - 1,
+                 .time_ns = 1700000000000000000ull + number * 60000000000ull,
+                 .start_ns = 1699999990000000000ull,
+                 .max_depth = 64,
+                 .argc = 1,
+                 .argv = args,
+                 .exe = "/opt/bench/server",
+                 .trigger = "signal"};
+  h.live_blocks = blocks;
+  uint64_t *sizes = malloc(blocks * sizeof *sizes);
+  for (uint64_t i = 0; i < blocks; i++)
+    h.live_bytes += sizes[i] = 16 + next() % 1000;
+  hs_module m = {base, base + 0x100000, base, HS_MODULE_MAIN, 0, NULL, mod};
+  const int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  hs__writer *w;
+  int rc = fd < 0 || hs__writer_create(fd, ZSTD_defaultCMem, 3, &w);
+  if (!rc)
+    rc = hs__writer_header(w, &h) || hs__writer_module(w, &m);
+  rng = 12345; /* the same stacks in both snapshots */
+  for (uint64_t s = 0; !rc && s < ns; s++) {
+    uint64_t f[32];
+    const uint32_t depth = 8 + (uint32_t)(next() % 24);
+    for (uint32_t i = 0; i < depth; i++)
+      f[i] = base + 0x1000 + (next() % 20000) * 16;
+    rc = hs__writer_stack(w, f, depth);
+  }
+  for (uint64_t i = 0; !rc && i < blocks; i++) {
+    const hs_block b = {0x10000000ull + i * 1024, sizes[i],
+                        1 + (uint32_t)(i % ns), i < nb ? 0 : number - 1};
+    rc = hs__writer_block(w, &b);
+  }
+  if (!rc)
+    rc = hs__writer_finish(w);
+  if (rc)
+    fprintf(stderr, "mkbigsnap: %s: %s\n", argv[1], hs_strerror(rc));
+  return rc ? 1 : 0;
+}
