@@ -24,11 +24,11 @@ extern "C" {
  * stay below 4096 in magnitude, so the two ranges never meet. */
 #define HS_ERRNO_MAP(XX)                                                       \
   XX(EMAGIC, -5001, "not a heapsnap snapshot (bad magic)")                     \
-  XX(EVERSION, -5002, "snapshot format version is newer than this reader")   \
+  XX(EVERSION, -5002, "snapshot format version is newer than this reader")     \
   XX(ETRUNC, -5003, "snapshot is truncated")                                   \
   XX(ECORRUPT, -5004, "snapshot is corrupted")                                 \
   XX(ECHECKSUM, -5005, "snapshot checksum does not match")                     \
-  XX(ETOOBIG, -5006, "snapshot declares more data than a reader accepts")     \
+  XX(ETOOBIG, -5006, "snapshot declares more data than a reader accepts")      \
   XX(EEMPTY, -5007, "file is empty")                                           \
   XX(ENOSHIM, -5008, "the heapsnap shim is not loaded in this process")        \
   XX(EBUSY, -5009, "a snapshot is already being taken")                        \
@@ -51,30 +51,31 @@ const char *hs_strerror(int err);
 #define HS_FORMAT_VERSION 1
 
 /* hs_header.flags */
-#define HS_SNAP_SAMPLED 0x1u /* blocks are a Poisson sample; see sample_bytes */
+#define HS_SNAP_SAMPLED 0x1u /* blocks are a Poisson sample; see sample_bytes  \
+                              */
 #define HS_SNAP_SCANNED 0x2u /* the reachability section is present */
 #define HS_SNAP_STACKS_FULL                                                    \
   0x4u /* the stack table filled up; some blocks have stack 0 (unknown) */
 
 typedef struct hs_header {
-  uint32_t version;      /* format version of the file */
-  uint32_t flags;        /* HS_SNAP_* */
-  int32_t pid;           /* process that wrote it */
-  int32_t ppid;          /* its parent at the time */
-  uint32_t number;       /* n in <name>.<pid>.<n>.snap */
-  uint32_t epoch;        /* blocks allocated from now on carry epoch+1 */
-  uint64_t time_ns;      /* wall clock, ns since the Unix epoch */
-  uint64_t start_ns;     /* wall clock when the shim started */
-  uint64_t live_blocks;  /* blocks in this snapshot */
-  uint64_t live_bytes;   /* sum of their requested sizes */
-  uint64_t rss_bytes;    /* resident set size of the process, 0 if unknown */
-  uint64_t sample_bytes; /* mean sampling gap R in bytes; 0 = every block */
-  uint64_t pause_ns;     /* how long the service's allocations were held */
-  uint32_t max_depth;    /* stack depth limit in force */
-  uint32_t argc;         /* number of strings in argv */
-  const char *exe;       /* absolute path of the executable ("" if unknown) */
+  uint32_t version;        /* format version of the file */
+  uint32_t flags;          /* HS_SNAP_* */
+  int32_t pid;             /* process that wrote it */
+  int32_t ppid;            /* its parent at the time */
+  uint32_t number;         /* n in <name>.<pid>.<n>.snap */
+  uint32_t epoch;          /* blocks allocated from now on carry epoch+1 */
+  uint64_t time_ns;        /* wall clock, ns since the Unix epoch */
+  uint64_t start_ns;       /* wall clock when the shim started */
+  uint64_t live_blocks;    /* blocks in this snapshot */
+  uint64_t live_bytes;     /* sum of their requested sizes */
+  uint64_t rss_bytes;      /* resident set size of the process, 0 if unknown */
+  uint64_t sample_bytes;   /* mean sampling gap R in bytes; 0 = every block */
+  uint64_t pause_ns;       /* how long the service's allocations were held */
+  uint32_t max_depth;      /* stack depth limit in force */
+  uint32_t argc;           /* number of strings in argv */
+  const char *exe;         /* absolute path of the executable ("" if unknown) */
   const char *const *argv; /* command line, argc strings */
-  const char *trigger;   /* "signal", "interval", "exit", "api", or "" */
+  const char *trigger;     /* "signal", "interval", "exit", "api", or "" */
 } hs_header;
 
 /* hs_module.flags */
@@ -82,10 +83,10 @@ typedef struct hs_header {
 #define HS_MODULE_MAIN 0x2u     /* the executable itself */
 
 typedef struct hs_module {
-  uint64_t start;     /* lowest address of its PT_LOAD segments, in memory */
-  uint64_t end;       /* one past the highest such address */
-  uint64_t bias;      /* load bias: memory address = ELF vaddr + bias */
-  uint32_t flags;     /* HS_MODULE_* */
+  uint64_t start; /* lowest address of its PT_LOAD segments, in memory */
+  uint64_t end;   /* one past the highest such address */
+  uint64_t bias;  /* load bias: memory address = ELF vaddr + bias */
+  uint32_t flags; /* HS_MODULE_* */
   uint32_t build_id_len;
   const uint8_t *build_id; /* GNU build id bytes, build_id_len of them */
   const char *path;        /* path as the loader saw it ("" for the vdso) */

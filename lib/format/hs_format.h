@@ -28,18 +28,60 @@
 
 /* The 16-byte preamble: magic "HEAPSNAP", u32 version, u32 reserved (0). */
 #define HS__MAGIC "HEAPSNAP"
+#define HS__MAGIC_SIZE 8
 #define HS__PREAMBLE_SIZE 16
+
+/* Each record starts with u32 tag and u32 payload length. */
+#define HS__RECORD_HEAD_SIZE 8
+
+/* The writer's staging buffer: a section record is flushed when it fills. */
+#define HS__STAGE_SIZE ((size_t)64 << 10)
+
+/* Limits both sides enforce: the writer refuses to write past them, so a
+ * reader that refuses them never rejects a file this library wrote. */
+#define HS__MAX_DEPTH 1024u                /* frames in one stack */
+#define HS__MAX_STRING ((uint32_t)1 << 20) /* bytes in a string or build id */
+#define HS__MAX_ARGC 65536u                /* strings in argv */
+
+/* zstd levels the writer takes. None of them uses a window over 8 MiB,
+ * the most a reader accepts (it bounds the reader's zstd memory). */
+#define HS__MIN_LEVEL 1
+#define HS__MAX_LEVEL 19
+#define HS__MAX_WINDOW_LOG 23
+
+/* The decompressed body may hold at most BASE + RATIO x the compressed size,
+ * and never more than MAX; past that the reader answers HS_ETOOBIG. */
+#define HS__BODY_BASE ((uint64_t)64 << 20)
+#define HS__BODY_RATIO 1000u
+#define HS__BODY_MAX ((uint64_t)16 << 30)
+
+/* Returns from the calling function when `expr` (an int error code) fails. */
+#define HS__TRY(expr)                                                          \
+  do {                                                                         \
+    const int hs__try_err = (expr);                                            \
+    if (hs__try_err)                                                           \
+      return hs__try_err;                                                      \
+  } while (0)
 
 typedef struct hs__writer hs__writer;
 
 /*! hs__writer_create() :
  * Starts a snapshot on `fd` (already open for writing, positioned at 0).
- * `level` is the zstd level (1..19; the shim uses a fast one).
- * @return : 0 and *out, or a negative error code. */
+ * `level` is the zstd level (1..19; the shim uses a fast one). The writer
+ * and zstd take all their memory from `mem` (about 200 KiB for the writer
+ * plus zstd's context for the level) and return it in hs__writer_free();
+ * with ZSTD_defaultCMem, zstd uses malloc and the writer mmap.
+ * Nothing is written before hs__writer_header().
+ * @return : 0 and *out, HS_EINVAL for a bad argument, HS_ENOMEM. */
 int hs__writer_create(int fd, ZSTD_customMem mem, int level, hs__writer **out);
 
 /*! Writes the preamble and the HEAD record. Call first, once.
- * Fields of `h` the writer does not need (version) are ignored. */
+ * Fields of `h` the writer does not need (version) are ignored; NULL
+ * strings are written as "". h->live_blocks and h->live_bytes must be what
+ * the blocks will add up to: hs__writer_finish() checks them.
+ * @return : 0, HS_EINVAL (out of order, or a limit above exceeded),
+ *           -errno from write(2), HS_ENOMEM or HS_ECOMPRESS. After a write,
+ *           memory or compression error every later call returns it. */
 int hs__writer_header(hs__writer *w, const hs_header *h);
 
 /*! Appends one module. Call after the header, before any stack. */
@@ -53,7 +95,9 @@ int hs__writer_stack(hs__writer *w, const uint64_t *frames, uint32_t depth);
  * and refer to stacks already written; HS_EINVAL otherwise. */
 int hs__writer_block(hs__writer *w, const hs_block *b);
 
-/*! Writes the END record and ends the compressed frame. The caller still
+/*! Writes the END record and ends the compressed frame. HS_EINVAL when
+ * the blocks written do not add up to the header's live_blocks and
+ * live_bytes (more blocks may still be added then). The caller still
  * owns fd (fsync, close, rename are its business). */
 int hs__writer_finish(hs__writer *w);
 

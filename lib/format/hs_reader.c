@@ -1,0 +1,714 @@
+/* hs_reader.c - opens and validates snapshot files (hs_snapshot.h).
+ *
+ * A snapshot is read in three steps: the preamble is checked by value, the
+ * one zstd frame is decompressed (its XXH64 checksum covers the body) into
+ * a buffer that may not outgrow what the file size can justify, and the
+ * body's records are parsed into arrays. Every count and length is checked
+ * against the bytes that carry it before anything is allocated for it, so
+ * what this file allocates stays within a small factor of the body size.
+ * It runs in the tools only and uses malloc freely. Layout: docs/format.md */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zstd_errors.h>
+
+#include "hs_format.h"
+#include "hs_varint.h"
+
+struct hs_snapshot {
+  hs_header header;
+  char *head_strings; /* exe, trigger and argv, NUL-terminated */
+  const char **argv;  /* argc + 1 pointers, the last NULL */
+  hs_module *modules; /* in file order */
+  size_t module_count;
+  uint8_t *module_bytes;      /* build ids and paths */
+  const hs_module **by_start; /* loaded modules by start, then unloaded */
+  uint64_t *reach;            /* highest end in by_start[group start .. i] */
+  size_t loaded_count;        /* modules in the first group of by_start */
+  hs_stack *stacks;           /* stack_count, stack 0 included */
+  size_t stack_count;
+  uint64_t *frames; /* the frames of all stacks */
+  hs_block *blocks;
+  size_t block_count;
+};
+
+/* Bytes [p, end) still to parse in one section. */
+typedef struct hs__cur {
+  const uint8_t *p;
+  const uint8_t *end;
+} hs__cur;
+
+/* The sections of a body, each the concatenation of its records. */
+typedef struct hs__sections {
+  hs__cur head, mods, stks, blks;
+} hs__sections;
+
+/* Initial capacity of the growing buffers. */
+#define HS__READ_CHUNK ((size_t)64 << 10)
+
+/* ------------------------------------------------------------------ */
+/* items */
+
+static size_t hs__left(const hs__cur *c) {
+  return (size_t)(c->end - c->p);
+}
+
+static int hs__get(hs__cur *c, uint64_t *v) {
+  return hs__varint_get(&c->p, c->end, v);
+}
+
+static int hs__get32(hs__cur *c, uint32_t *v) {
+  uint64_t x;
+  HS__TRY(hs__get(c, &x));
+  if (x > UINT32_MAX)
+    return HS_ECORRUPT;
+  *v = (uint32_t)x;
+  return 0;
+}
+
+/* A length-prefixed byte string, left in place. */
+static int hs__get_bytes(hs__cur *c, const uint8_t **p, uint32_t *n) {
+  uint64_t len;
+  HS__TRY(hs__get(c, &len));
+  if (len > HS__MAX_STRING || len > hs__left(c))
+    return HS_ECORRUPT;
+  *p = c->p;
+  *n = (uint32_t)len;
+  c->p += len;
+  return 0;
+}
+
+/* A string copied to *arena with a NUL; the caller sized the arena from
+ * the section, where each string takes at least its length + 1 bytes.
+ * A NUL inside would hide the rest of the string from every C caller. */
+static int hs__get_str(hs__cur *c, char **arena, const char **out) {
+  const uint8_t *p;
+  uint32_t n;
+  HS__TRY(hs__get_bytes(c, &p, &n));
+  if (memchr(p, '\0', n))
+    return HS_ECORRUPT;
+  memcpy(*arena, p, n);
+  (*arena)[n] = '\0';
+  *out = *arena;
+  *arena += n + 1;
+  return 0;
+}
+
+static uint32_t hs__le32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+/* calloc that never returns NULL for a zero count, so empty arrays are
+ * still valid pointers for the accessors. */
+static void *hs__array(size_t n, size_t size) {
+  return calloc(n ? n : 1, size);
+}
+
+/* ------------------------------------------------------------------ */
+/* preamble and frame */
+
+static int hs__check_preamble(const uint8_t *data, size_t len,
+                              uint32_t *version) {
+  if (len == 0)
+    return HS_EEMPTY;
+  const size_t m = len < HS__MAGIC_SIZE ? len : HS__MAGIC_SIZE;
+  if (memcmp(data, HS__MAGIC, m) != 0)
+    return HS_EMAGIC;
+  if (len < HS__PREAMBLE_SIZE)
+    return HS_ETRUNC;
+  *version = hs__le32(data + HS__MAGIC_SIZE);
+  if (*version > HS_FORMAT_VERSION)
+    return HS_EVERSION;
+  if (*version == 0 || hs__le32(data + HS__MAGIC_SIZE + 4) != 0)
+    return HS_ECORRUPT;
+  return 0;
+}
+
+/* A plain zstd frame with the content checksum: without it nothing would
+ * check the body. */
+static int hs__check_frame(const uint8_t *src, size_t len) {
+  ZSTD_frameHeader fh;
+  const size_t r = ZSTD_getFrameHeader(&fh, src, len);
+  if (ZSTD_isError(r))
+    return HS_ECORRUPT;
+  if (r > 0)
+    return HS_ETRUNC;
+  if (fh.frameType != ZSTD_frame || !fh.checksumFlag)
+    return HS_ECORRUPT;
+  return 0;
+}
+
+static int hs__unzstd_error(size_t code) {
+  switch (ZSTD_getErrorCode(code)) {
+  case ZSTD_error_checksum_wrong:
+    return HS_ECHECKSUM;
+  case ZSTD_error_memory_allocation:
+    return HS_ENOMEM;
+  default:
+    return HS_ECORRUPT;
+  }
+}
+
+/* The most a frame of `len` compressed bytes may decompress to. */
+static uint64_t hs__body_cap(size_t len) {
+  if (len >= (HS__BODY_MAX - HS__BODY_BASE) / HS__BODY_RATIO)
+    return HS__BODY_MAX;
+  return HS__BODY_BASE + (uint64_t)len * HS__BODY_RATIO;
+}
+
+/* Grows the output buffer to take more body, up to cap + 1 bytes: one byte
+ * past the cap is how an oversized body is noticed. */
+static int hs__grow(ZSTD_outBuffer *out, uint64_t cap) {
+  if (out->size > cap)
+    return HS_ETOOBIG;
+  uint64_t want = (uint64_t)out->size * 2;
+  if (want > cap + 1)
+    want = cap + 1;
+  if (want > SIZE_MAX)
+    return HS_ENOMEM;
+  void *const p = realloc(out->dst, (size_t)want);
+  if (!p)
+    return HS_ENOMEM;
+  out->dst = p;
+  out->size = (size_t)want;
+  return 0;
+}
+
+static int hs__dctx_setup(ZSTD_DCtx *d) {
+  const size_t r =
+      ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, HS__MAX_WINDOW_LOG);
+  return ZSTD_isError(r) ? HS_ENOMEM : 0;
+}
+
+/* Decodes the one frame of src into out (which the caller frees). */
+static int hs__inflate_into(ZSTD_DCtx *d, const uint8_t *src, size_t len,
+                            ZSTD_outBuffer *out) {
+  const uint64_t cap = hs__body_cap(len);
+  ZSTD_inBuffer in = {src, len, 0};
+  for (;;) {
+    if (out->pos == out->size)
+      HS__TRY(hs__grow(out, cap));
+    const size_t r = ZSTD_decompressStream(d, out, &in);
+    if (ZSTD_isError(r))
+      return hs__unzstd_error(r);
+    if (r == 0)
+      break;
+    /* room left over means zstd wants input, and there is none */
+    if (in.pos == in.size && out->pos < out->size)
+      return HS_ETRUNC;
+  }
+  if (out->pos > cap)
+    return HS_ETOOBIG;
+  return in.pos == in.size ? 0 : HS_ECORRUPT; /* bytes after the frame */
+}
+
+static int hs__inflate(const uint8_t *src, size_t len, uint8_t **body,
+                       size_t *body_len) {
+  HS__TRY(hs__check_frame(src, len));
+  const uint64_t cap = hs__body_cap(len);
+  const uint64_t guess = (uint64_t)len * 4;
+  size_t first = guess > HS__READ_CHUNK ? (size_t)guess : HS__READ_CHUNK;
+  if (first > cap + 1)
+    first = (size_t)(cap + 1);
+  ZSTD_outBuffer out = {malloc(first), first, 0};
+  ZSTD_DCtx *const d = ZSTD_createDCtx();
+  int err = out.dst && d ? hs__dctx_setup(d) : HS_ENOMEM;
+  if (!err)
+    err = hs__inflate_into(d, src, len, &out);
+  ZSTD_freeDCtx(d);
+  if (err) {
+    free(out.dst);
+    return err;
+  }
+  *body = out.dst;
+  *body_len = out.pos;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* records */
+
+/* Order of the known sections; 0 for tags this reader does not know. */
+static int hs__rank(uint32_t tag) {
+  switch (tag) {
+  case HS__TAG_MODS:
+    return 1;
+  case HS__TAG_STKS:
+    return 2;
+  case HS__TAG_BLKS:
+    return 3;
+  default:
+    return 0;
+  }
+}
+
+/* Appends the payload at `pos` to section `sec` (starting it when `fresh`),
+ * moving it down over the record heads and skipped records before it, so
+ * that each section ends up contiguous. */
+static void hs__append(uint8_t *body, size_t *w, size_t pos, uint32_t len,
+                       hs__cur *sec, int fresh) {
+  memmove(body + *w, body + pos, len);
+  if (fresh)
+    sec->p = body + *w;
+  *w += len;
+  sec->end = body + *w;
+}
+
+/* Splits the body into sections, in place (see hs__append). */
+static int hs__split(uint8_t *body, size_t len, hs__sections *s) {
+  hs__cur *const sec[] = {&s->head, &s->mods, &s->stks, &s->blks};
+  for (int i = 0; i < 4; i++)
+    sec[i]->p = sec[i]->end = body;
+  size_t pos = 0, w = 0;
+  int rank = -1;
+  for (;;) {
+    if (len - pos < HS__RECORD_HEAD_SIZE)
+      return HS_ETRUNC; /* the body ended before END */
+    const uint32_t tag = hs__le32(body + pos);
+    const uint32_t n = hs__le32(body + pos + 4);
+    pos += HS__RECORD_HEAD_SIZE;
+    if (n > len - pos)
+      return HS_ETRUNC;
+    if ((rank < 0) != (tag == HS__TAG_HEAD))
+      return HS_ECORRUPT; /* HEAD is the first record and the only one */
+    if (tag == HS__TAG_END)
+      return n == 0 && pos == len ? 0 : HS_ECORRUPT;
+    const int r = tag == HS__TAG_HEAD ? 0 : hs__rank(tag);
+    if (r > 0 && r < rank)
+      return HS_ECORRUPT;
+    if (r > 0 || rank < 0) {
+      hs__append(body, &w, pos, n, sec[r], r != rank);
+      rank = r;
+    }
+    pos += n;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* HEAD */
+
+static int hs__get_pid(hs__cur *c, int32_t *pid) {
+  uint32_t v;
+  HS__TRY(hs__get32(c, &v));
+  *pid = (int32_t)v; /* written as the u32 of its two's complement */
+  return 0;
+}
+
+static int hs__head_numbers(hs__cur *c, hs_header *h) {
+  HS__TRY(hs__get32(c, &h->flags));
+  HS__TRY(hs__get_pid(c, &h->pid));
+  HS__TRY(hs__get_pid(c, &h->ppid));
+  HS__TRY(hs__get32(c, &h->number));
+  HS__TRY(hs__get32(c, &h->epoch));
+  uint64_t *const u64s[] = {&h->time_ns,    &h->start_ns,  &h->live_blocks,
+                            &h->live_bytes, &h->rss_bytes, &h->sample_bytes,
+                            &h->pause_ns};
+  for (size_t i = 0; i < sizeof u64s / sizeof u64s[0]; i++)
+    HS__TRY(hs__get(c, u64s[i]));
+  return hs__get32(c, &h->max_depth);
+}
+
+static int hs__head_argv(hs_snapshot *s, hs__cur *c, char **arena) {
+  hs_header *const h = &s->header;
+  HS__TRY(hs__get32(c, &h->argc));
+  /* each string takes at least one byte */
+  if (h->argc > HS__MAX_ARGC || h->argc > hs__left(c))
+    return HS_ECORRUPT;
+  s->argv = hs__array((size_t)h->argc + 1, sizeof *s->argv);
+  if (!s->argv)
+    return HS_ENOMEM;
+  for (uint32_t i = 0; i < h->argc; i++)
+    HS__TRY(hs__get_str(c, arena, &s->argv[i]));
+  h->argv = s->argv;
+  return 0;
+}
+
+/* Bytes after the last field this reader knows are fields of a later
+ * version, and are ignored. */
+static int hs__parse_head(hs_snapshot *s, hs__cur c) {
+  hs_header *const h = &s->header;
+  HS__TRY(hs__head_numbers(&c, h));
+  s->head_strings = malloc(hs__left(&c) + 1);
+  if (!s->head_strings)
+    return HS_ENOMEM;
+  char *arena = s->head_strings;
+  HS__TRY(hs__get_str(&c, &arena, &h->exe));
+  HS__TRY(hs__get_str(&c, &arena, &h->trigger));
+  return hs__head_argv(s, &c, &arena);
+}
+
+/* ------------------------------------------------------------------ */
+/* MODS */
+
+/* One module; build_id and *path are left pointing into the section. */
+static int hs__module_item(hs__cur *c, hs_module *m, const uint8_t **path,
+                           uint32_t *path_len) {
+  uint64_t size;
+  HS__TRY(hs__get(c, &m->start));
+  HS__TRY(hs__get(c, &size));
+  if (size > UINT64_MAX - m->start)
+    return HS_ECORRUPT;
+  m->end = m->start + size;
+  HS__TRY(hs__get(c, &m->bias));
+  HS__TRY(hs__get32(c, &m->flags));
+  HS__TRY(hs__get_bytes(c, &m->build_id, &m->build_id_len));
+  HS__TRY(hs__get_bytes(c, path, path_len));
+  return memchr(*path, '\0', *path_len) ? HS_ECORRUPT : 0;
+}
+
+/* Copies a module's bytes into the arena (sized like the section). */
+static void hs__module_keep(hs_module *m, const uint8_t *path,
+                            uint32_t path_len, uint8_t **arena) {
+  uint8_t *p = *arena;
+  memcpy(p, m->build_id, m->build_id_len);
+  m->build_id = p;
+  p += m->build_id_len;
+  memcpy(p, path, path_len);
+  p[path_len] = '\0';
+  m->path = (const char *)p;
+  *arena = p + path_len + 1;
+}
+
+/* Reads every module: counts them when out is NULL, else stores them. */
+static int hs__modules_pass(hs__cur c, hs_module *out, uint8_t *arena,
+                            size_t *count) {
+  size_t n = 0;
+  for (; c.p < c.end; n++) {
+    hs_module m = {0};
+    const uint8_t *path;
+    uint32_t path_len;
+    HS__TRY(hs__module_item(&c, &m, &path, &path_len));
+    if (out) {
+      hs__module_keep(&m, path, path_len, &arena);
+      out[n] = m;
+    }
+  }
+  *count = n;
+  return 0;
+}
+
+/* Loaded modules first (they are what is mapped now), then by start. */
+static int hs__module_cmp(const void *a, const void *b) {
+  const hs_module *const x = *(const hs_module *const *)a;
+  const hs_module *const y = *(const hs_module *const *)b;
+  const int xu = (x->flags & HS_MODULE_UNLOADED) != 0;
+  const int yu = (y->flags & HS_MODULE_UNLOADED) != 0;
+  if (xu != yu)
+    return xu - yu;
+  if (x->start != y->start)
+    return x->start < y->start ? -1 : 1;
+  return x < y ? -1 : x > y; /* file order: a stable sort */
+}
+
+static void hs__index_modules(hs_snapshot *s) {
+  const size_t n = s->module_count;
+  for (size_t i = 0; i < n; i++)
+    s->by_start[i] = &s->modules[i];
+  qsort(s->by_start, n, sizeof(const hs_module *), hs__module_cmp);
+  s->loaded_count = 0;
+  while (s->loaded_count < n &&
+         !(s->by_start[s->loaded_count]->flags & HS_MODULE_UNLOADED))
+    s->loaded_count++;
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t end = s->by_start[i]->end;
+    const int first = i == 0 || i == s->loaded_count;
+    s->reach[i] = first || end > s->reach[i - 1] ? end : s->reach[i - 1];
+  }
+}
+
+static int hs__parse_modules(hs_snapshot *s, hs__cur c) {
+  size_t n;
+  HS__TRY(hs__modules_pass(c, NULL, NULL, &n));
+  s->modules = hs__array(n, sizeof *s->modules);
+  s->module_bytes = hs__array(hs__left(&c), 1);
+  s->by_start = hs__array(n, sizeof(const hs_module *));
+  s->reach = hs__array(n, sizeof *s->reach);
+  if (!s->modules || !s->module_bytes || !s->by_start || !s->reach)
+    return HS_ENOMEM;
+  HS__TRY(hs__modules_pass(c, s->modules, s->module_bytes, &n));
+  s->module_count = n;
+  hs__index_modules(s);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* STKS */
+
+/* One stack; frames (NULL when counting) receives its depth frames. */
+static int hs__stack_item(hs__cur *c, uint64_t *frames, uint32_t *depth) {
+  HS__TRY(hs__get32(c, depth));
+  if (*depth > HS__MAX_DEPTH || *depth > hs__left(c))
+    return HS_ECORRUPT;
+  uint64_t frame = 0;
+  for (uint32_t i = 0; i < *depth; i++) {
+    uint64_t v;
+    HS__TRY(hs__get(c, &v));
+    frame = i == 0 ? v : frame + hs__unzigzag(v);
+    if (frames)
+      frames[i] = frame;
+  }
+  return 0;
+}
+
+/* Reads every stack: counts stacks and frames when s->stacks is NULL,
+ * else stores them after stack 0. */
+static int hs__stacks_pass(hs_snapshot *s, hs__cur c, size_t *count,
+                           size_t *frames) {
+  size_t n = 0, total = 0;
+  for (; c.p < c.end; n++) {
+    uint64_t *const f = s->stacks ? s->frames + total : NULL;
+    uint32_t depth;
+    HS__TRY(hs__stack_item(&c, f, &depth));
+    if (s->stacks)
+      s->stacks[n + 1] = (hs_stack){f, depth};
+    total += depth;
+  }
+  /* a block's u32 stack field must reach every stack */
+  if (n >= UINT32_MAX)
+    return HS_ECORRUPT;
+  *count = n;
+  *frames = total;
+  return 0;
+}
+
+static int hs__parse_stacks(hs_snapshot *s, hs__cur c) {
+  size_t n, total;
+  HS__TRY(hs__stacks_pass(s, c, &n, &total));
+  s->frames = hs__array(total, sizeof *s->frames);
+  s->stacks = hs__array(n + 1, sizeof *s->stacks);
+  if (!s->frames || !s->stacks)
+    return HS_ENOMEM;
+  HS__TRY(hs__stacks_pass(s, c, &n, &total));
+  s->stack_count = n + 1;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* BLKS */
+
+/* One block; *addr holds the previous address (first: no previous). */
+static int hs__block_item(hs__cur *c, uint64_t *addr, int first, hs_block *b) {
+  uint64_t delta;
+  HS__TRY(hs__get(c, &delta));
+  if (!first && (delta == 0 || delta > UINT64_MAX - *addr))
+    return HS_ECORRUPT; /* addresses strictly ascend */
+  b->addr = first ? delta : *addr + delta;
+  *addr = b->addr;
+  HS__TRY(hs__get(c, &b->size));
+  HS__TRY(hs__get32(c, &b->stack));
+  return hs__get32(c, &b->epoch);
+}
+
+/* Reads every block: counts them when s->blocks is NULL, else stores them.
+ * The blocks must match what the header says there are. */
+static int hs__blocks_pass(hs_snapshot *s, hs__cur c, size_t *count) {
+  size_t n = 0;
+  uint64_t addr = 0, bytes = 0;
+  for (; c.p < c.end; n++) {
+    hs_block b;
+    HS__TRY(hs__block_item(&c, &addr, n == 0, &b));
+    if (b.stack >= s->stack_count || b.size > UINT64_MAX - bytes)
+      return HS_ECORRUPT;
+    bytes += b.size;
+    if (s->blocks)
+      s->blocks[n] = b;
+  }
+  if (n != s->header.live_blocks || bytes != s->header.live_bytes)
+    return HS_ECORRUPT;
+  *count = n;
+  return 0;
+}
+
+static int hs__parse_blocks(hs_snapshot *s, hs__cur c) {
+  size_t n;
+  HS__TRY(hs__blocks_pass(s, c, &n));
+  s->blocks = hs__array(n, sizeof *s->blocks);
+  if (!s->blocks)
+    return HS_ENOMEM;
+  HS__TRY(hs__blocks_pass(s, c, &n));
+  s->block_count = n;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* whole snapshots */
+
+static int hs__parse(hs_snapshot *s, uint8_t *body, size_t len) {
+  hs__sections sec;
+  HS__TRY(hs__split(body, len, &sec));
+  HS__TRY(hs__parse_head(s, sec.head));
+  HS__TRY(hs__parse_modules(s, sec.mods));
+  HS__TRY(hs__parse_stacks(s, sec.stks));
+  return hs__parse_blocks(s, sec.blks);
+}
+
+int hs_snapshot_load(const void *data, size_t len, hs_snapshot **out) {
+  if (!out)
+    return HS_EINVAL;
+  *out = NULL;
+  if (!data && len > 0)
+    return HS_EINVAL;
+  uint32_t version;
+  HS__TRY(hs__check_preamble(data, len, &version));
+  uint8_t *body;
+  size_t body_len;
+  HS__TRY(hs__inflate((const uint8_t *)data + HS__PREAMBLE_SIZE,
+                      len - HS__PREAMBLE_SIZE, &body, &body_len));
+  hs_snapshot *const s = calloc(1, sizeof *s);
+  const int err = s ? hs__parse(s, body, body_len) : HS_ENOMEM;
+  free(body); /* everything kept was copied out of it */
+  if (err) {
+    hs_snapshot_free(s);
+    return err;
+  }
+  s->header.version = version;
+  *out = s;
+  return 0;
+}
+
+/* A first buffer size for reading fd: its size + 1 when it is a regular
+ * file, so one read sees the end; a guess otherwise. */
+static size_t hs__read_hint(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      (uint64_t)st.st_size < HS__BODY_MAX)
+    return (size_t)st.st_size + 1;
+  return HS__READ_CHUNK;
+}
+
+/* Doubles *buf; a compressed file can be no larger than a body. */
+static int hs__read_grow(uint8_t **buf, size_t *cap) {
+  if (*cap >= HS__BODY_MAX)
+    return HS_ETOOBIG;
+  uint8_t *const p = realloc(*buf, *cap * 2);
+  if (!p)
+    return HS_ENOMEM;
+  *buf = p;
+  *cap *= 2;
+  return 0;
+}
+
+/* Reads what is left of fd into a growing buffer (the caller frees it). */
+static int hs__read_all(int fd, uint8_t **data, size_t *len) {
+  size_t cap = hs__read_hint(fd), n = 0;
+  uint8_t *buf = malloc(cap);
+  int err = buf ? 0 : HS_ENOMEM;
+  while (!err) {
+    if (n == cap && (err = hs__read_grow(&buf, &cap)) != 0)
+      break;
+    const ssize_t k = read(fd, buf + n, cap - n);
+    if (k == 0)
+      break;
+    if (k > 0)
+      n += (size_t)k;
+    else if (errno != EINTR)
+      err = -errno;
+  }
+  if (err) {
+    free(buf);
+    return err;
+  }
+  *data = buf;
+  *len = n;
+  return 0;
+}
+
+int hs_snapshot_open(const char *path, hs_snapshot **out) {
+  if (!out)
+    return HS_EINVAL;
+  *out = NULL;
+  if (!path)
+    return HS_EINVAL;
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  uint8_t *data;
+  size_t len;
+  int err = hs__read_all(fd, &data, &len);
+  close(fd);
+  if (err)
+    return err;
+  err = hs_snapshot_load(data, len, out);
+  free(data);
+  return err;
+}
+
+void hs_snapshot_free(hs_snapshot *s) {
+  if (!s)
+    return;
+  free(s->head_strings);
+  free(s->argv);
+  free(s->modules);
+  free(s->module_bytes);
+  free(s->by_start);
+  free(s->reach);
+  free(s->stacks);
+  free(s->frames);
+  free(s->blocks);
+  free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* accessors */
+
+const hs_header *hs_snapshot_header(const hs_snapshot *s) {
+  return s ? &s->header : NULL;
+}
+
+size_t hs_snapshot_module_count(const hs_snapshot *s) {
+  return s ? s->module_count : 0;
+}
+
+const hs_module *hs_snapshot_module(const hs_snapshot *s, size_t i) {
+  return s && i < s->module_count ? &s->modules[i] : NULL;
+}
+
+/* In by_start[lo, hi), sorted by start: the module that holds addr with
+ * the highest start, or NULL. reach[] stops the walk back as soon as no
+ * lower-starting module can extend to addr. */
+static const hs_module *hs__find_in(const hs_snapshot *s, size_t lo, size_t hi,
+                                    uint64_t addr) {
+  size_t a = lo, b = hi;
+  while (a < b) { /* a: the first module that starts past addr */
+    const size_t mid = a + (b - a) / 2;
+    if (s->by_start[mid]->start <= addr)
+      a = mid + 1;
+    else
+      b = mid;
+  }
+  for (size_t i = a; i > lo && s->reach[i - 1] > addr; i--)
+    if (s->by_start[i - 1]->end > addr)
+      return s->by_start[i - 1];
+  return NULL;
+}
+
+/* A loaded module wins over an unloaded one that used the same range. */
+const hs_module *hs_snapshot_module_find(const hs_snapshot *s, uint64_t addr) {
+  if (!s)
+    return NULL;
+  const hs_module *const m = hs__find_in(s, 0, s->loaded_count, addr);
+  return m ? m : hs__find_in(s, s->loaded_count, s->module_count, addr);
+}
+
+size_t hs_snapshot_stack_count(const hs_snapshot *s) {
+  return s ? s->stack_count : 0;
+}
+
+hs_stack hs_snapshot_stack(const hs_snapshot *s, uint32_t i) {
+  if (!s || i >= s->stack_count)
+    return (hs_stack){NULL, 0};
+  return s->stacks[i];
+}
+
+size_t hs_snapshot_block_count(const hs_snapshot *s) {
+  return s ? s->block_count : 0;
+}
+
+const hs_block *hs_snapshot_blocks(const hs_snapshot *s) {
+  return s ? s->blocks : NULL;
+}
