@@ -32,7 +32,9 @@ static inline int heapsnap_snapshot(char *path, size_t path_len) {
 }
 
 /*! heapsnap_active() : @return 1 when the shim is loaded, else 0. */
-static inline int heapsnap_active(void) { return hs_snapshot_now ? 1 : 0; }
+static inline int heapsnap_active(void) {
+  return hs_snapshot_now ? 1 : 0;
+}
 
 #ifdef __cplusplus
 }

@@ -51,7 +51,8 @@ const char *hs_strerror(int err);
 #define HS_FORMAT_VERSION 1
 
 /* hs_header.flags */
-#define HS_SNAP_SAMPLED 0x1u /* blocks are a Poisson sample; see sample_bytes  \
+#define HS_SNAP_SAMPLED                                                        \
+  0x1u                       /* blocks are a Poisson sample; see sample_bytes  \
                               */
 #define HS_SNAP_SCANNED 0x2u /* the reachability section is present */
 #define HS_SNAP_STACKS_FULL                                                    \
@@ -76,6 +77,7 @@ typedef struct hs_header {
   const char *exe;         /* absolute path of the executable ("" if unknown) */
   const char *const *argv; /* command line, argc strings */
   const char *trigger;     /* "signal", "interval", "exit", "api", or "" */
+  const char *scan_note;   /* why there is no reachability scan, or "" */
 } hs_header;
 
 /* hs_module.flags */
@@ -105,6 +107,33 @@ typedef struct hs_block {
   uint32_t stack; /* index into the stack table */
   uint32_t epoch; /* snapshots taken before it was allocated; 0 = before #1 */
 } hs_block;
+
+/* Reachability (HS_SNAP_SCANNED): the roots the scan started from, and for
+ * each block how it was first reached. docs/reachability.md. */
+#define HS_ROOT_GLOBAL 1   /* a writable segment of module `module` */
+#define HS_ROOT_THREAD 2   /* thread `tid`'s stack */
+#define HS_ROOT_MAPPING 3  /* an anonymous mapping malloc does not own */
+#define HS_ROOT_REGISTER 4 /* thread `tid`'s registers (precise mode) */
+
+typedef struct hs_root {
+  uint32_t kind;   /* HS_ROOT_* */
+  uint32_t module; /* HS_ROOT_GLOBAL: index in the module table */
+  int32_t tid;     /* HS_ROOT_THREAD, HS_ROOT_REGISTER */
+  uint64_t start;  /* the range scanned */
+  uint64_t end;
+  const char *name; /* thread name, mapping name, or "" */
+} hs_root;
+
+#define HS_REACH_NONE 0  /* not reached from the scanned roots */
+#define HS_REACH_ROOT 1  /* first reached from root `index` */
+#define HS_REACH_BLOCK 2 /* first reached from block `index` */
+
+typedef struct hs_reach {
+  uint32_t kind;   /* HS_REACH_* */
+  uint32_t index;  /* root index, or block index (address order) */
+  uint64_t from;   /* offset of the pointer in that root or block */
+  uint64_t target; /* how far into this block the pointer points */
+} hs_reach;
 
 typedef struct hs_snapshot hs_snapshot;
 
@@ -140,6 +169,15 @@ hs_stack hs_snapshot_stack(const hs_snapshot *snap, uint32_t i);
 size_t hs_snapshot_block_count(const hs_snapshot *snap);
 /*! @return : all blocks, sorted by address, block_count of them. */
 const hs_block *hs_snapshot_blocks(const hs_snapshot *snap);
+
+/*! @return : number of roots of the reachability scan (0 without one). */
+size_t hs_snapshot_root_count(const hs_snapshot *snap);
+/*! @return : root i, or NULL when out of range. */
+const hs_root *hs_snapshot_root(const hs_snapshot *snap, size_t i);
+/*! @return : block_count records, one per block in block order, or NULL
+ *           when the snapshot has no scan. Every index is in range, and
+ *           following block retainers always ends at a root. */
+const hs_reach *hs_snapshot_reach(const hs_snapshot *snap);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
  * allocator frames (the shim, the C library, jemalloc, operator new and
  * any --alloc-fn), so its first frame is the code that asked for memory;
  * --group-by function|line merges sites by that first frame. */
+#define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

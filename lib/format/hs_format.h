@@ -24,6 +24,8 @@
 #define HS__TAG_MODS HS__TAG('M', 'O', 'D', 'S')
 #define HS__TAG_STKS HS__TAG('S', 'T', 'K', 'S')
 #define HS__TAG_BLKS HS__TAG('B', 'L', 'K', 'S')
+#define HS__TAG_ROOT HS__TAG('R', 'O', 'O', 'T')
+#define HS__TAG_RCHB HS__TAG('R', 'C', 'H', 'B')
 #define HS__TAG_END HS__TAG('E', 'N', 'D', '!')
 
 /* The 16-byte preamble: magic "HEAPSNAP", u32 version, u32 reserved (0). */
@@ -94,6 +96,15 @@ int hs__writer_stack(hs__writer *w, const uint64_t *frames, uint32_t depth);
 /*! Appends one block. Blocks must come in strictly ascending address order
  * and refer to stacks already written; HS_EINVAL otherwise. */
 int hs__writer_block(hs__writer *w, const hs_block *b);
+
+/*! Appends one root of the reachability scan. Call after the blocks,
+ * before any reach record. */
+int hs__writer_root(hs__writer *w, const hs_root *r);
+
+/*! Appends how the next block (in block order) was first reached. When
+ * any is written, one per block must be, each referring to a root or a
+ * block that exists; hs__writer_finish() checks the count. */
+int hs__writer_reach(hs__writer *w, const hs_reach *r);
 
 /*! Writes the END record and ends the compressed frame. HS_EINVAL when
  * the blocks written do not add up to the header's live_blocks and

@@ -34,6 +34,10 @@ struct hs_snapshot {
   uint64_t *frames; /* the frames of all stacks */
   hs_block *blocks;
   size_t block_count;
+  hs_root *roots; /* the reachability scan's, root_count of them */
+  size_t root_count;
+  char *root_names;
+  hs_reach *reaches; /* block_count of them, or NULL: no scan */
 };
 
 /* Bytes [p, end) still to parse in one section. */
@@ -44,7 +48,7 @@ typedef struct hs__cur {
 
 /* The sections of a body, each the concatenation of its records. */
 typedef struct hs__sections {
-  hs__cur head, mods, stks, blks;
+  hs__cur head, mods, stks, blks, root, rchb;
 } hs__sections;
 
 /* Initial capacity of the growing buffers. */
@@ -242,6 +246,10 @@ static int hs__rank(uint32_t tag) {
     return 2;
   case HS__TAG_BLKS:
     return 3;
+  case HS__TAG_ROOT:
+    return 4;
+  case HS__TAG_RCHB:
+    return 5;
   default:
     return 0;
   }
@@ -261,8 +269,9 @@ static void hs__append(uint8_t *body, size_t *w, size_t pos, uint32_t len,
 
 /* Splits the body into sections, in place (see hs__append). */
 static int hs__split(uint8_t *body, size_t len, hs__sections *s) {
-  hs__cur *const sec[] = {&s->head, &s->mods, &s->stks, &s->blks};
-  for (int i = 0; i < 4; i++)
+  hs__cur *const sec[] = {&s->head, &s->mods, &s->stks,
+                          &s->blks, &s->root, &s->rchb};
+  for (int i = 0; i < 6; i++)
     sec[i]->p = sec[i]->end = body;
   size_t pos = 0, w = 0;
   int rank = -1;
@@ -339,7 +348,9 @@ static int hs__parse_head(hs_snapshot *s, hs__cur c) {
   char *arena = s->head_strings;
   HS__TRY(hs__get_str(&c, &arena, &h->exe));
   HS__TRY(hs__get_str(&c, &arena, &h->trigger));
-  return hs__head_argv(s, &c, &arena);
+  HS__TRY(hs__head_argv(s, &c, &arena));
+  h->scan_note = "";
+  return c.p < c.end ? hs__get_str(&c, &arena, &h->scan_note) : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -536,6 +547,94 @@ static int hs__parse_blocks(hs_snapshot *s, hs__cur c) {
 }
 
 /* ------------------------------------------------------------------ */
+/* ROOT and RCHB: the reachability scan */
+
+static int hs__root_item(hs_snapshot *s, hs__cur *c, hs_root *r, char **arena) {
+  uint64_t len;
+  uint32_t tid;
+  HS__TRY(hs__get32(c, &r->kind));
+  HS__TRY(hs__get32(c, &r->module));
+  HS__TRY(hs__get32(c, &tid));
+  HS__TRY(hs__get(c, &r->start));
+  HS__TRY(hs__get(c, &len));
+  r->tid = (int32_t)tid;
+  if (r->kind < HS_ROOT_GLOBAL || r->kind > HS_ROOT_REGISTER ||
+      len > UINT64_MAX - r->start ||
+      (r->kind == HS_ROOT_GLOBAL && r->module >= s->module_count))
+    return HS_ECORRUPT;
+  r->end = r->start + len;
+  return hs__get_str(c, arena, &r->name);
+}
+
+static int hs__parse_roots(hs_snapshot *s, hs__cur c) {
+  /* a root takes at least 6 bytes */
+  const size_t most = hs__left(&c) / 6;
+  s->roots = hs__array(most, sizeof *s->roots);
+  s->root_names = malloc(hs__left(&c) + 1);
+  if (!s->roots || !s->root_names)
+    return HS_ENOMEM;
+  char *arena = s->root_names;
+  while (c.p < c.end) {
+    if (s->root_count == most || s->root_count == UINT32_MAX)
+      return HS_ECORRUPT;
+    HS__TRY(hs__root_item(s, &c, &s->roots[s->root_count++], &arena));
+  }
+  return 0;
+}
+
+static int hs__reach_item(const hs_snapshot *s, hs__cur *c, hs_reach *r) {
+  uint64_t v;
+  HS__TRY(hs__get(c, &v));
+  memset(r, 0, sizeof *r);
+  if (v == 0)
+    return 0;
+  r->kind = (uint32_t)(v & 3);
+  const uint64_t index = v >> 2;
+  if ((r->kind == HS_REACH_ROOT && index >= s->root_count) ||
+      (r->kind == HS_REACH_BLOCK && index >= s->block_count) ||
+      r->kind == HS_REACH_NONE || r->kind > HS_REACH_BLOCK)
+    return HS_ECORRUPT;
+  r->index = (uint32_t)index;
+  HS__TRY(hs__get(c, &r->from));
+  return hs__get(c, &r->target);
+}
+
+/* A retainer chain must end at a root: a cycle would send a reader
+ * following it round forever. Linear: each block is settled once. */
+static int hs__reach_acyclic(const hs_snapshot *s) {
+  uint8_t *state = calloc(s->block_count + 1, 1); /* 0 new 1 open 2 ok */
+  if (!state)
+    return HS_ENOMEM;
+  int err = 0;
+  for (size_t i = 0; i < s->block_count && !err; i++) {
+    size_t b = i;
+    while (state[b] == 0 && s->reaches[b].kind == HS_REACH_BLOCK)
+      state[b] = 1, b = s->reaches[b].index;
+    if (state[b] == 1)
+      err = HS_ECORRUPT;
+    for (size_t j = i; !err && state[j] == 1; j = s->reaches[j].index)
+      state[j] = 2;
+  }
+  free(state);
+  return err;
+}
+
+static int hs__parse_reach(hs_snapshot *s, hs__cur c) {
+  const int scanned = (s->header.flags & HS_SNAP_SCANNED) != 0;
+  if (!scanned)
+    return c.p == c.end ? 0 : HS_ECORRUPT;
+  /* one record of at least a byte per block */
+  if (s->block_count > hs__left(&c))
+    return HS_ECORRUPT;
+  s->reaches = hs__array(s->block_count + 1, sizeof *s->reaches);
+  if (!s->reaches)
+    return HS_ENOMEM;
+  for (size_t i = 0; i < s->block_count; i++)
+    HS__TRY(hs__reach_item(s, &c, &s->reaches[i]));
+  return c.p == c.end ? hs__reach_acyclic(s) : HS_ECORRUPT;
+}
+
+/* ------------------------------------------------------------------ */
 /* whole snapshots */
 
 static int hs__parse(hs_snapshot *s, uint8_t *body, size_t len) {
@@ -544,7 +643,9 @@ static int hs__parse(hs_snapshot *s, uint8_t *body, size_t len) {
   HS__TRY(hs__parse_head(s, sec.head));
   HS__TRY(hs__parse_modules(s, sec.mods));
   HS__TRY(hs__parse_stacks(s, sec.stks));
-  return hs__parse_blocks(s, sec.blks);
+  HS__TRY(hs__parse_blocks(s, sec.blks));
+  HS__TRY(hs__parse_roots(s, sec.root));
+  return hs__parse_reach(s, sec.rchb);
 }
 
 int hs_snapshot_load(const void *data, size_t len, hs_snapshot **out) {
@@ -650,6 +751,9 @@ void hs_snapshot_free(hs_snapshot *s) {
   free(s->stacks);
   free(s->frames);
   free(s->blocks);
+  free(s->roots);
+  free(s->root_names);
+  free(s->reaches);
   free(s);
 }
 
@@ -711,4 +815,16 @@ size_t hs_snapshot_block_count(const hs_snapshot *s) {
 
 const hs_block *hs_snapshot_blocks(const hs_snapshot *s) {
   return s ? s->blocks : NULL;
+}
+
+size_t hs_snapshot_root_count(const hs_snapshot *s) {
+  return s ? s->root_count : 0;
+}
+
+const hs_root *hs_snapshot_root(const hs_snapshot *s, size_t i) {
+  return s && i < s->root_count ? &s->roots[i] : NULL;
+}
+
+const hs_reach *hs_snapshot_reach(const hs_snapshot *s) {
+  return s ? s->reaches : NULL;
 }

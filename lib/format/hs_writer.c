@@ -23,6 +23,8 @@ enum {
   HS__W_MODS, /* modules */
   HS__W_STKS, /* stacks */
   HS__W_BLKS, /* blocks */
+  HS__W_ROOT, /* roots of the reachability scan */
+  HS__W_RCHB, /* how each block was reached */
   HS__W_DONE  /* END and the end of the frame */
 };
 
@@ -46,7 +48,10 @@ struct hs__writer {
   uint64_t last_addr;   /* address of the last block */
   uint64_t want_blocks; /* what the header promised */
   uint64_t want_bytes;
-  uint8_t *out; /* compressed output, out_cap bytes */
+  uint32_t flags;   /* the header's */
+  uint64_t roots;   /* roots written */
+  uint64_t reaches; /* reach records written */
+  uint8_t *out;     /* compressed output, out_cap bytes */
   size_t out_cap;
   uint8_t stage[HS__STAGE_SIZE];
 };
@@ -248,7 +253,8 @@ static int hs__header_valid(const hs_header *h) {
   if (!h || (h->argc > 0 && !h->argv) || h->argc > HS__MAX_ARGC)
     return 0;
   if (hs__strlen(h->exe) > HS__MAX_STRING ||
-      hs__strlen(h->trigger) > HS__MAX_STRING)
+      hs__strlen(h->trigger) > HS__MAX_STRING ||
+      hs__strlen(h->scan_note) > HS__MAX_STRING)
     return 0;
   for (uint32_t i = 0; i < h->argc; i++)
     if (hs__strlen(h->argv[i]) > HS__MAX_STRING)
@@ -269,6 +275,7 @@ static void hs__put_head(hs__writer *w, const hs_header *h) {
   hs__put_varint(w, h->argc);
   for (uint32_t i = 0; i < h->argc; i++)
     hs__put_str(w, h->argv[i]);
+  hs__put_str(w, h->scan_note);
 }
 
 static int hs__write_preamble(hs__writer *w) {
@@ -298,6 +305,7 @@ int hs__writer_header(hs__writer *w, const hs_header *h) {
   w->tag = HS__TAG_RAW;
   w->want_blocks = h->live_blocks;
   w->want_bytes = h->live_bytes;
+  w->flags = h->flags;
   hs__put_head(w, h);
   return w->err;
 }
@@ -352,10 +360,48 @@ int hs__writer_block(hs__writer *w, const hs_block *b) {
   return w->err;
 }
 
+int hs__writer_root(hs__writer *w, const hs_root *r) {
+  HS__TRY(hs__may_enter(w, HS__W_ROOT));
+  if (!r || r->kind < HS_ROOT_GLOBAL || r->kind > HS_ROOT_REGISTER ||
+      r->end < r->start || hs__strlen(r->name) > HS__MAX_STRING ||
+      w->roots >= UINT32_MAX)
+    return HS_EINVAL;
+  hs__enter(w, HS__W_ROOT, HS__TAG_ROOT);
+  hs__put_varint(w, r->kind);
+  hs__put_varint(w, r->kind == HS_ROOT_GLOBAL ? r->module : 0);
+  hs__put_varint(w, (uint32_t)r->tid);
+  hs__put_varint(w, r->start);
+  hs__put_varint(w, r->end - r->start);
+  hs__put_str(w, r->name);
+  w->roots++;
+  return w->err;
+}
+
+int hs__writer_reach(hs__writer *w, const hs_reach *r) {
+  HS__TRY(hs__may_enter(w, HS__W_RCHB));
+  if (!r || w->reaches >= w->blocks || r->kind > HS_REACH_BLOCK ||
+      (r->kind == HS_REACH_ROOT && r->index >= w->roots) ||
+      (r->kind == HS_REACH_BLOCK && r->index >= w->blocks))
+    return HS_EINVAL;
+  hs__enter(w, HS__W_RCHB, HS__TAG_RCHB);
+  if (r->kind == HS_REACH_NONE) {
+    hs__put_varint(w, 0);
+  } else {
+    hs__put_varint(w, (uint64_t)r->index << 2 | r->kind);
+    hs__put_varint(w, r->from);
+    hs__put_varint(w, r->target);
+  }
+  w->reaches++;
+  return w->err;
+}
+
 int hs__writer_finish(hs__writer *w) {
-  HS__TRY(hs__may_enter(w, HS__W_BLKS));
+  HS__TRY(hs__may_enter(w, HS__W_RCHB));
   /* a reader refuses a header that disagrees with the blocks */
   if (w->blocks != w->want_blocks || w->bytes != w->want_bytes)
+    return HS_EINVAL;
+  /* a scanned snapshot says how every block was reached, or none is */
+  if (w->reaches != ((w->flags & HS_SNAP_SCANNED) ? w->blocks : 0))
     return HS_EINVAL;
   hs__flush(w);
   uint8_t end[HS__RECORD_HEAD_SIZE] = {0};

@@ -61,6 +61,7 @@ static void hs__fork_parent(void) {
 }
 
 static void hs__fork_child(void) {
+  hs__os_reinit_child();
   hs__table_unlock_all();
   hs__stacks_unlock();
   hs__modules_reinit_child();

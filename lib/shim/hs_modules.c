@@ -72,8 +72,8 @@ static void hs__build_id(const struct dl_phdr_info *info, hs__mod *m) {
   }
 }
 
-static void hs__range(const struct dl_phdr_info *info, uint64_t *lo,
-                      uint64_t *hi, int exec_only) {
+static void hs__phdr_range(const struct dl_phdr_info *info, uint64_t *lo,
+                           uint64_t *hi, int exec_only) {
   *lo = UINT64_MAX;
   *hi = 0;
   for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -125,7 +125,7 @@ static hs__mod *hs__mod_add(const struct dl_phdr_info *info, const char *path,
 static int hs__mod_visit(struct dl_phdr_info *info, size_t size, void *arg) {
   size_t *idx = arg;
   uint64_t lo, hi;
-  hs__range(info, &lo, &hi, 0);
+  hs__phdr_range(info, &lo, &hi, 0);
   const char *path = hs__mod_path(info, (*idx)++);
   if (lo >= hi)
     return 0;
@@ -158,6 +158,46 @@ size_t hs__modules_count(void) {
   return hs__mt.count;
 }
 
+typedef struct hs__data_query {
+  hs__range *out;
+  uint32_t *module;
+  size_t n, max, idx;
+} hs__data_query;
+
+static int hs__data_visit(struct dl_phdr_info *info, size_t size, void *arg) {
+  hs__data_query *q = arg;
+  uint64_t lo, hi;
+  hs__phdr_range(info, &lo, &hi, 0);
+  const hs__mod *m =
+      hs__mod_find(lo, info->dlpi_addr, hs__mod_path(info, q->idx++));
+  for (int i = 0; m && i < info->dlpi_phnum && q->n < q->max; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+      continue;
+    const uint64_t a = info->dlpi_addr + ph->p_vaddr;
+    q->out[q->n] = (hs__range){a, a + ph->p_memsz};
+    q->module[q->n++] = (uint32_t)(m - hs__mt.mods);
+  }
+  return 0;
+}
+
+size_t hs__modules_data(hs__range *out, uint32_t *module, size_t max) {
+  hs__data_query q = {out, module, 0, max, 0};
+  pthread_mutex_lock(&hs__mt.lock);
+  if (hs__mt.mods)
+    dl_iterate_phdr(hs__data_visit, &q);
+  pthread_mutex_unlock(&hs__mt.lock);
+  return q.n;
+}
+
+int hs__modules_is_libc(uint32_t module) {
+  if (module >= hs__mt.count)
+    return 0;
+  const char *p = hs__mt.paths + hs__mt.mods[module].path_off;
+  const char *base = strrchr(p, '/');
+  return strncmp(base ? base + 1 : p, "libc.so", 7) == 0;
+}
+
 void hs__modules_get(size_t i, hs_module *out) {
   const hs__mod *m = &hs__mt.mods[i];
   out->start = m->start;
@@ -176,7 +216,7 @@ typedef struct hs__text_query {
 static int hs__text_visit(struct dl_phdr_info *info, size_t size, void *arg) {
   hs__text_query *q = arg;
   uint64_t lo, hi;
-  hs__range(info, &lo, &hi, 1);
+  hs__phdr_range(info, &lo, &hi, 1);
   if (q->fn >= lo && q->fn < hi) {
     q->lo = lo;
     q->hi = hi;

@@ -5,6 +5,7 @@
  * Messages are formatted into a stack buffer and written with write(2), as
  * mimalloc does. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,17 +20,58 @@ size_t hs__os_round(size_t size) {
   return (size + page - 1) & ~(page - 1);
 }
 
+/* Every mapping the shim makes is listed, so the reachability scan can
+ * leave the shim's own memory out of the roots. Taken under a shard lock
+ * when a table grows, never the other way round. */
+#define HS_OWN_MAX 65536
+static struct {
+  pthread_mutex_t lock;
+  size_t n;
+  hs__range r[HS_OWN_MAX];
+} hs__own = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void hs__own_add(void *p, size_t len) {
+  pthread_mutex_lock(&hs__own.lock);
+  if (hs__own.n < HS_OWN_MAX)
+    hs__own.r[hs__own.n++] = (hs__range){(uint64_t)p, (uint64_t)p + len};
+  pthread_mutex_unlock(&hs__own.lock);
+}
+
+static void hs__own_del(void *p) {
+  pthread_mutex_lock(&hs__own.lock);
+  for (size_t i = 0; i < hs__own.n; i++)
+    if (hs__own.r[i].start == (uint64_t)p) {
+      hs__own.r[i] = hs__own.r[--hs__own.n];
+      break;
+    }
+  pthread_mutex_unlock(&hs__own.lock);
+}
+
+const hs__range *hs__os_owned(size_t *n) {
+  *n = hs__own.n;
+  return hs__own.r;
+}
+
+void hs__os_reinit_child(void) {
+  pthread_mutex_init(&hs__own.lock, NULL);
+}
+
 void *hs__os_alloc(size_t size) {
   if (size == 0)
     return NULL;
   void *p = mmap(NULL, hs__os_round(size), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  if (p == MAP_FAILED)
+    return NULL;
+  hs__own_add(p, hs__os_round(size));
+  return p;
 }
 
 void hs__os_free(void *p, size_t size) {
-  if (p)
-    munmap(p, hs__os_round(size));
+  if (!p)
+    return;
+  hs__own_del(p);
+  munmap(p, hs__os_round(size));
 }
 
 /* vsnprintf with plain conversions does not allocate in glibc. */

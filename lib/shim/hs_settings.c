@@ -57,6 +57,12 @@ static void hs__load_flags(void) {
     hs__warn("HEAPSNAP_VERBOSE", v, "1 or 0", "0");
     hs__cfg.verbose = 0;
   }
+  v = getenv("HEAPSNAP_SCAN");
+  hs__cfg.scan = 1;
+  if (v && *v && hs__parse_bool(v, &hs__cfg.scan)) {
+    hs__warn("HEAPSNAP_SCAN", v, "1 or 0", "1");
+    hs__cfg.scan = 1;
+  }
   v = getenv("HEAPSNAP_INTERVAL");
   if (v && *v && hs__parse_seconds(v, &hs__cfg.interval_ns)) {
     hs__warn("HEAPSNAP_INTERVAL", v, "seconds (like 10 or 0.5), 0 for off",

@@ -26,6 +26,7 @@ typedef struct hs__settings {
   int signo;            /* snapshot signal, 0 = none */
   int at_exit;          /* snapshot in the destructor */
   int verbose;          /* one line per snapshot on stderr */
+  int scan;             /* reachability scan in each snapshot */
   uint32_t depth;       /* stack depth limit */
   uint64_t interval_ns; /* 0 = no interval snapshots */
   uint64_t keep;        /* files kept per process, 0 = all */
@@ -67,11 +68,18 @@ extern hs__real_fns hs__real;
 extern int hs__tracking; /* set once start-up is complete */
 void hs__resolve(void);
 
+typedef struct hs__range {
+  uint64_t start, end;
+} hs__range;
+
 /* hs_prim.c: the operating-system calls, each usable from any thread at any
  * time (no locks of the shim held or needed). */
 void *hs__os_alloc(size_t size);        /* zeroed; NULL on failure */
 void hs__os_free(void *p, size_t size); /* accepts NULL */
 size_t hs__os_round(size_t size);       /* up to whole pages */
+/* The mappings hs__os_alloc made and has not freed (never roots). */
+const hs__range *hs__os_owned(size_t *n);
+void hs__os_reinit_child(void);
 void hs__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t hs__clock_ns(int clock_id);
 /* zstd's memory functions, mmap-backed. */
@@ -104,7 +112,7 @@ int hs__stacks_init(void);
 void hs__stacks_set_text(uint64_t lo, uint64_t hi); /* frames to skip */
 uint32_t hs__stack_capture(void); /* 0 when the table is full */
 uint32_t hs__stack_intern(const uint64_t *frames, uint32_t depth);
-uint32_t hs__stacks_count(void);  /* ids 1..count-1 are valid */
+uint32_t hs__stacks_count(void); /* ids 1..count-1 are valid */
 int hs__stacks_full(void);
 const uint64_t *hs__stack_frames(uint32_t id, uint32_t *depth);
 void hs__stacks_lock(void);
@@ -115,9 +123,63 @@ void hs__modules_refresh(void);
 size_t hs__modules_count(void);
 void hs__modules_get(size_t i, hs_module *out);
 int hs__modules_text_of(const void *fn, uint64_t *lo, uint64_t *hi);
+/* The writable segments of the modules loaded now, with their index in
+ * the module table (call after hs__modules_refresh). */
+size_t hs__modules_data(hs__range *out, uint32_t *module, size_t max);
+int hs__modules_is_libc(uint32_t module);
 void hs__modules_lock(void);
 void hs__modules_unlock(void);
 void hs__modules_reinit_child(void);
+
+/* hs_threads.c: the program's threads (pthread_create is interposed). */
+typedef struct hs__thread {
+  int32_t tid;
+  uint64_t sp; /* an address on its stack */
+} hs__thread;
+size_t hs__threads_list(hs__thread *out, size_t max);
+
+/* hs_scan.c: the reachability scan, in a clone of the process. */
+#define HS_ROOTS_MAX 8192
+#define HS_DATA_MAX 4096
+#define HS_SCAN_THREADS 4096
+
+/* A root as the child records it (hs_root with the name inline). */
+typedef struct hs__root {
+  uint32_t kind;   /* HS_ROOT_* */
+  uint32_t module; /* globals: index in the module table */
+  int32_t tid;     /* threads */
+  uint64_t start, end;
+  char name[64]; /* thread name, or the mapping's name in maps */
+} hs__root;
+
+/* Shared with the child (MAP_SHARED): what it found. */
+typedef struct hs__scan_out {
+  uint32_t done; /* set last, with release order */
+  uint32_t n_roots;
+  uint64_t n_blocks;
+  hs__root roots[HS_ROOTS_MAX];
+  hs_reach reach[]; /* one per block, in address order */
+} hs__scan_out;
+
+typedef struct hs__scan {
+  int pid, child, jemalloc;
+  const char *note; /* why there is no scan, when there is none */
+  char *maps;       /* /proc/self/maps, read before the copy */
+  hs__range data[HS_DATA_MAX];
+  uint32_t data_module[HS_DATA_MAX];
+  size_t n_data, n_threads, out_len;
+  hs__thread threads[HS_SCAN_THREADS];
+  size_t (*usable)(void *);
+  hs__scan_out *out;
+  char names[HS_SCAN_THREADS][16]; /* last: not cleared by prepare */
+} hs__scan;
+
+int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap);
+int hs__scan_start_locked(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
+                          size_t n);
+int hs__scan_finish(hs__scan *sc);
+void hs__scan_free(hs__scan *sc);
+uint64_t *hs__pairs_sort(uint64_t *pairs, uint64_t *tmp, size_t n);
 
 /* hs_snap.c: taking and writing one snapshot. */
 int hs__snapshot_take(const char *trigger, char *path, size_t path_len);

@@ -37,10 +37,13 @@ static struct {
   uint64_t counts[1u << 15]; /* radix sort buckets */
 } hs__sn;
 
-/* The consistent copy: blocks, epoch and stack count at one instant. */
+/* The consistent copy: blocks, epoch and stack count at one instant, and
+ * the reachability scan of that instant when there is one. */
 typedef struct hs__copy {
   uint64_t *pairs, *tmp;
   size_t n, cap;
+  hs__scan *scan;        /* NULL: no scan (off, or it could not run) */
+  const char *scan_note; /* why not, for the header */
   uint32_t epoch, stacks;
   uint64_t pause_ns;
 } hs__copy;
@@ -50,9 +53,22 @@ static void hs__copy_free(hs__copy *c) {
   hs__os_free(c->tmp, c->cap * 16);
 }
 
+static uint64_t hs__rss(void);
+
+/* The scan needs its shared result area before the copy; without it, or
+ * without the memory, the snapshot goes on unscanned and says why. */
+static void hs__scan_setup(hs__copy *c) {
+  if (c->scan && hs__scan_prepare(c->scan, hs__rss(), c->cap)) {
+    c->scan_note = c->scan->note;
+    hs__scan_free(c->scan);
+    c->scan = NULL;
+  }
+}
+
 /* Allocates (and touches, so no page fault lands in the pause) room for the
  * blocks; retries with more room if the table outgrew the estimate. */
 static int hs__snap_copy(hs__copy *c) {
+  hs__scan *const scan = c->scan;
   for (size_t est = 1024;;) {
     c->cap = est + est / 8 + 1024;
     c->pairs = hs__os_alloc(c->cap * 16);
@@ -62,6 +78,7 @@ static int hs__snap_copy(hs__copy *c) {
       return HS_ENOMEM;
     }
     memset(c->pairs, 0, c->cap * 16);
+    hs__scan_setup(c);
     const uint64_t t0 = hs__clock_ns(CLOCK_MONOTONIC);
     hs__table_lock_all();
     const size_t live = hs__table_count_locked();
@@ -69,38 +86,54 @@ static int hs__snap_copy(hs__copy *c) {
       c->n = hs__table_copy_locked(c->pairs, c->cap);
       c->epoch = hs__table_epoch_advance_locked();
       c->stacks = hs__stacks_count();
+      if (c->scan && hs__scan_start_locked(c->scan, c->pairs, c->tmp, c->n))
+        c->scan_note = "not scanned: cannot clone the process";
       hs__table_unlock_all();
       c->pause_ns = hs__clock_ns(CLOCK_MONOTONIC) - t0;
       return 0;
     }
     hs__table_unlock_all();
+    if (c->scan)
+      hs__scan_free(c->scan);
     hs__copy_free(c);
+    c->scan = scan;
     est = live;
   }
 }
 
-/* LSD radix sort of the pairs by address, 15 bits a pass. */
-static void hs__snap_sort(hs__copy *c) {
+/* LSD radix sort of the pairs by address, 15 bits a pass; returns the
+ * buffer (pairs or tmp) that holds the result. Deterministic, so the scan's
+ * child, sorting its own copy, gets the same order. */
+uint64_t *hs__pairs_sort(uint64_t *pairs, uint64_t *tmp, size_t n) {
   for (unsigned shift = 0; shift < HS_TABLE_KEY_BITS; shift += 15) {
     uint64_t *const cnt = hs__sn.counts;
     memset(cnt, 0, sizeof hs__sn.counts);
-    for (size_t i = 0; i < c->n; i++)
-      cnt[(hs__table_key(&c->pairs[2 * i]) >> shift) & 0x7fff]++;
+    for (size_t i = 0; i < n; i++)
+      cnt[(hs__table_key(&pairs[2 * i]) >> shift) & 0x7fff]++;
     uint64_t sum = 0;
     for (size_t b = 0; b < (1u << 15); b++) {
       const uint64_t k = cnt[b];
       cnt[b] = sum;
       sum += k;
     }
-    for (size_t i = 0; i < c->n; i++) {
+    for (size_t i = 0; i < n; i++) {
       const uint64_t at =
-          cnt[(hs__table_key(&c->pairs[2 * i]) >> shift) & 0x7fff]++;
-      c->tmp[2 * at] = c->pairs[2 * i];
-      c->tmp[2 * at + 1] = c->pairs[2 * i + 1];
+          cnt[(hs__table_key(&pairs[2 * i]) >> shift) & 0x7fff]++;
+      tmp[2 * at] = pairs[2 * i];
+      tmp[2 * at + 1] = pairs[2 * i + 1];
     }
-    uint64_t *const t = c->pairs;
-    c->pairs = c->tmp;
-    c->tmp = t;
+    uint64_t *const t = pairs;
+    pairs = tmp;
+    tmp = t;
+  }
+  return pairs;
+}
+
+static void hs__snap_sort(hs__copy *c) {
+  uint64_t *const sorted = hs__pairs_sort(c->pairs, c->tmp, c->n);
+  if (sorted != c->pairs) {
+    c->tmp = c->pairs;
+    c->pairs = sorted;
   }
 }
 
@@ -146,6 +179,8 @@ static void hs__header_fill(hs_header *h, const hs__copy *c,
   }
   hs__sn.cmdline[n > 0 ? n : 0] = '\0';
   h->flags = hs__stacks_full() ? HS_SNAP_STACKS_FULL : 0;
+  h->flags |= c->scan ? HS_SNAP_SCANNED : 0;
+  h->scan_note = c->scan_note ? c->scan_note : "";
   h->pid = getpid();
   h->ppid = getppid();
   h->number = number;
@@ -161,6 +196,19 @@ static void hs__header_fill(hs_header *h, const hs__copy *c,
   h->exe = hs__sn.exe;
   h->argv = hs__sn.argv;
   h->trigger = trigger;
+}
+
+static int hs__write_reach(hs__writer *w, const hs__scan_out *o, size_t n) {
+  int rc = 0;
+  for (uint32_t i = 0; i < o->n_roots && !rc; i++) {
+    const hs__root *r = &o->roots[i];
+    const hs_root root = {r->kind,  r->module, r->tid,
+                          r->start, r->end,    r->name};
+    rc = hs__writer_root(w, &root);
+  }
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = hs__writer_reach(w, &o->reach[i]);
+  return rc;
 }
 
 static int hs__write_body(hs__writer *w, const hs__copy *c) {
@@ -181,6 +229,8 @@ static int hs__write_body(hs__writer *w, const hs__copy *c) {
     const hs_block b = {e.addr, e.size, e.stack, e.epoch};
     rc = hs__writer_block(w, &b);
   }
+  if (!rc && c->scan)
+    rc = hs__write_reach(w, c->scan->out, c->n);
   return rc ? rc : hs__writer_finish(w);
 }
 
@@ -299,6 +349,19 @@ static int hs__snap_write(const hs__copy *c, const char *trigger, char *final,
   return rc;
 }
 
+/* The child scans while the parent sorts; the header, written next, must
+ * say whether the scan is there. */
+static void hs__snap_scan_wait(hs__copy *c) {
+  if (!c->scan)
+    return;
+  if (c->scan->child <= 0 || hs__scan_finish(c->scan) ||
+      c->scan->out->n_blocks != c->n) {
+    c->scan_note = c->scan_note ? c->scan_note : c->scan->note;
+    hs__scan_free(c->scan);
+    c->scan = NULL;
+  }
+}
+
 int hs__snapshot_take(const char *trigger, char *path, size_t path_len) {
   char final[PATH_MAX] = "";
   const int was_busy = hs__busy;
@@ -310,11 +373,15 @@ int hs__snapshot_take(const char *trigger, char *path, size_t path_len) {
         hs__sn.start_ns ? hs__sn.start_ns : hs__clock_ns(CLOCK_REALTIME);
   }
   hs__modules_refresh();
-  hs__copy c = {0};
+  static hs__scan scan; /* big; only ever used under hs__snap_lock */
+  hs__copy c = {.scan = hs__cfg.scan ? &scan : NULL};
   int rc = hs__snap_copy(&c);
   if (!rc) {
     hs__snap_sort(&c);
+    hs__snap_scan_wait(&c);
     rc = hs__snap_write(&c, trigger, final, sizeof final);
+    if (c.scan)
+      hs__scan_free(c.scan);
     hs__copy_free(&c);
     if (!rc)
       hs__keep(hs__sn.next_n - 1);

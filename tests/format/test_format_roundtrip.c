@@ -268,8 +268,8 @@ static void test_open_file(void **state) {
  * reader written from that document would expect it. */
 /* clang-format off */
 static const uint8_t small_body[] = {
-    /* HEAD record, 60 bytes of payload */
-    'H', 'E', 'A', 'D', 60, 0, 0, 0,
+    /* HEAD record, 61 bytes of payload */
+    'H', 'E', 'A', 'D', 61, 0, 0, 0,
     0x01,             /* flags: HS_SNAP_SAMPLED */
     0x92, 0x21,       /* pid 4242 */
     0x01, 0x03, 0x02, /* ppid 1, number 3, epoch 2 */
@@ -285,6 +285,7 @@ static const uint8_t small_body[] = {
     0x06, 's', 'i', 'g', 'n', 'a', 'l', /* trigger */
     0x03,                                           /* argc */
     0x01, 't', 0x07, '-', '-', 's', 'e', 'r', 'v', 'e', 0x00, /* argv */
+    0x00,                                           /* scan_note "" */
     /* MODS record, 54 bytes */
     'M', 'O', 'D', 'S', 54, 0, 0, 0,
     0x80, 0x80, 0x80, 0x02,       /* start 0x400000 */

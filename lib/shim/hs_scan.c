@@ -1,0 +1,361 @@
+/* hs_scan.c - the reachability scan: which live blocks the program can
+ * still reach, and through what (docs/reachability.md).
+ *
+ * A conservative scan of a consistent copy, without stopping any thread:
+ * while every table lock is held (no block can come or go), the snapshot
+ * clones the process (raw clone, no exit signal, so the program's SIGCHLD
+ * handler and waitpid(-1) never see it) and lets go at once. The child,
+ * a copy-on-write image of that instant, walks breadth-first from the
+ * roots: the writable segments of every module, each thread's stack, and
+ * anonymous writable mappings that malloc does not own (a runtime's own
+ * heap). Every aligned word that points into a live block, at its start
+ * or inside it, links the two; the first link to reach a block is its
+ * nearest retainer. The child writes one record per block into a shared
+ * mapping and exits; it uses no malloc, no stdio and no lock. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hs_shim.h"
+
+#define HS_MAPS_MAX (4u << 20)
+
+/* --- in the parent, before the copy ------------------------------------ */
+
+static ssize_t hs__slurp(const char *path, char *buf, size_t len) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  size_t got = 0;
+  for (ssize_t r; got < len - 1; got += (size_t)r) {
+    r = read(fd, buf + got, len - 1 - got);
+    if (r < 0 && errno == EINTR) {
+      r = 0;
+      continue;
+    }
+    if (r <= 0)
+      break;
+  }
+  close(fd);
+  buf[got] = '\0';
+  return (ssize_t)got;
+}
+
+/* MemAvailable, in bytes; 0 if unknown. */
+static uint64_t hs__mem_available(void) {
+  char buf[4096];
+  if (hs__slurp("/proc/meminfo", buf, sizeof buf) <= 0)
+    return 0;
+  const char *p = strstr(buf, "MemAvailable:");
+  unsigned long long kb = 0;
+  return p && sscanf(p, "MemAvailable: %llu kB", &kb) == 1 ? kb * 1024 : 0;
+}
+
+static void hs__thread_names(hs__scan *sc) {
+  for (size_t i = 0; i < sc->n_threads; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm",
+             (int)sc->threads[i].tid);
+    const ssize_t n = hs__slurp(path, sc->names[i], sizeof sc->names[i]);
+    if (n > 0 && sc->names[i][n - 1] == '\n')
+      sc->names[i][n - 1] = '\0';
+  }
+}
+
+/* Everything the child needs that it may not gather itself: the mappings,
+ * the modules' writable segments, the threads and their names. */
+int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
+  memset(sc, 0, offsetof(hs__scan, names));
+  sc->pid = getpid();
+  const uint64_t avail = hs__mem_available();
+  if (avail && avail < rss) {
+    sc->note = "not scanned: less memory available than the process uses";
+    return HS_ENOMEM;
+  }
+  sc->maps = hs__os_alloc(HS_MAPS_MAX);
+  sc->out_len = sizeof(hs__scan_out) + cap * sizeof(hs_reach);
+  sc->out = mmap(NULL, sc->out_len, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (!sc->maps || sc->out == MAP_FAILED) {
+    sc->out = NULL;
+    sc->note = "not scanned: no memory for the scan";
+    return HS_ENOMEM;
+  }
+  if (hs__slurp("/proc/self/maps", sc->maps, HS_MAPS_MAX) <= 0) {
+    sc->note = "not scanned: cannot read /proc/self/maps";
+    return HS_EINVAL;
+  }
+  sc->n_data = hs__modules_data(sc->data, sc->data_module, HS_DATA_MAX);
+  sc->n_threads = hs__threads_list(sc->threads, HS_SCAN_THREADS);
+  hs__thread_names(sc);
+  sc->jemalloc = hs__real.mallocx != NULL;
+  sc->usable = hs__real.malloc_usable_size;
+  return 0;
+}
+
+void hs__scan_free(hs__scan *sc) {
+  hs__os_free(sc->maps, HS_MAPS_MAX);
+  if (sc->out)
+    munmap(sc->out, sc->out_len);
+  sc->maps = NULL;
+  sc->out = NULL;
+}
+
+/* --- in the child ------------------------------------------------------- */
+
+typedef struct hs__walk {
+  hs__scan *sc;
+  const uint64_t *addr, *size; /* the blocks, sorted by address */
+  size_t n;
+  uint64_t lo, hi; /* the blocks' overall range */
+  uint32_t *queue;
+  size_t q_head, q_tail;
+  const hs__range *own; /* the shim's mappings: never roots */
+  size_t n_own;
+} hs__walk;
+
+/* The block holding address w (start or interior), or -1. */
+static inline long hs__find(const hs__walk *k, uint64_t w) {
+  if (w < k->lo || w >= k->hi)
+    return -1;
+  size_t lo = 0, hi = k->n;
+  while (hi - lo > 1) {
+    const size_t mid = (lo + hi) / 2;
+    if (k->addr[mid] <= w)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  const uint64_t len = k->size[lo] ? k->size[lo] : 1;
+  return w - k->addr[lo] < len ? (long)lo : -1;
+}
+
+static void hs__link(hs__walk *k, long b, uint32_t kind, uint32_t from_index,
+                     uint64_t from_off, uint64_t w) {
+  hs_reach *r = &k->sc->out->reach[b];
+  if (r->kind != HS_REACH_NONE)
+    return;
+  r->kind = kind;
+  r->index = from_index;
+  r->from = from_off;
+  r->target = w - k->addr[b];
+  k->queue[k->q_tail++] = (uint32_t)b;
+}
+
+/* glibc keeps its free lists in libc's data: those pointers aim at the
+ * next chunk's header, the last 8 usable bytes of a live block. */
+static int hs__is_chunk_header(const hs__walk *k, long b, uint64_t w) {
+  if (k->sc->jemalloc || !k->sc->usable)
+    return 0;
+  const uint64_t usable = k->sc->usable((void *)k->addr[b]);
+  return usable >= 8 && w - k->addr[b] == usable - 8 && w != k->addr[b];
+}
+
+static void hs__scan_root(hs__walk *k, uint32_t root, uint64_t lo, uint64_t hi,
+                          int libc) {
+  const hs__root *r = &k->sc->out->roots[root];
+  for (uint64_t p = (lo + 7) & ~7ull; p + 8 <= hi; p += 8) {
+    const uint64_t w = *(const uint64_t *)p;
+    const long b = hs__find(k, w);
+    if (b >= 0 && !(libc && hs__is_chunk_header(k, b, w)))
+      hs__link(k, b, HS_REACH_ROOT, root, p - r->start, w);
+  }
+}
+
+/* Scans [lo, hi) minus the shim's own mappings. */
+static void hs__scan_root_range(hs__walk *k, uint32_t root, int libc) {
+  const hs__root *r = &k->sc->out->roots[root];
+  uint64_t at = r->start;
+  while (at < r->end) {
+    uint64_t stop = r->end, skip_to = r->end;
+    for (size_t i = 0; i < k->n_own; i++)
+      if (k->own[i].end > at && k->own[i].start < stop)
+        stop = k->own[i].start > at ? k->own[i].start : at,
+        skip_to = k->own[i].end;
+    hs__scan_root(k, root, at, stop, libc);
+    at = stop == r->end ? r->end : skip_to;
+  }
+}
+
+static void hs__scan_blocks(hs__walk *k) {
+  while (k->q_head < k->q_tail) {
+    const uint32_t b = k->queue[k->q_head++];
+    const uint64_t start = k->addr[b], end = start + (k->size[b] & ~7ull);
+    for (uint64_t p = start; p < end; p += 8) {
+      const uint64_t w = *(const uint64_t *)p;
+      const long t = hs__find(k, w);
+      if (t >= 0)
+        hs__link(k, t, HS_REACH_BLOCK, b, p - start, w);
+    }
+  }
+}
+
+static hs__root *hs__root_add(hs__walk *k, uint32_t kind, uint64_t start,
+                              uint64_t end) {
+  hs__scan_out *o = k->sc->out;
+  if (o->n_roots == HS_ROOTS_MAX)
+    return NULL;
+  hs__root *r = &o->roots[o->n_roots++];
+  memset(r, 0, sizeof *r);
+  r->kind = kind;
+  r->start = start;
+  r->end = end;
+  r->module = UINT32_MAX;
+  return r;
+}
+
+static int hs__overlaps(uint64_t a, uint64_t b, const hs__range *r, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (r[i].start < b && r[i].end > a)
+      return 1;
+  return 0;
+}
+
+/* A mapping holding a live block's start belongs to malloc. */
+static int hs__has_block(const hs__walk *k, uint64_t a, uint64_t b) {
+  size_t lo = 0, hi = k->n;
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (k->addr[mid] < a)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < k->n && k->addr[lo] < b;
+}
+
+static const hs__thread *hs__thread_in(const hs__scan *sc, uint64_t a,
+                                       uint64_t b, size_t *idx) {
+  for (size_t i = 0; i < sc->n_threads; i++)
+    if (sc->threads[i].sp >= a && sc->threads[i].sp < b) {
+      *idx = i;
+      return &sc->threads[i];
+    }
+  return NULL;
+}
+
+/* One line of /proc/self/maps: a root, or not. */
+static void hs__classify(hs__walk *k, uint64_t a, uint64_t b, const char *perms,
+                         const char *path) {
+  hs__scan *sc = k->sc;
+  if (perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p')
+    return;
+  if (hs__overlaps(a, b, sc->data, sc->n_data))
+    return; /* a module's data: already a root */
+  size_t t;
+  const hs__thread *th = hs__thread_in(sc, a, b, &t);
+  hs__root *r;
+  if (!strcmp(path, "[stack]") || th) {
+    if (!(r = hs__root_add(k, HS_ROOT_THREAD, a, b)))
+      return;
+    r->tid = th ? th->tid : sc->pid;
+    memcpy(r->name, th ? sc->names[t] : "main", sizeof r->name);
+    r->name[sizeof r->name - 1] = '\0';
+    return;
+  }
+  if ((path[0] && path[0] != '[') || !strcmp(path, "[heap]") ||
+      !strncmp(path, "[v", 2) || sc->jemalloc || hs__has_block(k, a, b))
+    return; /* a file, malloc's, the kernel's; with jemalloc, its own */
+  if ((r = hs__root_add(k, HS_ROOT_MAPPING, a, b)))
+    snprintf(r->name, sizeof r->name, "%s", path);
+}
+
+static void hs__roots_from_maps(hs__walk *k) {
+  for (char *line = k->sc->maps; line && *line;) {
+    char *nl = strchr(line, '\n');
+    if (nl)
+      *nl = '\0';
+    unsigned long long a, b;
+    char perms[8] = "", path[256] = "";
+    if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &a, &b, perms, path) >=
+        3)
+      hs__classify(k, a, b, perms, path);
+    line = nl ? nl + 1 : NULL;
+  }
+}
+
+static void hs__roots_from_modules(hs__walk *k) {
+  for (size_t i = 0; i < k->sc->n_data; i++) {
+    hs__root *r = hs__root_add(k, HS_ROOT_GLOBAL, k->sc->data[i].start,
+                               k->sc->data[i].end);
+    if (r)
+      r->module = k->sc->data_module[i];
+  }
+}
+
+static void hs__on_fault(int sig) {
+  syscall(SYS_exit_group, 70);
+}
+
+/* The child's whole life. Memory it needs beyond the copy comes from
+ * mmap; it ends with exit_group, never returning into the parent's code. */
+static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
+                           size_t n) {
+  signal(SIGSEGV, hs__on_fault); /* a mapping gone since maps was read */
+  signal(SIGBUS, hs__on_fault);
+  hs__walk k = {.sc = sc, .n = n};
+  uint64_t *arr = mmap(NULL, n * 16 + 16, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  k.queue = mmap(NULL, n * 4 + 4, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (arr == MAP_FAILED || k.queue == MAP_FAILED)
+    syscall(SYS_exit_group, 71);
+  k.addr = arr;
+  k.size = arr + n;
+  pairs = hs__pairs_sort(pairs, tmp, n); /* as the parent does its own */
+  for (size_t i = 0; i < n; i++) {
+    hs__entry e;
+    hs__table_decode(&pairs[2 * i], &e);
+    arr[i] = e.addr;
+    arr[n + i] = e.size;
+    if (e.addr + (e.size ? e.size : 1) > k.hi)
+      k.hi = e.addr + (e.size ? e.size : 1);
+  }
+  k.lo = n ? arr[0] : 1;
+  k.own = hs__os_owned(&k.n_own);
+  hs__roots_from_modules(&k);
+  hs__roots_from_maps(&k);
+  for (uint32_t r = 0; r < sc->out->n_roots; r++)
+    hs__scan_root_range(&k, r,
+                        sc->out->roots[r].module != UINT32_MAX &&
+                            hs__modules_is_libc(sc->out->roots[r].module));
+  hs__scan_blocks(&k);
+  sc->out->n_blocks = n;
+  __atomic_store_n(&sc->out->done, 1, __ATOMIC_RELEASE);
+  syscall(SYS_exit_group, 0);
+}
+
+/* Called with every table lock held, right after the copy: the child sees
+ * exactly the copy's blocks, with their contents at this instant. It sorts
+ * them as the parent will, so block indexes agree. */
+int hs__scan_start_locked(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
+                          size_t n) {
+  const long pid = syscall(SYS_clone, 0, NULL, NULL, NULL, 0);
+  if (pid == 0)
+    hs__scan_child(sc, pairs, tmp, n);
+  sc->child = (int)pid;
+  return pid < 0 ? -errno : 0;
+}
+
+int hs__scan_finish(hs__scan *sc) {
+  int status = 0;
+  pid_t r;
+  do
+    r = waitpid(sc->child, &status, __WALL);
+  while (r < 0 && errno == EINTR);
+  if (r != sc->child || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+      !__atomic_load_n(&sc->out->done, __ATOMIC_ACQUIRE)) {
+    sc->note = "not scanned: the scan did not complete";
+    return HS_EINVAL;
+  }
+  return 0;
+}

@@ -1,0 +1,95 @@
+/* hs_threads.c - which threads exist and where their stacks are, for the
+ * reachability scan (a thread's stack is a root, named by its thread).
+ *
+ * pthread_create is interposed to run a small start routine that records
+ * the new thread's id and an address on its stack, and forgets them when
+ * the thread ends (returns, or pthread_exit: a cleanup handler). The scan
+ * finds each stack's mapping from that address. Not on any hot path. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "hs_shim.h"
+
+#define HS_THREADS_MAX 4096
+#define HS_STARTS_MAX 256
+
+typedef struct hs__start {
+  void *(*fn)(void *);
+  void *arg;
+  _Atomic int used;
+} hs__start;
+
+static hs__thread hs__threads[HS_THREADS_MAX];
+static _Atomic int32_t hs__thread_tid[HS_THREADS_MAX];
+static hs__start hs__starts[HS_STARTS_MAX];
+static int (*hs__real_create)(pthread_t *, const pthread_attr_t *,
+                              void *(*)(void *), void *);
+
+static int hs__thread_register(void) {
+  const int32_t tid = (int32_t)gettid();
+  for (int i = 0; i < HS_THREADS_MAX; i++) {
+    int32_t free_slot = 0;
+    if (atomic_compare_exchange_strong(&hs__thread_tid[i], &free_slot, tid)) {
+      hs__threads[i].tid = tid;
+      hs__threads[i].sp = (uint64_t)__builtin_frame_address(0);
+      return i;
+    }
+  }
+  return -1; /* full: the stack is still scanned, as an anonymous mapping */
+}
+
+static void hs__thread_forget(void *slot) {
+  const int i = (int)(intptr_t)slot;
+  if (i >= 0)
+    atomic_store(&hs__thread_tid[i], 0);
+}
+
+static void *hs__thread_start(void *p) {
+  hs__start *st = p;
+  void *(*fn)(void *) = st->fn;
+  void *arg = st->arg;
+  atomic_store(&st->used, 0);
+  void *ret;
+  const int slot = hs__thread_register();
+  pthread_cleanup_push(hs__thread_forget, (void *)(intptr_t)slot);
+  ret = fn(arg);
+  pthread_cleanup_pop(1);
+  return ret;
+}
+
+static hs__start *hs__start_claim(void *(*fn)(void *), void *arg) {
+  for (int i = 0; i < HS_STARTS_MAX; i++) {
+    int unused = 0;
+    if (atomic_compare_exchange_strong(&hs__starts[i].used, &unused, 1)) {
+      hs__starts[i].fn = fn;
+      hs__starts[i].arg = arg;
+      return &hs__starts[i];
+    }
+  }
+  return NULL;
+}
+
+HS_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                             void *(*fn)(void *), void *arg) {
+  if (!hs__real_create)
+    hs__real_create =
+        (__typeof__(hs__real_create))dlsym(RTLD_NEXT, "pthread_create");
+  hs__start *st = hs__busy ? NULL : hs__start_claim(fn, arg);
+  if (!st) /* the shim's own thread, or too many starting at once */
+    return hs__real_create(t, attr, fn, arg);
+  const int rc = hs__real_create(t, attr, hs__thread_start, st);
+  if (rc)
+    atomic_store(&st->used, 0);
+  return rc;
+}
+
+size_t hs__threads_list(hs__thread *out, size_t max) {
+  size_t n = 0;
+  for (int i = 0; i < HS_THREADS_MAX && n < max; i++)
+    if (atomic_load(&hs__thread_tid[i]))
+      out[n++] = hs__threads[i];
+  return n;
+}
