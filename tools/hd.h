@@ -32,6 +32,7 @@ typedef struct hd_options {
   int output;             /* HD_OUT_* */
   int group_by;           /* HD_GROUP_* */
   uint32_t stack_depth;   /* source frames per site in the text report */
+  uint32_t retainers;     /* retainer paths shown per site */
   int force;              /* compare snapshots of different programs */
   int color;              /* escape sequences in the text report */
   int have_gate;          /* --fail-over given */
@@ -64,7 +65,28 @@ typedef struct hd_site {
   double new_blocks, new_bytes;
   double delta_blocks, delta_bytes;
   const char *trend;
+  double unreachable_blocks, unreachable_bytes; /* in the last snapshot */
+  struct hd_path *paths; /* retainer paths, most blocks first (hd_reach.c) */
+  size_t n_paths;
 } hd_site;
+
+/* One hop of a retainer path, from a named root towards the site's
+ * blocks: a root (hop 0), then blocks of other sites. */
+typedef struct hd_pnode {
+  uint32_t parent;  /* previous hop, or UINT32_MAX for the root hop */
+  uint32_t is_root; /* 1: `what` is a root index of the last snapshot */
+  uint32_t what;    /* root index, or the site of the retaining block */
+  uint32_t count;   /* consecutive blocks of that site, collapsed: most */
+  uint64_t from;    /* a representative pointer's offset in the hop */
+  uint64_t target;  /* and how far into the next block it points */
+  uint64_t where;   /* root hops in a module: the global's offset */
+} hd_pnode;
+
+/* The blocks of one site that share one retainer path. */
+typedef struct hd_path {
+  uint32_t node; /* the last hop: the block (or root) pointing at them */
+  double blocks, bytes;
+} hd_path;
 
 typedef struct hd_diff {
   const hd_options *opt;
@@ -82,6 +104,10 @@ typedef struct hd_diff {
   struct hd_map *frame_index, *site_index, *name_index; /* hd_map.c */
   int8_t *frame_alloc; /* per frame: 1 allocator, 0 not, -1 not known yet */
   uint32_t *order;     /* growing sites, most growth first */
+  int scanned;         /* the last snapshot has a reachability scan */
+  hd_pnode *pnodes;    /* retainer path hops (hd_reach.c) */
+  size_t n_pnodes, cap_pnodes;
+  struct hd_map *pnode_index;
   size_t n_growing;
   size_t n_live_sites; /* sites with blocks in some snapshot */
   double total_growth; /* sum of the growing sites' delta_bytes */
@@ -97,6 +123,17 @@ int hd_sites_build(hd_diff *d);
 size_t hd_frame_symbols(hd_diff *d, uint32_t fid, const hd_frame **out);
 /*! Module path of a frame, or NULL. */
 const char *hd_frame_module(const hd_diff *d, uint32_t fid);
+
+/* hd_reach.c: unreachable blocks and retainer paths, from the last
+ * snapshot's scan. */
+int hd_reach_build(hd_diff *d);
+void hd_reach_free(hd_diff *d);
+/*! The hops of path node `node`, root first, into out (at most max).
+ * @return : the number of hops. */
+size_t hd_path_hops(const hd_diff *d, uint32_t node, uint32_t *out, size_t max);
+/*! For a root hop: "global g_sessions (server)", "stack of thread 42
+ * (worker)", "mapping 0x7f..-0x7f.. [anon]"; written into buf. */
+void hd_root_name(hd_diff *d, const hd_pnode *n, char *buf, size_t len);
 
 /* hd_report.c */
 void hd_report_text(hd_diff *d, FILE *out);

@@ -96,15 +96,74 @@ static void hd_text_stack(hd_diff *d, FILE *out, const hd_site *s) {
   }
 }
 
+/* "session_get  session.c:44" for the first source frame of a site. */
+static void hd_text_site_name(hd_diff *d, FILE *out, const hd_site *s) {
+  const hd_frame *f;
+  if (!s->depth) {
+    fputs("(no stack)", out);
+    return;
+  }
+  hd_frame_symbols(d, s->frames[0], &f);
+  if (!f->function) {
+    fprintf(out, "%s+%#" PRIx64, hd_base(hd_frame_module(d, s->frames[0])),
+            d->frames[s->frames[0]].offset);
+    return;
+  }
+  hs__tool_put_safe(out, f->function);
+  if (f->file)
+    fprintf(out, "  %s:%u", hd_base(f->file), f->line);
+}
+
+static void hd_text_hop(hd_diff *d, FILE *out, const hd_pnode *n, int first) {
+  fputs(first ? "               " : "               -> ", out);
+  if (n->is_root) {
+    char name[512];
+    hd_root_name(d, n, name, sizeof name);
+    hs__tool_put_safe(out, name);
+  } else {
+    hd_text_site_name(d, out, &d->sites[n->what]);
+    if (n->count > 1)
+      fprintf(out, "  (%u in a row)", n->count);
+    fprintf(out, "  at +%" PRIu64, n->from);
+  }
+  if (n->target)
+    fprintf(out, ", into +%" PRIu64, n->target);
+  fputc('\n', out);
+}
+
+/* The site's biggest retainer paths, root first. */
+static void hd_text_paths(hd_diff *d, FILE *out, const hd_site *s) {
+  for (size_t i = 0; i < s->n_paths && i < d->opt->retainers; i++) {
+    uint32_t hops[64];
+    const size_t n = hd_path_hops(d, s->paths[i].node, hops, 64);
+    char bytes[32];
+    hd_size(bytes, sizeof bytes, s->paths[i].bytes, 0);
+    fprintf(out, "             %sheld: %.0f block%s, %s, by%s\n",
+            hd_c(d, HD_BOLD), s->paths[i].blocks,
+            s->paths[i].blocks == 1 ? "" : "s", bytes, hd_c(d, HD_OFF));
+    for (size_t h = 0; h < n; h++)
+      hd_text_hop(d, out, &d->pnodes[hops[h]], h == 0);
+  }
+  if (s->n_paths > d->opt->retainers && d->opt->retainers)
+    fprintf(out, "             ... %zu more paths (--retainers N)\n",
+            s->n_paths - d->opt->retainers);
+}
+
 static void hd_text_site(hd_diff *d, FILE *out, size_t rank, const hd_site *s) {
-  char growth[32], fresh[32], blocks[48];
+  char growth[32], fresh[32], blocks[48], lost[32];
   hd_size(growth, sizeof growth, s->delta_bytes, 1);
   hd_size(fresh, sizeof fresh, s->new_bytes, 0);
+  hd_size(lost, sizeof lost, s->unreachable_bytes, 0);
   snprintf(blocks, sizeof blocks, "%.0f -> %.0f", s->blocks[0],
            s->blocks[d->n_snaps - 1]);
-  fprintf(out, "%3zu %s%11s%s %11s %19s  %-9s  ", rank, hd_c(d, HD_RED), growth,
-          hd_c(d, HD_OFF), fresh, blocks, s->trend);
+  fprintf(out, "%3zu %s%11s%s %11s ", rank, hd_c(d, HD_RED), growth,
+          hd_c(d, HD_OFF), fresh);
+  if (d->scanned)
+    fprintf(out, "%11s ", lost);
+  fprintf(out, "%19s  %-9s  ", blocks, s->trend);
   hd_text_stack(d, out, s);
+  if (d->scanned)
+    hd_text_paths(d, out, s);
 }
 
 void hd_report_text(hd_diff *d, FILE *out) {
@@ -123,6 +182,12 @@ void hd_report_text(hd_diff *d, FILE *out) {
             "estimates\n",
             d->snaps[0].h->sample_bytes);
   hd_text_snapshots(d, out);
+  const hs_header *last = d->snaps[d->n_snaps - 1].h;
+  if (!d->scanned)
+    fprintf(out, "no reachability in the last snapshot: %s\n",
+            last->scan_note[0] ? last->scan_note
+            : d->sampled       ? "sampled snapshots have none"
+                               : "not scanned (HEAPSNAP_SCAN=0)");
   char total[32], rate[32];
   hd_size(total, sizeof total, d->total_growth, 1);
   hd_size(rate, sizeof rate, secs > 0 ? d->total_growth / secs : 0, 1);
@@ -131,8 +196,10 @@ void hd_report_text(hd_diff *d, FILE *out) {
           hd_c(d, HD_OFF));
   if (!d->n_growing)
     return;
-  fprintf(out, "%3s %11s %11s %19s  %-9s  %s\n", "#", "growth", "new", "blocks",
-          "trend", "allocated at");
+  fprintf(out, "%3s %11s %11s ", "#", "growth", "new");
+  if (d->scanned)
+    fprintf(out, "%11s ", "lost");
+  fprintf(out, "%19s  %-9s  %s\n", "blocks", "trend", "allocated at");
   const size_t shown = hd_shown(d, 0);
   for (size_t i = 0; i < shown; i++)
     hd_text_site(d, out, i + 1, &d->sites[d->order[i]]);
@@ -200,9 +267,8 @@ static void hd_json_frame(hd_diff *d, FILE *out, uint32_t fid,
           f->inlined ? "true" : "false");
 }
 
-static void hd_json_site(hd_diff *d, FILE *out, const hd_site *s, int last) {
-  const double secs = hd_seconds(d);
-  fputs("    {\"stack\": [", out);
+static void hd_json_stack(hd_diff *d, FILE *out, const hd_site *s) {
+  fputc('[', out);
   int first = 1;
   for (uint32_t i = 0; i < s->depth; i++) {
     const hd_frame *f;
@@ -210,16 +276,99 @@ static void hd_json_site(hd_diff *d, FILE *out, const hd_site *s, int last) {
     for (size_t j = 0; j < n; j++, first = 0)
       hd_json_frame(d, out, s->frames[i], &f[j], first);
   }
-  fputs("],\n     \"blocks\": ", out);
+  fputc(']', out);
+}
+
+static void hd_json_root(hd_diff *d, FILE *out, const hd_pnode *n) {
+  const hd_snap *sn = &d->snaps[d->n_snaps - 1];
+  const hs_root *r = hs_snapshot_root(sn->snap, n->what);
+  if (r->kind == HS_ROOT_GLOBAL) {
+    const hs_module *m = hs_snapshot_module(sn->snap, r->module);
+    const uint64_t off = r->start + n->from - m->bias;
+    uint64_t sym_off = 0;
+    const char *sym =
+        hd_symbolize_data(d->sym, sn->module_handle[r->module], off, &sym_off);
+    fputs("{\"kind\": \"global\", \"symbol\": ", out);
+    hd_json_str(out, sym);
+    fprintf(out, ", \"symbol_offset\": %" PRIu64 ", \"module\": ", sym_off);
+    hd_json_str(out, m->path);
+    fprintf(out, ", \"offset\": %" PRIu64, off);
+  } else if (r->kind == HS_ROOT_MAPPING) {
+    fprintf(out,
+            "{\"kind\": \"mapping\", \"start\": %" PRIu64 ", \"end\": %" PRIu64
+            ", \"name\": ",
+            r->start, r->end);
+    hd_json_str(out, r->name);
+  } else {
+    fprintf(out, "{\"kind\": \"%s\", \"tid\": %d, \"name\": ",
+            r->kind == HS_ROOT_THREAD ? "thread" : "register", r->tid);
+    hd_json_str(out, r->name);
+  }
+  fprintf(out, ", \"target_offset\": %" PRIu64 "}", n->target);
+}
+
+static void hd_json_hop(hd_diff *d, FILE *out, const hd_pnode *n) {
+  if (n->is_root) {
+    hd_json_root(d, out, n);
+    return;
+  }
+  const hd_site *s = &d->sites[n->what];
+  const hd_frame *f = NULL;
+  if (s->depth)
+    hd_frame_symbols(d, s->frames[0], &f);
+  fputs("{\"kind\": \"block\", \"function\": ", out);
+  hd_json_str(out, f ? f->function : NULL);
+  fputs(", \"file\": ", out);
+  hd_json_str(out, f ? f->file : NULL);
+  fprintf(out, ", \"line\": %u, \"stack\": ", f ? f->line : 0);
+  hd_json_stack(d, out, s);
+  fprintf(out,
+          ", \"offset\": %" PRIu64 ", \"target_offset\": %" PRIu64
+          ", \"count\": %u}",
+          n->from, n->target, n->count);
+}
+
+static void hd_json_retainers(hd_diff *d, FILE *out, const hd_site *s) {
+  if (!d->scanned) {
+    fputs(",\n     \"unreachable_blocks\": null, \"unreachable_bytes\": "
+          "null, \"retainers\": []",
+          out);
+    return;
+  }
+  fprintf(out,
+          ",\n     \"unreachable_blocks\": %.0f, \"unreachable_bytes\": %.0f, "
+          "\"retainers\": [",
+          s->unreachable_blocks, s->unreachable_bytes);
+  for (size_t i = 0; i < s->n_paths && i < d->opt->retainers; i++) {
+    uint32_t hops[64];
+    const size_t n = hd_path_hops(d, s->paths[i].node, hops, 64);
+    fprintf(out, "%s\n       {\"blocks\": %.0f, \"bytes\": %.0f, \"path\": [",
+            i ? "," : "", s->paths[i].blocks, s->paths[i].bytes);
+    for (size_t h = 0; h < n; h++) {
+      fputs(h ? ",\n          " : "\n          ", out);
+      hd_json_hop(d, out, &d->pnodes[hops[h]]);
+    }
+    fputs("]}", out);
+  }
+  fputc(']', out);
+}
+
+static void hd_json_site(hd_diff *d, FILE *out, const hd_site *s, int last) {
+  const double secs = hd_seconds(d);
+  fputs("    {\"stack\": ", out);
+  hd_json_stack(d, out, s);
+  fputs(",\n     \"blocks\": ", out);
   hd_json_numbers(out, s->blocks, d->n_snaps);
   fputs(", \"bytes\": ", out);
   hd_json_numbers(out, s->bytes, d->n_snaps);
   fprintf(out,
           ",\n     \"delta_blocks\": %.0f, \"delta_bytes\": %.0f, "
           "\"new_blocks\": %.0f, \"new_bytes\": %.0f, \"trend\": \"%s\", "
-          "\"bytes_per_second\": %.1f}%s\n",
+          "\"bytes_per_second\": %.1f",
           s->delta_blocks, s->delta_bytes, s->new_blocks, s->new_bytes,
-          s->trend, secs > 0 ? s->delta_bytes / secs : 0.0, last ? "" : ",");
+          s->trend, secs > 0 ? s->delta_bytes / secs : 0.0);
+  hd_json_retainers(d, out, s);
+  fprintf(out, "}%s\n", last ? "" : ",");
 }
 
 void hd_report_json(hd_diff *d, FILE *out) {
@@ -227,7 +376,10 @@ void hd_report_json(hd_diff *d, FILE *out) {
   fputs("{\n  \"schema\": 1,\n  \"snapshots\": [\n", out);
   for (size_t i = 0; i < d->n_snaps; i++)
     hd_json_snapshot(&d->snaps[i], out, i + 1 == d->n_snaps);
-  fprintf(out, "  ],\n  \"sampled\": %s,\n  \"group_by\": \"%s\",\n",
+  fprintf(out, "  ],\n  \"scanned\": %s,\n  \"scan_note\": ",
+          d->scanned ? "true" : "false");
+  hd_json_str(out, d->snaps[d->n_snaps - 1].h->scan_note);
+  fprintf(out, ",\n  \"sampled\": %s,\n  \"group_by\": \"%s\",\n",
           d->sampled ? "true" : "false",
           (const char *[]){"stack", "function", "line"}[d->opt->group_by]);
   fprintf(out,

@@ -32,6 +32,7 @@ static const char hd_help[] =
     "  --folded          the growth as folded stacks (flamegraph.pl,\n"
     "                    speedscope)\n"
     "  --stack-depth N   source frames shown per site (default 5)\n"
+    "  --retainers N     retainer paths shown per site (default 3; 0: none)\n"
     "  --color WHEN      auto (default: on a terminal, unless NO_COLOR is\n"
     "                    set), always or never\n"
     "sites:\n"
@@ -66,7 +67,8 @@ enum {
   HD_DEBUG_DIR,
   HD_SYSROOT,
   HD_FAIL_OVER,
-  HD_FORCE
+  HD_FORCE,
+  HD_RETAINERS
 };
 
 static const hs__opt hd_opts[] = {
@@ -84,6 +86,7 @@ static const hs__opt hd_opts[] = {
     {"sysroot", HD_SYSROOT, 1},
     {"fail-over", HD_FAIL_OVER, 1},
     {"force", HD_FORCE, 0},
+    {"retainers", HD_RETAINERS, 1},
     {NULL, 0, 0},
 };
 
@@ -170,6 +173,11 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
   case HD_FOLDED:
     o->output = HD_OUT_FOLDED;
     return 0;
+  case HD_RETAINERS:
+    if (hs__parse_u64(v, 0, 1000, &n))
+      return hs__tool_bad_value(NULL, "retainers", "0 to 1000", v);
+    o->retainers = (uint32_t)n;
+    return 0;
   case HD_FORCE:
     o->force = 1;
     return 0;
@@ -199,6 +207,8 @@ static int hd_run(hd_options *o, char **paths, size_t n) {
   int rc = hd_load(&d, paths, n);
   if (!rc)
     rc = hd_sites_build(&d);
+  if (!rc)
+    rc = hd_reach_build(&d);
   if (rc) {
     if (rc == HS_ENOMEM)
       hs__tool_error(NULL, "out of memory");
@@ -249,6 +259,7 @@ int main(int argc, char **argv) {
   static const char *alloc_fns[HD_MAX_LIST], *dirs[HD_MAX_LIST];
   hd_options o = {.top = 20,
                   .stack_depth = 5,
+                  .retainers = 3,
                   .alloc_fns = alloc_fns,
                   .sym = {.debug_dirs = dirs}};
   hs__tool_init("heapdiff");

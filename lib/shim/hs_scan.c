@@ -71,11 +71,21 @@ static void hs__thread_names(hs__scan *sc) {
   }
 }
 
+static int hs__self_tid;
+static uint64_t hs__self_sp;
+
+void hs__scan_self(uint64_t sp) {
+  hs__self_tid = (int)gettid();
+  hs__self_sp = sp;
+}
+
 /* Everything the child needs that it may not gather itself: the mappings,
  * the modules' writable segments, the threads and their names. */
 int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
   memset(sc, 0, offsetof(hs__scan, names));
   sc->pid = getpid();
+  sc->self_tid = hs__self_tid;
+  sc->self_sp = hs__self_sp;
   const uint64_t avail = hs__mem_available();
   if (avail && avail < rss) {
     sc->note = "not scanned: less memory available than the process uses";
@@ -258,6 +268,8 @@ static void hs__classify(hs__walk *k, uint64_t a, uint64_t b, const char *perms,
     if (!(r = hs__root_add(k, HS_ROOT_THREAD, a, b)))
       return;
     r->tid = th ? th->tid : sc->pid;
+    if (r->tid == sc->self_tid && sc->self_sp > a && sc->self_sp < b)
+      r->start = sc->self_sp & ~7ull; /* see hs__scan_self */
     memcpy(r->name, th ? sc->names[t] : "main", sizeof r->name);
     r->name[sizeof r->name - 1] = '\0';
     return;

@@ -163,6 +163,8 @@ typedef struct hs__scan_out {
 
 typedef struct hs__scan {
   int pid, child, jemalloc;
+  int self_tid;     /* the thread taking the snapshot */
+  uint64_t self_sp; /* its stack below this is the shim's or dead */
   const char *note; /* why there is no scan, when there is none */
   char *maps;       /* /proc/self/maps, read before the copy */
   hs__range data[HS_DATA_MAX];
@@ -175,6 +177,8 @@ typedef struct hs__scan {
 } hs__scan;
 
 int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap);
+/*! The thread taking the snapshot, and its stack pointer on entry. */
+void hs__scan_self(uint64_t sp);
 int hs__scan_start_locked(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
                           size_t n);
 int hs__scan_finish(hs__scan *sc);

@@ -24,6 +24,8 @@
 
 #include "hs_shim.h"
 
+#define HS_THREAD_STACK (512 * 1024)
+
 static sem_t hs__sem;
 static int hs__have_thread;
 volatile int hs__thread_pending;
@@ -86,7 +88,16 @@ static void hs__thread_create(void) {
   pthread_attr_t attr;
   pthread_t t;
   pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 512 * 1024);
+  /* Its stack comes from hs__os_alloc, so the reachability scan knows it
+   * for the shim's own and does not take the block addresses it handles
+   * while writing for pointers of the program's. */
+  static void *stack;
+  if (!stack)
+    stack = hs__os_alloc(HS_THREAD_STACK);
+  if (stack)
+    pthread_attr_setstack(&attr, stack, HS_THREAD_STACK);
+  else
+    pthread_attr_setstacksize(&attr, HS_THREAD_STACK);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   /* Created with every signal blocked, so none lands on it before it has
    * set its own mask. */

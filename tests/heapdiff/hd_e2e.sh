@@ -21,9 +21,9 @@ python3 "$src/hd_e2e_check.py" allocfn "$dir/allocfn.json"
 
 "$heapdiff" --color never --all "${snaps[@]}" >"$dir/text"
 cat "$dir/text"
-grep -Eq '^ +[0-9]+ +\+1\.2 KiB +1\.2 KiB +5 -> 25 +growing +site_grow  hd_e2e_grow\.c:[0-9]+$' \
+grep -Eq '^ +[0-9]+ +\+1\.2 KiB +1\.2 KiB +0 B +5 -> 25 +growing +site_grow  hd_e2e_grow\.c:[0-9]+$' \
   "$dir/text" || fail "text report: no site_grow line"
-grep -Eq ' +\+40 B +440 B +8 -> 8 +bounded +site_ring ' "$dir/text" ||
+grep -Eq ' +\+40 B +440 B +0 B +8 -> 8 +bounded +site_ring ' "$dir/text" ||
   fail "text report: no bounded site_ring line"
 ! grep -q site_churn "$dir/text" || fail "site_churn reported"
 

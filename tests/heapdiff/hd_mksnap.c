@@ -14,6 +14,12 @@
  *   stack ADDR...             the next stack (1, 2, ...), innermost first
  *   block ADDR SIZE STACK EPOCH
  *   blocks N ADDR STEP SIZE STACK EPOCH   N blocks, ADDR + i * STEP
+ *   root global MODULE START END | root thread TID START END NAME |
+ *   root mapping START END NAME   a root of the reachability scan (makes
+ *                             the snapshot a scanned one)
+ *   reach FIRST COUNT none | root R FROM TARGET | block B FROM TARGET
+ *                             how blocks FIRST..FIRST+COUNT-1 (in address
+ *                             order) were reached; others: not reached
  * Blocks must be given in ascending address order. */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -37,6 +43,10 @@ typedef struct spec {
   size_t n_stacks;
   hs_block *blocks;
   size_t n_blocks, cap_blocks;
+  hs_root roots[64];
+  char root_names[64][64];
+  size_t n_roots;
+  hs_reach reach[MAX_ITEMS];
 } spec;
 
 static void add_block(spec *s, uint64_t addr, uint64_t size, uint32_t stack,
@@ -87,6 +97,45 @@ static int parse_stack(spec *s, char *rest) {
   return 0;
 }
 
+static int parse_root(spec *s, char *rest) {
+  hs_root *r = &s->roots[s->n_roots];
+  char kind[16], *name = s->root_names[s->n_roots];
+  uint64_t a = 0;
+  name[0] = '\0';
+  r->name = name;
+  s->h.flags |= HS_SNAP_SCANNED;
+  if (sscanf(rest, "global %" SCNi64 " %" SCNi64 " %" SCNi64, &a, &r->start,
+             &r->end) == 3)
+    r->kind = HS_ROOT_GLOBAL, r->module = (uint32_t)a;
+  else if (sscanf(rest, "thread %" SCNi64 " %" SCNi64 " %" SCNi64 " %63s", &a,
+                  &r->start, &r->end, name) >= 3)
+    r->kind = HS_ROOT_THREAD, r->tid = (int32_t)a;
+  else if (sscanf(rest, "mapping %" SCNi64 " %" SCNi64 " %63s", &r->start,
+                  &r->end, name) >= 2)
+    r->kind = HS_ROOT_MAPPING;
+  else
+    return -1;
+  (void)kind;
+  s->n_roots++;
+  return 0;
+}
+
+static int parse_reach(spec *s, char *rest) {
+  uint64_t first, count, index = 0, from = 0, target = 0;
+  char kind[16];
+  if (sscanf(rest,
+             "%" SCNi64 " %" SCNi64 " %15s %" SCNi64 " %" SCNi64 " %" SCNi64,
+             &first, &count, kind, &index, &from, &target) < 3 ||
+      first + count > MAX_ITEMS)
+    return -1;
+  const uint32_t k = !strcmp(kind, "root")    ? HS_REACH_ROOT
+                     : !strcmp(kind, "block") ? HS_REACH_BLOCK
+                                              : HS_REACH_NONE;
+  for (uint64_t i = first; i < first + count; i++)
+    s->reach[i] = (hs_reach){k, (uint32_t)index, from, target};
+  return 0;
+}
+
 static int parse_line(spec *s, char *line) {
   char key[32];
   int used = 0;
@@ -100,6 +149,10 @@ static int parse_line(spec *s, char *line) {
     return parse_module(s, rest);
   if (!strcmp(key, "stack"))
     return parse_stack(s, rest);
+  if (!strcmp(key, "root"))
+    return parse_root(s, rest);
+  if (!strcmp(key, "reach"))
+    return parse_reach(s, rest);
   if (!strcmp(key, "time"))
     return (s->h.time_ns = (uint64_t)(strtod(rest, NULL) * 1e9)) ? 0 : -1;
   if (!strcmp(key, "start"))
@@ -145,6 +198,10 @@ static int write_spec(const spec *s, int fd) {
     rc = hs__writer_stack(w, s->stacks[i], s->depth[i]);
   for (size_t i = 0; !rc && i < s->n_blocks; i++)
     rc = hs__writer_block(w, &s->blocks[i]);
+  for (size_t i = 0; !rc && i < s->n_roots; i++)
+    rc = hs__writer_root(w, &s->roots[i]);
+  for (size_t i = 0; !rc && s->n_roots && i < s->n_blocks; i++)
+    rc = hs__writer_reach(w, &s->reach[i]);
   if (!rc)
     rc = hs__writer_finish(w);
   hs__writer_free(w);

@@ -12,6 +12,12 @@
 #   site 0x1500 appears in the second snapshot: 3 then 6 blocks of 300 B;
 #   stack 6 is all libc: kept whole, not stripped to nothing.
 # Expected: 3 growing sites, +3840 B in all.
+# The third snapshot has a reachability scan (roots: the server's data, the
+# main thread's stack, a JIT mapping): site 0x1100's first 10 blocks are
+# held by a global, the next 10 through the first of them, the last 10 by
+# nothing (lost: 1000 B); the ring by the main thread's stack; site
+# 0x1500 by the mapping, then as a list through itself (5 in a row,
+# pointers 16 bytes into each block).
 
 hd_common() { # the header and the tables every "server" snapshot shares
   cat <<SPEC
@@ -68,6 +74,19 @@ blocks 5 0x3000000 0x100 10 3 0
 blocks 3 0x5000000 0x200 300 5 1
 blocks 3 0x5100000 0x200 300 5 2
 block 0x6000000 64 6 0
+root global 0 0x404000 0x405000
+root thread 100 0x7ffd00000000 0x7ffd00100000 main
+root mapping 0x7f1000000000 0x7f1000100000 [anon:jit]
+reach 0 10 root 0 0x10 0
+reach 10 10 block 0 8 0
+reach 30 13 root 1 0x200 0
+reach 43 1 root 2 0x40 0
+reach 44 1 block 43 0 16
+reach 45 1 block 44 0 16
+reach 46 1 block 45 0 16
+reach 47 1 block 46 0 16
+reach 48 1 block 47 0 16
+reach 49 1 root 0 0x18 0
 SPEC
   } >"$d/server.3.spec"
   # Another program, for the refusal.

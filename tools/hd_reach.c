@@ -1,0 +1,248 @@
+/* hd_reach.c - what holds the growth: per site, the blocks nothing points
+ * to any more (unreachable from the scanned roots) and the retainer paths
+ * of the others, from the last snapshot's reachability scan.
+ *
+ * Each block of the last snapshot gets a path node: the chain of hops from
+ * a named root down to the block that points at it, built along the scan's
+ * breadth-first tree (each block's nearest retainer). Consecutive hops
+ * through blocks of one site collapse into one hop with a count, so a
+ * 100k-long list is one hop, not 100k paths. Nodes are memoized per block:
+ * linear time however deep the chains run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hd.h"
+
+#define HD_UNDONE UINT32_MAX
+#define HD_LOST (UINT32_MAX - 1)
+
+typedef struct hd_pkey {
+  uint32_t parent, is_root, what, pad;
+  uint64_t where; /* root hops in a module: which global (its offset) */
+} hd_pkey;
+
+static int hd_pnode_eq(const void *ctx, uint32_t id, const void *key) {
+  const hd_pnode *n = &((const hd_diff *)ctx)->pnodes[id];
+  const hd_pkey *k = key;
+  return n->parent == k->parent && n->is_root == k->is_root &&
+         n->what == k->what && n->where == k->where;
+}
+
+/* The node for (parent, hop), made on first use; from/target describe
+ * the first pointer seen taking it. */
+static uint32_t hd_pnode_get(hd_diff *d, const hd_pkey *k, const hs_reach *r) {
+  const uint64_t h = hd_hash(0, k, sizeof *k);
+  uint32_t id = hd_map_find(d->pnode_index, h, hd_pnode_eq, d, k);
+  if (id != UINT32_MAX)
+    return id;
+  if (d->n_pnodes == d->cap_pnodes) {
+    const size_t cap = d->cap_pnodes ? 2 * d->cap_pnodes : 256;
+    hd_pnode *p = realloc(d->pnodes, cap * sizeof *p);
+    if (!p)
+      return HD_UNDONE;
+    d->pnodes = p;
+    d->cap_pnodes = cap;
+  }
+  id = (uint32_t)d->n_pnodes++;
+  d->pnodes[id] = (hd_pnode){k->parent, k->is_root, k->what, 1,
+                             r->from,   r->target,  k->where};
+  return hd_map_put(d->pnode_index, h, id) ? HD_UNDONE : id;
+}
+
+typedef struct hd_walk {
+  hd_diff *d;
+  const hd_snap *s;
+  const hs_reach *reach;
+  const hs_block *blocks;
+  uint32_t *node; /* per block: path node of its retainer chain */
+  uint32_t *run;  /* per block: consecutive same-site hops ending at it */
+  uint32_t *todo;
+} hd_walk;
+
+static uint32_t hd_site_of_block(const hd_walk *w, uint32_t b) {
+  return w->s->stack_site[w->blocks[b].stack];
+}
+
+/* A module's data segment holds many globals: blocks held by different
+ * ones take different paths. Which global: the data symbol's offset in
+ * the module (or the word's own, without symbols). */
+static uint64_t hd_global_of(const hd_walk *w, const hs_reach *r) {
+  const hs_root *root = hs_snapshot_root(w->s->snap, r->index);
+  if (root->kind != HS_ROOT_GLOBAL)
+    return 0;
+  const hs_module *m = hs_snapshot_module(w->s->snap, root->module);
+  const uint64_t off = root->start + r->from - m->bias;
+  uint64_t sym_off = 0;
+  const char *sym = hd_symbolize_data(
+      w->d->sym, w->s->module_handle[root->module], off, &sym_off);
+  return sym ? off - sym_off : off;
+}
+
+/* Block b's node, given its retainer's node is known. */
+static uint32_t hd_node_of(hd_walk *w, uint32_t b) {
+  const hs_reach *r = &w->reach[b];
+  if (r->kind == HS_REACH_NONE)
+    return HD_LOST;
+  if (r->kind == HS_REACH_ROOT) {
+    const hd_pkey k = {UINT32_MAX, 1, r->index, 0, hd_global_of(w, r)};
+    w->run[b] = 0;
+    return hd_pnode_get(w->d, &k, r);
+  }
+  const uint32_t p = r->index, site = hd_site_of_block(w, p);
+  const uint32_t pn = w->node[p];
+  if (pn < w->d->n_pnodes && !w->d->pnodes[pn].is_root &&
+      w->d->pnodes[pn].what == site) {
+    /* one more block of the same site in a row: the same hop, longer */
+    w->run[b] = w->run[p] + 1;
+    if (w->run[b] > w->d->pnodes[pn].count)
+      w->d->pnodes[pn].count = w->run[b];
+    return pn;
+  }
+  const hd_pkey k = {pn, 0, site, 0, 0};
+  w->run[b] = 1;
+  return hd_pnode_get(w->d, &k, r);
+}
+
+/* Settles block b and every unsettled retainer above it, top down. */
+static int hd_settle(hd_walk *w, uint32_t b) {
+  size_t n = 0;
+  for (uint32_t x = b; w->node[x] == HD_UNDONE;) {
+    w->todo[n++] = x;
+    if (w->reach[x].kind != HS_REACH_BLOCK)
+      break;
+    x = w->reach[x].index;
+  }
+  while (n-- > 0) {
+    const uint32_t x = w->todo[n];
+    w->node[x] = hd_node_of(w, x);
+    if (w->node[x] == HD_UNDONE)
+      return HS_ENOMEM;
+  }
+  return 0;
+}
+
+static int hd_cmp_path(const void *x, const void *y) {
+  const hd_path *a = x, *b = y;
+  if (a->blocks != b->blocks)
+    return a->blocks > b->blocks ? -1 : 1;
+  return a->node < b->node ? -1 : a->node > b->node;
+}
+
+/* Groups a site's reachable blocks by path node. The site's blocks are
+ * few next to the whole heap, so a sort of (node, block) pairs will do. */
+static int hd_site_paths(hd_walk *w, hd_site *site, uint32_t id) {
+  const size_t n = hs_snapshot_block_count(w->s->snap);
+  hd_path *p = NULL;
+  size_t np = 0, cap = 0;
+  for (size_t b = 0; b < n; b++) {
+    if (hd_site_of_block(w, (uint32_t)b) != id || w->node[b] == HD_LOST)
+      continue;
+    size_t i = 0;
+    while (i < np && p[i].node != w->node[b])
+      i++; /* paths per site are few: a scan beats a map */
+    if (i == np) {
+      if (np == cap) {
+        cap = cap ? 2 * cap : 8;
+        hd_path *q = realloc(p, cap * sizeof *q);
+        if (!q)
+          return free(p), HS_ENOMEM;
+        p = q;
+      }
+      p[np++] = (hd_path){w->node[b], 0, 0};
+    }
+    p[i].blocks += 1;
+    p[i].bytes += (double)w->blocks[b].size;
+  }
+  qsort(p, np, sizeof *p, hd_cmp_path);
+  site->paths = p;
+  site->n_paths = np;
+  return 0;
+}
+
+static void hd_count_lost(hd_walk *w) {
+  for (size_t b = 0; b < hs_snapshot_block_count(w->s->snap); b++)
+    if (w->node[b] == HD_LOST) {
+      hd_site *site = &w->d->sites[hd_site_of_block(w, (uint32_t)b)];
+      site->unreachable_blocks += 1;
+      site->unreachable_bytes += (double)w->blocks[b].size;
+    }
+}
+
+/* Retainer paths are worked out for the growing sites only: they are what
+ * the report shows. */
+int hd_reach_build(hd_diff *d) {
+  hd_walk w = {.d = d, .s = &d->snaps[d->n_snaps - 1]};
+  w.reach = hs_snapshot_reach(w.s->snap);
+  if (!w.reach || (w.s->h->flags & HS_SNAP_SAMPLED))
+    return 0;
+  d->scanned = 1;
+  const size_t n = hs_snapshot_block_count(w.s->snap);
+  w.blocks = hs_snapshot_blocks(w.s->snap);
+  w.node = malloc((n + 1) * sizeof *w.node);
+  w.run = calloc(n + 1, sizeof *w.run);
+  w.todo = malloc((n + 1) * sizeof *w.todo);
+  d->pnode_index = hd_map_create();
+  int rc = w.node && w.run && w.todo && d->pnode_index ? 0 : HS_ENOMEM;
+  for (size_t b = 0; !rc && b < n; b++)
+    w.node[b] = HD_UNDONE;
+  for (size_t b = 0; !rc && b < n; b++)
+    rc = hd_settle(&w, (uint32_t)b);
+  if (!rc)
+    hd_count_lost(&w);
+  for (size_t i = 0; !rc && i < d->n_growing; i++)
+    rc = hd_site_paths(&w, &d->sites[d->order[i]], d->order[i]);
+  free(w.node);
+  free(w.run);
+  free(w.todo);
+  return rc;
+}
+
+void hd_reach_free(hd_diff *d) {
+  for (size_t i = 0; i < d->n_sites; i++)
+    free(d->sites[i].paths);
+  free(d->pnodes);
+  hd_map_free(d->pnode_index);
+}
+
+size_t hd_path_hops(const hd_diff *d, uint32_t node, uint32_t *out,
+                    size_t max) {
+  size_t n = 0;
+  for (uint32_t x = node; x != UINT32_MAX && n < max; x = d->pnodes[x].parent)
+    out[n++] = x;
+  for (size_t i = 0; i < n / 2; i++) { /* root first */
+    const uint32_t t = out[i];
+    out[i] = out[n - 1 - i];
+    out[n - 1 - i] = t;
+  }
+  return n;
+}
+
+static const char *hd_base_name(const char *path) {
+  const char *s = path ? strrchr(path, '/') : NULL;
+  return s ? s + 1 : path ? path : "?";
+}
+
+void hd_root_name(hd_diff *d, const hd_pnode *n, char *buf, size_t len) {
+  const hd_snap *s = &d->snaps[d->n_snaps - 1];
+  const hs_root *r = hs_snapshot_root(s->snap, n->what);
+  if (r->kind == HS_ROOT_GLOBAL) {
+    const hs_module *m = hs_snapshot_module(s->snap, r->module);
+    const uint64_t addr = r->start + n->from;
+    uint64_t off = 0;
+    const char *sym = hd_symbolize_data(d->sym, s->module_handle[r->module],
+                                        addr - m->bias, &off);
+    if (sym)
+      snprintf(buf, len, "global %s%s%.0llu (%s)", sym, off ? "+" : "",
+               (unsigned long long)off, hd_base_name(m->path));
+    else
+      snprintf(buf, len, "global %s+%#llx", hd_base_name(m->path),
+               (unsigned long long)(addr - m->bias));
+  } else if (r->kind == HS_ROOT_THREAD || r->kind == HS_ROOT_REGISTER) {
+    snprintf(buf, len, "%s of thread %d (%s)",
+             r->kind == HS_ROOT_THREAD ? "stack" : "registers", r->tid,
+             r->name[0] ? r->name : "?");
+  } else {
+    snprintf(buf, len, "mapping %#llx-%#llx %s", (unsigned long long)r->start,
+             (unsigned long long)r->end, r->name);
+  }
+}
