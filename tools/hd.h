@@ -77,8 +77,8 @@ typedef struct hd_pnode {
   uint32_t is_root; /* 1: `what` is a root index of the last snapshot */
   uint32_t what;    /* root index, or the site of the retaining block */
   uint32_t count;   /* consecutive blocks of that site, collapsed: most */
-  uint64_t from;    /* a representative pointer's offset in the hop */
-  uint64_t target;  /* and how far into the next block it points */
+  uint64_t from;    /* a pointer into this hop's block: its offset in the */
+  uint64_t target;  /* previous hop, and how far into this block it points */
   uint64_t where;   /* root hops in a module: the global's offset */
 } hd_pnode;
 
@@ -86,6 +86,7 @@ typedef struct hd_pnode {
 typedef struct hd_path {
   uint32_t node; /* the last hop: the block (or root) pointing at them */
   double blocks, bytes;
+  uint64_t from, target; /* a pointer from that hop into one of them */
 } hd_path;
 
 typedef struct hd_diff {
@@ -131,9 +132,11 @@ void hd_reach_free(hd_diff *d);
 /*! The hops of path node `node`, root first, into out (at most max).
  * @return : the number of hops. */
 size_t hd_path_hops(const hd_diff *d, uint32_t node, uint32_t *out, size_t max);
-/*! For a root hop: "global g_sessions (server)", "stack of thread 42
- * (worker)", "mapping 0x7f..-0x7f.. [anon]"; written into buf. */
-void hd_root_name(hd_diff *d, const hd_pnode *n, char *buf, size_t len);
+/*! For a root hop whose pointer is at `from` in the root: "global
+ * g_sessions (server)", "stack of thread 42 (worker)", "mapping
+ * 0x7f..-0x7f.. [anon]"; written into buf. */
+void hd_root_name(hd_diff *d, const hd_pnode *n, uint64_t from, char *buf,
+                  size_t len);
 
 /* hd_report.c */
 void hd_report_text(hd_diff *d, FILE *out);

@@ -28,8 +28,8 @@ static int hd_pnode_eq(const void *ctx, uint32_t id, const void *key) {
          n->what == k->what && n->where == k->where;
 }
 
-/* The node for (parent, hop), made on first use; from/target describe
- * the first pointer seen taking it. */
+/* The node for (parent, hop), made on first use; r is the first pointer
+ * seen into the hop's block (for a root hop: out of the root). */
 static uint32_t hd_pnode_get(hd_diff *d, const hd_pkey *k, const hs_reach *r) {
   const uint64_t h = hd_hash(0, k, sizeof *k);
   uint32_t id = hd_map_find(d->pnode_index, h, hd_pnode_eq, d, k);
@@ -100,7 +100,7 @@ static uint32_t hd_node_of(hd_walk *w, uint32_t b) {
   }
   const hd_pkey k = {pn, 0, site, 0, 0};
   w->run[b] = 1;
-  return hd_pnode_get(w->d, &k, r);
+  return hd_pnode_get(w->d, &k, &w->reach[p]);
 }
 
 /* Settles block b and every unsettled retainer above it, top down. */
@@ -148,7 +148,8 @@ static int hd_site_paths(hd_walk *w, hd_site *site, uint32_t id) {
           return free(p), HS_ENOMEM;
         p = q;
       }
-      p[np++] = (hd_path){w->node[b], 0, 0};
+      p[np++] =
+          (hd_path){w->node[b], 0, 0, w->reach[b].from, w->reach[b].target};
     }
     p[i].blocks += 1;
     p[i].bytes += (double)w->blocks[b].size;
@@ -222,12 +223,13 @@ static const char *hd_base_name(const char *path) {
   return s ? s + 1 : path ? path : "?";
 }
 
-void hd_root_name(hd_diff *d, const hd_pnode *n, char *buf, size_t len) {
+void hd_root_name(hd_diff *d, const hd_pnode *n, uint64_t from, char *buf,
+                  size_t len) {
   const hd_snap *s = &d->snaps[d->n_snaps - 1];
   const hs_root *r = hs_snapshot_root(s->snap, n->what);
   if (r->kind == HS_ROOT_GLOBAL) {
     const hs_module *m = hs_snapshot_module(s->snap, r->module);
-    const uint64_t addr = r->start + n->from;
+    const uint64_t addr = r->start + from;
     uint64_t off = 0;
     const char *sym = hd_symbolize_data(d->sym, s->module_handle[r->module],
                                         addr - m->bias, &off);

@@ -114,20 +114,30 @@ static void hd_text_site_name(hd_diff *d, FILE *out, const hd_site *s) {
     fprintf(out, "  %s:%u", hd_base(f->file), f->line);
 }
 
-static void hd_text_hop(hd_diff *d, FILE *out, const hd_pnode *n, int first) {
+/* Hop `h` of a path, with the pointer that leads on from it: held by the
+ * next hop (its incoming pointer), or by the path for the last one. */
+static void hd_hop_out(const hd_diff *d, const hd_path *p, const uint32_t *hops,
+                       size_t n, size_t h, uint64_t *from, uint64_t *target) {
+  const hd_pnode *next = h + 1 < n ? &d->pnodes[hops[h + 1]] : NULL;
+  *from = next ? next->from : p->from;
+  *target = next ? next->target : p->target;
+}
+
+static void hd_text_hop(hd_diff *d, FILE *out, const hd_pnode *n, uint64_t from,
+                        uint64_t target, int first) {
   fputs(first ? "               " : "               -> ", out);
   if (n->is_root) {
     char name[512];
-    hd_root_name(d, n, name, sizeof name);
+    hd_root_name(d, n, from, name, sizeof name);
     hs__tool_put_safe(out, name);
   } else {
     hd_text_site_name(d, out, &d->sites[n->what]);
     if (n->count > 1)
       fprintf(out, "  (%u in a row)", n->count);
-    fprintf(out, "  at +%" PRIu64, n->from);
+    fprintf(out, "  at +%" PRIu64, from);
   }
-  if (n->target)
-    fprintf(out, ", into +%" PRIu64, n->target);
+  if (target)
+    fprintf(out, ", into +%" PRIu64, target);
   fputc('\n', out);
 }
 
@@ -141,8 +151,11 @@ static void hd_text_paths(hd_diff *d, FILE *out, const hd_site *s) {
     fprintf(out, "             %sheld: %.0f block%s, %s, by%s\n",
             hd_c(d, HD_BOLD), s->paths[i].blocks,
             s->paths[i].blocks == 1 ? "" : "s", bytes, hd_c(d, HD_OFF));
-    for (size_t h = 0; h < n; h++)
-      hd_text_hop(d, out, &d->pnodes[hops[h]], h == 0);
+    for (size_t h = 0; h < n; h++) {
+      uint64_t from, target;
+      hd_hop_out(d, &s->paths[i], hops, n, h, &from, &target);
+      hd_text_hop(d, out, &d->pnodes[hops[h]], from, target, h == 0);
+    }
   }
   if (s->n_paths > d->opt->retainers && d->opt->retainers)
     fprintf(out, "             ... %zu more paths (--retainers N)\n",
@@ -279,12 +292,13 @@ static void hd_json_stack(hd_diff *d, FILE *out, const hd_site *s) {
   fputc(']', out);
 }
 
-static void hd_json_root(hd_diff *d, FILE *out, const hd_pnode *n) {
+static void hd_json_root(hd_diff *d, FILE *out, const hd_pnode *n,
+                         uint64_t from, uint64_t target) {
   const hd_snap *sn = &d->snaps[d->n_snaps - 1];
   const hs_root *r = hs_snapshot_root(sn->snap, n->what);
   if (r->kind == HS_ROOT_GLOBAL) {
     const hs_module *m = hs_snapshot_module(sn->snap, r->module);
-    const uint64_t off = r->start + n->from - m->bias;
+    const uint64_t off = r->start + from - m->bias;
     uint64_t sym_off = 0;
     const char *sym =
         hd_symbolize_data(d->sym, sn->module_handle[r->module], off, &sym_off);
@@ -304,12 +318,13 @@ static void hd_json_root(hd_diff *d, FILE *out, const hd_pnode *n) {
             r->kind == HS_ROOT_THREAD ? "thread" : "register", r->tid);
     hd_json_str(out, r->name);
   }
-  fprintf(out, ", \"target_offset\": %" PRIu64 "}", n->target);
+  fprintf(out, ", \"target_offset\": %" PRIu64 "}", target);
 }
 
-static void hd_json_hop(hd_diff *d, FILE *out, const hd_pnode *n) {
+static void hd_json_hop(hd_diff *d, FILE *out, const hd_pnode *n, uint64_t from,
+                        uint64_t target) {
   if (n->is_root) {
-    hd_json_root(d, out, n);
+    hd_json_root(d, out, n, from, target);
     return;
   }
   const hd_site *s = &d->sites[n->what];
@@ -325,7 +340,7 @@ static void hd_json_hop(hd_diff *d, FILE *out, const hd_pnode *n) {
   fprintf(out,
           ", \"offset\": %" PRIu64 ", \"target_offset\": %" PRIu64
           ", \"count\": %u}",
-          n->from, n->target, n->count);
+          from, target, n->count);
 }
 
 static void hd_json_retainers(hd_diff *d, FILE *out, const hd_site *s) {
@@ -345,8 +360,10 @@ static void hd_json_retainers(hd_diff *d, FILE *out, const hd_site *s) {
     fprintf(out, "%s\n       {\"blocks\": %.0f, \"bytes\": %.0f, \"path\": [",
             i ? "," : "", s->paths[i].blocks, s->paths[i].bytes);
     for (size_t h = 0; h < n; h++) {
+      uint64_t from, target;
+      hd_hop_out(d, &s->paths[i], hops, n, h, &from, &target);
       fputs(h ? ",\n          " : "\n          ", out);
-      hd_json_hop(d, out, &d->pnodes[hops[h]]);
+      hd_json_hop(d, out, &d->pnodes[hops[h]], from, target);
     }
     fputs("]}", out);
   }

@@ -170,14 +170,27 @@ static int hs__is_chunk_header(const hs__walk *k, long b, uint64_t w) {
   return usable >= 8 && w - k->addr[b] == usable - 8 && w != k->addr[b];
 }
 
+static void hs__scan_word(hs__walk *k, uint32_t root, uint64_t p, int libc) {
+  const uint64_t w = *(const uint64_t *)p;
+  const long b = hs__find(k, w);
+  if (b >= 0 && !(libc && hs__is_chunk_header(k, b, w)))
+    hs__link(k, b, HS_REACH_ROOT, root, p - k->sc->out->roots[root].start, w);
+}
+
+/* A stack is scanned from its base down: the live frames of the outer
+ * functions come first, so a block held by a live variable is named by
+ * it rather than by a stale copy in a dead frame further down. */
 static void hs__scan_root(hs__walk *k, uint32_t root, uint64_t lo, uint64_t hi,
                           int libc) {
-  const hs__root *r = &k->sc->out->roots[root];
-  for (uint64_t p = (lo + 7) & ~7ull; p + 8 <= hi; p += 8) {
-    const uint64_t w = *(const uint64_t *)p;
-    const long b = hs__find(k, w);
-    if (b >= 0 && !(libc && hs__is_chunk_header(k, b, w)))
-      hs__link(k, b, HS_REACH_ROOT, root, p - r->start, w);
+  lo = (lo + 7) & ~7ull;
+  if (hi < lo + 8)
+    return;
+  if (k->sc->out->roots[root].kind == HS_ROOT_THREAD) {
+    for (uint64_t p = (hi - 8) & ~7ull; p >= lo && p + 8 <= hi; p -= 8)
+      hs__scan_word(k, root, p, libc);
+  } else {
+    for (uint64_t p = lo; p + 8 <= hi; p += 8)
+      hs__scan_word(k, root, p, libc);
   }
 }
 

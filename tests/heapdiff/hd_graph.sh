@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# hd_graph.sh SHIM HEAPDIFF PROG SRCDIR
+# Runs hd_graph under the shim and checks the reachability heapdiff reports
+# for its known pointer graphs (hd_graph_check.py), then shows the report.
+set -euo pipefail
+shim=$1 heapdiff=$2 prog=$3 src=$(cd "$4" && pwd)
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mapfile -t snaps < <(HEAPSNAP_DIR=$dir LD_PRELOAD=$shim "$prog")
+[ ${#snaps[@]} = 2 ] || { echo "FAIL: expected 2 snapshots"; exit 1; }
+"$heapdiff" --json --retainers 10 "${snaps[@]}" >"$dir/graph.json"
+"$heapdiff" --color never --all "${snaps[@]}"
+python3 "$src/hd_graph_check.py" "$dir/graph.json"
