@@ -560,7 +560,8 @@ static int hs__root_item(hs_snapshot *s, hs__cur *c, hs_root *r, char **arena) {
   r->tid = (int32_t)tid;
   if (r->kind < HS_ROOT_GLOBAL || r->kind > HS_ROOT_REGISTER ||
       len > UINT64_MAX - r->start ||
-      (r->kind == HS_ROOT_GLOBAL && r->module >= s->module_count))
+      (r->kind == HS_ROOT_GLOBAL ? r->module >= s->module_count
+                                 : r->module != 0))
     return HS_ECORRUPT;
   r->end = r->start + len;
   return hs__get_str(c, arena, &r->name);

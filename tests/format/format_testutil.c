@@ -187,6 +187,7 @@ static void fmt_assert_header(const hs_header *x, const hs_header *y) {
   assert_int_equal(x->max_depth, y->max_depth);
   assert_string_equal(x->exe, y->exe);
   assert_string_equal(x->trigger, y->trigger);
+  assert_string_equal(x->scan_note, y->scan_note);
   assert_int_equal(x->argc, y->argc);
   for (uint32_t i = 0; i < x->argc; i++)
     assert_string_equal(x->argv[i], y->argv[i]);
@@ -218,4 +219,18 @@ void fmt_assert_same(const hs_snapshot *a, const hs_snapshot *b) {
   assert_int_equal(hs_snapshot_block_count(a), hs_snapshot_block_count(b));
   assert_memory_equal(hs_snapshot_blocks(a), hs_snapshot_blocks(b),
                       hs_snapshot_block_count(a) * sizeof(hs_block));
+  assert_int_equal(hs_snapshot_root_count(a), hs_snapshot_root_count(b));
+  for (size_t i = 0; i < hs_snapshot_root_count(a); i++) {
+    const hs_root *x = hs_snapshot_root(a, i), *y = hs_snapshot_root(b, i);
+    assert_int_equal(x->kind, y->kind);
+    assert_int_equal(x->module, y->module);
+    assert_int_equal(x->tid, y->tid);
+    assert_int_equal(x->start, y->start);
+    assert_int_equal(x->end, y->end);
+    assert_string_equal(x->name, y->name);
+  }
+  assert_int_equal(hs_snapshot_reach(a) != NULL, hs_snapshot_reach(b) != NULL);
+  if (hs_snapshot_reach(a) && hs_snapshot_block_count(a))
+    assert_memory_equal(hs_snapshot_reach(a), hs_snapshot_reach(b),
+                        hs_snapshot_block_count(a) * sizeof(hs_reach));
 }

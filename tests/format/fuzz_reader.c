@@ -89,6 +89,11 @@ static int rewrite(const hs_snapshot *s, int fd) {
   }
   for (size_t i = 0; !err && i < hs_snapshot_block_count(s); i++)
     err = hs__writer_block(w, &hs_snapshot_blocks(s)[i]);
+  for (size_t i = 0; !err && i < hs_snapshot_root_count(s); i++)
+    err = hs__writer_root(w, hs_snapshot_root(s, i));
+  for (size_t i = 0;
+       !err && hs_snapshot_reach(s) && i < hs_snapshot_block_count(s); i++)
+    err = hs__writer_reach(w, &hs_snapshot_reach(s)[i]);
   if (!err)
     err = hs__writer_finish(w);
   hs__writer_free(w);
@@ -97,7 +102,8 @@ static int rewrite(const hs_snapshot *s, int fd) {
 
 static int same_header(const hs_header *x, const hs_header *y) {
   if (memcmp(x, y, offsetof(hs_header, argc)) != 0 || x->argc != y->argc ||
-      strcmp(x->exe, y->exe) != 0 || strcmp(x->trigger, y->trigger) != 0)
+      strcmp(x->exe, y->exe) != 0 || strcmp(x->trigger, y->trigger) != 0 ||
+      strcmp(x->scan_note, y->scan_note) != 0)
     return 0;
   for (uint32_t i = 0; i < x->argc; i++)
     if (strcmp(x->argv[i], y->argv[i]) != 0)
@@ -110,6 +116,22 @@ static int same_module(const hs_module *x, const hs_module *y) {
          x->flags == y->flags && x->build_id_len == y->build_id_len &&
          !memcmp(x->build_id, y->build_id, x->build_id_len) &&
          !strcmp(x->path, y->path);
+}
+
+static int same_reach(const hs_snapshot *a, const hs_snapshot *b) {
+  const size_t nr = hs_snapshot_root_count(a), nb = hs_snapshot_block_count(a);
+  if (nr != hs_snapshot_root_count(b) ||
+      !hs_snapshot_reach(a) != !hs_snapshot_reach(b))
+    return 0;
+  for (size_t i = 0; i < nr; i++) {
+    const hs_root *x = hs_snapshot_root(a, i), *y = hs_snapshot_root(b, i);
+    if (x->kind != y->kind || x->module != y->module || x->tid != y->tid ||
+        x->start != y->start || x->end != y->end || strcmp(x->name, y->name))
+      return 0;
+  }
+  return !hs_snapshot_reach(a) || !nb ||
+         !memcmp(hs_snapshot_reach(a), hs_snapshot_reach(b),
+                 nb * sizeof(hs_reach));
 }
 
 static int same(const hs_snapshot *a, const hs_snapshot *b) {
@@ -130,8 +152,10 @@ static int same(const hs_snapshot *a, const hs_snapshot *b) {
          memcmp(x.frames, y.frames, x.depth * sizeof *x.frames) != 0))
       return 0;
   }
-  return !nb || !memcmp(hs_snapshot_blocks(a), hs_snapshot_blocks(b),
-                        nb * sizeof(hs_block));
+  if (nb && memcmp(hs_snapshot_blocks(a), hs_snapshot_blocks(b),
+                   nb * sizeof(hs_block)) != 0)
+    return 0;
+  return same_reach(a, b);
 }
 
 /* What loaded must survive a write and a read unchanged. */

@@ -19,13 +19,33 @@
 typedef struct seed {
   const char *name;
   unsigned modules, stacks, blocks;
+  int scanned; /* with roots and a reach record per block */
 } seed;
 
 static const seed seeds[] = {
-    {"empty", 0, 0, 0},
-    {"small", 2, 3, 4},
-    {"medium", 12, 40, 300},
+    {"empty", 0, 0, 0, 0},
+    {"small", 2, 3, 4, 0},
+    {"medium", 12, 40, 300, 0},
+    {"scanned", 3, 5, 40, 1},
 };
+
+/* Roots, then block i held by root i % 2 (i < 4), by block i - 4, or by
+ * nothing (every fifth). */
+static int write_reach(hs__writer *w, unsigned blocks) {
+  const hs_root roots[2] = {
+      {HS_ROOT_GLOBAL, 0, 0, 0x7f0000100000u, 0x7f0000101000u, ""},
+      {HS_ROOT_THREAD, 0, 1234, 0x7ffd0000000u, 0x7ffd0100000u, "main"}};
+  int err = 0;
+  for (unsigned i = 0; !err && i < 2; i++)
+    err = hs__writer_root(w, &roots[i]);
+  for (unsigned i = 0; !err && i < blocks; i++) {
+    const hs_reach r = i % 5 == 4 ? (hs_reach){HS_REACH_NONE, 0, 0, 0}
+                       : i < 4    ? (hs_reach){HS_REACH_ROOT, i % 2, 8 * i, 0}
+                                  : (hs_reach){HS_REACH_BLOCK, i - 4, 8, i % 3};
+    err = hs__writer_reach(w, &r);
+  }
+  return err;
+}
 
 static int write_modules(hs__writer *w, unsigned n) {
   static const uint8_t id[20] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6};
@@ -61,7 +81,7 @@ static int write_stacks(hs__writer *w, unsigned n) {
 
 static int write_seed(int fd, const seed *s) {
   static const char *const argv[] = {"/usr/bin/svc", "--port", "8080"};
-  hs_header h = {.flags = HS_SNAP_SAMPLED,
+  hs_header h = {.flags = s->scanned ? HS_SNAP_SCANNED : HS_SNAP_SAMPLED,
                  .pid = 1234,
                  .ppid = 1,
                  .number = 1,
@@ -90,6 +110,8 @@ static int write_seed(int fd, const seed *s) {
                         s->stacks ? i % (s->stacks + 1) : 0, i % 3};
     err = hs__writer_block(w, &b);
   }
+  if (!err && s->scanned)
+    err = write_reach(w, s->blocks);
   if (!err)
     err = hs__writer_finish(w);
   hs__writer_free(w);
