@@ -41,6 +41,33 @@ static double hd_seconds(const hd_diff *d) {
   return (double)(b->time_ns - a->time_ns) / 1e9;
 }
 
+/* The modules of the shown sites' frames that have no symbols here (not
+ * found, another build): said once each, so a user knows why a frame is
+ * module+offset and what to install or point --sysroot at. */
+static size_t hd_unsymbolized(hd_diff *d, size_t shown, uint32_t *out,
+                              const char **why, size_t max) {
+  size_t n = 0;
+  for (size_t i = 0; i < shown; i++) {
+    const hd_site *s = &d->sites[d->order[i]];
+    for (uint32_t f = 0; f < s->depth; f++) {
+      const uint32_t m = d->frames[s->frames[f]].module;
+      const char *w = NULL;
+      size_t k = 0;
+      while (k < n && out[k] != m)
+        k++;
+      if (m == HD_NO_MODULE || k < n || n == max)
+        continue;
+      const int st = hd_symbolizer_module_status(d->sym, m, &w);
+      if (st == HD_MOD_MISSING || st == HD_MOD_MISMATCH ||
+          st == HD_MOD_NOSYMS) {
+        why[n] = w ? w : "no symbols";
+        out[n++] = m;
+      }
+    }
+  }
+  return n;
+}
+
 static size_t hd_shown(const hd_diff *d, int json) {
   if (d->opt->all || (json && !d->opt->top_given))
     return d->n_growing;
@@ -201,6 +228,20 @@ void hd_report_text(hd_diff *d, FILE *out) {
             last->scan_note[0] ? last->scan_note
             : d->sampled       ? "sampled snapshots have none"
                                : "not scanned (HEAPSNAP_SCAN=0)");
+  uint32_t mods[16];
+  const char *why[16];
+  const size_t nmods = hd_unsymbolized(d, hd_shown(d, 0), mods, why, 16);
+  for (size_t i = 0; i < nmods; i++) {
+    const char *path = d->module_paths[mods[i]], *w = why[i];
+    const size_t len = strlen(path);
+    if (!strncmp(w, path, len) && !strncmp(w + len, ": ", 2))
+      w += len + 2; /* the reason names the file already */
+    fputs("no symbols for ", out);
+    hs__tool_put_safe(out, path);
+    fputs(" (", out);
+    hs__tool_put_safe(out, w);
+    fputs(")\n", out);
+  }
   char total[32], rate[32];
   hd_size(total, sizeof total, d->total_growth, 1);
   hd_size(rate, sizeof rate, secs > 0 ? d->total_growth / secs : 0, 1);
@@ -407,7 +448,18 @@ void hd_report_json(hd_diff *d, FILE *out) {
     fprintf(out, "  \"fail_over\": %" PRIu64 ",\n  \"gate_exceeded\": %s,\n",
             d->opt->fail_over,
             d->total_growth > (double)d->opt->fail_over ? "true" : "false");
-  fputs("  \"sites\": [\n", out);
+  uint32_t mods[64];
+  const char *why[64];
+  const size_t nmods = hd_unsymbolized(d, shown, mods, why, 64);
+  fputs("  \"modules_without_symbols\": [", out);
+  for (size_t i = 0; i < nmods; i++) {
+    fputs(i ? ", {\"path\": " : "{\"path\": ", out);
+    hd_json_str(out, d->module_paths[mods[i]]);
+    fputs(", \"why\": ", out);
+    hd_json_str(out, why[i]);
+    fputc('}', out);
+  }
+  fputs("],\n  \"sites\": [\n", out);
   for (size_t i = 0; i < shown; i++)
     hd_json_site(d, out, &d->sites[d->order[i]], i + 1 == shown);
   fputs("  ]\n}\n", out);
