@@ -67,7 +67,7 @@ typedef struct hd_site {
   const char *trend;
   double unreachable_blocks, unreachable_bytes; /* in the last snapshot */
   struct hd_path *paths; /* retainer paths, most blocks first (hd_reach.c) */
-  size_t n_paths;
+  size_t n_paths, cap_paths;
 } hd_site;
 
 /* One hop of a retainer path, from a named root towards the site's

@@ -77,6 +77,18 @@ int hd_map_put(hd_map *m, uint64_t hash, uint32_t id) {
   return 0;
 }
 
+int hd_grow(void *p, size_t *cap, size_t n, size_t size, size_t first) {
+  if (n < *cap)
+    return 0;
+  const size_t want = *cap ? 2 * *cap : first;
+  void *fresh = realloc(*(void **)p, want * size);
+  if (!fresh)
+    return HS_ENOMEM;
+  *(void **)p = fresh;
+  *cap = want;
+  return 0;
+}
+
 uint64_t hd_hash(uint64_t h, const void *data, size_t len) {
   const unsigned char *p = data;
   h ^= 0xcbf29ce484222325ull;

@@ -27,6 +27,11 @@ uint32_t hd_map_find(const hd_map *m, uint64_t hash, hd_map_eq eq,
  * @return : 0, or HS_ENOMEM. */
 int hd_map_put(hd_map *m, uint64_t hash, uint32_t id);
 
+/*! Makes room for one more element in the array *p of *cap elements of
+ * `size` bytes holding n (doubling, from `first`).
+ * @return : 0, or HS_ENOMEM with *p untouched. */
+int hd_grow(void *p, size_t *cap, size_t n, size_t size, size_t first);
+
 /*! A 64-bit hash of `len` bytes, continuing from `h` (start with 0). */
 uint64_t hd_hash(uint64_t h, const void *data, size_t len);
 

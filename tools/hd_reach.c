@@ -35,14 +35,8 @@ static uint32_t hd_pnode_get(hd_diff *d, const hd_pkey *k, const hs_reach *r) {
   uint32_t id = hd_map_find(d->pnode_index, h, hd_pnode_eq, d, k);
   if (id != UINT32_MAX)
     return id;
-  if (d->n_pnodes == d->cap_pnodes) {
-    const size_t cap = d->cap_pnodes ? 2 * d->cap_pnodes : 256;
-    hd_pnode *p = realloc(d->pnodes, cap * sizeof *p);
-    if (!p)
-      return HD_UNDONE;
-    d->pnodes = p;
-    d->cap_pnodes = cap;
-  }
+  if (hd_grow(&d->pnodes, &d->cap_pnodes, d->n_pnodes, sizeof *d->pnodes, 256))
+    return HD_UNDONE;
   id = (uint32_t)d->n_pnodes++;
   d->pnodes[id] = (hd_pnode){k->parent, k->is_root, k->what, 1,
                              r->from,   r->target,  k->where};
@@ -128,36 +122,45 @@ static int hd_cmp_path(const void *x, const void *y) {
   return a->node < b->node ? -1 : a->node > b->node;
 }
 
-/* Groups a site's reachable blocks by path node. The site's blocks are
- * few next to the whole heap, so a sort of (node, block) pairs will do. */
-static int hd_site_paths(hd_walk *w, hd_site *site, uint32_t id) {
-  const size_t n = hs_snapshot_block_count(w->s->snap);
-  hd_path *p = NULL;
-  size_t np = 0, cap = 0;
-  for (size_t b = 0; b < n; b++) {
-    if (hd_site_of_block(w, (uint32_t)b) != id || w->node[b] == HD_LOST)
-      continue;
-    size_t i = 0;
-    while (i < np && p[i].node != w->node[b])
-      i++; /* paths per site are few: a scan beats a map */
-    if (i == np) {
-      if (np == cap) {
-        cap = cap ? 2 * cap : 8;
-        hd_path *q = realloc(p, cap * sizeof *q);
-        if (!q)
-          return free(p), HS_ENOMEM;
-        p = q;
-      }
-      p[np++] =
-          (hd_path){w->node[b], 0, 0, w->reach[b].from, w->reach[b].target};
-    }
-    p[i].blocks += 1;
-    p[i].bytes += (double)w->blocks[b].size;
+/* Adds block b to its site's paths; a site's paths are few, so a scan of
+ * them beats a map. */
+static int hd_path_add(hd_walk *w, hd_site *site, uint32_t b) {
+  size_t i = 0;
+  while (i < site->n_paths && site->paths[i].node != w->node[b])
+    i++;
+  if (i == site->n_paths) {
+    if (hd_grow(&site->paths, &site->cap_paths, site->n_paths,
+                sizeof *site->paths, 4))
+      return HS_ENOMEM;
+    site->paths[site->n_paths++] =
+        (hd_path){w->node[b], 0, 0, w->reach[b].from, w->reach[b].target};
   }
-  qsort(p, np, sizeof *p, hd_cmp_path);
-  site->paths = p;
-  site->n_paths = np;
+  site->paths[i].blocks += 1;
+  site->paths[i].bytes += (double)w->blocks[b].size;
   return 0;
+}
+
+/* One pass over the blocks puts each reachable block of a growing site on
+ * its path; then each site's paths are sorted, most blocks first. */
+static int hd_paths(hd_walk *w) {
+  hd_diff *const d = w->d;
+  uint8_t *growing = calloc(d->n_sites + 1, 1);
+  if (!growing)
+    return HS_ENOMEM;
+  for (size_t i = 0; i < d->n_growing; i++)
+    growing[d->order[i]] = 1;
+  int rc = 0;
+  for (size_t b = 0; !rc && b < hs_snapshot_block_count(w->s->snap); b++) {
+    const uint32_t s = hd_site_of_block(w, (uint32_t)b);
+    if (growing[s] && w->node[b] != HD_LOST)
+      rc = hd_path_add(w, &d->sites[s], (uint32_t)b);
+  }
+  for (size_t i = 0; !rc && i < d->n_growing; i++) {
+    hd_site *site = &d->sites[d->order[i]];
+    qsort(site->paths, site->n_paths, sizeof *site->paths, hd_cmp_path);
+  }
+  free(growing);
+  return rc;
 }
 
 static void hd_count_lost(hd_walk *w) {
@@ -190,8 +193,8 @@ int hd_reach_build(hd_diff *d) {
     rc = hd_settle(&w, (uint32_t)b);
   if (!rc)
     hd_count_lost(&w);
-  for (size_t i = 0; !rc && i < d->n_growing; i++)
-    rc = hd_site_paths(&w, &d->sites[d->order[i]], d->order[i]);
+  if (!rc)
+    rc = hd_paths(&w);
   free(w.node);
   free(w.run);
   free(w.todo);

@@ -56,17 +56,11 @@ static int hd_frame_intern(hd_diff *d, const hd_frame_key *k, uint32_t *out) {
     *out = id;
     return 0;
   }
-  if (d->n_frames == d->cap_frames) {
-    const size_t cap = d->cap_frames ? 2 * d->cap_frames : 1024;
-    hd_frame_key *f = realloc(d->frames, cap * sizeof *f);
-    int8_t *a = f ? realloc(d->frame_alloc, cap) : NULL;
-    if (f)
-      d->frames = f;
-    if (!a)
-      return HS_ENOMEM;
-    d->frame_alloc = a;
-    d->cap_frames = cap;
-  }
+  size_t cap = d->cap_frames;
+  if (hd_grow(&d->frames, &d->cap_frames, d->n_frames, sizeof *d->frames,
+              1024) ||
+      hd_grow(&d->frame_alloc, &cap, d->n_frames, 1, 1024))
+    return HS_ENOMEM;
   id = (uint32_t)d->n_frames++;
   d->frames[id] = *k;
   d->frame_alloc[id] = -1;
@@ -176,14 +170,8 @@ static int hd_site_eq(const void *ctx, uint32_t id, const void *key) {
 }
 
 static int hd_site_new(hd_diff *d, const hd_site_key *k, uint32_t *out) {
-  if (d->n_sites == d->cap_sites) {
-    const size_t cap = d->cap_sites ? 2 * d->cap_sites : 256;
-    hd_site *s = realloc(d->sites, cap * sizeof *s);
-    if (!s)
-      return HS_ENOMEM;
-    d->sites = s;
-    d->cap_sites = cap;
-  }
+  if (hd_grow(&d->sites, &d->cap_sites, d->n_sites, sizeof *d->sites, 256))
+    return HS_ENOMEM;
   hd_site *s = &d->sites[d->n_sites];
   memset(s, 0, sizeof *s);
   s->frames = malloc((k->depth + 1) * sizeof *s->frames);
