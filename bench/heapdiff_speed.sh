@@ -13,16 +13,18 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 "$bin/mkbigsnap" "$dir/a.snap" "$blocks" "$stacks" 1
 "$bin/mkbigsnap" "$dir/b.snap" "$blocks" "$stacks" 2
+"$bin/mkbigsnap" "$dir/c.snap" "$blocks" "$stacks" 2 "" scanned
 size=$(($(stat -c %s "$dir/a.snap") + $(stat -c %s "$dir/b.snap")))
 printf '| output | blocks | stacks | files (MiB) | wall (s) | max RSS (MiB) |\n'
 printf '|---|---:|---:|---:|---:|---:|\n'
-for out in text json; do
-  flag=
-  [ $out = json ] && flag=--json
+for out in text json "text, with retainers"; do
+  flag= last=$dir/b.snap
+  [ "$out" = json ] && flag=--json
+  [ "$out" = "text, with retainers" ] && last=$dir/c.snap
   /usr/bin/time -f '%e %M' -o "$dir/time" \
-    "$bin/heapdiff" $flag "$dir/a.snap" "$dir/b.snap" >/dev/null
+    "$bin/heapdiff" $flag "$dir/a.snap" "$last" >/dev/null
   read -r wall rss <"$dir/time"
-  awk -v o=$out -v b="$blocks" -v s="$stacks" -v f="$size" -v w="$wall" \
+  awk -v o="$out" -v b="$blocks" -v s="$stacks" -v f="$size" -v w="$wall" \
     -v r="$rss" 'BEGIN { printf "| %s | %d | %d | %.1f | %.2f | %.0f |\n",
                  o, b, s, f / 1048576, w, r / 1024 }'
 done

@@ -1,13 +1,16 @@
 /* mkbigsnap - writes a large synthetic snapshot for heapdiff's benchmark.
- * usage: mkbigsnap OUT BLOCKS STACKS NUMBER [MODULE]
+ * usage: mkbigsnap OUT BLOCKS STACKS NUMBER [MODULE] [scanned]
  * BLOCKS live blocks spread over STACKS distinct stacks of 8 to 31 frames,
  * drawn from 20000 distinct code addresses in MODULE (default: libzstd, a
  * library with a symbol table on every Debian machine), so heapdiff has
  * real symbol lookups to do. NUMBER 1 or 2: the second snapshot has 10%
- * more blocks, on the same stacks, so there is growth to report. */
+ * more blocks, on the same stacks, so there is growth to report.
+ * "scanned" adds a reachability scan: chains of 1000 blocks, each chain
+ * held by a global, every tenth block unreachable. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "hs_format.h"
@@ -26,8 +29,10 @@ int main(int argc, char **argv) {
   const uint64_t nb = strtoull(argv[2], NULL, 0),
                  ns = strtoull(argv[3], NULL, 0);
   const unsigned number = (unsigned)atoi(argv[4]);
-  const char *mod =
-      argc > 5 ? argv[5] : "/usr/lib/x86_64-linux-gnu/libzstd.so.1";
+  const char *mod = argc > 5 && argv[5][0]
+                        ? argv[5]
+                        : "/usr/lib/x86_64-linux-gnu/libzstd.so.1";
+  const int scanned = argc > 6 && !strcmp(argv[6], "scanned");
   const uint64_t base = 0x7f0000000000ull,
                  blocks = number == 2 ? nb + nb / 10 : nb;
   static const char *const args[] = {"server"};
@@ -43,6 +48,7 @@ int main(int argc, char **argv) {
                  .exe = "/opt/bench/server",
                  .trigger = "signal"};
   h.live_blocks = blocks;
+  h.flags = scanned ? HS_SNAP_SCANNED : 0;
   uint64_t *sizes = malloc(blocks * sizeof *sizes);
   for (uint64_t i = 0; i < blocks; i++)
     h.live_bytes += sizes[i] = 16 + next() % 1000;
@@ -64,6 +70,19 @@ int main(int argc, char **argv) {
     const hs_block b = {0x10000000ull + i * 1024, sizes[i],
                         1 + (uint32_t)(i % ns), i < nb ? 0 : number - 1};
     rc = hs__writer_block(w, &b);
+  }
+  const hs_root root = {HS_ROOT_GLOBAL, 0, 0, base + 0x90000,
+                        base + 0x98000, ""};
+  if (!rc && scanned)
+    rc = hs__writer_root(w, &root);
+  for (uint64_t i = 0; !rc && scanned && i < blocks; i++) {
+    /* chains of 1000 from the global; every tenth block is skipped */
+    const uint64_t prev = (i - 1) % 10 == 9 ? i - 2 : i - 1;
+    const hs_reach r =
+        i % 10 == 9     ? (hs_reach){HS_REACH_NONE, 0, 0, 0}
+        : i % 1000 == 0 ? (hs_reach){HS_REACH_ROOT, 0, (i / 1000) % 4096 * 8, 0}
+                        : (hs_reach){HS_REACH_BLOCK, (uint32_t)prev, 8, 0};
+    rc = hs__writer_reach(w, &r);
   }
   if (!rc)
     rc = hs__writer_finish(w);
