@@ -66,6 +66,7 @@ static void hs__fork_child(void) {
   hs__stacks_unlock();
   hs__modules_reinit_child();
   hs__snap_fork_child();
+  hs__threads_fork_child();
   hs__trigger_fork_child();
 }
 

@@ -137,6 +137,7 @@ typedef struct hs__thread {
   uint64_t sp; /* an address on its stack */
 } hs__thread;
 size_t hs__threads_list(hs__thread *out, size_t max);
+void hs__threads_fork_child(void);
 
 /* hs_scan.c: the reachability scan, in a clone of the process. */
 #define HS_ROOTS_MAX 8192

@@ -86,6 +86,15 @@ HS_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
   return rc;
 }
 
+/* In a child of fork only the forking thread lives on, under a new id:
+ * the parent's threads must not be named as roots of the child's scans. */
+void hs__threads_fork_child(void) {
+  for (int i = 0; i < HS_THREADS_MAX; i++)
+    atomic_store(&hs__thread_tid[i], 0);
+  for (int i = 0; i < HS_STARTS_MAX; i++)
+    atomic_store(&hs__starts[i].used, 0);
+}
+
 size_t hs__threads_list(hs__thread *out, size_t max) {
   size_t n = 0;
   for (int i = 0; i < HS_THREADS_MAX && n < max; i++)
