@@ -116,8 +116,25 @@ static void hs__dump_tracking(const hs_header *h) {
   if (h->flags & HS_SNAP_STACKS_FULL)
     hs__dump_str("note", "the stack table filled up: some blocks have an "
                          "unknown stack (stack 0)");
-  if (h->flags & HS_SNAP_SCANNED)
-    hs__dump_str("reachability", "scanned");
+  if (h->scan_note && h->scan_note[0])
+    hs__dump_str("reachability", h->scan_note);
+}
+
+/* What the scan found: how many blocks nothing reaches. */
+static void hs__dump_reach(const hs_snapshot *s) {
+  const hs_reach *r = hs_snapshot_reach(s);
+  if (!r)
+    return;
+  const hs_block *b = hs_snapshot_blocks(s);
+  uint64_t n = 0, bytes = 0;
+  for (size_t i = 0; i < hs_snapshot_block_count(s); i++)
+    if (r[i].kind == HS_REACH_NONE)
+      n++, bytes += b[i].size;
+  char size[64];
+  hs__tool_size(size, sizeof size, bytes);
+  hs__dump_field("reachability");
+  printf("scanned from %zu roots; %" PRIu64 " blocks (%s) unreachable\n",
+         hs_snapshot_root_count(s), n, size);
 }
 
 static void hs__dump_header(const char *path, const hs_header *h) {
@@ -293,6 +310,7 @@ int hs__cmd_dump(int argc, char **argv) {
     return HS_EXIT_USAGE;
   }
   hs__dump_header(path, hs_snapshot_header(snap));
+  hs__dump_reach(snap);
   hs__dump_modules(snap);
   rc = hs__dump_stacks(snap, top);
   hs_snapshot_free(snap);
