@@ -41,31 +41,108 @@ static size_t hs__pool_size(const void *p) {
   return *(const size_t *)((const char *)p - 16);
 }
 
-static void hs__track(void *p, size_t n) {
+/* The slow paths are out of line and reached by tail calls, so that the
+ * hooks' common paths (a block not sampled, a free with nothing to look up)
+ * save no registers. Each returns its block. */
+
+/* Records p: its stack, then the table. */
+static __attribute__((noinline)) void *hs__track(void *p, size_t n) {
   hs__busy = 1;
-  if (HS_UNLIKELY(hs__thread_pending))
-    hs__trigger_start_pending();
-  hs__table_insert((uint64_t)p, n, hs__stack_capture());
+  const uint32_t stack = hs__stack_capture();
+  hs__table_insert((uint64_t)p, n, stack);
+  hs__busy = 0;
+  return p;
+}
+
+/* A child of fork starts its shim thread at its first allocation. */
+static void hs__start_pending(void) {
+  hs__busy = 1;
+  hs__trigger_start_pending();
   hs__busy = 0;
 }
 
-/* After the real call: record p if tracking applies to this thread. */
-static inline void *hs__after(void *p, size_t n) {
-  if (HS_LIKELY(hs__tracking) && p && !hs__busy)
-    hs__track(p, n);
+/* Sampling: the countdown crossed zero (or a thread is pending). The
+ * countdown runs over every allocation, the shim's own included: each byte
+ * is a sample point with the same chance whatever came before, so that
+ * cannot bias which of the program's blocks are sampled. A sample point
+ * that falls in a block not recorded (the shim's own) is used up all the
+ * same. */
+static __attribute__((noinline)) void *hs__after_sampled(void *p, size_t n) {
+  const int record = hs__tracking && !hs__busy;
+  if (record && HS_UNLIKELY(hs__thread_pending))
+    hs__start_pending();
+  if (hs__sample_left > 0)
+    return p;
+  const int was_busy = hs__busy;
+  hs__busy = 1;
+  if (hs__sample_hit(n) && p && record) {
+    const uint32_t stack = hs__stack_capture();
+    hs__sample_add((uint64_t)p); /* before a free can look for it */
+    hs__table_insert((uint64_t)p, n, stack);
+  }
+  hs__busy = was_busy;
   return p;
+}
+
+static __attribute__((noinline)) void *hs__after_pending(void *p, size_t n) {
+  hs__start_pending();
+  return hs__track(p, n);
+}
+
+/* Sampling: counts n bytes down, before the allocation. 1 when the block
+ * will not be sampled and nothing else is due, so the hook can jump
+ * straight to the allocator; else the hook calls it and then hs__after. */
+static inline int hs__skip(size_t n) {
+  return hs__cfg.sample_bytes &&
+         HS_LIKELY((hs__sample_left -= (int64_t)n) > 0) &&
+         HS_LIKELY(!hs__thread_pending);
+}
+
+/* After the real call: record p if tracking applies to this thread. When
+ * sampling, hs__skip has counted n already. */
+static inline void *hs__after_counted(void *p, size_t n) {
+  if (hs__cfg.sample_bytes)
+    return hs__after_sampled(p, n);
+  if (HS_UNLIKELY(!hs__tracking) || HS_UNLIKELY(!p) || hs__busy)
+    return p;
+  if (HS_UNLIKELY(hs__thread_pending))
+    return hs__after_pending(p, n);
+  return hs__track(p, n);
+}
+
+/* The same for the hooks that do not call hs__skip first. */
+static inline void *hs__after(void *p, size_t n) {
+  if (hs__cfg.sample_bytes)
+    hs__sample_left -= (int64_t)n;
+  return hs__after_counted(p, n);
+}
+
+/* Whether a free of p must look in the table. When sampling, most blocks
+ * were never recorded: the filter says so without a lookup, first. */
+static inline int hs__recorded(const void *p) {
+  if (hs__cfg.sample_bytes && HS_LIKELY(!hs__sample_maybe((uint64_t)p)))
+    return 0;
+  return HS_LIKELY(hs__tracking) && !hs__busy;
 }
 
 /* Before the real free: forget p. Marked busy so that a signal handler
  * that frees in the middle of this cannot wait on the same shard lock. */
-static inline void hs__forget(void *p, hs__entry *out, int *had) {
-  if (HS_LIKELY(hs__tracking) && !hs__busy) {
-    hs__busy = 1;
-    const int found = hs__table_remove((uint64_t)p, out);
-    hs__busy = 0;
-    if (had)
-      *had = found;
-  }
+static int hs__forget(void *p, hs__entry *out) {
+  hs__busy = 1;
+  const int found = hs__table_remove((uint64_t)p, out);
+  if (found && hs__cfg.sample_bytes)
+    hs__sample_del((uint64_t)p);
+  hs__busy = 0;
+  return found;
+}
+
+/* A failed realloc: the block is the program's again. */
+static void hs__unforget(const hs__entry *old) {
+  hs__busy = 1;
+  if (hs__cfg.sample_bytes)
+    hs__sample_add(old->addr);
+  hs__table_restore(old);
+  hs__busy = 0;
 }
 
 #define HS_NEED(fn)                                                            \
@@ -74,31 +151,69 @@ static inline void hs__forget(void *p, hs__entry *out, int *had) {
       hs__resolve();                                                           \
   } while (0)
 
-HS_EXPORT void *malloc(size_t n) {
-  HS_NEED(malloc);
-  if (HS_UNLIKELY(!hs__real.malloc))
+static __attribute__((noinline)) void *hs__malloc_counted(size_t n) {
+  return hs__after_counted(hs__real.malloc(n), n);
+}
+
+static __attribute__((noinline)) void *hs__malloc_early(size_t n) {
+  hs__resolve();
+  if (!hs__real.malloc)
     return hs__pool_alloc(n);
-  return hs__after(hs__real.malloc(n), n);
+  return hs__skip(n) ? hs__real.malloc(n) : hs__malloc_counted(n);
+}
+
+HS_EXPORT void *malloc(size_t n) {
+  if (HS_UNLIKELY(!hs__real.malloc))
+    return hs__malloc_early(n);
+  if (hs__skip(n))
+    return hs__real.malloc(n);
+  return hs__malloc_counted(n);
+}
+
+static __attribute__((noinline)) void hs__free_recorded(void *p) {
+  hs__forget(p, NULL);
+  hs__real.free(p);
+}
+
+static __attribute__((noinline)) void hs__free_early(void *p) {
+  hs__resolve();
+  if (!hs__real.free)
+    return;
+  if (hs__recorded(p))
+    hs__forget(p, NULL);
+  hs__real.free(p);
 }
 
 HS_EXPORT void free(void *p) {
   if (!p || hs__in_pool(p))
     return;
-  HS_NEED(free);
-  hs__forget(p, NULL, NULL);
-  if (hs__real.free)
-    hs__real.free(p);
+  if (HS_UNLIKELY(!hs__real.free))
+    return hs__free_early(p);
+  if (hs__recorded(p))
+    return hs__free_recorded(p);
+  hs__real.free(p);
+}
+
+static __attribute__((noinline)) void *hs__calloc_counted(size_t n, size_t m) {
+  return hs__after_counted(hs__real.calloc(n, m), n * m);
+}
+
+static __attribute__((noinline)) void *hs__calloc_early(size_t n, size_t m) {
+  hs__resolve();
+  if (hs__real.calloc)
+    return hs__calloc_counted(n, m);
+  if (m && n > SIZE_MAX / m)
+    return NULL;
+  return hs__pool_alloc(n * m); /* static memory: already zero */
 }
 
 HS_EXPORT void *calloc(size_t n, size_t m) {
-  HS_NEED(calloc);
-  if (HS_UNLIKELY(!hs__real.calloc)) {
-    if (m && n > SIZE_MAX / m)
-      return NULL;
-    return hs__pool_alloc(n * m); /* static memory: already zero */
-  }
-  void *p = hs__real.calloc(n, m);
-  return p ? hs__after(p, n * m) : NULL;
+  size_t size;
+  if (HS_UNLIKELY(!hs__real.calloc))
+    return hs__calloc_early(n, m);
+  if (__builtin_mul_overflow(n, m, &size) || hs__skip(size))
+    return hs__real.calloc(n, m); /* an overflow fails there */
+  return hs__calloc_counted(n, m);
 }
 
 static void *hs__realloc_pool(void *p, size_t n) {
@@ -110,22 +225,35 @@ static void *hs__realloc_pool(void *p, size_t n) {
   return q;
 }
 
-HS_EXPORT void *realloc(void *p, size_t n) {
-  if (p && hs__in_pool(p))
-    return hs__realloc_pool(p, n);
-  HS_NEED(realloc);
+static __attribute__((noinline)) void *hs__realloc_tracked(void *p, size_t n) {
   if (!hs__tracking || hs__busy)
     return hs__real.realloc(p, n);
   hs__entry old;
-  int had = 0;
-  if (p)
-    hs__forget(p, &old, &had);
+  const int had = p && hs__recorded(p) && hs__forget(p, &old);
   void *q = hs__real.realloc(p, n);
   if (q)
     return hs__after(q, n);
   if (had && n != 0) /* failed: p is still the program's */
-    hs__table_restore(&old);
+    hs__unforget(&old);
   return NULL;
+}
+
+/* Sampling, p not recorded, n counted already. */
+static __attribute__((noinline)) void *hs__realloc_counted(void *p, size_t n) {
+  void *q = hs__real.realloc(p, n);
+  return q ? hs__after_counted(q, n) : NULL;
+}
+
+HS_EXPORT void *realloc(void *p, size_t n) {
+  if (p && hs__in_pool(p))
+    return hs__realloc_pool(p, n);
+  HS_NEED(realloc);
+  if (hs__cfg.sample_bytes && (!p || !hs__sample_maybe((uint64_t)p))) {
+    if (hs__skip(n))
+      return hs__real.realloc(p, n);
+    return hs__realloc_counted(p, n);
+  }
+  return hs__realloc_tracked(p, n);
 }
 
 HS_EXPORT void *reallocarray(void *p, size_t n, size_t m) {
@@ -185,13 +313,12 @@ HS_EXPORT void *rallocx(void *p, size_t n, int flags) {
   if (!hs__real.rallocx)
     return NULL;
   hs__entry old;
-  int had = 0;
-  hs__forget(p, &old, &had);
+  const int had = p && hs__recorded(p) && hs__forget(p, &old);
   void *q = hs__real.rallocx(p, n, flags);
   if (q)
     return hs__after(q, n);
   if (had)
-    hs__table_restore(&old);
+    hs__unforget(&old);
   return NULL;
 }
 
@@ -202,7 +329,7 @@ HS_EXPORT size_t xallocx(void *p, size_t n, size_t extra, int flags) {
   if (!hs__real.xallocx)
     return 0;
   const size_t got = hs__real.xallocx(p, n, extra, flags);
-  if (hs__tracking && !hs__busy) {
+  if (hs__recorded(p)) {
     const size_t want = n + extra < n ? SIZE_MAX : n + extra;
     hs__busy = 1;
     hs__table_resize((uint64_t)p, got < want ? got : want);
@@ -218,14 +345,16 @@ HS_EXPORT size_t sallocx(const void *p, int flags) {
 
 HS_EXPORT void dallocx(void *p, int flags) {
   HS_NEED(dallocx);
-  hs__forget(p, NULL, NULL);
+  if (p && hs__recorded(p))
+    hs__forget(p, NULL);
   if (hs__real.dallocx)
     hs__real.dallocx(p, flags);
 }
 
 HS_EXPORT void sdallocx(void *p, size_t n, int flags) {
   HS_NEED(sdallocx);
-  hs__forget(p, NULL, NULL);
+  if (p && hs__recorded(p))
+    hs__forget(p, NULL);
   if (hs__real.sdallocx)
     hs__real.sdallocx(p, n, flags);
 }
@@ -244,7 +373,9 @@ HS_EXPORT int dlclose(void *handle) {
     hs__modules_refresh();
     hs__busy = 0;
   }
-  return hs__real.dlclose ? hs__real.dlclose(handle) : -1;
+  const int rc = hs__real.dlclose ? hs__real.dlclose(handle) : -1;
+  hs__unwind_flush(); /* its code may be gone, and other code come there */
+  return rc;
 }
 
 HS_EXPORT int hs_snapshot_now(char *path, size_t path_len) {

@@ -78,7 +78,9 @@ static int hs__own_text(void) {
   return 0;
 }
 
-__attribute__((constructor)) static void hs__init(void) {
+/* Priority 200: before hs__modules_init (201), which must register its
+ * fork handlers after these. */
+__attribute__((constructor(200))) static void hs__init(void) {
   hs__busy = 1;
   hs__resolve();
   hs__settings_load();
@@ -97,8 +99,10 @@ __attribute__((constructor)) static void hs__init(void) {
 
 /* Runs at exit() (after the program's atexit handlers and static
  * destructors, since the preloaded shim was initialised first), never
- * after _exit or a fatal signal. */
-__attribute__((destructor)) static void hs__fini(void) {
+ * after _exit or a fatal signal. Its priority puts it after
+ * hs__trigger_fini, which stops the shim's thread: with snapshots due
+ * back to back the thread kept the lock, and exit waited seconds. */
+__attribute__((destructor(200))) static void hs__fini(void) {
   if (hs__tracking && hs__cfg.at_exit)
     hs__snapshot_take("exit", NULL, 0);
 }

@@ -5,12 +5,16 @@
  * dlclose (the interposed dlclose calls in), so a library unloaded between
  * two snapshots is still known, flagged HS_MODULE_UNLOADED. Entries and
  * paths live in mmap'd memory; never called with a table lock held
- * (dl_iterate_phdr takes the loader's lock). */
+ * (dl_iterate_phdr takes the loader's lock). dl_iterate_phdr itself is
+ * interposed here too, so that fork never copies that lock held. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hs_shim.h"
@@ -232,6 +236,77 @@ int hs__modules_text_of(const void *fn, uint64_t *lo, uint64_t *hi) {
   *lo = q.lo;
   *hi = q.hi;
   return 0;
+}
+
+/* dl_iterate_phdr holds the loader's lock while it runs, and glibc (2.36)
+ * does not reset that lock in the child of fork: after a fork while another
+ * thread was in there, the child's first call never returns. Under the
+ * shim every snapshot lists the modules and an unwind may call it, so the
+ * child of a multi-threaded program hung at its first snapshot. This
+ * dl_iterate_phdr counts its callers; fork (the handlers below) waits until
+ * none is inside, at most 2 s, and keeps new ones at the door until it is
+ * done. A call nested in a callback, or the forking thread's own, never
+ * waits. */
+static _Atomic int hs__dl_inside, hs__dl_forking;
+static __thread int hs__dl_depth;
+static int (*hs__real_dl_iterate)(int (*)(struct dl_phdr_info *, size_t,
+                                          void *),
+                                  void *);
+
+/* Waits at most 2 s too (a fork that never ends, or a signal handler in
+ * the forking thread): then goes in as glibc alone would. */
+static void hs__dl_enter(void) {
+  const struct timespec us = {0, 100000};
+  for (int waited = 0;;) {
+    while (atomic_load(&hs__dl_forking) && waited++ < 20000)
+      nanosleep(&us, NULL);
+    atomic_fetch_add(&hs__dl_inside, 1);
+    if (!atomic_load(&hs__dl_forking) || waited >= 20000)
+      return;
+    atomic_fetch_sub(&hs__dl_inside, 1);
+  }
+}
+
+HS_EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *),
+                              void *data) {
+  if (!hs__real_dl_iterate) { /* dlsym may allocate: untracked */
+    const int was_busy = hs__busy;
+    hs__busy = 1;
+    hs__real_dl_iterate =
+        (__typeof__(hs__real_dl_iterate))dlsym(RTLD_NEXT, "dl_iterate_phdr");
+    hs__busy = was_busy;
+  }
+  if (hs__dl_depth++ == 0)
+    hs__dl_enter();
+  const int rc = hs__real_dl_iterate(cb, data);
+  if (--hs__dl_depth == 0)
+    atomic_fetch_sub(&hs__dl_inside, 1);
+  return rc;
+}
+
+static void hs__dl_fork_prepare(void) {
+  atomic_store(&hs__dl_forking, 1);
+  const struct timespec us = {0, 100000};
+  for (int i = 0; i < 20000 && atomic_load(&hs__dl_inside) > !!hs__dl_depth;
+       i++)
+    nanosleep(&us, NULL);
+}
+
+static void hs__dl_fork_parent(void) {
+  atomic_store(&hs__dl_forking, 0);
+}
+
+static void hs__dl_fork_child(void) {
+  atomic_store(&hs__dl_inside, !!hs__dl_depth);
+  atomic_store(&hs__dl_forking, 0);
+}
+
+/* Registered after hs__init's handlers (its constructor has priority 200):
+ * prepare handlers run in the reverse order, so this one waits for the
+ * loader's users before hs__init's takes the shim's table locks (a
+ * callback may allocate). */
+__attribute__((constructor(201))) static void hs__modules_init(void) {
+  pthread_atfork(hs__dl_fork_prepare, hs__dl_fork_parent, hs__dl_fork_child);
 }
 
 void hs__modules_lock(void) {

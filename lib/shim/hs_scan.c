@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,6 +74,10 @@ static void hs__thread_names(hs__scan *sc) {
 
 static int hs__self_tid;
 static uint64_t hs__self_sp;
+/* The parent's memory, opened by the parent before the clone: the child
+ * inherits the descriptor, which still reads the parent (the permission was
+ * checked at open, on the process itself). See hs__roots_not_copied. */
+static int hs__parent_mem = -1;
 
 void hs__scan_self(uint64_t sp) {
   hs__self_tid = (int)gettid();
@@ -109,10 +114,14 @@ int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
   hs__thread_names(sc);
   sc->jemalloc = hs__real.mallocx != NULL;
   sc->usable = hs__real.malloc_usable_size;
+  hs__parent_mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
   return 0;
 }
 
 void hs__scan_free(hs__scan *sc) {
+  if (hs__parent_mem >= 0)
+    close(hs__parent_mem);
+  hs__parent_mem = -1;
   hs__os_free(sc->maps, HS_MAPS_MAX);
   if (sc->out)
     munmap(sc->out, sc->out_len);
@@ -131,6 +140,7 @@ typedef struct hs__walk {
   size_t q_head, q_tail;
   const hs__range *own; /* the shim's mappings: never roots */
   size_t n_own;
+  int pagemap; /* the child's /proc/self/pagemap, or -1 */
 } hs__walk;
 
 /* The block holding address w (start or interior), or -1. */
@@ -147,6 +157,19 @@ static inline long hs__find(const hs__walk *k, uint64_t w) {
   }
   const uint64_t len = k->size[lo] ? k->size[lo] : 1;
   return w - k->addr[lo] < len ? (long)lo : -1;
+}
+
+/* The first block starting at or after a. */
+static size_t hs__first_at(const hs__walk *k, uint64_t a) {
+  size_t lo = 0, hi = k->n;
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (k->addr[mid] < a)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
 }
 
 static void hs__link(hs__walk *k, long b, uint32_t kind, uint32_t from_index,
@@ -170,11 +193,15 @@ static int hs__is_chunk_header(const hs__walk *k, long b, uint64_t w) {
   return usable >= 8 && w - k->addr[b] == usable - 8 && w != k->addr[b];
 }
 
-static void hs__scan_word(hs__walk *k, uint32_t root, uint64_t p, int libc) {
-  const uint64_t w = *(const uint64_t *)p;
+static void hs__scan_value(hs__walk *k, uint32_t root, uint64_t p, uint64_t w,
+                           int libc) {
   const long b = hs__find(k, w);
   if (b >= 0 && !(libc && hs__is_chunk_header(k, b, w)))
     hs__link(k, b, HS_REACH_ROOT, root, p - k->sc->out->roots[root].start, w);
+}
+
+static void hs__scan_word(hs__walk *k, uint32_t root, uint64_t p, int libc) {
+  hs__scan_value(k, root, p, *(const uint64_t *)p, libc);
 }
 
 /* A stack is scanned from its base down: the live frames of the outer
@@ -194,7 +221,40 @@ static void hs__scan_root(hs__walk *k, uint32_t root, uint64_t lo, uint64_t hi,
   }
 }
 
-/* Scans [lo, hi) minus the shim's own mappings. */
+/* Scans the pages of [lo, hi) that were ever written, in the root's
+ * order. A page the pagemap shows neither present nor swapped out reads as
+ * zeros, yet reading it costs a page fault: that is most of every
+ * thread's 8 MiB stack, 30 ms a thread on a virtual machine, so a
+ * 16-thread program took 0.5 s a snapshot. Without the pagemap (or on a
+ * short read) every page is scanned. */
+#define HS_PM_CHUNK 512
+static void hs__scan_touched(hs__walk *k, uint32_t root, uint64_t lo,
+                             uint64_t hi, int libc) {
+  const int down = k->sc->out->roots[root].kind == HS_ROOT_THREAD;
+  const uint64_t first = lo / 4096, end = (hi + 4095) / 4096;
+  uint64_t e[HS_PM_CHUNK];
+  for (uint64_t c = 0; first + c < end; c += HS_PM_CHUNK) {
+    const uint64_t n =
+        end - first - c < HS_PM_CHUNK ? end - first - c : HS_PM_CHUNK;
+    const uint64_t at = down ? end - c - n : first + c;
+    if (k->pagemap < 0 ||
+        pread(k->pagemap, e, n * 8, (off_t)(at * 8)) != (ssize_t)(n * 8)) {
+      hs__scan_root(k, root, at * 4096 > lo ? at * 4096 : lo,
+                    (at + n) * 4096 < hi ? (at + n) * 4096 : hi, libc);
+      continue;
+    }
+    for (uint64_t j = 0; j < n; j++) {
+      const uint64_t i = down ? n - 1 - j : j, pg = (at + i) * 4096;
+      if (e[i] >> 62) /* bit 63 present, bit 62 swapped */
+        hs__scan_root(k, root, pg > lo ? pg : lo,
+                      pg + 4096 < hi ? pg + 4096 : hi, libc);
+    }
+  }
+}
+
+/* Scans [lo, hi) minus the shim's own mappings, and minus the blocks in a
+ * mapping root (glibc's own mappings merged into it: hs__mmapped_chunk),
+ * which are scanned when reached, as blocks. */
 static void hs__scan_root_range(hs__walk *k, uint32_t root, int libc) {
   const hs__root *r = &k->sc->out->roots[root];
   uint64_t at = r->start;
@@ -204,7 +264,10 @@ static void hs__scan_root_range(hs__walk *k, uint32_t root, int libc) {
       if (k->own[i].end > at && k->own[i].start < stop)
         stop = k->own[i].start > at ? k->own[i].start : at,
         skip_to = k->own[i].end;
-    hs__scan_root(k, root, at, stop, libc);
+    const size_t b = hs__first_at(k, at);
+    if (r->kind == HS_ROOT_MAPPING && b < k->n && k->addr[b] < stop)
+      stop = k->addr[b], skip_to = k->addr[b] + (k->size[b] ? k->size[b] : 1);
+    hs__scan_touched(k, root, at, stop, libc);
     at = stop == r->end ? r->end : skip_to;
   }
 }
@@ -245,15 +308,32 @@ static int hs__overlaps(uint64_t a, uint64_t b, const hs__range *r, size_t n) {
 
 /* A mapping holding a live block's start belongs to malloc. */
 static int hs__has_block(const hs__walk *k, uint64_t a, uint64_t b) {
-  size_t lo = 0, hi = k->n;
-  while (lo < hi) {
-    const size_t mid = (lo + hi) / 2;
-    if (k->addr[mid] < a)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < k->n && k->addr[lo] < b;
+  const size_t i = hs__first_at(k, a);
+  return i < k->n && k->addr[i] < b;
+}
+
+/* glibc serves a big request with a mapping of its own, and the kernel
+ * merges it with a neighbour of the same protection (a pymalloc arena, a
+ * V8 page): a block whose chunk (two size words before it, IS_MMAPPED set)
+ * spans whole pages of [a, b) does not make the mapping malloc's, or the
+ * arena's objects would lose their root at random. */
+static int hs__mmapped_chunk(const hs__walk *k, size_t i, uint64_t a,
+                             uint64_t b) {
+  const uint64_t p = k->addr[i] - 16;
+  if (k->sc->jemalloc || !k->sc->usable || k->addr[i] < a + 16)
+    return 0;
+  const uint64_t prev = *(const uint64_t *)p, size = *(const uint64_t *)(p + 8);
+  const uint64_t lo = p - prev, hi = p + (size & ~7ull);
+  return (size & 2) && prev <= p - a && lo % 4096 == 0 && hi % 4096 == 0 &&
+         hi <= b && hi > k->addr[i];
+}
+
+/* Whether [a, b) holds a block other than such chunks: malloc's arena. */
+static int hs__malloc_owns(const hs__walk *k, uint64_t a, uint64_t b) {
+  for (size_t i = hs__first_at(k, a); i < k->n && k->addr[i] < b; i++)
+    if (!hs__mmapped_chunk(k, i, a, b))
+      return 1;
+  return 0;
 }
 
 static const hs__thread *hs__thread_in(const hs__scan *sc, uint64_t a,
@@ -288,14 +368,14 @@ static void hs__classify(hs__walk *k, uint64_t a, uint64_t b, const char *perms,
     return;
   }
   if ((path[0] && path[0] != '[') || !strcmp(path, "[heap]") ||
-      !strncmp(path, "[v", 2) || sc->jemalloc || hs__has_block(k, a, b))
+      !strncmp(path, "[v", 2) || sc->jemalloc || hs__malloc_owns(k, a, b))
     return; /* a file, malloc's, the kernel's; with jemalloc, its own */
   if ((r = hs__root_add(k, HS_ROOT_MAPPING, a, b)))
     snprintf(r->name, sizeof r->name, "%s", path);
 }
 
-static void hs__roots_from_maps(hs__walk *k) {
-  for (char *line = k->sc->maps; line && *line;) {
+static void hs__roots_from_maps(hs__walk *k, char *maps) {
+  for (char *line = maps; line && *line;) {
     char *nl = strchr(line, '\n');
     if (nl)
       *nl = '\0';
@@ -308,8 +388,61 @@ static void hs__roots_from_maps(hs__walk *k) {
   }
 }
 
+/* Mappings of the parent that this image lacks: memory excluded from fork
+ * (MADV_DONTFORK; V8 marks its whole heap so, and that heap holds the
+ * pointers to every ArrayBuffer's backing store), or unmapped since maps
+ * was read. Read live through the parent's /proc/self/mem: a moment later
+ * than the copy, but without them a node program's buffers look held by
+ * stale stack words or lost. Their range in the child is unmapped, so the
+ * first page is enough to tell (mincore fails with ENOMEM). */
+static uint8_t hs__remote[HS_ROOTS_MAX]; /* in the child: read from parent */
+
+static void hs__roots_not_copied(hs__walk *k) {
+  unsigned char in_core;
+  for (char *line = k->sc->maps; line && *line;) {
+    char *nl = strchr(line, '\n');
+    if (nl)
+      *nl = '\0';
+    unsigned long long a, b;
+    char perms[8] = "", path[256] = "";
+    hs__root *r;
+    if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &a, &b, perms, path) >=
+            3 &&
+        !strcmp(perms, "rw-p") && (!path[0] || !strncmp(path, "[anon:", 6)) &&
+        !k->sc->jemalloc && !hs__has_block(k, a, b) &&
+        mincore((void *)a, 4096, &in_core) != 0 && errno == ENOMEM &&
+        (r = hs__root_add(k, HS_ROOT_MAPPING, a, b)))
+      hs__remote[r - k->sc->out->roots] = 1;
+    line = nl ? nl + 1 : NULL;
+  }
+}
+
+static void hs__scan_remote(hs__walk *k, uint32_t root, uint64_t *buf,
+                            size_t len) {
+  const hs__root *r = &k->sc->out->roots[root];
+  for (uint64_t at = r->start; at < r->end && hs__parent_mem >= 0;) {
+    const size_t want = r->end - at < len ? r->end - at : len;
+    const ssize_t got = pread(hs__parent_mem, buf, want, (off_t)at);
+    if (got <= 0)
+      return; /* unmapped in the parent too */
+    for (size_t i = 0; i + 8 <= (size_t)got; i += 8)
+      hs__scan_value(k, root, at + i, buf[i / 8], 0);
+    at += (uint64_t)got;
+  }
+}
+
+/* The shim's own .data and .bss are not the program's: they hold the
+ * ends of its mappings and stale pthread_create arguments, which matched
+ * blocks (redis under jemalloc: "held by global hs__own+3624"). */
+static int hs__is_shim_data(const hs__range *d) {
+  const uint64_t mine = (uint64_t)&hs__parent_mem;
+  return mine >= d->start && mine < d->end;
+}
+
 static void hs__roots_from_modules(hs__walk *k) {
   for (size_t i = 0; i < k->sc->n_data; i++) {
+    if (hs__is_shim_data(&k->sc->data[i]))
+      continue;
     hs__root *r = hs__root_add(k, HS_ROOT_GLOBAL, k->sc->data[i].start,
                                k->sc->data[i].end);
     if (r)
@@ -317,17 +450,57 @@ static void hs__roots_from_modules(hs__walk *k) {
   }
 }
 
+/* A fault while a root is scanned (a module dlclose'd since its data
+ * segment was listed) skips the rest of that root; anywhere else the
+ * scan gives up. */
+static sigjmp_buf hs__fault_jmp;
+static volatile int hs__fault_armed;
+
 static void hs__on_fault(int sig) {
+  if (hs__fault_armed)
+    siglongjmp(hs__fault_jmp, 1);
   syscall(SYS_exit_group, 70);
+}
+
+static void hs__scan_root_safe(hs__walk *k, uint32_t root, int libc) {
+  if (sigsetjmp(hs__fault_jmp, 1) == 0) {
+    hs__fault_armed = 1;
+    hs__scan_root_range(k, root, libc);
+  }
+  hs__fault_armed = 0;
+}
+
+/* The child inherits the mask of the thread taking the snapshot; the
+ * shim's own thread blocks every signal, and a fault with SIGSEGV blocked
+ * kills the process whatever its handler: unblock the two we handle. */
+static void hs__child_signals(void) {
+  signal(SIGSEGV, hs__on_fault);
+  signal(SIGBUS, hs__on_fault);
+  sigset_t faults;
+  sigemptyset(&faults);
+  sigaddset(&faults, SIGSEGV);
+  sigaddset(&faults, SIGBUS);
+  sigprocmask(SIG_UNBLOCK, &faults, NULL);
 }
 
 /* The child's whole life. Memory it needs beyond the copy comes from
  * mmap; it ends with exit_group, never returning into the parent's code. */
 static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
                            size_t n) {
-  signal(SIGSEGV, hs__on_fault); /* a mapping gone since maps was read */
-  signal(SIGBUS, hs__on_fault);
+  hs__child_signals();
+  /* The parent read maps before the copy while its other threads went on
+   * mapping and unmapping (V8 does, all the time): a root listed there may
+   * be gone here, and a new mapping missing. This image's own maps is
+   * exact: nothing in the child changes it. */
+  char *maps = mmap(NULL, HS_MAPS_MAX, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  uint64_t *chunk = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (maps == MAP_FAILED || chunk == MAP_FAILED ||
+      hs__slurp("/proc/self/maps", maps, HS_MAPS_MAX) <= 0)
+    syscall(SYS_exit_group, 72);
   hs__walk k = {.sc = sc, .n = n};
+  k.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   uint64_t *arr = mmap(NULL, n * 16 + 16, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   k.queue = mmap(NULL, n * 4 + 4, PROT_READ | PROT_WRITE,
@@ -348,12 +521,27 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
   k.lo = n ? arr[0] : 1;
   k.own = hs__os_owned(&k.n_own);
   hs__roots_from_modules(&k);
-  hs__roots_from_maps(&k);
-  for (uint32_t r = 0; r < sc->out->n_roots; r++)
-    hs__scan_root_range(&k, r,
-                        sc->out->roots[r].module != UINT32_MAX &&
-                            hs__modules_is_libc(sc->out->roots[r].module));
-  hs__scan_blocks(&k);
+  hs__roots_from_maps(&k, maps);
+  hs__roots_not_copied(&k);
+  /* Globals and other memory first, with all they reach; thread stacks
+   * after. Stacks are scanned whole, dead frames too: a stale word there
+   * pointing into the middle of a list a global holds would otherwise take
+   * the list's tail for itself (redis' keys, "held by stack of thread
+   * main"). A block only a stack reaches is still the stack's. */
+  for (uint32_t pass = 0; pass < 2; pass++) {
+    for (uint32_t r = 0; r < sc->out->n_roots; r++) {
+      const hs__root *root = &sc->out->roots[r];
+      if ((root->kind == HS_ROOT_THREAD) != pass)
+        continue;
+      if (hs__remote[r])
+        hs__scan_remote(&k, r, chunk, 1 << 16);
+      else
+        hs__scan_root_safe(&k, r,
+                           root->module != UINT32_MAX &&
+                               hs__modules_is_libc(root->module));
+    }
+    hs__scan_blocks(&k);
+  }
   sc->out->n_blocks = n;
   __atomic_store_n(&sc->out->done, 1, __ATOMIC_RELEASE);
   syscall(SYS_exit_group, 0);

@@ -71,6 +71,64 @@ static void hs__load_flags(void) {
   }
 }
 
+/* HEAPSNAP_UNWIND: "fast" (the default: cached CFI rules, libunwind where
+ * they do not apply) or "libunwind" (every stack from unw_backtrace). */
+static void hs__load_unwind(void) {
+  const char *v = getenv("HEAPSNAP_UNWIND");
+  hs__cfg.unwind_slow = 0;
+  if (!v || !*v || strcmp(v, "fast") == 0)
+    return;
+  if (strcmp(v, "libunwind") == 0)
+    hs__cfg.unwind_slow = 1;
+  else
+    hs__warn("HEAPSNAP_UNWIND", v, "fast or libunwind", "fast");
+}
+
+/* Bytes, with an optional binary K, M or G: "524288" or "512K". */
+static int hs__parse_bytes(const char *v, uint64_t max, uint64_t *out) {
+  char digits[24];
+  const size_t n = strlen(v);
+  if (n == 0 || n >= sizeof digits)
+    return HS_EINVAL;
+  memcpy(digits, v, n + 1);
+  unsigned shift = 0;
+  const char unit = digits[n - 1];
+  if (unit == 'k' || unit == 'K')
+    shift = 10;
+  else if (unit == 'm' || unit == 'M')
+    shift = 20;
+  else if (unit == 'g' || unit == 'G')
+    shift = 30;
+  if (shift)
+    digits[n - 1] = '\0';
+  uint64_t x;
+  if (hs__parse_u64(digits, 0, max >> shift, &x))
+    return HS_EINVAL;
+  *out = x << shift;
+  return 0;
+}
+
+/* HEAPSNAP_SAMPLE_BYTES=R turns sampling on; HEAPSNAP_SAMPLE_SEED makes
+ * its choices repeatable. */
+static void hs__load_sampling(void) {
+  const char *v = getenv("HEAPSNAP_SAMPLE_BYTES");
+  hs__cfg.sample_bytes = 0;
+  if (v && *v && hs__parse_bytes(v, 1ull << 40, &hs__cfg.sample_bytes)) {
+    hs__warn("HEAPSNAP_SAMPLE_BYTES", v,
+             "a mean gap in bytes (like 524288 or 512K) up to 1T, 0 for off",
+             "0 (every block)");
+    hs__cfg.sample_bytes = 0;
+  }
+  v = getenv("HEAPSNAP_SAMPLE_SEED");
+  hs__cfg.sample_seeded = 0;
+  if (v && *v) {
+    if (hs__parse_u64(v, 0, UINT64_MAX, &hs__cfg.sample_seed) == 0)
+      hs__cfg.sample_seeded = 1;
+    else
+      hs__warn("HEAPSNAP_SAMPLE_SEED", v, "a decimal number", "a random seed");
+  }
+}
+
 /* The folder is made absolute now, so a later chdir of the program does not
  * move the snapshots. getcwd with a buffer does not allocate. */
 static void hs__load_dir(void) {
@@ -116,4 +174,6 @@ void hs__settings_load(void) {
                                         "a depth from 1 to 256");
   hs__cfg.stack_mb =
       hs__env_u64("HEAPSNAP_STACK_MB", 1, 65536, 256, "MiB from 1 to 65536");
+  hs__load_unwind();
+  hs__load_sampling();
 }

@@ -8,6 +8,7 @@
 #define HS_SHIM_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,11 @@ typedef struct hs__settings {
   uint64_t interval_ns; /* 0 = no interval snapshots */
   uint64_t keep;        /* files kept per process, 0 = all */
   uint64_t stack_mb;    /* cap of the stack table */
+
+  int unwind_slow;       /* HEAPSNAP_UNWIND=libunwind: no fast walk */
+  uint64_t sample_bytes; /* mean sampling gap R in bytes, 0 = every block */
+  uint64_t sample_seed;  /* HEAPSNAP_SAMPLE_SEED, when sample_seeded */
+  int sample_seeded;
 } hs__settings;
 
 extern hs__settings hs__cfg;
@@ -117,6 +123,50 @@ int hs__stacks_full(void);
 const uint64_t *hs__stack_frames(uint32_t id, uint32_t *depth);
 void hs__stacks_lock(void);
 void hs__stacks_unlock(void);
+
+/* hs_unwind.c: the stack walk, with cached CFI rules per return address.
+ * Both walks fill out[] from their caller's frame: out[0] is their own
+ * return address; at most max frames. */
+int hs__unwind_init(void);
+/*! @return the number of frames, or -1 when the walk met a frame whose
+ * unwind rule it does not follow (the caller then uses hs__unwind_slow). */
+int hs__unwind_fast(uint64_t *out, int max);
+int hs__unwind_slow(uint64_t *out, int max); /* unw_backtrace */
+/*! Walks through return address pc use libunwind from now on. */
+void hs__unwind_distrust(uint64_t pc);
+uint64_t hs__unwind_mismatches(void); /* hs__unwind_distrust calls */
+/*! Code may have been unmapped (dlclose): forget the cached rules. */
+void hs__unwind_flush(void);
+/*! The rule the CFI gives for return address ra, uncached (for tests):
+ * 1 a plain step (CFA = rbp or rsp + *cfa_off), 2 the outermost frame,
+ * 3 a frame the fast walk leaves to libunwind. */
+int hs__unwind_rule(uint64_t ra, int64_t *cfa_off, int *cfa_rbp);
+
+/* hs_sample.c: sampling by bytes (HEAPSNAP_SAMPLE_BYTES). Each thread
+ * counts down the bytes to its next sample point; gaps are exponential
+ * with mean R, so a block of size s is sampled with p = 1 - exp(-s/R). */
+extern __thread int64_t hs__sample_left
+    __attribute__((tls_model("initial-exec")));
+/*! The countdown crossed zero: 1 if the block of n bytes is sampled (it
+ * always is, except on a thread's first allocation); draws the next gap. */
+int hs__sample_hit(uint64_t n);
+/*! A sampled block is in the table: its address may be freed later. */
+void hs__sample_add(uint64_t addr);
+void hs__sample_del(uint64_t addr); /* it left the table */
+#define HS_SAMPLE_FILTER_BITS 16
+extern _Atomic uint8_t hs__sample_filter[1u << HS_SAMPLE_FILTER_BITS];
+static inline uint32_t hs__sample_bucket(uint64_t addr) {
+  return (uint32_t)(((addr >> 4) * 0x9E3779B97F4A7C15ull) >>
+                    (64 - HS_SAMPLE_FILTER_BITS));
+}
+/*! 0 when no sampled block at addr can be in the table (skip the lookup). */
+static inline int hs__sample_maybe(uint64_t addr) {
+  return atomic_load_explicit(&hs__sample_filter[hs__sample_bucket(addr)],
+                              memory_order_relaxed) != 0;
+}
+/*! Reseeds this thread's generator (tests): the same seed, the same gaps. */
+void hs__sample_reset(uint64_t seed);
+uint64_t hs__sample_gap(void); /* the next gap drawn (tests) */
 
 /* hs_modules.c: every module seen loaded, including dlclose'd ones. */
 void hs__modules_refresh(void);

@@ -180,6 +180,8 @@ static void hs__header_fill(hs_header *h, const hs__copy *c,
   hs__sn.cmdline[n > 0 ? n : 0] = '\0';
   h->flags = hs__stacks_full() ? HS_SNAP_STACKS_FULL : 0;
   h->flags |= c->scan ? HS_SNAP_SCANNED : 0;
+  h->flags |= hs__cfg.sample_bytes ? HS_SNAP_SAMPLED : 0;
+  h->sample_bytes = hs__cfg.sample_bytes;
   h->scan_note = c->scan_note ? c->scan_note : "";
   h->pid = getpid();
   h->ppid = getppid();
@@ -377,7 +379,10 @@ int hs__snapshot_take(const char *trigger, char *path, size_t path_len) {
   }
   hs__modules_refresh();
   static hs__scan scan; /* big; only ever used under hs__snap_lock */
-  hs__copy c = {.scan = hs__cfg.scan ? &scan : NULL};
+  /* The scan needs every block: a sample cannot tell what is reachable. */
+  const int sampling = hs__cfg.sample_bytes != 0;
+  hs__copy c = {.scan = hs__cfg.scan && !sampling ? &scan : NULL,
+                .scan_note = sampling ? "not scanned: sampling mode" : NULL};
   int rc = hs__snap_copy(&c);
   if (!rc) {
     hs__snap_sort(&c);

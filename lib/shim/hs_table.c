@@ -1,9 +1,14 @@
 /* hs_table.c - the live-block table: address -> size, stack, epoch.
  *
- * Sharded by address hash so threads rarely meet on a lock: 256 shards, each
+ * Sharded so threads rarely meet on a lock or a cache line: 256 shards, each
  * an open-addressing table (linear probing, backward-shift deletion, no
- * tombstones) behind its own mutex. Mutexes, not spinlocks: with more
- * threads than cores a spinning waiter burns the holder's time slice.
+ * tombstones) behind its own mutex. The high four bits of the shard number
+ * come from the block's 64 MiB address window, the low four from its
+ * address: glibc gives each thread's arena its own 64 MiB heaps, so a
+ * thread's blocks mostly live in 16 shards that other threads seldom touch
+ * (a random spread made every lock and slot line bounce between cores).
+ * Mutexes, not spinlocks: with more threads than cores a spinning waiter
+ * burns the holder's time slice.
  * No shard lock is ever held across a call into the allocator or the
  * unwinder, so fork's prepare handler can take them all safely.
  *
@@ -18,7 +23,8 @@
 #include "hs_shim.h"
 
 #define HS_SHARDS 256u
-#define HS_SHARD_MIN 256u /* slots */
+#define HS_SHARD_MIN 64u   /* slots: small, so a small table stays cached */
+#define HS_WINDOW_SHIFT 26 /* glibc's arena heaps: 64 MiB, aligned */
 #define HS_ADDR_BITS 45
 #define HS_SIZE_BITS 40
 #define HS_EPOCH_MAX ((1u << (64 - HS_ADDR_BITS)) - 1)
@@ -40,12 +46,25 @@ static inline uint64_t hs__hash(uint64_t addr) {
   return (addr >> 3) * 0x9E3779B97F4A7C15ull;
 }
 
-static inline hs__shard *hs__shard_of(uint64_t h) {
-  return &hs__shards[h >> 56];
+/* h is hs__hash(addr): its top bits pick the shard within the window's
+ * group, its middle bits the home slot (the low bits of a product depend
+ * on the low bits of the address only, and those are mostly zero). */
+static inline hs__shard *hs__shard_of(uint64_t addr, uint64_t h) {
+  const uint64_t w = ((addr >> HS_WINDOW_SHIFT) * 0xD6E8FEB86659FD93ull) >> 60;
+  return &hs__shards[w << 4 | h >> 60];
+}
+
+static inline uint64_t hs__slot_of(const hs__shard *s, uint64_t h) {
+  return (h >> 28) & s->mask;
+}
+
+/* The hash of an entry's address, from its word 0. */
+static inline uint64_t hs__hash_word(uint64_t word0) {
+  return hs__hash((word0 & ((1ull << HS_ADDR_BITS) - 1)) << 3);
 }
 
 static inline uint64_t hs__home(const hs__shard *s, uint64_t word0) {
-  return hs__hash((word0 & ((1ull << HS_ADDR_BITS) - 1)) << 3) & s->mask;
+  return hs__slot_of(s, hs__hash_word(word0));
 }
 
 static inline int hs__trackable(uint64_t addr) {
@@ -67,7 +86,7 @@ int hs__table_init(void) {
 
 /* Finds addr's slot, or the empty slot where it would go. */
 static uint64_t hs__probe(const hs__shard *s, uint64_t h, uint64_t word_addr) {
-  uint64_t i = h & s->mask;
+  uint64_t i = hs__slot_of(s, h);
   for (;;) {
     const uint64_t w = s->slots[2 * i];
     if (w == 0 || (w & ((1ull << HS_ADDR_BITS) - 1)) == word_addr)
@@ -88,7 +107,7 @@ static void hs__grow(hs__shard *s) {
   for (uint64_t i = 0; i < old_n; i++) {
     if (old[2 * i] == 0)
       continue;
-    const uint64_t at = hs__probe(s, hs__home(s, old[2 * i]),
+    const uint64_t at = hs__probe(s, hs__hash_word(old[2 * i]),
                                   old[2 * i] & ((1ull << HS_ADDR_BITS) - 1));
     s->slots[2 * at] = old[2 * i];
     s->slots[2 * at + 1] = old[2 * i + 1];
@@ -114,7 +133,7 @@ static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
   if (!hs__trackable(addr))
     return;
   const uint64_t h = hs__hash(addr), key = addr >> 3;
-  hs__shard *s = hs__shard_of(h);
+  hs__shard *s = hs__shard_of(addr, h);
   pthread_mutex_lock(&s->lock);
   if ((s->count + 1) * 4 > (s->mask + 1) * 3)
     hs__grow(s);
@@ -159,7 +178,7 @@ int hs__table_remove(uint64_t addr, hs__entry *out) {
   if (!hs__trackable(addr))
     return 0;
   const uint64_t h = hs__hash(addr);
-  hs__shard *s = hs__shard_of(h);
+  hs__shard *s = hs__shard_of(addr, h);
   pthread_mutex_lock(&s->lock);
   const uint64_t i = hs__probe(s, h, addr >> 3);
   const int found = s->slots[2 * i] != 0;
@@ -176,7 +195,7 @@ void hs__table_resize(uint64_t addr, uint64_t size) {
   if (!hs__trackable(addr))
     return;
   const uint64_t h = hs__hash(addr);
-  hs__shard *s = hs__shard_of(h);
+  hs__shard *s = hs__shard_of(addr, h);
   pthread_mutex_lock(&s->lock);
   const uint64_t i = hs__probe(s, h, addr >> 3);
   if (s->slots[2 * i] != 0)
@@ -203,18 +222,22 @@ size_t hs__table_count_locked(void) {
 }
 
 /* Copies raw entries: the pause is a plain scan; decoding and sorting
- * happen after the locks are dropped. */
+ * happen after the locks are dropped. Branch-free: every slot is written
+ * out and kept only if it is in use (at 40-75% load a branch on that is a
+ * coin toss, and the mispredictions were half the pause). */
 size_t hs__table_copy_locked(uint64_t *out, size_t cap) {
   size_t n = 0;
   for (unsigned i = 0; i < HS_SHARDS; i++) {
     const hs__shard *s = &hs__shards[i];
-    for (uint64_t j = 0; j <= s->mask && n < cap; j++)
-      if (s->slots[2 * j] != 0) {
-        out[2 * n] = s->slots[2 * j];
-        out[2 * n + 1] = s->slots[2 * j + 1];
-        n++;
-      }
+    const uint64_t *slot = s->slots, *const end = slot + 2 * (s->mask + 1);
+    for (; slot < end && n < cap; slot += 2) {
+      out[2 * n] = slot[0];
+      out[2 * n + 1] = slot[1];
+      n += slot[0] != 0;
+    }
   }
+  if (n < cap) /* the last slot written may have been an empty one */
+    out[2 * n] = out[2 * n + 1] = 0;
   return n;
 }
 

@@ -29,9 +29,16 @@
 static sem_t hs__sem;
 static int hs__have_thread;
 volatile int hs__thread_pending;
+/* exit() ends every thread wherever it is: a snapshot asked for just
+ * before was lost, and one being written left its .tmp file behind. At
+ * exit (hs__trigger_fini) the signals already received get their snapshot,
+ * a snapshot under way is let finish, and no other is started. */
+static _Atomic int hs__snapping, hs__stopping;
+static _Atomic unsigned hs__requested, hs__served; /* signals; covered */
 
 static void hs__on_signal(int sig) {
   const int saved = errno;
+  atomic_fetch_add(&hs__requested, 1); /* lock-free: async-signal-safe */
   sem_post(&hs__sem);
   errno = saved;
 }
@@ -79,9 +86,35 @@ static void *hs__thread_main(void *arg) {
     const char *trigger = hs__wait(&due);
     while (sem_trywait(&hs__sem) == 0)
       ; /* a burst of signals makes one snapshot */
+    const unsigned covered = atomic_load(&hs__requested);
+    atomic_store(&hs__snapping, 1);
+    if (atomic_load(&hs__stopping)) { /* the process is exiting */
+      atomic_store(&hs__snapping, 0);
+      for (;;)
+        pause();
+    }
     hs__snapshot_take(trigger, NULL, 0);
+    atomic_store(&hs__served, covered);
+    atomic_store(&hs__snapping, 0);
   }
   return NULL;
+}
+
+/* The thread sets snapping before it looks at stopping, and the destructor
+ * sets stopping before it looks at snapping: one of the two sees the
+ * other. Waits at most 10 s in all: an exit must not hang on a snapshot.
+ * Runs before hs__fini (a destructor with a priority runs after those
+ * without), so the exit snapshot does not wait behind interval snapshots
+ * the thread would go on taking back to back. */
+__attribute__((destructor)) static void hs__trigger_fini(void) {
+  const struct timespec ms = {0, 1000000};
+  int i = 0;
+  while (hs__have_thread && i++ < 10000 &&
+         atomic_load(&hs__served) != atomic_load(&hs__requested))
+    nanosleep(&ms, NULL);
+  atomic_store(&hs__stopping, 1);
+  while (i++ < 10000 && atomic_load(&hs__snapping))
+    nanosleep(&ms, NULL);
 }
 
 static void hs__thread_create(void) {
@@ -139,6 +172,8 @@ void hs__trigger_start(void) {
  * allocation (not here: a child that only calls exec never needs one). */
 void hs__trigger_fork_child(void) {
   sem_init(&hs__sem, 0, 0);
+  atomic_store(&hs__snapping, 0); /* the parent's thread is not here */
+  atomic_store(&hs__served, atomic_load(&hs__requested));
   hs__thread_pending = hs__have_thread;
   hs__have_thread = 0;
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# real_node.sh BIN SHIM SRC
+# node under the shim (LD_PRELOAD), caching Buffers in a global Map that
+# never evicts (real_node_cache.js) while a timer churns. Snapshots 1 and 3
+# with `heapsnap snap PID`, 2 with a process-directed kill -USR2.
+# Checks: the output is the same as without the shim, nothing on stderr,
+# and heapdiff --json --group-by function finds the growth at node's
+# ArrayBuffer backing-store allocation, not lost, held from V8's heap: its
+# pages are anonymous mappings node excludes from fork (MADV_DONTFORK),
+# which the scan reads from the live process (real_check.py node).
+# BIN holds heapsnap, heapdiff and real_snapinfo.
+set -euo pipefail
+bin=$1 shim=$2 src=$3
+. "$src/real_lib.sh"
+node=$(rl_program node)
+N=500 SIZE=10000
+script=$src/real_node_cache.js
+"$node" --version
+
+printf '\n\n\n' | timeout 60 "$node" "$script" $N $SIZE >"$rl_dir/bare.out" ||
+  fail "node failed without the shim"
+
+mkfifo "$rl_dir/in"
+HEAPSNAP_DIR=$rl_dir LD_PRELOAD=$shim "$node" "$script" $N $SIZE \
+  <"$rl_dir/in" >"$rl_dir/out" 2>"$rl_dir/err" &
+pid=$!
+rl_track $pid
+exec 3>"$rl_dir/in"
+for k in 1 2 3; do
+  rl_wait_for 60 rl_has_lines "$rl_dir/out" '^step' $k ||
+    fail "node never reached step $k: $(cat "$rl_dir/err")"
+  if [ $k = 2 ]; then
+    kill -USR2 "$pid"
+    rl_wait_for 30 rl_count_is "$rl_dir" $k || fail "no snapshot after kill"
+  else
+    timeout 30 "$bin/heapsnap" snap "$pid" >/dev/null ||
+      fail "heapsnap snap failed"
+  fi
+  echo >&3
+done
+exec 3>&-
+rl_wait_exit "$pid" 60
+[ "$rl_status" = 0 ] || fail "node exited with $rl_status under the shim"
+[ ! -s "$rl_dir/err" ] || fail "stderr under the shim: $(cat "$rl_dir/err")"
+cmp "$rl_dir/bare.out" "$rl_dir/out" || fail "output differs under the shim"
+tail -1 "$rl_dir/out"
+
+mapfile -t snaps < <(rl_snaps "$rl_dir")
+[ ${#snaps[@]} = 3 ] || fail "${#snaps[@]} snapshots, want 3"
+"$bin/real_snapinfo" "${snaps[@]}"
+# A JIT's frames differ from tier to tier (interpreted, then optimized):
+# one allocation site is several stacks; --group-by function joins them.
+"$bin/heapdiff" --group-by function --top 1 "${snaps[@]}"
+"$bin/heapdiff" --json --group-by function --retainers 1000 "${snaps[@]}" \
+  >"$rl_dir/diff.json"
+python3 "$src/real_check.py" node "$rl_dir/diff.json" $N $SIZE
