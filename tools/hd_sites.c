@@ -181,7 +181,8 @@ static int hd_site_new(hd_diff *d, const hd_site_key *k, uint32_t *out) {
     free(s->frames), free(s->blocks), free(s->bytes);
     return HS_ENOMEM;
   }
-  memcpy(s->frames, k->frames, k->depth * sizeof *k->frames);
+  if (k->depth) /* frames may be NULL for an empty stack */
+    memcpy(s->frames, k->frames, k->depth * sizeof *k->frames);
   s->depth = k->depth;
   *out = (uint32_t)d->n_sites++;
   return 0;

@@ -27,6 +27,10 @@ pid=$!
 rl_track $pid
 start=$SECONDS bursts=0
 alive() { kill -0 "$pid" 2>/dev/null; }
+# SIGUSR2 before the shim has installed its handler would kill the program
+# (as it would without the shim): wait for the shim's thread first.
+shim_ready() { grep -qx 'heapsnap:12' /proc/"$pid"/task/*/comm 2>/dev/null; }
+rl_wait_for 30 shim_ready || fail "the shim's thread never appeared"
 newest_time() {
   local f
   f=$(rl_snaps "$rl_dir" | tail -1)
