@@ -5,9 +5,13 @@
 
 rl_dir=$(mktemp -d /tmp/hsreal.XXXXXX)
 rl_pids=()
+rl_groups=()
 
 rl_cleanup() {
   local p
+  for p in "${rl_groups[@]+"${rl_groups[@]}"}"; do
+    kill -9 -- "-$p" 2>/dev/null || true
+  done
   for p in "${rl_pids[@]+"${rl_pids[@]}"}"; do
     kill -9 "$p" 2>/dev/null || true
   done
@@ -46,6 +50,12 @@ rl_program() {
 # known gone (reaped), so that its pid, reused later, is not killed.
 rl_track() {
   rl_pids+=("$1")
+}
+
+# rl_track_group PGID: a program started with setsid, with every process
+# it forked, is killed at exit (a child stuck after its parent died too).
+rl_track_group() {
+  rl_groups+=("$1")
 }
 
 rl_untrack() {

@@ -44,6 +44,7 @@ serve() {
   fi
   master=$!
   rl_track "$master"
+  rl_track_group "$master"
   rl_wait_for 30 grep -q '^ready' "$rl_dir/$1.master" ||
     fail "the server did not start: $(cat "$rl_dir/$1.err")"
   port=$(awk '/^ready/ { print $2 }' "$rl_dir/$1.master")

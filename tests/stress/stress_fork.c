@@ -118,6 +118,7 @@ static void child(int mode, char *self) {
   default:
     g = fork();
     if (g == 0) {
+      alarm(30); /* not inherited */
       child_thread(NULL);
       _exit(0);
     }

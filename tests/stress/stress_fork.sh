@@ -19,10 +19,11 @@ prog=$bin/stress_fork
 FORKS=12
 
 timeout 60 "$prog" $FORKS >"$rl_dir/bare.out" || fail "failed without the shim"
-HEAPSNAP_INTERVAL=0.1 HEAPSNAP_AT_EXIT=1 HEAPSNAP_DIR=$rl_dir \
-  LD_PRELOAD=$shim "$prog" $FORKS >"$rl_dir/out" 2>"$rl_dir/err" &
+setsid env HEAPSNAP_INTERVAL=0.1 HEAPSNAP_AT_EXIT=1 HEAPSNAP_DIR="$rl_dir" \
+  LD_PRELOAD="$shim" "$prog" $FORKS >"$rl_dir/out" 2>"$rl_dir/err" &
 parent=$!
 rl_track $parent
+rl_track_group $parent
 rl_wait_exit $parent 100
 [ "$rl_status" = 0 ] || fail "exited with $rl_status: $(head -5 "$rl_dir/err")"
 [ ! -s "$rl_dir/err" ] || fail "stderr: $(head -5 "$rl_dir/err")"
