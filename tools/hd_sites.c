@@ -165,8 +165,10 @@ static int hd_site_eq(const void *ctx, uint32_t id, const void *key) {
   const hd_site_key *k = key;
   if (k->name)
     return strcmp(hd_site_name(d, s), k->name) == 0;
+  /* an empty stack's frames may be NULL, which memcmp may not get */
   return s->depth == k->depth &&
-         memcmp(s->frames, k->frames, k->depth * sizeof *k->frames) == 0;
+         (!k->depth ||
+          memcmp(s->frames, k->frames, k->depth * sizeof *k->frames) == 0);
 }
 
 static int hd_site_new(hd_diff *d, const hd_site_key *k, uint32_t *out) {
