@@ -68,22 +68,36 @@ static int hd_frame_intern(hd_diff *d, const hd_frame_key *k, uint32_t *out) {
   return hd_map_put(d->frame_index, h, id);
 }
 
-/* The module holding addr; a loaded module wins over an unloaded one that
- * used the same addresses before. Modules are few: a scan is fine, and
- * each distinct address is resolved once per snapshot's stack. */
+/* Two unloaded modules that are not the same file. */
+static int hd_other_file(const hs_module *a, const hs_module *b) {
+  return strcmp(a->path, b->path) != 0 || a->build_id_len != b->build_id_len ||
+         memcmp(a->build_id, b->build_id, a->build_id_len) != 0;
+}
+
+/* The module holding addr; a loaded module wins over unloaded ones that
+ * used the same addresses before. When two different unloaded files held
+ * the address, the snapshot cannot say whose code a stack went through:
+ * the frame stays unnamed (-1) rather than take the wrong one's names.
+ * Modules are few: a scan is fine, once per distinct address per stack. */
 static int hd_module_of(const hd_snap *s, uint64_t addr, const hs_module **m) {
-  int found = -1;
+  int found = -1, ambiguous = 0;
+  *m = NULL;
   for (size_t i = 0; i < hs_snapshot_module_count(s->snap); i++) {
     const hs_module *c = hs_snapshot_module(s->snap, i);
     if (addr < c->start || addr >= c->end)
       continue;
-    if (found < 0 || !(c->flags & HS_MODULE_UNLOADED))
-      found = (int)i;
-    if (!(c->flags & HS_MODULE_UNLOADED))
-      break;
+    if (!(c->flags & HS_MODULE_UNLOADED)) {
+      *m = c;
+      return (int)i;
+    }
+    if (found < 0)
+      found = (int)i, *m = c;
+    else if (hd_other_file(*m, c))
+      ambiguous = 1;
   }
-  *m = found >= 0 ? hs_snapshot_module(s->snap, (size_t)found) : NULL;
-  return found;
+  if (ambiguous)
+    *m = NULL;
+  return ambiguous ? -1 : found;
 }
 
 static int hd_frame_of(hd_diff *d, const hd_snap *s, uint64_t addr,

@@ -12,10 +12,10 @@
 #         replaced by B's: heapdiff must say it cannot name A's frames
 #         (module and offset only), never use B's names.
 #   two:  A and B in turn; the loader puts B where A was. Every frame must
-#         be named after its own library, or not named. The snapshot does
+#         be named after its own library, or not named: the snapshot does
 #         not say which of two unloaded libraries held an address when a
-#         stack was captured, and heapdiff picks the first: this case exits
-#         77 (skipped, "KNOWN BUG") while it names B's frames after A.
+#         stack was captured, so heapdiff leaves such frames unnamed (no
+#         module). Exits 77 ("KNOWN BUG") should it ever name one wrongly.
 set -euo pipefail
 mode=$1 bin=$2 lib_a=$3 lib_b=$4 shim=$5 src=$6
 . "$src/../real/real_lib.sh"
