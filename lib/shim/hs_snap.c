@@ -317,10 +317,13 @@ static void hs__keep(uint32_t n) {
   hs__sn.ring_count++;
 }
 
+/* A failure is said once, until a snapshot succeeds again: the next
+ * episode (the disk fills up again next week) is said again. */
 static void hs__report(int rc, const char *path) {
   if (rc == 0) {
     if (hs__cfg.verbose)
       hs__say("wrote %s", path);
+    hs__sn.last_err = 0;
     return;
   }
   if (rc != hs__sn.last_err)
