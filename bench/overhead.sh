@@ -33,6 +33,8 @@
 #                     holding 1M and 4M blocks of 32 bytes (median of 3)
 #   --libunwind       add a row per workload: heapsnap full with
 #                     HEAPSNAP_UNWIND=libunwind (every stack from libunwind)
+#   --compare DIR     add a row per workload: heapsnap full from another
+#                     build tree (an older version, to see a change's effect)
 #   --snapshots       also run bench/snapshot_cost.sh (pause and file size
 #                     per block for 100k, 1M and 10M blocks)
 #   --quick           smoke run: 1 round, 50000 operations, 2 threads,
@@ -45,7 +47,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build runs=11 ops=4000000 threads="1 2 8" depths="12 30"
 variants="fp nofp" sample=524288 peers=1 peer_runs=5 peer_ops=1000000
 peer_timeout=120
-callgrind=0 snapshots=0 memory=0 libunwind=0
+callgrind=0 snapshots=0 memory=0 libunwind=0 compare=""
 while [ $# -gt 0 ]; do
   case $1 in
   --build) build=$2; shift ;;
@@ -63,6 +65,7 @@ while [ $# -gt 0 ]; do
   --snapshots) snapshots=1 ;;
   --memory) memory=1 ;;
   --libunwind) libunwind=1 ;;
+  --compare) compare=$(cd "$2" && pwd); shift ;;
   --quick) runs=1 ops=50000 threads=2 depths=12 variants=fp peers=0 ;;
   *) echo "overhead.sh: unknown option $1 (see the comment at its top)" >&2
      exit 2 ;;
@@ -96,6 +99,10 @@ declare -A prefix=(
 )
 matrix=("bare glibc" "heapsnap full" "heapsnap sampling")
 [ $libunwind = 0 ] || matrix+=("heapsnap full, libunwind only")
+if [ -n "$compare" ]; then
+  prefix[heapsnap full, $compare]="env HEAPSNAP_DIR=$tmp/snaps HEAPSNAP_SCAN=0 LD_PRELOAD=$compare/lib/libheapsnap.so"
+  matrix+=("heapsnap full, $compare")
+fi
 je=$(ldconfig -p 2>/dev/null | awk '/libjemalloc\.so\.2 / {j = $NF} END {print j}')
 peer_cfgs=()
 peer_note=""

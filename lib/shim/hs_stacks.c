@@ -103,7 +103,7 @@ static uint64_t hs__stack_hash(const uint64_t *f, uint32_t depth) {
 
 static int hs__stack_equal(uint32_t id, const uint64_t *f, uint32_t depth) {
   const uint64_t *s = &hs__st.arena[hs__st.offs[id]];
-  return s[0] == depth && memcmp(s + 1, f, depth * 8) == 0;
+  return s[0] == depth && memcmp(s + 1, f, (size_t)depth * 8) == 0;
 }
 
 /* Probes x from *at; returns the id found, or 0 with *at at an empty slot. */
@@ -167,7 +167,7 @@ static uint32_t hs__stack_add(uint64_t h, const uint64_t *f, uint32_t depth) {
   hs__stack_probe(x, &at, (uint32_t)(h >> 32), f, depth);
   uint64_t *s = &hs__st.arena[hs__st.arena_used];
   s[0] = depth;
-  memcpy(s + 1, f, depth * 8);
+  memcpy(s + 1, f, (size_t)depth * 8);
   hs__st.offs[id] = hs__st.arena_used;
   hs__st.arena_used += 1 + depth;
   hs__slot_fill(&x->slot[at], id, (uint32_t)(h >> 32));
