@@ -17,18 +17,7 @@ Retainer checks need --retainers large enough to list every path."""
 import json
 import sys
 
-fails = 0
-
-
-def check(what, ok, detail=""):
-    global fails
-    fails += not ok
-    print("ok  " if ok else "FAIL", what, "" if ok else detail)
-    return ok
-
-
-def equal(what, got, want):
-    return check(f"{what} = {got}", got == want, f"(want {want})")
+from checklib import check, equal, status
 
 
 def functions(stack):
@@ -226,7 +215,7 @@ def main():
     doc = json.load(open(path))
     {"python": python, "node": node, "redis-grow": redis_grow,
      "redis-gone": redis_gone, "prefork": prefork}[what](doc, *sys.argv[3:])
-    sys.exit(1 if fails else 0)
+    sys.exit(status())
 
 
 if __name__ == "__main__":

@@ -7,20 +7,11 @@ tests. One line per check; exit 1 if any fails.
                                by another build: A's frames are not named
   dl-two JSON ROUNDS K A B     stress_dl.sh two: A and B in turn"""
 import json
+import os
 import sys
 
-fails = 0
-
-
-def check(what, ok, detail=""):
-    global fails
-    fails += not ok
-    print("ok  " if ok else "FAIL", what, "" if ok else detail)
-    return ok
-
-
-def equal(what, got, want):
-    return check(f"{what} = {got}", got == want, f"(want {want})")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "real"))
+from checklib import check, equal, status  # noqa: E402
 
 
 def first(site):
@@ -113,7 +104,7 @@ def main():
     doc = json.load(open(path))
     {"dl-same": dl_same, "dl-replaced": dl_replaced,
      "dl-two": dl_two}[what](doc, *sys.argv[3:])
-    sys.exit(1 if fails else 0)
+    sys.exit(status())
 
 
 if __name__ == "__main__":
