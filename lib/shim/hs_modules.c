@@ -243,29 +243,13 @@ int hs__modules_text_of(const void *fn, uint64_t *lo, uint64_t *hi) {
  * thread was in there, the child's first call never returns. Under the
  * shim every snapshot lists the modules and an unwind may call it, so the
  * child of a multi-threaded program hung at its first snapshot. This
- * dl_iterate_phdr counts its callers; fork (the handlers below) waits until
- * none is inside, at most 2 s, and keeps new ones at the door until it is
- * done. A call nested in a callback, or the forking thread's own, never
- * waits. */
-static _Atomic int hs__dl_inside, hs__dl_forking;
+ * dl_iterate_phdr goes through a gate (hs__gate). A call nested in a
+ * callback, or the forking thread's own, never waits. */
+static hs__gate hs__dl_gate;
 static __thread int hs__dl_depth;
 static int (*hs__real_dl_iterate)(int (*)(struct dl_phdr_info *, size_t,
                                           void *),
                                   void *);
-
-/* Waits at most 2 s too (a fork that never ends, or a signal handler in
- * the forking thread): then goes in as glibc alone would. */
-static void hs__dl_enter(void) {
-  const struct timespec us = {0, 100000};
-  for (int waited = 0;;) {
-    while (atomic_load(&hs__dl_forking) && waited++ < 20000)
-      nanosleep(&us, NULL);
-    atomic_fetch_add(&hs__dl_inside, 1);
-    if (!atomic_load(&hs__dl_forking) || waited >= 20000)
-      return;
-    atomic_fetch_sub(&hs__dl_inside, 1);
-  }
-}
 
 HS_EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *),
                               void *data) {
@@ -277,34 +261,30 @@ HS_EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *),
     hs__busy = was_busy;
   }
   if (hs__dl_depth++ == 0)
-    hs__dl_enter();
+    hs__gate_enter(&hs__dl_gate);
   const int rc = hs__real_dl_iterate(cb, data);
   if (--hs__dl_depth == 0)
-    atomic_fetch_sub(&hs__dl_inside, 1);
+    hs__gate_leave(&hs__dl_gate);
   return rc;
 }
 
 static void hs__dl_fork_prepare(void) {
-  atomic_store(&hs__dl_forking, 1);
-  const struct timespec us = {0, 100000};
-  for (int i = 0; i < 20000 && atomic_load(&hs__dl_inside) > !!hs__dl_depth;
-       i++)
-    nanosleep(&us, NULL);
+  hs__gate_close(&hs__dl_gate, !!hs__dl_depth);
 }
 
 static void hs__dl_fork_parent(void) {
-  atomic_store(&hs__dl_forking, 0);
+  hs__gate_open(&hs__dl_gate);
 }
 
 static void hs__dl_fork_child(void) {
-  atomic_store(&hs__dl_inside, !!hs__dl_depth);
-  atomic_store(&hs__dl_forking, 0);
+  hs__gate_reset(&hs__dl_gate, !!hs__dl_depth);
 }
 
 /* Registered after hs__init's handlers (its constructor has priority 200):
  * prepare handlers run in the reverse order, so this one waits for the
  * loader's users before hs__init's takes the shim's table locks (a
- * callback may allocate). */
+ * callback may allocate). hs_unwind.c registers its gate's handlers after
+ * these (libunwind calls dl_iterate_phdr). */
 __attribute__((constructor(201))) static void hs__modules_init(void) {
   pthread_atfork(hs__dl_fork_prepare, hs__dl_fork_parent, hs__dl_fork_child);
 }

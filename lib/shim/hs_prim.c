@@ -123,3 +123,40 @@ void hs__zstd_free(void *opaque, void *p) {
   uint64_t *base = (uint64_t *)p - 2;
   hs__os_free(base, base[0]);
 }
+
+/* Gates: see hs_shim.h. 2 s at most, in steps of 100 us: a fork that
+ * never ends, or a fork from a signal handler that interrupted a caller,
+ * must not hang the process; it then goes on as it would without us. */
+#define HS_GATE_STEPS 20000
+
+void hs__gate_enter(hs__gate *g) {
+  const struct timespec us = {0, 100000};
+  for (int waited = 0;;) {
+    while (atomic_load(&g->forking) && waited++ < HS_GATE_STEPS)
+      nanosleep(&us, NULL);
+    atomic_fetch_add(&g->inside, 1);
+    if (!atomic_load(&g->forking) || waited >= HS_GATE_STEPS)
+      return;
+    atomic_fetch_sub(&g->inside, 1);
+  }
+}
+
+void hs__gate_leave(hs__gate *g) {
+  atomic_fetch_sub(&g->inside, 1);
+}
+
+void hs__gate_close(hs__gate *g, int own) {
+  atomic_store(&g->forking, 1);
+  const struct timespec us = {0, 100000};
+  for (int i = 0; i < HS_GATE_STEPS && atomic_load(&g->inside) > own; i++)
+    nanosleep(&us, NULL);
+}
+
+void hs__gate_open(hs__gate *g) {
+  atomic_store(&g->forking, 0);
+}
+
+void hs__gate_reset(hs__gate *g, int own) {
+  atomic_store(&g->inside, own);
+  atomic_store(&g->forking, 0);
+}

@@ -88,6 +88,21 @@ const hs__range *hs__os_owned(size_t *n);
 void hs__os_reinit_child(void);
 void hs__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t hs__clock_ns(int clock_id);
+/* A gate keeps fork out while a library that takes locks of its own is
+ * running (glibc's dl_iterate_phdr, libunwind): a fork while another
+ * thread held such a lock would leave it held for good in the child.
+ * Callers count themselves in and out; fork's prepare handler closes the
+ * gate, waits until no caller but its own thread's (own: 0 or 1) is
+ * inside and holds new ones at the door until the fork is done. Every
+ * wait ends after 2 s, so a gate never hangs a process. */
+typedef struct hs__gate {
+  _Atomic int inside, forking;
+} hs__gate;
+void hs__gate_enter(hs__gate *g);
+void hs__gate_leave(hs__gate *g);
+void hs__gate_close(hs__gate *g, int own); /* prepare */
+void hs__gate_open(hs__gate *g);           /* parent */
+void hs__gate_reset(hs__gate *g, int own); /* child */
 /* zstd's memory functions, mmap-backed. */
 void *hs__zstd_alloc(void *opaque, size_t size);
 void hs__zstd_free(void *opaque, void *p);

@@ -28,6 +28,7 @@
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <libunwind.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -634,11 +635,39 @@ __attribute__((noinline)) int hs__unwind_fast(uint64_t *out, int max) {
   return n;
 }
 
+/* libunwind takes locks of its own (its register-state cache, its memory
+ * pool): every call goes through a gate, so that no thread is inside when
+ * fork copies the address space. A child forked while another thread held
+ * one hung at its first stack that needed libunwind. */
+static hs__gate hs__unw_gate;
+static __thread int hs__unw_inside;
+
+static void hs__unw_fork_prepare(void) {
+  hs__gate_close(&hs__unw_gate, hs__unw_inside);
+}
+static void hs__unw_fork_parent(void) {
+  hs__gate_open(&hs__unw_gate);
+}
+static void hs__unw_fork_child(void) {
+  hs__gate_reset(&hs__unw_gate, hs__unw_inside);
+}
+
+/* After hs_modules.c's (201): prepare handlers run in the reverse order,
+ * and a thread inside libunwind may be about to call dl_iterate_phdr, so
+ * this gate must close first. */
+__attribute__((constructor(202))) static void hs__unwind_atfork(void) {
+  pthread_atfork(hs__unw_fork_prepare, hs__unw_fork_parent, hs__unw_fork_child);
+}
+
 /* unw_backtrace, numbered like hs__unwind_fast: its own frame dropped. */
 __attribute__((noinline)) int hs__unwind_slow(uint64_t *out, int max) {
   void *raw[HS_DEPTH_MAX + 16];
   const int cap = (int)(sizeof raw / sizeof raw[0]);
+  hs__gate_enter(&hs__unw_gate);
+  hs__unw_inside = 1;
   const int n = unw_backtrace(raw, max + 1 < cap ? max + 1 : cap) - 1;
+  hs__unw_inside = 0;
+  hs__gate_leave(&hs__unw_gate);
   for (int i = 0; i < n; i++)
     out[i] = (uint64_t)raw[i + 1];
   __asm__ volatile("" ::: "memory"); /* no tail call: keep this frame */
