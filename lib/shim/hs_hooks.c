@@ -19,7 +19,9 @@ int hs__tracking;
 
 /* dlsym calls calloc before the real calloc is known: such early requests
  * are served from this pool, with a size word in front for realloc and
- * malloc_usable_size, and free ignores them. */
+ * malloc_usable_size, and free ignores them. Each pool block marks its
+ * filter bucket for good, so that free's common path (which looks at the
+ * filter only) sends it to hs__free_slow, which knows the pool. */
 static _Alignas(16) char hs__pool[1 << 16];
 static _Atomic size_t hs__pool_used;
 
@@ -29,6 +31,7 @@ static void *hs__pool_alloc(size_t n) {
   if (n > sizeof hs__pool || off + need > sizeof hs__pool)
     return NULL;
   *(size_t *)(hs__pool + off) = n;
+  hs__sample_pin((uint64_t)(hs__pool + off + 16));
   return hs__pool + off + 16;
 }
 
@@ -41,9 +44,59 @@ static size_t hs__pool_size(const void *p) {
   return *(const size_t *)((const char *)p - 16);
 }
 
+/* Until hs__resolve has found the allocator, the four entries of hs__real
+ * the hooks jump through without a test point here. hs__resolve sets free
+ * and realloc before calloc and malloc, so a block of the real allocator
+ * never meets a boot free or realloc. */
+static void *hs__boot_malloc(size_t n) {
+  hs__resolve();
+  if (hs__real.malloc != hs__boot_malloc)
+    return hs__real.malloc(n);
+  return hs__pool_alloc(n);
+}
+
+static void hs__boot_free(void *p) {
+  hs__resolve();
+  if (hs__real.free != hs__boot_free)
+    hs__real.free(p);
+}
+
+static void *hs__boot_calloc(size_t n, size_t m) {
+  hs__resolve();
+  if (hs__real.calloc != hs__boot_calloc)
+    return hs__real.calloc(n, m);
+  if (m && n > SIZE_MAX / m)
+    return NULL;
+  return hs__pool_alloc(n * m); /* static memory: already zero */
+}
+
+static void *hs__boot_realloc(void *p, size_t n) {
+  hs__resolve();
+  if (hs__real.realloc != hs__boot_realloc)
+    return hs__real.realloc(p, n);
+  return p ? NULL : hs__pool_alloc(n); /* p is never the pool's here */
+}
+
+hs__real_fns hs__real = {.malloc = hs__boot_malloc,
+                         .free = hs__boot_free,
+                         .calloc = hs__boot_calloc,
+                         .realloc = hs__boot_realloc};
+
+int hs__allocator_found(void) {
+  return hs__real.malloc != hs__boot_malloc && hs__real.free != hs__boot_free;
+}
+
 /* The slow paths are out of line and reached by tail calls, so that the
  * hooks' common paths (a block not sampled, a free with nothing to look up)
- * save no registers. Each returns its block. */
+ * save no registers. Each returns its block.
+ *
+ * The common paths test one thing each. An allocation counts its size
+ * down from this thread's sampling countdown and goes straight to the
+ * allocator while that stays positive. Only sampling ever makes it
+ * positive: in full mode (and before start-up is complete, and in a child
+ * of fork before its first allocation) it stays at or below 0, and every
+ * allocation takes the slow path. A free looks at the sample filter: in
+ * full mode every bucket is pinned, so every free takes the slow path. */
 
 /* Records p: its stack, then the table. */
 static __attribute__((noinline)) void *hs__track(void *p, size_t n) {
@@ -61,26 +114,34 @@ static void hs__start_pending(void) {
   hs__busy = 0;
 }
 
-/* Sampling: the countdown crossed zero (or a thread is pending). The
+/* Sampling: the countdown crossed zero (or is held: a child of fork). The
  * countdown runs over every allocation, the shim's own included: each byte
  * is a sample point with the same chance whatever came before, so that
  * cannot bias which of the program's blocks are sampled. A sample point
  * that falls in a block not recorded (the shim's own) is used up all the
- * same. */
+ * same. Whether this block is sampled is settled before a pending shim
+ * thread is started: starting it allocates, and those allocations count
+ * down after this one. */
 static __attribute__((noinline)) void *hs__after_sampled(void *p, size_t n) {
   const int record = hs__tracking && !hs__busy;
-  if (record && HS_UNLIKELY(hs__thread_pending))
-    hs__start_pending();
-  if (hs__sample_left > 0)
-    return p;
-  const int was_busy = hs__busy;
-  hs__busy = 1;
-  if (hs__sample_hit(n) && p && record) {
-    const uint32_t stack = hs__stack_capture();
-    hs__sample_add((uint64_t)p); /* before a free can look for it */
-    hs__table_insert((uint64_t)p, n, stack);
+  if (HS_UNLIKELY(hs__sample_held))
+    hs__sample_release();
+  if (hs__sample_left <= 0) {
+    const int was_busy = hs__busy;
+    hs__busy = 1;
+    if (hs__sample_hit(n) && p && record) {
+      const uint32_t stack = hs__stack_capture();
+      hs__sample_add((uint64_t)p); /* before a free can look for it */
+      hs__table_insert((uint64_t)p, n, stack);
+    }
+    hs__busy = was_busy;
   }
-  hs__busy = was_busy;
+  if (HS_UNLIKELY(hs__thread_pending)) {
+    if (record)
+      hs__start_pending();
+    else
+      hs__sample_hold(); /* the next allocation comes back here */
+  }
   return p;
 }
 
@@ -89,20 +150,19 @@ static __attribute__((noinline)) void *hs__after_pending(void *p, size_t n) {
   return hs__track(p, n);
 }
 
-/* Sampling: counts n bytes down, before the allocation. 1 when the block
- * will not be sampled and nothing else is due, so the hook can jump
- * straight to the allocator; else the hook calls it and then hs__after. */
+/* 1 when the allocation of n bytes needs nothing from the shim: the hook
+ * can jump straight to the allocator. Else the hook calls it and then
+ * hs__after_counted. */
 static inline int hs__skip(size_t n) {
-  return hs__cfg.sample_bytes &&
-         HS_LIKELY((hs__sample_left -= (int64_t)n) > 0) &&
-         HS_LIKELY(!hs__thread_pending);
+  return HS_LIKELY((hs__sample_left -= (int64_t)n) > 0);
 }
 
-/* After the real call: record p if tracking applies to this thread. When
- * sampling, hs__skip has counted n already. */
+/* After the real call: record p if tracking applies to this thread.
+ * hs__skip has counted n already. */
 static inline void *hs__after_counted(void *p, size_t n) {
   if (hs__cfg.sample_bytes)
     return hs__after_sampled(p, n);
+  hs__sample_left = 0; /* full mode: the countdown only says "come here" */
   if (HS_UNLIKELY(!hs__tracking) || HS_UNLIKELY(!p) || hs__busy)
     return p;
   if (HS_UNLIKELY(hs__thread_pending))
@@ -112,8 +172,7 @@ static inline void *hs__after_counted(void *p, size_t n) {
 
 /* The same for the hooks that do not call hs__skip first. */
 static inline void *hs__after(void *p, size_t n) {
-  if (hs__cfg.sample_bytes)
-    hs__sample_left -= (int64_t)n;
+  hs__sample_left -= (int64_t)n;
   return hs__after_counted(p, n);
 }
 
@@ -151,33 +210,19 @@ static void hs__unforget(const hs__entry *old) {
       hs__resolve();                                                           \
   } while (0)
 
-static __attribute__((noinline)) void *hs__malloc_counted(size_t n) {
+static __attribute__((noinline)) void *hs__malloc_slow(size_t n) {
   return hs__after_counted(hs__real.malloc(n), n);
 }
 
-static __attribute__((noinline)) void *hs__malloc_early(size_t n) {
-  hs__resolve();
-  if (!hs__real.malloc)
-    return hs__pool_alloc(n);
-  return hs__skip(n) ? hs__real.malloc(n) : hs__malloc_counted(n);
-}
-
 HS_EXPORT void *malloc(size_t n) {
-  if (HS_UNLIKELY(!hs__real.malloc))
-    return hs__malloc_early(n);
   if (hs__skip(n))
     return hs__real.malloc(n);
-  return hs__malloc_counted(n);
+  return hs__malloc_slow(n);
 }
 
-static __attribute__((noinline)) void hs__free_recorded(void *p) {
-  hs__forget(p, NULL);
-  hs__real.free(p);
-}
-
-static __attribute__((noinline)) void hs__free_early(void *p) {
-  hs__resolve();
-  if (!hs__real.free)
+/* The filter said p may be recorded, or p is NULL or the pool's. */
+static __attribute__((noinline)) void hs__free_slow(void *p) {
+  if (!p || hs__in_pool(p))
     return;
   if (hs__recorded(p))
     hs__forget(p, NULL);
@@ -185,35 +230,20 @@ static __attribute__((noinline)) void hs__free_early(void *p) {
 }
 
 HS_EXPORT void free(void *p) {
-  if (!p || hs__in_pool(p))
-    return;
-  if (HS_UNLIKELY(!hs__real.free))
-    return hs__free_early(p);
-  if (hs__recorded(p))
-    return hs__free_recorded(p);
-  hs__real.free(p);
+  if (HS_LIKELY(!hs__sample_maybe((uint64_t)p)))
+    return hs__real.free(p); /* NULL too, when its bucket is clear */
+  return hs__free_slow(p);
 }
 
-static __attribute__((noinline)) void *hs__calloc_counted(size_t n, size_t m) {
+static __attribute__((noinline)) void *hs__calloc_slow(size_t n, size_t m) {
   return hs__after_counted(hs__real.calloc(n, m), n * m);
-}
-
-static __attribute__((noinline)) void *hs__calloc_early(size_t n, size_t m) {
-  hs__resolve();
-  if (hs__real.calloc)
-    return hs__calloc_counted(n, m);
-  if (m && n > SIZE_MAX / m)
-    return NULL;
-  return hs__pool_alloc(n * m); /* static memory: already zero */
 }
 
 HS_EXPORT void *calloc(size_t n, size_t m) {
   size_t size;
-  if (HS_UNLIKELY(!hs__real.calloc))
-    return hs__calloc_early(n, m);
   if (__builtin_mul_overflow(n, m, &size) || hs__skip(size))
     return hs__real.calloc(n, m); /* an overflow fails there */
-  return hs__calloc_counted(n, m);
+  return hs__calloc_slow(n, m);
 }
 
 static void *hs__realloc_pool(void *p, size_t n) {
@@ -225,9 +255,13 @@ static void *hs__realloc_pool(void *p, size_t n) {
   return q;
 }
 
-static __attribute__((noinline)) void *hs__realloc_tracked(void *p, size_t n) {
+/* p may be recorded (the filter said so; in full mode it always does),
+ * or it is the pool's. */
+static __attribute__((noinline)) void *hs__realloc_slow(void *p, size_t n) {
+  if (p && hs__in_pool(p))
+    return hs__realloc_pool(p, n);
   if (!hs__tracking || hs__busy)
-    return hs__real.realloc(p, n);
+    return hs__after(hs__real.realloc(p, n), n);
   hs__entry old;
   const int had = p && hs__recorded(p) && hs__forget(p, &old);
   void *q = hs__real.realloc(p, n);
@@ -238,22 +272,18 @@ static __attribute__((noinline)) void *hs__realloc_tracked(void *p, size_t n) {
   return NULL;
 }
 
-/* Sampling, p not recorded, n counted already. */
+/* p not recorded, n counted already. */
 static __attribute__((noinline)) void *hs__realloc_counted(void *p, size_t n) {
   void *q = hs__real.realloc(p, n);
   return q ? hs__after_counted(q, n) : NULL;
 }
 
 HS_EXPORT void *realloc(void *p, size_t n) {
-  if (p && hs__in_pool(p))
-    return hs__realloc_pool(p, n);
-  HS_NEED(realloc);
-  if (hs__cfg.sample_bytes && (!p || !hs__sample_maybe((uint64_t)p))) {
-    if (hs__skip(n))
-      return hs__real.realloc(p, n);
-    return hs__realloc_counted(p, n);
-  }
-  return hs__realloc_tracked(p, n);
+  if (HS_UNLIKELY(hs__sample_maybe((uint64_t)p)))
+    return hs__realloc_slow(p, n);
+  if (hs__skip(n))
+    return hs__real.realloc(p, n);
+  return hs__realloc_counted(p, n);
 }
 
 HS_EXPORT void *reallocarray(void *p, size_t n, size_t m) {

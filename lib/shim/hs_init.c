@@ -12,11 +12,18 @@
 
 #include "hs_shim.h"
 
-hs__real_fns hs__real;
 static _Atomic int hs__resolve_state; /* 0 no, 1 under way, 2 done */
 
 #define HS_SYM(name)                                                           \
   hs__real.name = (__typeof__(hs__real.name))dlsym(RTLD_NEXT, #name)
+/* The four the hooks jump through without a test keep their boot function
+ * (hs_hooks.c) when the allocator has none. */
+#define HS_SYM_HOT(name)                                                       \
+  do {                                                                         \
+    void *const f = dlsym(RTLD_NEXT, #name);                                   \
+    if (f)                                                                     \
+      hs__real.name = (__typeof__(hs__real.name))f;                            \
+  } while (0)
 
 void hs__resolve(void) {
   int expect = 0;
@@ -24,10 +31,10 @@ void hs__resolve(void) {
     return; /* done, or dlsym is calling back into us: the pool serves */
   const int was_busy = hs__busy;
   hs__busy = 1;
-  HS_SYM(calloc);
-  HS_SYM(malloc);
-  HS_SYM(free);
-  HS_SYM(realloc);
+  HS_SYM_HOT(free); /* before malloc: its blocks must find the real free */
+  HS_SYM_HOT(realloc);
+  HS_SYM_HOT(calloc);
+  HS_SYM_HOT(malloc);
   HS_SYM(posix_memalign);
   HS_SYM(aligned_alloc);
   HS_SYM(memalign);
@@ -61,6 +68,7 @@ static void hs__fork_parent(void) {
 }
 
 static void hs__fork_child(void) {
+  hs__sample_fork_child();
   hs__os_reinit_child();
   hs__table_unlock_all();
   hs__stacks_unlock();
@@ -84,11 +92,12 @@ __attribute__((constructor(200))) static void hs__init(void) {
   hs__busy = 1;
   hs__resolve();
   hs__settings_load();
-  if (!hs__real.malloc || !hs__real.free) {
+  if (!hs__allocator_found()) {
     hs__say("cannot find the allocator's malloc; not tracking");
   } else if (hs__table_init() || hs__stacks_init() || hs__own_text()) {
     hs__say("cannot reserve memory for the tables; not tracking");
   } else {
+    hs__sample_init(); /* before tracking: full mode pins the filter */
     hs__snap_mark_start();
     pthread_atfork(hs__fork_prepare, hs__fork_parent, hs__fork_child);
     hs__trigger_start();

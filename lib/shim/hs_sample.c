@@ -25,6 +25,7 @@
 #include "hs_shim.h"
 
 __thread int64_t hs__sample_left __attribute__((tls_model("initial-exec")));
+__thread int64_t hs__sample_held __attribute__((tls_model("initial-exec")));
 /* xorshift64* state; 0 until the thread's first allocation seeds it */
 static __thread uint64_t hs__rng __attribute__((tls_model("initial-exec")));
 static _Atomic uint64_t hs__threads_seeded;
@@ -100,6 +101,33 @@ int hs__sample_hit(uint64_t n) {
   hs__sample_left = (int64_t)hs__sample_gap();
   (void)n;
   return 1;
+}
+
+void hs__sample_init(void) {
+  if (hs__cfg.sample_bytes)
+    return;
+  for (size_t i = 0; i < sizeof hs__sample_filter; i++)
+    atomic_store_explicit(&hs__sample_filter[i], 255, memory_order_relaxed);
+  /* seen before hs__tracking = 1 is (x86-64 keeps stores in order) */
+  atomic_thread_fence(memory_order_release);
+}
+
+/* Held and released, the countdown is exactly what it would have been:
+ * the child's sampling goes on as if nothing happened. Only the forking
+ * thread is in the child when this runs. */
+void hs__sample_fork_child(void) {
+  if (hs__cfg.sample_bytes)
+    hs__sample_hold();
+}
+
+void hs__sample_hold(void) {
+  hs__sample_held += hs__sample_left;
+  hs__sample_left = 0;
+}
+
+void hs__sample_release(void) {
+  hs__sample_left += hs__sample_held;
+  hs__sample_held = 0;
 }
 
 void hs__sample_add(uint64_t addr) {

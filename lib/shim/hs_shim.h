@@ -49,7 +49,9 @@ void hs__settings_load(void);
 extern __thread int hs__busy __attribute__((tls_model("initial-exec")));
 
 /* The allocator's functions, resolved with dlsym(RTLD_NEXT): glibc's, or
- * jemalloc's when the program links it. Unresolved ones stay NULL. */
+ * jemalloc's when the program links it. Unresolved ones stay NULL, except
+ * malloc, free, calloc and realloc, which are never NULL: until resolved
+ * they point at boot functions that resolve, then forward or use a pool. */
 typedef struct hs__real_fns {
   void *(*malloc)(size_t);
   void (*free)(void *);
@@ -73,6 +75,7 @@ typedef struct hs__real_fns {
 extern hs__real_fns hs__real;
 extern int hs__tracking; /* set once start-up is complete */
 void hs__resolve(void);
+int hs__allocator_found(void); /* 1 once malloc and free are resolved */
 
 typedef struct hs__range {
   uint64_t start, end;
@@ -179,6 +182,21 @@ static inline int hs__sample_maybe(uint64_t addr) {
   return atomic_load_explicit(&hs__sample_filter[hs__sample_bucket(addr)],
                               memory_order_relaxed) != 0;
 }
+/*! Marks addr's bucket "maybe" for good (a pool block; full mode). */
+static inline void hs__sample_pin(uint64_t addr) {
+  atomic_store_explicit(&hs__sample_filter[hs__sample_bucket(addr)], 255,
+                        memory_order_relaxed);
+}
+/*! At start-up, before tracking is on: full mode pins every bucket, so
+ * that every free takes the hooks' slow path. */
+void hs__sample_init(void);
+/*! In a child of fork: its next allocation must come to the slow path (to
+ * start the shim's thread), so the countdown is held and set to 0. */
+void hs__sample_fork_child(void);
+extern __thread int64_t hs__sample_held
+    __attribute__((tls_model("initial-exec")));
+void hs__sample_hold(void);    /* held += countdown, countdown = 0 */
+void hs__sample_release(void); /* gives the held countdown back */
 /*! Reseeds this thread's generator (tests): the same seed, the same gaps. */
 void hs__sample_reset(uint64_t seed);
 uint64_t hs__sample_gap(void); /* the next gap drawn (tests) */
