@@ -168,28 +168,43 @@ extern __thread int64_t hs__sample_left
 /*! The countdown crossed zero: 1 if the block of n bytes is sampled (it
  * always is, except on a thread's first allocation); draws the next gap. */
 int hs__sample_hit(uint64_t n);
-/*! A sampled block is in the table: its address may be freed later. */
-void hs__sample_add(uint64_t addr);
+/*! A sampled block is about to enter the table: its address may be freed
+ * later. HS_ENOMEM when its page counters cannot be made: then it must
+ * not be recorded. */
+int hs__sample_add(uint64_t addr);
 void hs__sample_del(uint64_t addr); /* it left the table */
-#define HS_SAMPLE_FILTER_BITS 16
-extern _Atomic uint8_t hs__sample_filter[1u << HS_SAMPLE_FILTER_BITS];
-static inline uint32_t hs__sample_bucket(uint64_t addr) {
-  return (uint32_t)(((addr >> 4) * 0x9E3779B97F4A7C15ull) >>
-                    (64 - HS_SAMPLE_FILTER_BITS));
+/* The free filter: a counter per 4 KiB page of the address space, of the
+ * sampled blocks in the table that start in it, in arrays of one per
+ * 1 GiB region made on first use. A free whose page counts 0 skips the
+ * table. Per page, not per hashed address: frees of neighbouring blocks
+ * share cache lines, and the share of frees that must look (those in a
+ * page holding a sampled block, about 4 KiB / R) does not grow with the
+ * heap. Addresses above 2^47 share arrays with lower ones: that can only
+ * make a free look when it need not. */
+#define HS_FILTER_PAGE_BITS 12
+#define HS_FILTER_REGION_BITS 30
+#define HS_FILTER_TOP_BITS (47 - HS_FILTER_REGION_BITS)
+#define HS_FILTER_PAGES (1u << (HS_FILTER_REGION_BITS - HS_FILTER_PAGE_BITS))
+extern _Atomic(_Atomic uint8_t *) hs__sample_filter[1u << HS_FILTER_TOP_BITS];
+static inline uint32_t hs__filter_region(uint64_t addr) {
+  return (uint32_t)(addr >> HS_FILTER_REGION_BITS) &
+         ((1u << HS_FILTER_TOP_BITS) - 1);
+}
+static inline uint32_t hs__filter_page(uint64_t addr) {
+  return (uint32_t)(addr >> HS_FILTER_PAGE_BITS) & (HS_FILTER_PAGES - 1);
 }
 /*! 0 when no sampled block at addr can be in the table (skip the lookup). */
 static inline int hs__sample_maybe(uint64_t addr) {
-  return atomic_load_explicit(&hs__sample_filter[hs__sample_bucket(addr)],
-                              memory_order_relaxed) != 0;
+  _Atomic uint8_t *const pages = atomic_load_explicit(
+      &hs__sample_filter[hs__filter_region(addr)], memory_order_relaxed);
+  return pages && atomic_load_explicit(&pages[hs__filter_page(addr)],
+                                       memory_order_relaxed) != 0;
 }
-/*! Marks addr's bucket "maybe" for good (a pool block; full mode). */
-static inline void hs__sample_pin(uint64_t addr) {
-  atomic_store_explicit(&hs__sample_filter[hs__sample_bucket(addr)], 255,
-                        memory_order_relaxed);
-}
-/*! At start-up, before tracking is on: full mode pins every bucket, so
- * that every free takes the hooks' slow path. */
-void hs__sample_init(void);
+/*! Marks addr's page "maybe" for good (a pool block). */
+void hs__sample_pin(uint64_t addr);
+/*! At start-up, before tracking is on: full mode pins every page, so
+ * that every free takes the hooks' slow path. HS_ENOMEM if it cannot. */
+int hs__sample_init(void);
 /*! In a child of fork: its next allocation must come to the slow path (to
  * start the shim's thread), so the countdown is held and set to 0. */
 void hs__sample_fork_child(void);

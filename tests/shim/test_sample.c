@@ -1,7 +1,7 @@
 /* test_sample - sampling by bytes (hs_sample.c): the gaps are exponential
  * with mean R, a block of s bytes is sampled with p = 1 - exp(-s/R), one
  * seed gives one sequence, and the free filter never forgets a sampled
- * block (a saturated bucket stays "maybe"). */
+ * block (a saturated page stays "maybe") and works per 4 KiB page. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,18 +79,42 @@ static void test_same_seed_same_choices(void **state) {
 }
 
 static void test_filter_never_forgets(void **state) {
-  const uint64_t a = 0x7f0000001230ull, b = 0x7f0000009990ull;
+  const uint64_t a = 0x7f0000001230ull, b = 0x7f0000009000ull;
   assert_false(hs__sample_maybe(a));
-  hs__sample_add(a);
+  assert_int_equal(hs__sample_add(a), 0);
   assert_true(hs__sample_maybe(a));
   hs__sample_del(a);
   assert_false(hs__sample_maybe(a));
-  /* 300 blocks in one bucket: it saturates and stays "maybe" */
+  /* 300 blocks in one page: it saturates and stays "maybe" */
   for (int i = 0; i < 300; i++)
-    hs__sample_add(b);
+    assert_int_equal(hs__sample_add(b + 16 * (uint64_t)i % 4096), 0);
   for (int i = 0; i < 300; i++)
-    hs__sample_del(b);
+    hs__sample_del(b + 16 * (uint64_t)i % 4096);
   assert_true(hs__sample_maybe(b));
+}
+
+/* Per 4 KiB page: a block's neighbours in its page must look, those in
+ * the next page or another 1 GiB region need not; two blocks in a page
+ * keep it "maybe" until both are gone; free(NULL) looks at nothing. */
+static void test_filter_is_per_page(void **state) {
+  const uint64_t page = 0x55d000042000ull, a = page + 0x40, b = page + 0xf80;
+  assert_false(hs__sample_maybe(a));
+  assert_int_equal(hs__sample_add(a), 0);
+  assert_true(hs__sample_maybe(page));
+  assert_true(hs__sample_maybe(page + 4095));
+  assert_false(hs__sample_maybe(page + 4096));
+  assert_false(hs__sample_maybe(page - 1));
+  assert_false(hs__sample_maybe(a + (1ull << 30)));
+  assert_false(hs__sample_maybe(0));
+  assert_int_equal(hs__sample_add(b), 0);
+  hs__sample_del(a);
+  assert_true(hs__sample_maybe(a)); /* b is still there */
+  hs__sample_del(b);
+  assert_false(hs__sample_maybe(a));
+  /* a pinned page (a pool block) stays "maybe" */
+  hs__sample_pin(page + 8192);
+  hs__sample_del(page + 8192);
+  assert_true(hs__sample_maybe(page + 8192));
 }
 
 int main(void) {
@@ -99,6 +123,7 @@ int main(void) {
       cmocka_unit_test(test_inclusion_probability),
       cmocka_unit_test(test_same_seed_same_choices),
       cmocka_unit_test(test_filter_never_forgets),
+      cmocka_unit_test(test_filter_is_per_page),
   };
   return cmocka_run_group_tests(tests, sample_setup, NULL);
 }
