@@ -19,9 +19,9 @@ int hs__tracking;
 
 /* dlsym calls calloc before the real calloc is known: such early requests
  * are served from this pool, with a size word in front for realloc and
- * malloc_usable_size, and free ignores them. Each pool block marks its
- * filter bucket for good, so that free's common path (which looks at the
- * filter only) sends it to hs__free_slow, which knows the pool. */
+ * malloc_usable_size, and free ignores them. Each pool block pins its
+ * page in the sample filter, so that free's common path sends it to
+ * hs__free_slow, which knows the pool, in sampling mode too. */
 static _Alignas(16) char hs__pool[1 << 16];
 static _Atomic size_t hs__pool_used;
 
@@ -95,8 +95,8 @@ int hs__allocator_found(void) {
  * allocator while that stays positive. Only sampling ever makes it
  * positive: in full mode (and before start-up is complete, and in a child
  * of fork before its first allocation) it stays at or below 0, and every
- * allocation takes the slow path. A free looks at the sample filter: in
- * full mode every bucket is pinned, so every free takes the slow path. */
+ * allocation takes the slow path. A free reads one flag (full mode: every
+ * free looks in the table) and the sample filter. */
 
 /* Records p: its stack, then the table. */
 static __attribute__((noinline)) void *hs__track(void *p, size_t n) {
@@ -228,7 +228,7 @@ static __attribute__((noinline)) void hs__free_slow(void *p) {
 }
 
 HS_EXPORT void free(void *p) {
-  if (HS_LIKELY(!hs__sample_maybe((uint64_t)p)))
+  if (HS_LIKELY(!hs__free_must_look((uint64_t)p)))
     return hs__real.free(p); /* NULL too, when its bucket is clear */
   return hs__free_slow(p);
 }
@@ -277,7 +277,7 @@ static __attribute__((noinline)) void *hs__realloc_counted(void *p, size_t n) {
 }
 
 HS_EXPORT void *realloc(void *p, size_t n) {
-  if (HS_UNLIKELY(hs__sample_maybe((uint64_t)p)))
+  if (HS_UNLIKELY(hs__free_must_look((uint64_t)p)))
     return hs__realloc_slow(p, n);
   if (hs__skip(n))
     return hs__real.realloc(p, n);

@@ -94,10 +94,10 @@ __attribute__((constructor(200))) static void hs__init(void) {
   hs__settings_load();
   if (!hs__allocator_found()) {
     hs__say("cannot find the allocator's malloc; not tracking");
-  } else if (hs__table_init() || hs__stacks_init() || hs__own_text() ||
-             hs__sample_init()) { /* before tracking: full mode pins */
+  } else if (hs__table_init() || hs__stacks_init() || hs__own_text()) {
     hs__say("cannot reserve memory for the tables; not tracking");
   } else {
+    hs__sample_init(); /* before tracking: full mode's frees must look */
     hs__snap_mark_start();
     pthread_atfork(hs__fork_prepare, hs__fork_parent, hs__fork_child);
     hs__trigger_start();

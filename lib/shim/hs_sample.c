@@ -122,20 +122,14 @@ static _Atomic uint8_t *hs__filter_pages(uint64_t addr) {
   return pages;
 }
 
-/* Full mode: every region's slot points at one array of pinned pages, so
- * that every free takes the hooks' slow path. 1.25 MiB, full mode only. */
-int hs__sample_init(void) {
+uint8_t hs__free_looks;
+
+void hs__sample_init(void) {
   if (hs__cfg.sample_bytes)
-    return 0;
-  _Atomic uint8_t *const all = hs__os_alloc(HS_FILTER_PAGES);
-  if (!all)
-    return HS_ENOMEM;
-  memset((void *)all, 255, HS_FILTER_PAGES);
-  for (size_t i = 0; i < (1u << HS_FILTER_TOP_BITS); i++)
-    atomic_store_explicit(&hs__sample_filter[i], all, memory_order_relaxed);
+    return;
+  hs__free_looks = 1;
   /* seen before hs__tracking = 1 is (x86-64 keeps stores in order) */
   atomic_thread_fence(memory_order_release);
-  return 0;
 }
 
 /* Held and released, the countdown is exactly what it would have been:

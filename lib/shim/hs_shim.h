@@ -14,6 +14,10 @@
 
 #include "hs_snapshot.h"
 
+/* Everything declared here stays inside the shim: hidden declarations let
+ * the compiler address the shim's globals directly, not through the GOT. */
+#pragma GCC visibility push(hidden)
+
 #define HS_EXPORT __attribute__((visibility("default")))
 #define HS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HS_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -193,6 +197,8 @@ static inline uint32_t hs__filter_region(uint64_t addr) {
 static inline uint32_t hs__filter_page(uint64_t addr) {
   return (uint32_t)(addr >> HS_FILTER_PAGE_BITS) & (HS_FILTER_PAGES - 1);
 }
+/*! 1 in full mode: every free looks in the table. */
+extern uint8_t hs__free_looks;
 /*! 0 when no sampled block at addr can be in the table (skip the lookup). */
 static inline int hs__sample_maybe(uint64_t addr) {
   _Atomic uint8_t *const pages = atomic_load_explicit(
@@ -200,11 +206,16 @@ static inline int hs__sample_maybe(uint64_t addr) {
   return pages && atomic_load_explicit(&pages[hs__filter_page(addr)],
                                        memory_order_relaxed) != 0;
 }
+/*! 0 when a free of addr need not look in the table: sampling mode, and
+ * the filter says no sampled block can be there. */
+static inline int hs__free_must_look(uint64_t addr) {
+  return hs__free_looks || hs__sample_maybe(addr);
+}
 /*! Marks addr's page "maybe" for good (a pool block). */
 void hs__sample_pin(uint64_t addr);
-/*! At start-up, before tracking is on: full mode pins every page, so
- * that every free takes the hooks' slow path. HS_ENOMEM if it cannot. */
-int hs__sample_init(void);
+/*! At start-up, before tracking is on: in full mode every free must look
+ * in the table (hs__free_looks). */
+void hs__sample_init(void);
 /*! In a child of fork: its next allocation must come to the slow path (to
  * start the shim's thread), so the countdown is held and set to 0. */
 void hs__sample_fork_child(void);
@@ -294,5 +305,7 @@ void hs__trigger_start(void);
 void hs__trigger_fork_child(void);
 extern volatile int hs__thread_pending; /* child of fork: start it lazily */
 void hs__trigger_start_pending(void);
+
+#pragma GCC visibility pop
 
 #endif /* HS_SHIM_H */
