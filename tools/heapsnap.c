@@ -22,7 +22,7 @@ static const char hs__help_main[] =
     "commands:\n"
     "  run [OPTIONS] [--] CMD [ARGS...]  run CMD in place with the shim\n"
     "      --dir D  --interval S  --signal SIG  --at-exit  --keep N\n"
-    "      --depth N  --verbose\n"
+    "      --depth N  --verbose  --sample BYTES  --no-scan\n"
     "  snap [--timeout S] [--dir D] PID  take a snapshot of a running "
     "process\n"
     "  dump [--top N] FILE               print a snapshot file\n"

@@ -26,6 +26,7 @@
 /* Ranges the shim accepts (docs/environment.md). */
 #define HS__DEPTH_MAX 256
 #define HS__KEEP_MAX 1000000000u
+#define HS__SAMPLE_MAX (1ull << 40)
 
 const char hs__help_run[] =
     "usage: heapsnap run [OPTIONS] [--] CMD [ARGS...]\n"
@@ -47,6 +48,11 @@ const char hs__help_run[] =
     "                  (0 = all)\n"
     "  --depth N       HEAPSNAP_DEPTH: stack depth limit, 1 to 256 frames\n"
     "  --verbose       HEAPSNAP_VERBOSE=1: one line on stderr per snapshot\n"
+    "  --sample BYTES  HEAPSNAP_SAMPLE_BYTES: sampling mode, one sample point\n"
+    "                  per BYTES allocated on average (like 512K; K, M, G\n"
+    "                  allowed; 0 = every block): for production, at the\n"
+    "                  price of estimates and no reachability\n"
+    "  --no-scan       HEAPSNAP_SCAN=0: no reachability scan in snapshots\n"
     "  -h, --help      this help\n"
     "\n"
     "The shim is $HEAPSNAP_LIB when set, else the libheapsnap.so installed\n"
@@ -64,6 +70,8 @@ enum {
   HS__RUN_KEEP,
   HS__RUN_DEPTH,
   HS__RUN_VERBOSE,
+  HS__RUN_SAMPLE,
+  HS__RUN_NO_SCAN,
   HS__RUN_COUNT
 };
 
@@ -76,10 +84,13 @@ static const hs__opt hs__run_opts[] = {
     {"keep", HS__RUN_KEEP, 1},
     {"depth", HS__RUN_DEPTH, 1},
     {"verbose", HS__RUN_VERBOSE, 0},
+    {"sample", HS__RUN_SAMPLE, 1},
+    {"no-scan", HS__RUN_NO_SCAN, 0},
     {NULL, 0, 0},
 };
 
-/* The variable each option sets; flags set theirs to "1". */
+/* The variable each option sets; flags set theirs to "1", except
+ * --no-scan ("0"). */
 static const char *const hs__run_vars[HS__RUN_COUNT] = {
     [HS__RUN_DIR] = "HEAPSNAP_DIR",
     [HS__RUN_INTERVAL] = "HEAPSNAP_INTERVAL",
@@ -88,6 +99,8 @@ static const char *const hs__run_vars[HS__RUN_COUNT] = {
     [HS__RUN_KEEP] = "HEAPSNAP_KEEP",
     [HS__RUN_DEPTH] = "HEAPSNAP_DEPTH",
     [HS__RUN_VERBOSE] = "HEAPSNAP_VERBOSE",
+    [HS__RUN_SAMPLE] = "HEAPSNAP_SAMPLE_BYTES",
+    [HS__RUN_NO_SCAN] = "HEAPSNAP_SCAN",
 };
 
 /* What the options asked for, by option id; NULL leaves the variable as
@@ -125,6 +138,12 @@ static int hs__run_check(int id, const char *v) {
     if (hs__parse_u64(v, 1, HS__DEPTH_MAX, &u))
       return hs__tool_bad_value("run", "depth",
                                 "a whole number of frames from 1 to 256", v);
+    return 0;
+  case HS__RUN_SAMPLE:
+    if (hs__parse_bytes(v, HS__SAMPLE_MAX, &u))
+      return hs__tool_bad_value(
+          "run", "sample",
+          "a mean gap in bytes (like 524288 or 512K) up to 1T, 0 for off", v);
     return 0;
   default:
     return 0;
@@ -264,7 +283,7 @@ static int hs__run_options(hs__args *a, hs__run_cfg *cfg) {
     }
     if (hs__run_check(id, v))
       return HS_EXIT_USAGE;
-    cfg->val[id] = v ? v : "1";
+    cfg->val[id] = v ? v : id == HS__RUN_NO_SCAN ? "0" : "1";
   }
   return id < 0 ? HS_EXIT_USAGE : 0;
 }

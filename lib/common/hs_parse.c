@@ -2,6 +2,7 @@
 #include "hs_parse.h"
 
 #include <signal.h>
+#include <string.h>
 
 #include "hs_snapshot.h"
 
@@ -51,6 +52,31 @@ int hs__parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
   if (v < min || v > max)
     return HS_EINVAL;
   *out = v;
+  return 0;
+}
+
+int hs__parse_bytes(const char *v, uint64_t max, uint64_t *out) {
+  char digits[24];
+  if (!v)
+    return HS_EINVAL;
+  const size_t n = strlen(v);
+  if (n == 0 || n >= sizeof digits)
+    return HS_EINVAL;
+  memcpy(digits, v, n + 1);
+  unsigned shift = 0;
+  const char unit = digits[n - 1];
+  if (unit == 'k' || unit == 'K')
+    shift = 10;
+  else if (unit == 'm' || unit == 'M')
+    shift = 20;
+  else if (unit == 'g' || unit == 'G')
+    shift = 30;
+  if (shift)
+    digits[n - 1] = '\0';
+  uint64_t x;
+  if (hs__parse_u64(digits, 0, max >> shift, &x))
+    return HS_EINVAL;
+  *out = x << shift;
   return 0;
 }
 

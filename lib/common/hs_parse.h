@@ -20,6 +20,10 @@ int hs__parse_seconds(const char *s, uint64_t *out_ns);
 /*! Parses a decimal unsigned integer within [min, max]. */
 int hs__parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/*! Parses a number of bytes with an optional binary unit K, M or G
+ * (case-insensitive): "524288" or "512K". At most max bytes. */
+int hs__parse_bytes(const char *s, uint64_t max, uint64_t *out);
+
 /*! Parses a boolean: 1/0, yes/no, true/false, on/off (case-insensitive). */
 int hs__parse_bool(const char *s, int *out);
 

@@ -84,30 +84,6 @@ static void hs__load_unwind(void) {
     hs__warn("HEAPSNAP_UNWIND", v, "fast or libunwind", "fast");
 }
 
-/* Bytes, with an optional binary K, M or G: "524288" or "512K". */
-static int hs__parse_bytes(const char *v, uint64_t max, uint64_t *out) {
-  char digits[24];
-  const size_t n = strlen(v);
-  if (n == 0 || n >= sizeof digits)
-    return HS_EINVAL;
-  memcpy(digits, v, n + 1);
-  unsigned shift = 0;
-  const char unit = digits[n - 1];
-  if (unit == 'k' || unit == 'K')
-    shift = 10;
-  else if (unit == 'm' || unit == 'M')
-    shift = 20;
-  else if (unit == 'g' || unit == 'G')
-    shift = 30;
-  if (shift)
-    digits[n - 1] = '\0';
-  uint64_t x;
-  if (hs__parse_u64(digits, 0, max >> shift, &x))
-    return HS_EINVAL;
-  *out = x << shift;
-  return 0;
-}
-
 /* HEAPSNAP_SAMPLE_BYTES=R turns sampling on; HEAPSNAP_SAMPLE_SEED makes
  * its choices repeatable. */
 static void hs__load_sampling(void) {

@@ -68,6 +68,18 @@ static void test_numbers_and_bools(void **state) {
   assert_int_equal(hs__parse_u64("257", 1, 256, &v), HS_EINVAL);
   assert_int_equal(hs__parse_u64("18446744073709551616", 0, UINT64_MAX, &v),
                    HS_EINVAL);
+  assert_int_equal(hs__parse_bytes("512K", 1ull << 40, &v), 0);
+  assert_int_equal(v, 524288);
+  assert_int_equal(hs__parse_bytes("3m", 1ull << 40, &v), 0);
+  assert_int_equal(v, 3 << 20);
+  assert_int_equal(hs__parse_bytes("1G", 1ull << 40, &v), 0);
+  assert_int_equal(v, 1 << 30);
+  assert_int_equal(hs__parse_bytes("4096", 1ull << 40, &v), 0);
+  assert_int_equal(v, 4096);
+  assert_int_equal(hs__parse_bytes("1025G", 1ull << 40, &v), HS_EINVAL);
+  assert_int_equal(hs__parse_bytes("K", 1ull << 40, &v), HS_EINVAL);
+  assert_int_equal(hs__parse_bytes("5KB", 1ull << 40, &v), HS_EINVAL);
+  assert_int_equal(hs__parse_bytes("", 1ull << 40, &v), HS_EINVAL);
   int b = -1;
   assert_int_equal(hs__parse_bool("YES", &b), 0);
   assert_int_equal(b, 1);

@@ -37,6 +37,10 @@ for v in 0 257 x; do
   usage_error "run --depth '$v'" "heapsnap run: --depth: expected" \
     "$H" run --depth "$v" true
 done
+for v in x 5KB K -1 2T 1025G ""; do
+  usage_error "run --sample '$v'" "heapsnap run: --sample: expected" \
+    "$H" run --sample "$v" true
+done
 usage_error "run without CMD" "heapsnap run: missing the program to run" \
   "$H" run
 usage_error "run options without CMD" "missing the program to run" \
@@ -51,7 +55,8 @@ export HEAPSNAP_LIB=$HS_FAKESHIM
 for args in "--interval 0.25" "--interval 0" "--signal RTMIN+3" \
   "--signal sigusr1" "--signal none" "--signal 0" "--signal 10" \
   "--keep 0" "--keep 1000000000" "--depth 1" "--depth 256" "--at-exit" \
-  "--verbose"; do
+  "--verbose" "--sample 0" "--sample 4096" "--sample 512k" "--sample 1024G" \
+  "--no-scan"; do
   # shellcheck disable=SC2086 # the words are the point
   cap "$H" run $args true
   expect_rc 0 "run $args"
