@@ -129,9 +129,11 @@ static __attribute__((noinline)) void *hs__after_sampled(void *p, size_t n) {
   if (hs__sample_left <= 0) {
     const int was_busy = hs__busy;
     hs__busy = 1;
-    /* in the filter before the table: before a free can look for it */
-    if (hs__sample_hit(n) && p && record && hs__sample_add((uint64_t)p) == 0)
-      hs__table_insert((uint64_t)p, n, hs__stack_capture());
+    if (hs__sample_hit(n) && p && record) {
+      const uint32_t stack = hs__stack_capture();
+      hs__sample_add((uint64_t)p); /* before a free can look for it */
+      hs__table_insert((uint64_t)p, n, stack);
+    }
     hs__busy = was_busy;
   }
   if (HS_UNLIKELY(hs__thread_pending)) {
@@ -196,8 +198,8 @@ static int hs__forget(void *p, hs__entry *out) {
 /* A failed realloc: the block is the program's again. */
 static void hs__unforget(const hs__entry *old) {
   hs__busy = 1;
-  if (hs__cfg.sample_bytes) /* its page's counters exist: it was there */
-    (void)hs__sample_add(old->addr);
+  if (hs__cfg.sample_bytes)
+    hs__sample_add(old->addr);
   hs__table_restore(old);
   hs__busy = 0;
 }

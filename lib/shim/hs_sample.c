@@ -30,7 +30,7 @@ __thread int64_t hs__sample_held __attribute__((tls_model("initial-exec")));
 static __thread uint64_t hs__rng __attribute__((tls_model("initial-exec")));
 static _Atomic uint64_t hs__threads_seeded;
 
-_Atomic(_Atomic uint8_t *) hs__sample_filter[1u << HS_FILTER_TOP_BITS];
+_Atomic uint8_t hs__sample_filter[1u << HS_FILTER_BITS]; /* 4 MiB of bss */
 
 static uint64_t hs__splitmix(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -103,25 +103,6 @@ int hs__sample_hit(uint64_t n) {
   return 1;
 }
 
-/* The page counters of addr's region, made on first use (a mapping of
- * 256 KiB, of which only the pages written to cost memory). NULL if it
- * cannot be made: then the block stays out of the table (never recorded
- * is better than a free that forgets it). */
-static _Atomic uint8_t *hs__filter_pages(uint64_t addr) {
-  _Atomic(_Atomic uint8_t *) *const slot =
-      &hs__sample_filter[hs__filter_region(addr)];
-  _Atomic uint8_t *pages = atomic_load_explicit(slot, memory_order_acquire);
-  if (pages)
-    return pages;
-  _Atomic uint8_t *const fresh = hs__os_alloc(HS_FILTER_PAGES);
-  if (!fresh)
-    return NULL;
-  if (atomic_compare_exchange_strong(slot, &pages, fresh))
-    return fresh;
-  hs__os_free((void *)fresh, HS_FILTER_PAGES); /* another thread's won */
-  return pages;
-}
-
 uint8_t hs__free_looks;
 
 void hs__sample_init(void) {
@@ -150,29 +131,19 @@ void hs__sample_release(void) {
   hs__sample_held = 0;
 }
 
-int hs__sample_add(uint64_t addr) {
-  _Atomic uint8_t *const pages = hs__filter_pages(addr);
-  if (!pages)
-    return HS_ENOMEM;
-  _Atomic uint8_t *const c = &pages[hs__filter_page(addr)];
+void hs__sample_add(uint64_t addr) {
+  _Atomic uint8_t *const c = &hs__sample_filter[hs__filter_slot(addr)];
   uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
   while (v != 255 && !atomic_compare_exchange_weak(c, &v, (uint8_t)(v + 1)))
     ;
-  return 0;
 }
 
 void hs__sample_pin(uint64_t addr) {
-  _Atomic uint8_t *const pages = hs__filter_pages(addr);
-  if (pages)
-    atomic_store(&pages[hs__filter_page(addr)], 255);
+  atomic_store(&hs__sample_filter[hs__filter_slot(addr)], 255);
 }
 
 void hs__sample_del(uint64_t addr) {
-  _Atomic uint8_t *const pages = atomic_load_explicit(
-      &hs__sample_filter[hs__filter_region(addr)], memory_order_relaxed);
-  if (!pages)
-    return;
-  _Atomic uint8_t *const c = &pages[hs__filter_page(addr)];
+  _Atomic uint8_t *const c = &hs__sample_filter[hs__filter_slot(addr)];
   uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
   while (v != 255 && v != 0 &&
          !atomic_compare_exchange_weak(c, &v, (uint8_t)(v - 1)))

@@ -173,38 +173,27 @@ extern __thread int64_t hs__sample_left
  * always is, except on a thread's first allocation); draws the next gap. */
 int hs__sample_hit(uint64_t n);
 /*! A sampled block is about to enter the table: its address may be freed
- * later. HS_ENOMEM when its page counters cannot be made: then it must
- * not be recorded. */
-int hs__sample_add(uint64_t addr);
+ * later. */
+void hs__sample_add(uint64_t addr);
 void hs__sample_del(uint64_t addr); /* it left the table */
-/* The free filter: a counter per 4 KiB page of the address space, of the
- * sampled blocks in the table that start in it, in arrays of one per
- * 1 GiB region made on first use. A free whose page counts 0 skips the
- * table. Per page, not per hashed address: frees of neighbouring blocks
- * share cache lines, and the share of frees that must look (those in a
- * page holding a sampled block, about 4 KiB / R) does not grow with the
- * heap. Addresses above 2^47 share arrays with lower ones: that can only
- * make a free look when it need not. */
+/* The free filter: counters of the sampled blocks in the table, one per
+ * 4 KiB page of the address space, direct-mapped: 4M counters, so pages
+ * 16 GiB apart share one. A free whose counter is 0 skips the table.
+ * Per page, not per hashed address: frees of neighbouring blocks share
+ * cache lines, and only the pages holding a sampled block (about 4 KiB / R
+ * of the heap, plus what shares their counters) make a free look. */
 #define HS_FILTER_PAGE_BITS 12
-#define HS_FILTER_REGION_BITS 30
-#define HS_FILTER_TOP_BITS (47 - HS_FILTER_REGION_BITS)
-#define HS_FILTER_PAGES (1u << (HS_FILTER_REGION_BITS - HS_FILTER_PAGE_BITS))
-extern _Atomic(_Atomic uint8_t *) hs__sample_filter[1u << HS_FILTER_TOP_BITS];
-static inline uint32_t hs__filter_region(uint64_t addr) {
-  return (uint32_t)(addr >> HS_FILTER_REGION_BITS) &
-         ((1u << HS_FILTER_TOP_BITS) - 1);
-}
-static inline uint32_t hs__filter_page(uint64_t addr) {
-  return (uint32_t)(addr >> HS_FILTER_PAGE_BITS) & (HS_FILTER_PAGES - 1);
+#define HS_FILTER_BITS 22
+extern _Atomic uint8_t hs__sample_filter[1u << HS_FILTER_BITS];
+static inline uint32_t hs__filter_slot(uint64_t addr) {
+  return (uint32_t)(addr >> HS_FILTER_PAGE_BITS) & ((1u << HS_FILTER_BITS) - 1);
 }
 /*! 1 in full mode: every free looks in the table. */
 extern uint8_t hs__free_looks;
 /*! 0 when no sampled block at addr can be in the table (skip the lookup). */
 static inline int hs__sample_maybe(uint64_t addr) {
-  _Atomic uint8_t *const pages = atomic_load_explicit(
-      &hs__sample_filter[hs__filter_region(addr)], memory_order_relaxed);
-  return pages && atomic_load_explicit(&pages[hs__filter_page(addr)],
-                                       memory_order_relaxed) != 0;
+  return atomic_load_explicit(&hs__sample_filter[hs__filter_slot(addr)],
+                              memory_order_relaxed) != 0;
 }
 /*! 0 when a free of addr need not look in the table: sampling mode, and
  * the filter says no sampled block can be there. */
