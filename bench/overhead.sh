@@ -37,6 +37,11 @@
 #                     build tree (an older version, to see a change's effect)
 #   --snapshots       also run bench/snapshot_cost.sh (pause and file size
 #                     per block for 100k, 1M and 10M blocks)
+#   --cpu N           the CPU the 1-thread workloads are pinned to
+#                     (taskset; default: the last one; "none" to not pin).
+#                     On a shared host one vCPU can run 1.5x slower than
+#                     another for minutes: unpinned, a round's bare run
+#                     and its heapsnap run may land on different ones
 #   --quick           smoke run: 1 round, 50000 operations, 2 threads,
 #                     depth 12, fp, no peers
 # Exits 1 if a heapsnap or bare run fails (a peer that fails is reported in
@@ -48,6 +53,7 @@ build=$top/build runs=11 ops=4000000 threads="1 2 8" depths="12 30"
 variants="fp nofp" sample=524288 peers=1 peer_runs=5 peer_ops=1000000
 peer_timeout=120
 callgrind=0 snapshots=0 memory=0 libunwind=0 compare=""
+cpu=$(($(nproc) - 1))
 while [ $# -gt 0 ]; do
   case $1 in
   --build) build=$2; shift ;;
@@ -66,6 +72,7 @@ while [ $# -gt 0 ]; do
   --memory) memory=1 ;;
   --libunwind) libunwind=1 ;;
   --compare) compare=$(cd "$2" && pwd); shift ;;
+  --cpu) cpu=$2; shift ;;
   --quick) runs=1 ops=50000 threads=2 depths=12 variants=fp peers=0 ;;
   *) echo "overhead.sh: unknown option $1 (see the comment at its top)" >&2
      exit 2 ;;
@@ -132,7 +139,7 @@ run_one() {
   shift 2
   rm -rf "$tmp/snaps"/* "$tmp"/ht*
   t0=$(date +%s%N)
-  /usr/bin/time -f '%U %S %M' -o "$tmp/time" $pre "$@" \
+  /usr/bin/time -f '%U %S %M' -o "$tmp/time" $pin $pre "$@" \
     >"$tmp/out" 2>"$tmp/err" || rc=$?
   t1=$(date +%s%N)
   if [ $rc != 0 ] || ! grep -q '^\(allocbench\|memblocks\):' "$tmp/out"; then
@@ -178,7 +185,8 @@ row() { # row WORKLOAD LABEL SUMMARY WHY
 }
 
 # group NAME ROUNDS PROGRAM ARGS -- CONFIG...: one interleaved workload.
-failed=0
+# $pin, when set, is put in front of every run (taskset).
+failed=0 pin=""
 group() {
   local name=$1 rounds=$2 prog=$3 args=$4
   shift 4
@@ -201,15 +209,21 @@ group() {
 
 echo "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr)"
 echo "shim: $shim; $runs rounds; ratios are medians of per-round ratios to bare glibc"
+[ "$cpu" = none ] || echo "1-thread workloads pinned to CPU $cpu"
 echo
 echo '| workload | configuration | wall (s) | CPU (s) | peak RSS (MiB) | wall / bare | CPU / bare | RSS / bare | runs |'
 echo '|---|---|---:|---:|---:|---:|---:|---:|---:|'
 for v in $variants; do
   for d in $depths; do
     for t in $threads; do
+      pin=""
+      if [ "$t" = 1 ] && [ "$cpu" != none ] && command -v taskset >/dev/null; then
+        pin="taskset -c $cpu"
+      fi
       group "$t thr, depth $d, $v" "$runs" "$tmp/allocbench_$v" \
         "-t $t -n $((ops / t)) -d $d" "${matrix[@]}"
     done
+    pin=""
   done
 done
 if [ $peers = 1 ]; then
