@@ -33,8 +33,9 @@
 #                     holding 1M and 4M blocks of 32 bytes (median of 3)
 #   --libunwind       add a row per workload: heapsnap full with
 #                     HEAPSNAP_UNWIND=libunwind (every stack from libunwind)
-#   --compare DIR     add a row per workload: heapsnap full from another
-#                     build tree (an older version, to see a change's effect)
+#   --compare DIR     add two rows per workload: heapsnap full and sampling
+#                     from another build tree (an older version, to see a
+#                     change's effect)
 #   --snapshots       also run bench/snapshot_cost.sh (pause and file size
 #                     per block for 100k, 1M and 10M blocks)
 #   --cpu N           the CPU the 1-thread workloads are pinned to
@@ -107,8 +108,10 @@ declare -A prefix=(
 matrix=("bare glibc" "heapsnap full" "heapsnap sampling")
 [ $libunwind = 0 ] || matrix+=("heapsnap full, libunwind only")
 if [ -n "$compare" ]; then
-  prefix[heapsnap full, $compare]="env HEAPSNAP_DIR=$tmp/snaps HEAPSNAP_SCAN=0 LD_PRELOAD=$compare/lib/libheapsnap.so"
-  matrix+=("heapsnap full, $compare")
+  other="env HEAPSNAP_DIR=$tmp/snaps HEAPSNAP_SCAN=0 LD_PRELOAD=$compare/lib/libheapsnap.so"
+  prefix[heapsnap full, $compare]=$other
+  prefix[heapsnap sampling, $compare]="$other HEAPSNAP_SAMPLE_BYTES=$sample"
+  matrix+=("heapsnap full, $compare" "heapsnap sampling, $compare")
 fi
 je=$(ldconfig -p 2>/dev/null | awk '/libjemalloc\.so\.2 / {j = $NF} END {print j}')
 peer_cfgs=()
