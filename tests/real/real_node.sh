@@ -53,4 +53,5 @@ mapfile -t snaps < <(rl_snaps "$rl_dir")
 "$bin/heapdiff" --group-by function --top 1 "${snaps[@]}"
 "$bin/heapdiff" --json --group-by function --retainers 1000 "${snaps[@]}" \
   >"$rl_dir/diff.json"
-python3 "$src/real_check.py" node "$rl_dir/diff.json" $N $SIZE
+python3 "$src/real_check.py" node "$rl_dir/diff.json" $N $SIZE ||
+  fail "heapdiff does not report what node did"

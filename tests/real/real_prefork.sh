@@ -111,5 +111,5 @@ for p in "$master" "${workers[@]}"; do
   "$bin/heapdiff" --json --retainers 10 "${mine[@]}" >"$rl_dir/$p.json"
   echo "== process $p: ${t1[$p]:-0} -> ${total[$p]:-0} sessions"
   python3 "$src/real_check.py" prefork "$rl_dir/$p.json" "${t1[$p]:-0}" \
-    "${total[$p]:-0}" 1000
+    "${total[$p]:-0}" 1000 || fail "heapdiff does not report what worker $p did"
 done

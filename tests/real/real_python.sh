@@ -57,4 +57,5 @@ mapfile -t snaps < <(rl_snaps "$rl_dir")
 "$bin/heapdiff" --retainers 3 "${snaps[@]}" | head -30
 "$bin/heapdiff" --json --retainers 100 "${snaps[@]}" >"$rl_dir/diff.json"
 size=$(awk '$1 == "object" { print $2 }' "$rl_dir/out")
-python3 "$src/real_check.py" python "$rl_dir/diff.json" "$mode" $N "$size"
+python3 "$src/real_check.py" python "$rl_dir/diff.json" "$mode" $N "$size" ||
+  fail "heapdiff does not report what python3 did"

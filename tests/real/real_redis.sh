@@ -126,9 +126,11 @@ done
   "${snaps[0]}" "${snaps[1]}" "${snaps[2]}"
 "$bin/heapdiff" --json "${wrappers[@]}" --retainers 100 \
   "${snaps[0]}" "${snaps[1]}" "${snaps[2]}" >"$rl_dir/grow.json"
-python3 "$src/real_check.py" redis-grow "$rl_dir/grow.json" $N $VALUE
+python3 "$src/real_check.py" redis-grow "$rl_dir/grow.json" $N $VALUE ||
+  fail "heapdiff does not report what redis did"
 "$bin/heapdiff" "${wrappers[@]}" --top 5 --stack-depth 3 \
   "${snaps[0]}" "${snaps[3]}"
 "$bin/heapdiff" --json "${wrappers[@]}" "${snaps[0]}" "${snaps[3]}" \
   >"$rl_dir/gone.json"
-python3 "$src/real_check.py" redis-gone "$rl_dir/gone.json"
+python3 "$src/real_check.py" redis-gone "$rl_dir/gone.json" ||
+  fail "heapdiff does not report what redis freed"
