@@ -193,11 +193,35 @@ static int hs__is_chunk_header(const hs__walk *k, long b, uint64_t w) {
   return usable >= 8 && w - k->addr[b] == usable - 8 && w != k->addr[b];
 }
 
+/* Among globals and other memory (all seen before any block is walked),
+ * a pointer to a block's start outranks one into its middle met earlier:
+ * a stray word (a stale char * into a buffer since reused) must not take a
+ * structure that another root points at properly. Not among stacks, whose
+ * order (live frames first) already decides. The block is queued already;
+ * only its retainer changes. */
+static void hs__relink(hs__walk *k, long b, uint32_t root, uint64_t from,
+                       uint64_t w) {
+  hs_reach *r = &k->sc->out->reach[b];
+  const hs__root *roots = k->sc->out->roots;
+  if (r->kind != HS_REACH_ROOT || r->target == 0 || w != k->addr[b] ||
+      roots[r->index].kind == HS_ROOT_THREAD ||
+      roots[root].kind == HS_ROOT_THREAD)
+    return;
+  r->index = root;
+  r->from = from;
+  r->target = 0;
+}
+
 static void hs__scan_value(hs__walk *k, uint32_t root, uint64_t p, uint64_t w,
                            int libc) {
   const long b = hs__find(k, w);
-  if (b >= 0 && !(libc && hs__is_chunk_header(k, b, w)))
-    hs__link(k, b, HS_REACH_ROOT, root, p - k->sc->out->roots[root].start, w);
+  if (b < 0 || (libc && hs__is_chunk_header(k, b, w)))
+    return;
+  const uint64_t from = p - k->sc->out->roots[root].start;
+  if (k->sc->out->reach[b].kind == HS_REACH_NONE)
+    hs__link(k, b, HS_REACH_ROOT, root, from, w);
+  else
+    hs__relink(k, b, root, from, w);
 }
 
 static void hs__scan_word(hs__walk *k, uint32_t root, uint64_t p, int libc) {

@@ -7,7 +7,10 @@
  *   an intrusive list of 6 make_inode linked through a member 40 bytes
  *     into each node, held by g_ilist (interior pointers: reachable);
  *   make_cycle_a <-> make_cycle_b, a cycle nothing points to (unreachable);
- *   3 make_dropped blocks whose pointers are dropped (unreachable).
+ *   3 make_dropped blocks whose pointers are dropped (unreachable);
+ *   a make_shared block that g_pair points into (a char * 13 bytes in,
+ *     scanned first) and at (its start, 8 bytes later): the pointer to
+ *     the start is its retainer.
  * The program keeps no stale copies of the pointers it drops: they are
  * built in functions whose frames are scrubbed before the snapshot. */
 #define _GNU_SOURCE
@@ -42,6 +45,10 @@ struct cyc {
 
 struct entry **g_root;
 struct ilink *g_ilist;
+struct {
+  char *into; /* scanned first: a pointer into the middle */
+  void *start;
+} g_pair;
 static int ready[2], go[2];
 
 #define NOINLINE __attribute__((noinline))
@@ -71,6 +78,10 @@ NOINLINE void *make_dropped(void) {
   return calloc(1, 48);
 }
 
+NOINLINE void *make_shared(void) {
+  return calloc(1, 64);
+}
+
 NOINLINE static void build_tree(void) {
   g_root = make_array();
   for (int i = 0; i < 8; i++) {
@@ -87,6 +98,11 @@ NOINLINE static void build_ilist(void) {
     prev = &n->link;
   }
   g_ilist = prev;
+}
+
+NOINLINE static void build_pair(void) {
+  g_pair.start = make_shared();
+  g_pair.into = (char *)g_pair.start + 13;
 }
 
 NOINLINE static void build_garbage(void) {
@@ -139,6 +155,7 @@ int main(void) {
     return 1;
   build_tree();
   build_ilist();
+  build_pair();
   build_garbage();
   scrub();
   snap();

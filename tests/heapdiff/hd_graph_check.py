@@ -57,6 +57,8 @@ expect("make_lnode", 5, 0,
 g_ilist = ("global", "g_ilist", 40)
 expect("make_inode", 6, 0,
        [(5, [g_ilist, ("block", "make_inode", 5, 40)]), (1, [g_ilist])])
+# a pointer to the start outranks one into the middle found before it
+expect("make_shared", 1, 0, [(1, [("global", "g_pair", 0)])])
 expect("make_cycle_a", 1, 1, [])
 expect("make_cycle_b", 1, 1, [])
 expect("make_dropped", 3, 3, [])
