@@ -54,8 +54,9 @@ typedef struct hd_snap {
   const char *path;
   hs_snapshot *snap;
   const hs_header *h;
-  uint32_t *module_handle; /* per module of the snapshot */
-  uint32_t *stack_site;    /* per stack of the snapshot: its site */
+  uint32_t *module_handle;      /* per module of the snapshot */
+  uint32_t *stack_site;         /* per stack of the snapshot: its site */
+  double est_blocks, est_bytes; /* live totals, weighted when sampled */
 } hd_snap;
 
 typedef struct hd_site {

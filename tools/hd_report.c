@@ -76,18 +76,20 @@ static size_t hd_shown(const hd_diff *d, int json) {
 
 /* --- text -------------------------------------------------------------- */
 
+/* Live totals are the estimates (each sampled block weighted), which in
+ * full mode are the exact counts. */
 static void hd_text_snapshots(const hd_diff *d, FILE *out) {
   fprintf(out, "  %-34s %9s %12s %11s %11s %11s\n", "snapshot", "time",
           "live blocks", "live bytes", "RSS", "RSS - heap");
   for (size_t i = 0; i < d->n_snaps; i++) {
-    const hs_header *h = d->snaps[i].h;
+    const hd_snap *s = &d->snaps[i];
+    const hs_header *h = s->h;
     char live[32], rss[32], gap[32];
-    hd_size(live, sizeof live, (double)h->live_bytes, 0);
+    hd_size(live, sizeof live, s->est_bytes, 0);
     hd_size(rss, sizeof rss, (double)h->rss_bytes, 0);
-    hd_size(gap, sizeof gap, (double)h->rss_bytes - (double)h->live_bytes, 0);
-    fprintf(out, "  %-34s %+8.1fs %12" PRIu64 " %11s %11s %11s\n",
-            hd_base(d->snaps[i].path),
-            (double)(h->time_ns - d->snaps[0].h->time_ns) / 1e9, h->live_blocks,
+    hd_size(gap, sizeof gap, (double)h->rss_bytes - s->est_bytes, 0);
+    fprintf(out, "  %-34s %+8.1fs %12.0f %11s %11s %11s\n", hd_base(s->path),
+            (double)(h->time_ns - d->snaps[0].h->time_ns) / 1e9, s->est_blocks,
             live, h->rss_bytes ? rss : "?", h->rss_bytes ? gap : "?");
   }
 }
@@ -295,9 +297,10 @@ static void hd_json_snapshot(const hd_snap *s, FILE *out, int last) {
   fprintf(out,
           ", \"pid\": %d, \"number\": %u, \"time\": %.6f, "
           "\"live_blocks\": %" PRIu64 ", \"live_bytes\": %" PRIu64
+          ", \"estimated_blocks\": %.0f, \"estimated_bytes\": %.0f"
           ", \"rss\": %" PRIu64 ", \"epoch\": %u, \"trigger\": ",
           h->pid, h->number, (double)h->time_ns / 1e9, h->live_blocks,
-          h->live_bytes, h->rss_bytes, h->epoch);
+          h->live_bytes, s->est_blocks, s->est_bytes, h->rss_bytes, h->epoch);
   hd_json_str(out, h->trigger);
   fputs(", \"exe\": ", out);
   hd_json_str(out, h->exe);

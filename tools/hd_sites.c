@@ -287,7 +287,8 @@ static double hd_weight(const hs_header *h, uint64_t size) {
 }
 
 static void hd_count(hd_diff *d, size_t k) {
-  const hd_snap *s = &d->snaps[k], *first = &d->snaps[0];
+  hd_snap *s = &d->snaps[k];
+  const hd_snap *first = &d->snaps[0];
   const int last = k + 1 == d->n_snaps;
   /* epochs compare within one process only */
   const int same_process =
@@ -295,10 +296,12 @@ static void hd_count(hd_diff *d, size_t k) {
   const hs_block *b = hs_snapshot_blocks(s->snap);
   const size_t nstacks = hs_snapshot_stack_count(s->snap);
   for (size_t i = 0; i < hs_snapshot_block_count(s->snap); i++) {
+    const double w = hd_weight(s->h, b[i].size);
+    s->est_blocks += w;
+    s->est_bytes += w * (double)b[i].size;
     if (b[i].stack >= nstacks)
       continue;
     hd_site *site = &d->sites[s->stack_site[b[i].stack]];
-    const double w = hd_weight(s->h, b[i].size);
     site->blocks[k] += w;
     site->bytes[k] += w * (double)b[i].size;
     if (last && (!same_process || b[i].epoch > first->h->epoch)) {

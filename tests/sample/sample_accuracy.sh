@@ -2,7 +2,8 @@
 # sample_accuracy.sh GEN CHECK HEAPDIFF SHIM R TOLERANCE SEED...
 # Runs sample_gen once in full mode (the truth) and, for each SEED, once
 # sampling with HEAPSNAP_SAMPLE_BYTES=R and HEAPSNAP_SAMPLE_SEED=SEED;
-# sample_check compares every site's estimates with the truth. Twice with
+# sample_check compares every site's estimates with the truth, and
+# heapdiff --json the estimated totals with the exact ones. Twice with
 # the same seed must give the same file body (repeatable), and heapdiff
 # must mark the sampled numbers as estimates.
 set -euo pipefail
@@ -27,6 +28,21 @@ for seed in "$@"; do
   echo "== seed $seed, R = $r"
   s=$(run "s$seed" HEAPSNAP_SAMPLE_BYTES="$r" HEAPSNAP_SAMPLE_SEED="$seed")
   "$check" "$full" "$s" "$tol" || fail "estimates off with seed $seed"
+  # heapdiff's estimated totals against full mode's exact ones
+  "$heapdiff" --json "$full" "$s" >"$dir/total.json" ||
+    fail "heapdiff --json failed"
+  python3 - "$dir/total.json" "$tol" <<'PY' || fail "estimated totals off with seed $seed"
+import json, sys
+full, sampled = json.load(open(sys.argv[1]))["snapshots"]
+tol = float(sys.argv[2])
+ok = full["estimated_bytes"] == full["live_bytes"]
+for what in ("blocks", "bytes"):
+    truth, est = full["live_" + what], sampled["estimated_" + what]
+    err = abs(est - truth) / truth
+    print(f"total {what}: estimated {est}, truth {truth}, error {err:.3f}")
+    ok &= err <= tol
+sys.exit(0 if ok else 1)
+PY
 done
 first=$(ls "$dir/s$1"/*.snap)
 again=$(run again HEAPSNAP_SAMPLE_BYTES="$r" HEAPSNAP_SAMPLE_SEED="$1")
