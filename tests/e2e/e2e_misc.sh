@@ -115,6 +115,25 @@ launcher_run)
   sites exit
   "$check" "$dir"/*.snap "$dir/sites"
   ;;
+launcher_sample)
+  # --sample: the shim samples with the gap the launcher passed on ("4K"),
+  # and says why there is no scan; --no-scan: every block, no scan.
+  "$bin/heapsnap" run --dir "$dir" --at-exit --sample 4K -- "$idle" exit ||
+    fail "heapsnap run --sample failed"
+  "$bin/heapsnap" dump "$dir"/*.snap >"$dir/dump" || fail "dump failed"
+  grep -Eq '^  tracking +sampled \(mean gap 4096 bytes\)$' "$dir/dump" ||
+    fail "not sampled at 4096: $(grep tracking "$dir/dump")"
+  grep -Eq '^  reachability +not scanned: sampling mode$' "$dir/dump" ||
+    fail "no 'sampling mode' note: $(grep reachability "$dir/dump")"
+  rm "$dir"/*.snap
+  "$bin/heapsnap" run --dir "$dir" --at-exit --no-scan -- "$idle" exit ||
+    fail "heapsnap run --no-scan failed"
+  "$bin/heapsnap" dump "$dir"/*.snap >"$dir/dump" || fail "dump failed"
+  grep -Eq '^  tracking +full$' "$dir/dump" || fail "--no-scan: not full"
+  ! grep -q reachability "$dir/dump" || fail "--no-scan: $(grep reachability "$dir/dump")"
+  sites exit
+  "$check" "$dir"/*.snap "$dir/sites"
+  ;;
 *)
   fail "unknown case $case_"
   ;;
