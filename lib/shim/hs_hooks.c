@@ -176,12 +176,12 @@ static inline void *hs__after(void *p, size_t n) {
   return hs__after_counted(p, n);
 }
 
-/* Whether a free of p must look in the table. When sampling, most blocks
- * were never recorded: the filter says so without a lookup, first. */
+/* Whether a free of p must look in the table: the common paths' test
+ * (full mode, or the filter says a sampled block may be there), and this
+ * thread tracking. */
 static inline int hs__recorded(const void *p) {
-  if (hs__cfg.sample_bytes && HS_LIKELY(!hs__sample_maybe((uint64_t)p)))
-    return 0;
-  return HS_LIKELY(hs__tracking) && !hs__busy;
+  return hs__free_must_look((uint64_t)p) && HS_LIKELY(hs__tracking) &&
+         !hs__busy;
 }
 
 /* Before the real free: forget p. Marked busy so that a signal handler
@@ -231,7 +231,7 @@ static __attribute__((noinline)) void hs__free_slow(void *p) {
 
 HS_EXPORT void free(void *p) {
   if (HS_LIKELY(!hs__free_must_look((uint64_t)p)))
-    return hs__real.free(p); /* NULL too, when its bucket is clear */
+    return hs__real.free(p); /* NULL too, when its counter is 0 */
   return hs__free_slow(p);
 }
 
