@@ -116,6 +116,35 @@ rl_wait_exit() {
   rl_untrack "$1"
 }
 
+# rl_start TAG CMD...: runs CMD in the background reading the fifo
+# $rl_dir/TAG.in, which the driver holds open on fd 3 (closing it ends the
+# program's input), writing TAG.out and TAG.err; its pid in pid.
+rl_start() {
+  local tag=$1
+  shift
+  mkfifo "$rl_dir/$tag.in"
+  "$@" <"$rl_dir/$tag.in" >"$rl_dir/$tag.out" 2>"$rl_dir/$tag.err" &
+  pid=$!
+  rl_track "$pid"
+  exec 3>"$rl_dir/$tag.in"
+}
+
+# rl_finish TAG WHAT N: closes the program's input (fd 3); it must exit 0
+# within 60 s with nothing on stderr and the output of the run without
+# the shim ($rl_dir/bare.out), and leave N snapshots in $rl_dir, whose
+# paths go in snaps.
+rl_finish() {
+  exec 3>&-
+  rl_wait_exit "$pid" 60
+  [ "$rl_status" = 0 ] || fail "$2 exited with $rl_status under the shim"
+  [ ! -s "$rl_dir/$1.err" ] ||
+    fail "stderr under the shim: $(cat "$rl_dir/$1.err")"
+  cmp "$rl_dir/bare.out" "$rl_dir/$1.out" || fail "output differs under the shim"
+  tail -1 "$rl_dir/$1.out"
+  mapfile -t snaps < <(rl_snaps "$rl_dir")
+  [ ${#snaps[@]} = "$3" ] || fail "${#snaps[@]} snapshots, want $3"
+}
+
 # rl_free_port: a TCP port on 127.0.0.1 nobody listens on now.
 rl_free_port() {
   local p

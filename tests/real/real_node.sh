@@ -20,15 +20,11 @@ script=$src/real_node_cache.js
 printf '\n\n\n' | timeout 60 "$node" "$script" $N $SIZE >"$rl_dir/bare.out" ||
   fail "node failed without the shim"
 
-mkfifo "$rl_dir/in"
-HEAPSNAP_DIR=$rl_dir LD_PRELOAD=$shim "$node" "$script" $N $SIZE \
-  <"$rl_dir/in" >"$rl_dir/out" 2>"$rl_dir/err" &
-pid=$!
-rl_track $pid
-exec 3>"$rl_dir/in"
+rl_start shim env HEAPSNAP_DIR="$rl_dir" LD_PRELOAD="$shim" "$node" "$script" \
+  $N $SIZE
 for k in 1 2 3; do
-  rl_wait_for 60 rl_has_lines "$rl_dir/out" '^step' $k ||
-    fail "node never reached step $k: $(cat "$rl_dir/err")"
+  rl_wait_for 60 rl_has_lines "$rl_dir/shim.out" '^step' $k ||
+    fail "node never reached step $k: $(cat "$rl_dir/shim.err")"
   if [ $k = 2 ]; then
     kill -USR2 "$pid"
     rl_wait_for 30 rl_count_is "$rl_dir" $k || fail "no snapshot after kill"
@@ -38,15 +34,7 @@ for k in 1 2 3; do
   fi
   echo >&3
 done
-exec 3>&-
-rl_wait_exit "$pid" 60
-[ "$rl_status" = 0 ] || fail "node exited with $rl_status under the shim"
-[ ! -s "$rl_dir/err" ] || fail "stderr under the shim: $(cat "$rl_dir/err")"
-cmp "$rl_dir/bare.out" "$rl_dir/out" || fail "output differs under the shim"
-tail -1 "$rl_dir/out"
-
-mapfile -t snaps < <(rl_snaps "$rl_dir")
-[ ${#snaps[@]} = 3 ] || fail "${#snaps[@]} snapshots, want 3"
+rl_finish shim node 3
 "$bin/real_snapinfo" "${snaps[@]}"
 # A JIT's frames differ from tier to tier (interpreted, then optimized):
 # one allocation site is several stacks; --group-by function joins them.

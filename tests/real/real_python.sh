@@ -25,15 +25,11 @@ esac
 printf '\n\n\n' | timeout 60 "$py" "$script" $N >"$rl_dir/bare.out" ||
   fail "python3 failed without the shim"
 
-mkfifo "$rl_dir/in"
-HEAPSNAP_LIB=$shim "$bin/heapsnap" run --dir "$rl_dir" -- \
-  "$py" "$script" $N <"$rl_dir/in" >"$rl_dir/out" 2>"$rl_dir/err" &
-pid=$!
-rl_track $pid
-exec 3>"$rl_dir/in"
+rl_start shim env HEAPSNAP_LIB="$shim" "$bin/heapsnap" run --dir "$rl_dir" -- \
+  "$py" "$script" $N
 for k in 1 2 3; do
-  rl_wait_for 60 rl_has_lines "$rl_dir/out" '^step' $k ||
-    fail "python3 never reached step $k: $(cat "$rl_dir/err")"
+  rl_wait_for 60 rl_has_lines "$rl_dir/shim.out" '^step' $k ||
+    fail "python3 never reached step $k: $(cat "$rl_dir/shim.err")"
   if [ "$mode" = malloc ]; then
     p=$(timeout 30 "$bin/heapsnap" snap "$pid") || fail "heapsnap snap failed"
     [ "$p" = "$(rl_snaps "$rl_dir" | tail -1)" ] || fail "snap printed $p"
@@ -44,18 +40,10 @@ for k in 1 2 3; do
   fi
   echo >&3
 done
-exec 3>&-
-rl_wait_exit "$pid" 60
-[ "$rl_status" = 0 ] || fail "python3 exited with $rl_status under the shim"
-[ ! -s "$rl_dir/err" ] || fail "stderr under the shim: $(cat "$rl_dir/err")"
-cmp "$rl_dir/bare.out" "$rl_dir/out" || fail "output differs under the shim"
-tail -1 "$rl_dir/out"
-
-mapfile -t snaps < <(rl_snaps "$rl_dir")
-[ ${#snaps[@]} = 3 ] || fail "${#snaps[@]} snapshots, want 3"
+rl_finish shim python3 3
 "$bin/real_snapinfo" "${snaps[@]}"
 "$bin/heapdiff" --retainers 3 "${snaps[@]}" | head -30
 "$bin/heapdiff" --json --retainers 100 "${snaps[@]}" >"$rl_dir/diff.json"
-size=$(awk '$1 == "object" { print $2 }' "$rl_dir/out")
+size=$(awk '$1 == "object" { print $2 }' "$rl_dir/shim.out")
 python3 "$src/real_check.py" python "$rl_dir/diff.json" "$mode" $N "$size" ||
   fail "heapdiff does not report what python3 did"

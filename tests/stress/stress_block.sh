@@ -13,16 +13,12 @@ prog=$bin/stress_block
 
 # run TAG [shim]
 run() {
-  mkfifo "$rl_dir/$1.in"
   if [ -n "${2:-}" ]; then
-    HEAPSNAP_INTERVAL=0.05 HEAPSNAP_DIR=$rl_dir LD_PRELOAD=$shim "$prog" \
-      <"$rl_dir/$1.in" >"$rl_dir/$1.out" 2>"$rl_dir/$1.err" &
+    rl_start "$1" env HEAPSNAP_INTERVAL=0.05 HEAPSNAP_DIR="$rl_dir" \
+      LD_PRELOAD="$shim" "$prog"
   else
-    "$prog" <"$rl_dir/$1.in" >"$rl_dir/$1.out" 2>"$rl_dir/$1.err" &
+    rl_start "$1" "$prog"
   fi
-  pid=$!
-  rl_track $pid
-  exec 3>"$rl_dir/$1.in"
   rl_wait_for 30 grep -q ready "$rl_dir/$1.out" || fail "$1: never ready"
   if [ -n "${2:-}" ]; then
     for _ in 1 2 3; do

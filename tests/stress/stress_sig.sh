@@ -15,16 +15,12 @@ prog=$bin/stress_sig
 
 # run TAG [shim]
 run() {
-  mkfifo "$rl_dir/$1.in"
   if [ -n "${2:-}" ]; then
-    HEAPSNAP_LIB=$shim "$bin/heapsnap" run --signal USR1 --dir "$rl_dir" -- \
-      "$prog" <"$rl_dir/$1.in" >"$rl_dir/$1.out" 2>"$rl_dir/$1.err" &
+    rl_start "$1" env HEAPSNAP_LIB="$shim" "$bin/heapsnap" run --signal USR1 \
+      --dir "$rl_dir" -- "$prog"
   else
-    "$prog" <"$rl_dir/$1.in" >"$rl_dir/$1.out" 2>"$rl_dir/$1.err" &
+    rl_start "$1" "$prog"
   fi
-  pid=$!
-  rl_track $pid
-  exec 3>"$rl_dir/$1.in"
   rl_wait_for 30 grep -q ready "$rl_dir/$1.out" || fail "$1: never ready"
   for k in $(seq 1 10); do
     kill -USR2 $pid
