@@ -1,8 +1,8 @@
 /* test_gate - the fork gate (hs_prim.c) that keeps fork out while a thread
  * is inside a library that takes locks of its own (libunwind, the
  * loader's dl_iterate_phdr): closing it waits until the callers inside
- * have left, and holds new callers at the door until it opens again. Also
- * a real fork: the child finds no caller inside. */
+ * have left, and holds new callers at the door until it opens again; a
+ * real fork through pthread_atfork waits for a caller inside. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,32 +78,50 @@ static void test_closed_gate_holds_new_callers(void **state) {
   assert_int_equal(atomic_load(&gate.inside), 0);
 }
 
-/* The forking thread's own call (own = 1) does not make close wait, and
- * the child starts with only that call inside. */
-static void test_own_call_and_child(void **state) {
+/* The gate as the shim uses it, through pthread_atfork: a fork while
+ * another thread is inside waits until it has left, so the child's copy
+ * of memory shows it gone (without the gate the child would see it still
+ * inside, as it would see a lock that thread held). The child starts with
+ * nobody inside and the gate open. */
+static void gate_prepare(void) {
+  hs__gate_close(&gate, 0);
+}
+static void gate_parent(void) {
+  hs__gate_open(&gate);
+}
+static void gate_child(void) {
+  hs__gate_reset(&gate, 0);
+}
+
+static void test_fork_waits_for_callers(void **state) {
   (void)state;
   reset();
-  hs__gate_enter(&gate);
-  hs__gate_close(&gate, 1);
+  pthread_atfork(gate_prepare, gate_parent, gate_child);
+  pthread_t a, r;
+  pthread_create(&a, NULL, caller, NULL);
+  while (atomic_load(&entered) < 1)
+    sleep_ms(1);
+  pthread_create(&r, NULL, releaser, NULL); /* lets it go in 50 ms */
   const pid_t pid = fork();
-  if (pid == 0) {
-    hs__gate_reset(&gate, 1);
-    _exit(atomic_load(&gate.inside) == 1 && !atomic_load(&gate.forking) ? 0
-                                                                        : 1);
-  }
-  hs__gate_open(&gate);
+  if (pid == 0)
+    _exit(atomic_load(&left) == 1 && atomic_load(&gate.inside) == 0 &&
+                  !atomic_load(&gate.forking)
+              ? 0
+              : 1);
   int status = -1;
   assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  hs__gate_leave(&gate);
-  assert_int_equal(atomic_load(&gate.inside), 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_int_equal(atomic_load(&gate.forking), 0); /* open again */
+  pthread_join(a, NULL);
+  pthread_join(r, NULL);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_close_waits_for_callers_inside),
       cmocka_unit_test(test_closed_gate_holds_new_callers),
-      cmocka_unit_test(test_own_call_and_child),
+      cmocka_unit_test(test_fork_waits_for_callers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
