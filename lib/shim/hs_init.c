@@ -53,29 +53,67 @@ void hs__resolve(void) {
   atomic_store(&hs__resolve_state, 2);
 }
 
-/* fork: the child gets the tables in a consistent state because the parent
- * holds every lock the hot path takes while the address space is copied.
- * Registered first, so ours is the last prepare handler to run (after any
- * of the program's that allocate) and the first child handler. */
+/* fork. The child must find every structure of the shim whole, and no
+ * lock it will need held by a thread that does not exist there. So the
+ * parent, in one prepare handler, waits for or takes everything in this
+ * order, and the child resets it all:
+ *   1. this thread is marked busy: an allocation made by a prepare handler
+ *      that runs after ours (registered before the shim started, such as
+ *      jemalloc's) passes through untracked instead of waiting on the
+ *      table locks we are about to hold;
+ *   2. the libunwind gate closes: no thread is left inside libunwind,
+ *      whose own locks glibc does not reset;
+ *   3. the module list is captured (hs_loader.c: a child that inherits the
+ *      loader's write lock held answers the shim's dl_iterate_phdr calls
+ *      from it); this waits for any dlopen, dlclose or dl_iterate_phdr
+ *      under way, and holds nothing afterwards;
+ *   4. the module table's lock (taken before the loader's, by a refresh),
+ *   5. the stack table's lock,
+ *   6. every shard lock of the live-block table,
+ *   7. the list of the shim's mappings (taken under a shard lock when a
+ *      table grows, so after them).
+ * The parent releases 7 to 1 in reverse. The child re-initialises the
+ * locks (their owner does not exist there), then starts afresh what
+ * belonged to the parent's threads: the sampling countdown, the snapshot
+ * numbering and folder state, the list of threads, the trigger (its thread
+ * is started at the child's first allocation). Registered in the
+ * constructor, after the handlers of libraries that started before the
+ * shim: glibc runs prepare handlers in reverse order, so the program's own
+ * handlers (registered later) run before ours, and may allocate. */
+static __thread int hs__fork_was_busy;
+
 static void hs__fork_prepare(void) {
+  hs__fork_was_busy = hs__busy;
+  hs__busy = 1;
+  hs__unwind_fork_prepare();
+  hs__loader_fork_prepare();
+  hs__modules_lock();
   hs__stacks_lock();
   hs__table_lock_all();
+  hs__os_lock();
 }
 
 static void hs__fork_parent(void) {
+  hs__os_unlock();
   hs__table_unlock_all();
   hs__stacks_unlock();
+  hs__modules_unlock();
+  hs__unwind_fork_parent();
+  hs__busy = hs__fork_was_busy;
 }
 
 static void hs__fork_child(void) {
-  hs__sample_fork_child();
   hs__os_reinit_child();
   hs__table_unlock_all();
   hs__stacks_unlock();
   hs__modules_reinit_child();
+  hs__unwind_fork_child();
+  hs__loader_fork_child();
+  hs__sample_fork_child();
   hs__snap_fork_child();
   hs__threads_fork_child();
   hs__trigger_fork_child();
+  hs__busy = hs__fork_was_busy;
 }
 
 static int hs__own_text(void) {
@@ -86,11 +124,12 @@ static int hs__own_text(void) {
   return 0;
 }
 
-/* Priority 200: before hs__modules_init (201), which must register its
- * fork handlers after these. */
+/* Priority 200: before the constructors of the program and of libraries
+ * loaded after the shim, which may already allocate. */
 __attribute__((constructor(200))) static void hs__init(void) {
   hs__busy = 1;
   hs__resolve();
+  hs__loader_init();
   hs__settings_load();
   if (!hs__allocator_found()) {
     hs__say("cannot find the allocator's malloc; not tracking");
@@ -106,12 +145,15 @@ __attribute__((constructor(200))) static void hs__init(void) {
   hs__busy = 0;
 }
 
-/* Runs at exit() (after the program's atexit handlers and static
- * destructors, since the preloaded shim was initialised first), never
- * after _exit or a fatal signal. Its priority puts it after
- * hs__trigger_fini, which stops the shim's thread: with snapshots due
- * back to back the thread kept the lock, and exit waited seconds. */
+/* exit(). Runs after the program's atexit handlers and static destructors
+ * (the preloaded shim was initialised before the program), never after
+ * _exit or a fatal signal. In order: the shim's thread finishes the
+ * snapshots already asked for and starts no other; then the exit
+ * snapshot. */
 __attribute__((destructor(200))) static void hs__fini(void) {
-  if (hs__tracking && hs__cfg.at_exit)
+  if (!hs__tracking)
+    return;
+  hs__trigger_stop();
+  if (hs__cfg.at_exit)
     hs__snapshot_take("exit", NULL, 0);
 }

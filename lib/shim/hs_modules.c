@@ -5,8 +5,8 @@
  * dlclose (the interposed dlclose calls in), so a library unloaded between
  * two snapshots is still known, flagged HS_MODULE_UNLOADED. Entries and
  * paths live in mmap'd memory; never called with a table lock held
- * (dl_iterate_phdr takes the loader's lock). dl_iterate_phdr itself is
- * interposed here too, so that fork never copies that lock held. */
+ * (dl_iterate_phdr takes the loader's lock; hs_loader.c makes that call
+ * safe in a child of fork). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
@@ -236,57 +236,6 @@ int hs__modules_text_of(const void *fn, uint64_t *lo, uint64_t *hi) {
   *lo = q.lo;
   *hi = q.hi;
   return 0;
-}
-
-/* dl_iterate_phdr holds the loader's lock while it runs, and glibc (2.36)
- * does not reset that lock in the child of fork: after a fork while another
- * thread was in there, the child's first call never returns. Under the
- * shim every snapshot lists the modules and an unwind may call it, so the
- * child of a multi-threaded program hung at its first snapshot. This
- * dl_iterate_phdr goes through a gate (hs__gate). A call nested in a
- * callback, or the forking thread's own, never waits. */
-static hs__gate hs__dl_gate;
-static __thread int hs__dl_depth;
-static int (*hs__real_dl_iterate)(int (*)(struct dl_phdr_info *, size_t,
-                                          void *),
-                                  void *);
-
-HS_EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *),
-                              void *data) {
-  if (!hs__real_dl_iterate) { /* dlsym may allocate: untracked */
-    const int was_busy = hs__busy;
-    hs__busy = 1;
-    hs__real_dl_iterate =
-        (__typeof__(hs__real_dl_iterate))dlsym(RTLD_NEXT, "dl_iterate_phdr");
-    hs__busy = was_busy;
-  }
-  if (hs__dl_depth++ == 0)
-    hs__gate_enter(&hs__dl_gate);
-  const int rc = hs__real_dl_iterate(cb, data);
-  if (--hs__dl_depth == 0)
-    hs__gate_leave(&hs__dl_gate);
-  return rc;
-}
-
-static void hs__dl_fork_prepare(void) {
-  hs__gate_close(&hs__dl_gate, !!hs__dl_depth);
-}
-
-static void hs__dl_fork_parent(void) {
-  hs__gate_open(&hs__dl_gate);
-}
-
-static void hs__dl_fork_child(void) {
-  hs__gate_reset(&hs__dl_gate, !!hs__dl_depth);
-}
-
-/* Registered after hs__init's handlers (its constructor has priority 200):
- * prepare handlers run in the reverse order, so this one waits for the
- * loader's users before hs__init's takes the shim's table locks (a
- * callback may allocate). hs_unwind.c registers its gate's handlers after
- * these (libunwind calls dl_iterate_phdr). */
-__attribute__((constructor(201))) static void hs__modules_init(void) {
-  pthread_atfork(hs__dl_fork_prepare, hs__dl_fork_parent, hs__dl_fork_child);
 }
 
 void hs__modules_lock(void) {

@@ -52,6 +52,14 @@ const hs__range *hs__os_owned(size_t *n) {
   return hs__own.r;
 }
 
+void hs__os_lock(void) {
+  pthread_mutex_lock(&hs__own.lock);
+}
+
+void hs__os_unlock(void) {
+  pthread_mutex_unlock(&hs__own.lock);
+}
+
 void hs__os_reinit_child(void) {
   pthread_mutex_init(&hs__own.lock, NULL);
 }

@@ -92,6 +92,8 @@ void hs__os_free(void *p, size_t size); /* accepts NULL */
 size_t hs__os_round(size_t size);       /* up to whole pages */
 /* The mappings hs__os_alloc made and has not freed (never roots). */
 const hs__range *hs__os_owned(size_t *n);
+void hs__os_lock(void); /* fork: the list of mappings stays whole */
+void hs__os_unlock(void);
 void hs__os_reinit_child(void);
 void hs__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t hs__clock_ns(int clock_id);
@@ -157,6 +159,11 @@ int hs__unwind_slow(uint64_t *out, int max); /* unw_backtrace */
 /*! Walks through return address pc use libunwind from now on. */
 void hs__unwind_distrust(uint64_t pc);
 uint64_t hs__unwind_mismatches(void); /* hs__unwind_distrust calls */
+/* fork: no thread is inside libunwind while the address space is copied
+ * (its locks would stay held in the child). */
+void hs__unwind_fork_prepare(void);
+void hs__unwind_fork_parent(void);
+void hs__unwind_fork_child(void);
 /*! Code may have been unmapped (dlclose): forget the cached rules. */
 void hs__unwind_flush(void);
 /*! The rule the CFI gives for return address ra, uncached (for tests):
@@ -229,6 +236,14 @@ void hs__modules_lock(void);
 void hs__modules_unlock(void);
 void hs__modules_reinit_child(void);
 
+/* hs_loader.c: dl_iterate_phdr (interposed), safe in a child of fork
+ * whose parent had another thread inside the loader. */
+void hs__loader_init(void);         /* at start: finds the loader's lock */
+int hs__loader_lock_found(void);    /* 1 when the probe found it */
+int hs__loader_frozen(void);        /* 1 in a child that inherited it held */
+void hs__loader_fork_prepare(void); /* captures the module list */
+void hs__loader_fork_child(void);
+
 /* hs_threads.c: the program's threads (pthread_create is interposed). */
 typedef struct hs__thread {
   int32_t tid;
@@ -291,6 +306,9 @@ void hs__snap_fork_child(void);
 
 /* hs_trigger.c: the shim's thread, the signal and the start-up. */
 void hs__trigger_start(void);
+/*! At exit: lets the snapshots already asked for (and one under way)
+ * finish, then keeps the thread from starting another. */
+void hs__trigger_stop(void);
 void hs__trigger_fork_child(void);
 extern volatile int hs__thread_pending; /* child of fork: start it lazily */
 void hs__trigger_start_pending(void);

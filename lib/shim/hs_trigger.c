@@ -100,13 +100,12 @@ static void *hs__thread_main(void *arg) {
   return NULL;
 }
 
-/* The thread sets snapping before it looks at stopping, and the destructor
- * sets stopping before it looks at snapping: one of the two sees the
- * other. Waits at most 10 s in all: an exit must not hang on a snapshot.
- * Runs before hs__fini (a destructor with a priority runs after those
- * without), so the exit snapshot does not wait behind interval snapshots
- * the thread would go on taking back to back. */
-__attribute__((destructor)) static void hs__trigger_fini(void) {
+/* The thread sets snapping before it looks at stopping, and this sets
+ * stopping before it looks at snapping: one of the two sees the other.
+ * Waits at most 10 s in all: an exit must not hang on a snapshot. Called
+ * before the exit snapshot, so that it does not wait behind interval
+ * snapshots the thread would go on taking back to back. */
+void hs__trigger_stop(void) {
   const struct timespec ms = {0, 1000000};
   int i = 0;
   while (hs__have_thread && i++ < 10000 &&

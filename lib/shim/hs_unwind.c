@@ -642,21 +642,14 @@ __attribute__((noinline)) int hs__unwind_fast(uint64_t *out, int max) {
 static hs__gate hs__unw_gate;
 static __thread int hs__unw_inside;
 
-static void hs__unw_fork_prepare(void) {
+void hs__unwind_fork_prepare(void) {
   hs__gate_close(&hs__unw_gate, hs__unw_inside);
 }
-static void hs__unw_fork_parent(void) {
+void hs__unwind_fork_parent(void) {
   hs__gate_open(&hs__unw_gate);
 }
-static void hs__unw_fork_child(void) {
+void hs__unwind_fork_child(void) {
   hs__gate_reset(&hs__unw_gate, hs__unw_inside);
-}
-
-/* After hs_modules.c's (201): prepare handlers run in the reverse order,
- * and a thread inside libunwind may be about to call dl_iterate_phdr, so
- * this gate must close first. */
-__attribute__((constructor(202))) static void hs__unwind_atfork(void) {
-  pthread_atfork(hs__unw_fork_prepare, hs__unw_fork_parent, hs__unw_fork_child);
 }
 
 /* unw_backtrace, numbered like hs__unwind_fast: its own frame dropped. */

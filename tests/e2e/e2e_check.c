@@ -10,6 +10,7 @@
  *   trigger T                      the snapshot's trigger
  *   unloaded SUBSTR                a module whose path contains SUBSTR is
  *                                  in the table, flagged unloaded
+ *   loaded SUBSTR                  one is, not flagged unloaded
  *   modsite SUBSTR BLOCKS BYTES    as site, for the blocks whose innermost
  *                                  frame lies in that module
  * Prints one line per check and exits 1 if any fails, 2 on bad input. */
@@ -85,10 +86,13 @@ static const hs_module *e2e_module(const hs_snapshot *s, const char *sub) {
   return NULL;
 }
 
-static int e2e_check_unloaded(const hs_snapshot *s, const char *sub) {
+/* want_unloaded: the module must be flagged unloaded, else loaded. */
+static int e2e_check_loaded(const hs_snapshot *s, const char *sub,
+                            int want_unloaded) {
   const hs_module *m = e2e_module(s, sub);
-  const int ok = m && (m->flags & HS_MODULE_UNLOADED);
-  printf("%s unloaded %s\n", ok ? "ok" : "FAIL", sub);
+  const int ok = m && !!(m->flags & HS_MODULE_UNLOADED) == want_unloaded;
+  printf("%s %s %s\n", ok ? "ok" : "FAIL",
+         want_unloaded ? "unloaded" : "loaded", sub);
   return !ok;
 }
 
@@ -152,7 +156,9 @@ int main(int argc, char **argv) {
       printf("%s pid %d (want %ld)\n", h->pid == v ? "ok" : "FAIL", h->pid, v);
       fails += h->pid != v;
     } else if (sscanf(line, "unloaded %127s", name) == 1) {
-      fails += e2e_check_unloaded(s, name);
+      fails += e2e_check_loaded(s, name, 1);
+    } else if (sscanf(line, "loaded %127s", name) == 1) {
+      fails += e2e_check_loaded(s, name, 0);
     } else if (sscanf(line, "modsite %127s %" SCNu64 " %" SCNu64, name,
                       &site.blocks, &site.bytes) == 3) {
       fails += e2e_check_modsite(s, name, site.blocks, site.bytes);
