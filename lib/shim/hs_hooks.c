@@ -101,6 +101,7 @@ int hs__allocator_found(void) {
 /* Records p: its stack, then the table. */
 static __attribute__((noinline)) void *hs__track(void *p, size_t n) {
   hs__busy = 1;
+  hs__signal_fix(); /* the snapshot signal moved: this thread follows */
   const uint32_t stack = hs__stack_capture();
   hs__table_insert((uint64_t)p, n, stack);
   hs__busy = 0;
@@ -130,6 +131,7 @@ static __attribute__((noinline)) void *hs__after_sampled(void *p, size_t n) {
     const int was_busy = hs__busy;
     hs__busy = 1;
     if (hs__sample_hit(n) && p && record) {
+      hs__signal_fix();
       const uint32_t stack = hs__stack_capture();
       hs__sample_add((uint64_t)p); /* before a free can look for it */
       hs__table_insert((uint64_t)p, n, stack);

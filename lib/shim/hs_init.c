@@ -112,6 +112,8 @@ static void hs__fork_child(void) {
   hs__sample_fork_child();
   hs__snap_fork_child();
   hs__threads_fork_child();
+  hs__signal_fork_child();
+  hs__status_fork_child();
   hs__trigger_fork_child();
   hs__busy = hs__fork_was_busy;
 }
@@ -130,6 +132,7 @@ __attribute__((constructor(200))) static void hs__init(void) {
   hs__busy = 1;
   hs__resolve();
   hs__loader_init();
+  hs__exec_init();
   hs__settings_load();
   if (!hs__allocator_found()) {
     hs__say("cannot find the allocator's malloc; not tracking");
@@ -139,6 +142,7 @@ __attribute__((constructor(200))) static void hs__init(void) {
     hs__sample_init(); /* before tracking: full mode's frees must look */
     hs__snap_mark_start();
     pthread_atfork(hs__fork_prepare, hs__fork_parent, hs__fork_child);
+    hs__status_open();
     hs__trigger_start();
     hs__tracking = 1;
   }
@@ -149,11 +153,12 @@ __attribute__((constructor(200))) static void hs__init(void) {
  * (the preloaded shim was initialised before the program), never after
  * _exit or a fatal signal. In order: the shim's thread finishes the
  * snapshots already asked for and starts no other; then the exit
- * snapshot. */
+ * snapshot; last, the status file goes. */
 __attribute__((destructor(200))) static void hs__fini(void) {
-  if (!hs__tracking)
-    return;
-  hs__trigger_stop();
-  if (hs__cfg.at_exit)
-    hs__snapshot_take("exit", NULL, 0);
+  if (hs__tracking) {
+    hs__trigger_stop();
+    if (hs__cfg.at_exit)
+      hs__snapshot_take("exit", NULL, 0);
+  }
+  hs__status_remove();
 }

@@ -82,6 +82,19 @@ void hs__os_free(void *p, size_t size) {
   munmap(p, hs__os_round(size));
 }
 
+void *hs__os_map_shared(int fd, size_t size) {
+  void *p =
+      mmap(NULL, hs__os_round(size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  hs__own_add(p, hs__os_round(size));
+  return p;
+}
+
+void hs__os_unmap_shared(void *p, size_t size) {
+  hs__os_free(p, size);
+}
+
 /* vsnprintf with plain conversions does not allocate in glibc. */
 void hs__say(const char *fmt, ...) {
   char buf[1024];

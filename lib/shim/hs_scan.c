@@ -496,15 +496,21 @@ static void hs__scan_root_safe(hs__walk *k, uint32_t root, int libc) {
 
 /* The child inherits the mask of the thread taking the snapshot; the
  * shim's own thread blocks every signal, and a fault with SIGSEGV blocked
- * kills the process whatever its handler: unblock the two we handle. */
+ * kills the process whatever its handler: unblock the two we handle.
+ * The C library's own calls: the shim's interposers take a lock another
+ * thread may have held at the clone. */
 static void hs__child_signals(void) {
-  signal(SIGSEGV, hs__on_fault);
-  signal(SIGBUS, hs__on_fault);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = hs__on_fault;
+  sigemptyset(&sa.sa_mask);
+  hs__os_sigaction(SIGSEGV, &sa, NULL);
+  hs__os_sigaction(SIGBUS, &sa, NULL);
   sigset_t faults;
   sigemptyset(&faults);
   sigaddset(&faults, SIGSEGV);
   sigaddset(&faults, SIGBUS);
-  sigprocmask(SIG_UNBLOCK, &faults, NULL);
+  hs__os_sigmask(SIG_UNBLOCK, &faults, NULL);
 }
 
 /* The child's whole life. Memory it needs beyond the copy comes from

@@ -89,7 +89,10 @@ typedef struct hs__range {
  * time (no locks of the shim held or needed). */
 void *hs__os_alloc(size_t size);        /* zeroed; NULL on failure */
 void hs__os_free(void *p, size_t size); /* accepts NULL */
-size_t hs__os_round(size_t size);       /* up to whole pages */
+/* A file mapped shared (the status file), listed like the rest. */
+void *hs__os_map_shared(int fd, size_t size); /* NULL on failure */
+void hs__os_unmap_shared(void *p, size_t size);
+size_t hs__os_round(size_t size); /* up to whole pages */
 /* The mappings hs__os_alloc made and has not freed (never roots). */
 const hs__range *hs__os_owned(size_t *n);
 void hs__os_lock(void); /* fork: the list of mappings stays whole */
@@ -244,6 +247,33 @@ int hs__loader_frozen(void);        /* 1 in a child that inherited it held */
 void hs__loader_fork_prepare(void); /* captures the module list */
 void hs__loader_fork_child(void);
 
+/* hs_signal.c: the snapshot signal, kept blocked in the program's threads
+ * and given back when the program takes it (see the file's head). */
+#include <signal.h>
+int hs__signal_init(int configured);      /* @return : the signal owned */
+int hs__signal_current(void);             /* 0: none */
+int hs__signal_take_pending(void);        /* at exit: 1 if one was pending */
+void hs__signal_check(void (*ours)(int)); /* the shim's thread, each wake */
+void hs__signal_fork_child(void);
+/* The C library's sigaction and pthread_sigmask, for the shim's own use. */
+int hs__os_sigaction(int sig, const struct sigaction *act,
+                     struct sigaction *old);
+int hs__os_sigmask(int how, const sigset_t *set, sigset_t *old);
+/* Per thread: follow a change of the shim's signal (cheap when none). */
+extern _Atomic uint32_t hs__sig_gen;
+extern __thread uint32_t hs__sig_seen
+    __attribute__((tls_model("initial-exec")));
+void hs__signal_fix_slow(void);
+static inline void hs__signal_fix(void) {
+  if (HS_UNLIKELY(hs__sig_seen !=
+                  atomic_load_explicit(&hs__sig_gen, memory_order_relaxed)))
+    hs__signal_fix_slow();
+}
+/*! The shim's signals this thread blocks against the program's view. */
+uint64_t hs__signal_forced(void);
+uint64_t hs__signal_view(void);
+void hs__signal_inherit(uint64_t view, uint64_t forced);
+
 /* hs_threads.c: the program's threads (pthread_create is interposed). */
 typedef struct hs__thread {
   int32_t tid;
@@ -304,8 +334,28 @@ int hs__snapshot_take(const char *trigger, char *path, size_t path_len);
 void hs__snap_mark_start(void);
 void hs__snap_fork_child(void);
 
+/* hs_exec.c: exec, spawn, system, popen, _exit (interposed). */
+void hs__exec_init(void);
+
+/* hs_channel.c: the status file (lib/common/hs_status.h). */
+void hs__status_open(void); /* this process's file, at start or first use */
+void hs__status_thread(int tid);
+void hs__status_signal(int sig);
+void hs__status_attempt(void);
+void hs__status_result(int rc, uint32_t number);
+void hs__status_remove(void);  /* exit, _exit, exec */
+void hs__status_restore(void); /* a failed exec */
+void hs__status_fork_child(void);
+
 /* hs_trigger.c: the shim's thread, the signal and the start-up. */
 void hs__trigger_start(void);
+/*! Installs the shim's handler for sig (the C library's sigaction). */
+void hs__trigger_install(int sig);
+/*! The snapshot signal is now sig (0: none): the thread is renamed and,
+ * when it was waiting with the old one unblocked, woken; returns once it
+ * no longer accepts the old one (1 s at most). */
+void hs__trigger_retarget(int sig);
+int hs__trigger_is_self(void); /* 1 in the shim's own thread */
 /*! At exit: lets the snapshots already asked for (and one under way)
  * finish, then keeps the thread from starting another. */
 void hs__trigger_stop(void);

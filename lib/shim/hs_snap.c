@@ -29,7 +29,8 @@ static struct {
   uint32_t next_n; /* next file number to try; 0 = not started */
   uint32_t *ring;  /* numbers written, for HEAPSNAP_KEEP */
   uint64_t ring_len, ring_head, ring_count;
-  int last_err; /* said once per distinct error */
+  int last_err;         /* the last error said, and when */
+  uint64_t last_err_ns; /* (CLOCK_MONOTONIC) */
   uint64_t start_ns;
   char cmdline[HS_CMDLINE_MAX];
   const char *argv[HS_ARGV_MAX];
@@ -317,19 +318,27 @@ static void hs__keep(uint32_t n) {
   hs__sn.ring_count++;
 }
 
-/* A failure is said once, until a snapshot succeeds again: the next
- * episode (the disk fills up again next week) is said again. */
-static void hs__report(int rc, const char *path) {
+/* Every failed attempt is said, but one error is said at most once a
+ * minute, so that a failing interval cannot flood a log; a different
+ * error, or the same after a minute, is said again. The status file
+ * (hs_channel.c) has every attempt's outcome, for heapsnap snap. */
+#define HS_REPORT_EVERY_NS (60ull * 1000000000u)
+
+static void hs__report(int rc, const char *path, uint32_t number) {
+  hs__status_result(rc, number);
   if (rc == 0) {
     if (hs__cfg.verbose)
       hs__say("wrote %s", path);
     hs__sn.last_err = 0;
     return;
   }
-  if (rc != hs__sn.last_err)
+  const uint64_t now = hs__clock_ns(CLOCK_MONOTONIC);
+  if (rc != hs__sn.last_err || now - hs__sn.last_err_ns >= HS_REPORT_EVERY_NS) {
     hs__say("cannot write a snapshot in %s: %s (the program runs on)",
             hs__cfg.dir, hs_strerror(rc));
-  hs__sn.last_err = rc;
+    hs__sn.last_err = rc;
+    hs__sn.last_err_ns = now;
+  }
 }
 
 /* Writes the copy under a temporary name, then publishes it. */
@@ -375,6 +384,7 @@ int hs__snapshot_take(const char *trigger, char *path, size_t path_len) {
   const int was_busy = hs__busy;
   hs__busy = 1;
   pthread_mutex_lock(&hs__snap_lock);
+  hs__status_attempt();
   if (!hs__sn.next_n) {
     hs__sn.next_n = 1;
     hs__sn.start_ns =
@@ -397,7 +407,7 @@ int hs__snapshot_take(const char *trigger, char *path, size_t path_len) {
     if (!rc)
       hs__keep(hs__sn.next_n - 1);
   }
-  hs__report(rc, final);
+  hs__report(rc, final, rc ? 0 : hs__sn.next_n - 1);
   pthread_mutex_unlock(&hs__snap_lock);
   if (path && path_len) {
     strncpy(path, rc ? "" : final, path_len - 1);

@@ -19,6 +19,7 @@
 typedef struct hs__start {
   void *(*fn)(void *);
   void *arg;
+  uint64_t sig_view, sig_forced; /* the creator's (hs_signal.c) */
   _Atomic int used;
 } hs__start;
 
@@ -51,6 +52,7 @@ static void *hs__thread_start(void *p) {
   hs__start *st = p;
   void *(*fn)(void *) = st->fn;
   void *arg = st->arg;
+  hs__signal_inherit(st->sig_view, st->sig_forced);
   atomic_store(&st->used, 0);
   void *ret;
   const int slot = hs__thread_register();
@@ -66,6 +68,8 @@ static hs__start *hs__start_claim(void *(*fn)(void *), void *arg) {
     if (atomic_compare_exchange_strong(&hs__starts[i].used, &unused, 1)) {
       hs__starts[i].fn = fn;
       hs__starts[i].arg = arg;
+      hs__starts[i].sig_view = hs__signal_view();
+      hs__starts[i].sig_forced = hs__signal_forced();
       return &hs__starts[i];
     }
   }

@@ -2,12 +2,15 @@
  *
  * The signal handler only posts a semaphore (sem_post is
  * async-signal-safe). The thread waits on it, or until the next interval
- * is due, and takes the snapshot. It blocks every signal but the snapshot
- * signal, so the program's own signals still reach the program's threads,
- * and `heapsnap snap` can send the snapshot signal to it alone (tgkill),
- * interrupting no application thread. Its name, heapsnap:<signo>, and its
- * own working directory, the snapshot folder, are how the launcher finds
- * it (docs/environment.md). */
+ * is due, and takes the snapshot. Every program thread keeps the snapshot
+ * signal blocked (hs_signal.c); this thread blocks every signal too, but
+ * for the snapshot signal while it waits. So a process-directed signal
+ * (`kill -USR2 PID`) reaches this thread alone and interrupts nothing of
+ * the program's, and one that comes while a snapshot is being written
+ * waits, pending, for the next wait. `heapsnap snap` sends it to this
+ * thread alone (tgkill). Its name, heapsnap:<signo>, always names the
+ * current signal; its own working directory is the snapshot folder; the
+ * status file (hs_channel.c) says both and more. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -17,7 +20,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,45 +30,88 @@
 
 static sem_t hs__sem;
 static int hs__have_thread;
+static pthread_t hs__thread_id;
 volatile int hs__thread_pending;
 /* exit() ends every thread wherever it is: a snapshot asked for just
  * before was lost, and one being written left its .tmp file behind. At
- * exit (hs__trigger_fini) the signals already received get their snapshot,
- * a snapshot under way is let finish, and no other is started. */
+ * exit (hs__trigger_stop) the signals already received get their
+ * snapshot, a snapshot under way is let finish, and no other is started. */
 static _Atomic int hs__snapping, hs__stopping;
 static _Atomic unsigned hs__requested, hs__served; /* signals; covered */
+/* While the thread waits with the snapshot signal unblocked, waiting is 1;
+ * each time it blocks it again, waits is advanced (hs__trigger_retarget). */
+static _Atomic int hs__waiting;
+static _Atomic unsigned hs__waits;
 
 static void hs__on_signal(int sig) {
+  (void)sig;
   const int saved = errno;
   atomic_fetch_add(&hs__requested, 1); /* lock-free: async-signal-safe */
   sem_post(&hs__sem);
   errno = saved;
 }
 
+void hs__trigger_install(int sig) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = hs__on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  hs__os_sigaction(sig, &sa, NULL);
+}
+
+static void hs__thread_name(char *name, size_t len) {
+  snprintf(name, len, "heapsnap:%d", hs__signal_current());
+}
+
 static void hs__thread_setup(void) {
-  sigset_t set;
-  sigfillset(&set);
-  if (hs__cfg.signo)
-    sigdelset(&set, hs__cfg.signo);
-  pthread_sigmask(SIG_SETMASK, &set, NULL);
+  sigset_t all;
+  sigfillset(&all);
+  hs__os_sigmask(SIG_SETMASK, &all, NULL);
   char name[16];
-  snprintf(name, sizeof name, "heapsnap:%d", hs__cfg.signo);
-  prctl(PR_SET_NAME, name, 0, 0, 0);
+  hs__thread_name(name, sizeof name);
+  pthread_setname_np(pthread_self(), name);
   /* A private working directory shows the folder in /proc/PID/task/TID/cwd;
    * without it the launcher falls back to --dir. */
   if (unshare(CLONE_FS) == 0 && chdir(hs__cfg.dir) != 0)
     (void)chdir("/");
+  hs__status_thread((int)gettid());
 }
 
-/* Waits for a signal or the next interval; returns the trigger's name. */
+/* One wait, with the current snapshot signal unblocked. waiting is set
+ * before the signal is read: hs__trigger_retarget stores the new signal
+ * before it reads waiting, so either this reads the new one or that sees
+ * the thread waiting and wakes it. */
+static int hs__wait_once(const struct timespec *due) {
+  sigset_t mask;
+  sigfillset(&mask);
+  atomic_store(&hs__waiting, 1);
+  const int sig = hs__signal_current();
+  if (sig)
+    sigdelset(&mask, sig);
+  hs__os_sigmask(SIG_SETMASK, &mask, NULL);
+  const int rc = hs__cfg.interval_ns
+                     ? sem_clockwait(&hs__sem, CLOCK_MONOTONIC, due)
+                     : sem_wait(&hs__sem);
+  const int err = errno;
+  sigfillset(&mask);
+  hs__os_sigmask(SIG_SETMASK, &mask, NULL);
+  atomic_store(&hs__waiting, 0);
+  atomic_fetch_add(&hs__waits, 1);
+  errno = err;
+  return rc;
+}
+
+/* Waits for a signal or the next interval; returns the trigger's name. A
+ * wake-up with no signal behind it (hs__trigger_retarget, exit) only
+ * makes the thread look again. */
 static const char *hs__wait(struct timespec *due) {
   for (;;) {
-    const int rc = hs__cfg.interval_ns
-                       ? sem_clockwait(&hs__sem, CLOCK_MONOTONIC, due)
-                       : sem_wait(&hs__sem);
-    if (rc == 0)
+    hs__signal_check(hs__on_signal);
+    const int rc = hs__wait_once(due);
+    if (rc == 0 && atomic_load(&hs__requested) != atomic_load(&hs__served))
       return "signal";
-    if (errno == ETIMEDOUT) {
+    if (rc != 0 && errno == ETIMEDOUT) {
       const uint64_t next = (uint64_t)due->tv_sec * 1000000000u +
                             (uint64_t)due->tv_nsec + hs__cfg.interval_ns;
       due->tv_sec = (time_t)(next / 1000000000u);
@@ -77,6 +122,7 @@ static const char *hs__wait(struct timespec *due) {
 }
 
 static void *hs__thread_main(void *arg) {
+  (void)arg;
   hs__busy = 1; /* for the thread's whole life */
   hs__thread_setup();
   const uint64_t first = hs__clock_ns(CLOCK_MONOTONIC) + hs__cfg.interval_ns;
@@ -100,14 +146,41 @@ static void *hs__thread_main(void *arg) {
   return NULL;
 }
 
+int hs__trigger_is_self(void) {
+  return hs__have_thread && pthread_equal(pthread_self(), hs__thread_id);
+}
+
+void hs__trigger_retarget(int sig) {
+  (void)sig;
+  if (!hs__have_thread || hs__trigger_is_self())
+    return; /* the thread reads the signal before each wait */
+  char name[16];
+  hs__thread_name(name, sizeof name);
+  pthread_setname_np(hs__thread_id, name);
+  const unsigned waits = atomic_load(&hs__waits);
+  if (!atomic_load(&hs__waiting))
+    return;
+  sem_post(&hs__sem);
+  const struct timespec us = {0, 100000};
+  for (int i = 0; i < 10000 && atomic_load(&hs__waits) == waits; i++)
+    nanosleep(&us, NULL);
+}
+
 /* The thread sets snapping before it looks at stopping, and this sets
  * stopping before it looks at snapping: one of the two sees the other.
  * Waits at most 10 s in all: an exit must not hang on a snapshot. Called
  * before the exit snapshot, so that it does not wait behind interval
  * snapshots the thread would go on taking back to back. */
+/* A signal sent before exit() may still be pending (the thread was busy
+ * with a snapshot, and every other thread blocks it): it is taken here and
+ * counted as the handler would, then waited for like the others. */
 void hs__trigger_stop(void) {
   const struct timespec ms = {0, 1000000};
   int i = 0;
+  if (hs__have_thread && hs__signal_take_pending()) {
+    atomic_fetch_add(&hs__requested, 1);
+    sem_post(&hs__sem);
+  }
   while (hs__have_thread && i++ < 10000 &&
          atomic_load(&hs__served) != atomic_load(&hs__requested))
     nanosleep(&ms, NULL);
@@ -118,7 +191,6 @@ void hs__trigger_stop(void) {
 
 static void hs__thread_create(void) {
   pthread_attr_t attr;
-  pthread_t t;
   pthread_attr_init(&attr);
   /* Its stack comes from hs__os_alloc, so the reachability scan knows it
    * for the shim's own and does not take the block addresses it handles
@@ -135,12 +207,12 @@ static void hs__thread_create(void) {
    * set its own mask. */
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  if (pthread_create(&t, &attr, hs__thread_main, NULL) == 0)
+  hs__os_sigmask(SIG_SETMASK, &all, &old);
+  if (pthread_create(&hs__thread_id, &attr, hs__thread_main, NULL) == 0)
     hs__have_thread = 1;
   else
     hs__say("cannot start the snapshot thread; only API and exit snapshots");
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  hs__os_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
 }
 
@@ -155,15 +227,10 @@ static void hs__check_dir(void) {
 void hs__trigger_start(void) {
   sem_init(&hs__sem, 0, 0);
   hs__check_dir();
-  if (hs__cfg.signo) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = hs__on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(hs__cfg.signo, &sa, NULL);
-  }
-  if (hs__cfg.signo || hs__cfg.interval_ns)
+  const int sig = hs__signal_init(hs__cfg.signo);
+  if (sig && sig == hs__cfg.signo) /* a move installed its own */
+    hs__trigger_install(sig);
+  if (sig || hs__cfg.interval_ns)
     hs__thread_create();
 }
 
@@ -172,12 +239,18 @@ void hs__trigger_start(void) {
 void hs__trigger_fork_child(void) {
   sem_init(&hs__sem, 0, 0);
   atomic_store(&hs__snapping, 0); /* the parent's thread is not here */
+  atomic_store(&hs__waiting, 0);
   atomic_store(&hs__served, atomic_load(&hs__requested));
-  hs__thread_pending = hs__have_thread;
+  hs__thread_pending = 1;
   hs__have_thread = 0;
 }
 
+/* A child's first allocation: its status file, and its thread when the
+ * process has a trigger for one. */
 void hs__trigger_start_pending(void) {
-  if (__atomic_exchange_n(&hs__thread_pending, 0, __ATOMIC_ACQ_REL))
+  if (!__atomic_exchange_n(&hs__thread_pending, 0, __ATOMIC_ACQ_REL))
+    return;
+  hs__status_open();
+  if (hs__signal_current() || hs__cfg.interval_ns)
     hs__thread_create();
 }

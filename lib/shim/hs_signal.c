@@ -1,0 +1,509 @@
+/* hs_signal.c - the snapshot signal, without changing the program.
+ *
+ * `kill -USR2 PID` is process-directed: the kernel hands it to any thread
+ * that does not block it, and a handler run in a program's thread cuts its
+ * sleep, poll or epoll_wait short. So the shim keeps its signal blocked in
+ * every thread of the program and lets its own thread take it alone
+ * (hs_trigger.c). The program never sees the difference:
+ * - Each thread remembers which of the shim's signals the program asked
+ *   blocked (its "view"); the mask calls (pthread_sigmask, sigprocmask)
+ *   keep the shim's signal blocked whatever the program asks and report
+ *   the program's view back; the calls that swap the mask for their
+ *   duration (sigsuspend, ppoll, pselect, epoll_pwait, epoll_pwait2) get it
+ *   added; the exec and spawn family (hs_exec.c) lets the new image start
+ *   with the mask the program set.
+ * - A signal the program takes for itself (a handler through sigaction or
+ *   signal, one installed before the shim started, or the signal waited
+ *   for with sigwait, sigwaitinfo, sigtimedwait or signalfd) is given back
+ *   whole: the program's handler is installed, the shim's own thread stops
+ *   accepting the signal before that, each thread unblocks it where the
+ *   program's view says so (the calling thread at once, new threads at
+ *   birth, the others at their next pass through the shim), and the
+ *   snapshots move to a free real-time signal, said once on stderr.
+ * - SIG_DFL and SIG_IGN set by the program on the shim's signal are kept
+ *   as the program's view and reported back; the shim keeps the signal.
+ * What escapes: raw syscalls (rt_sigprocmask, rt_sigaction: the shim's
+ * thread notices a replaced handler at its next wake-up), setcontext with
+ * a mask the program built by hand, and the obsolete sigset/sigsetmask. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "hs_parse.h"
+#include "hs_shim.h"
+
+#define HS_BIT(sig) (1ull << ((sig)-1))
+#define HS_SIG_OK(sig) ((sig) >= 1 && (sig) <= 64)
+
+/* The C library's functions, resolved at start (hs__signal_init). */
+static struct {
+  int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+  int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
+  int (*sigprocmask)(int, const sigset_t *, sigset_t *);
+  sighandler_t (*signal)(int, sighandler_t);
+  sighandler_t (*bsd_signal)(int, sighandler_t);
+  sighandler_t (*sysv_signal)(int, sighandler_t);
+  int (*sigsuspend)(const sigset_t *);
+  int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *,
+               const sigset_t *);
+  int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
+                 const sigset_t *);
+  int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+  int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,
+                      const sigset_t *);
+  int (*sigwait)(const sigset_t *, int *);
+  int (*sigwaitinfo)(const sigset_t *, siginfo_t *);
+  int (*sigtimedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
+  int (*signalfd)(int, const sigset_t *, int);
+} hs__rs;
+
+_Atomic int hs__sig_cur;             /* the shim's signal now; 0: none */
+_Atomic uint32_t hs__sig_gen = 1;    /* advanced when hs__sig_cur changes */
+static _Atomic uint64_t hs__claimed; /* signals the program took or set */
+static struct sigaction hs__app_act; /* the program's view of hs__sig_cur */
+static pthread_mutex_t hs__sig_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int hs__sig_ready;
+
+/* Per thread: the shim's signals the program asked blocked, those the
+ * shim blocks here against the program's view, and the hs__sig_gen the
+ * mask follows. */
+__thread uint64_t hs__sig_view;
+__thread uint64_t hs__sig_forced;
+__thread uint32_t hs__sig_seen;
+
+#define HS_REAL(name)                                                          \
+  hs__rs.name = (__typeof__(hs__rs.name))dlsym(RTLD_NEXT, #name)
+
+static void hs__signal_resolve(void) {
+  if (hs__rs.pthread_sigmask)
+    return;
+  const int was_busy = hs__busy;
+  hs__busy = 1;
+  HS_REAL(sigaction);
+  HS_REAL(sigprocmask);
+  HS_REAL(signal);
+  HS_REAL(bsd_signal);
+  HS_REAL(sysv_signal);
+  HS_REAL(sigsuspend);
+  HS_REAL(ppoll);
+  HS_REAL(pselect);
+  HS_REAL(epoll_pwait);
+  HS_REAL(epoll_pwait2);
+  HS_REAL(sigwait);
+  HS_REAL(sigwaitinfo);
+  HS_REAL(sigtimedwait);
+  HS_REAL(signalfd);
+  HS_REAL(pthread_sigmask); /* last: the test above */
+  hs__busy = was_busy;
+}
+
+int hs__os_sigaction(int sig, const struct sigaction *act,
+                     struct sigaction *old) {
+  hs__signal_resolve();
+  return hs__rs.sigaction(sig, act, old);
+}
+
+/* glibc's pthread_sigmask, which never blocks its own SIGCANCEL and
+ * SIGSETXID (setuid in a program with threads waits for every thread to
+ * take SIGSETXID). */
+int hs__os_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  hs__signal_resolve();
+  return hs__rs.pthread_sigmask(how, set, old);
+}
+
+/* --- each thread's mask ------------------------------------------------- */
+
+/* Makes this thread's mask follow hs__sig_gen: the shim's current signal
+ * blocked, signals the shim gave back unblocked where it had blocked them
+ * against the program's view. */
+void hs__signal_fix_slow(void) {
+  const uint32_t gen = atomic_load(&hs__sig_gen);
+  const int cur = atomic_load(&hs__sig_cur);
+  sigset_t unblock, block;
+  sigemptyset(&unblock);
+  sigemptyset(&block);
+  uint64_t forced = hs__sig_forced;
+  for (int s = 1; s <= 64; s++)
+    if ((forced & HS_BIT(s)) && s != cur) {
+      sigaddset(&unblock, s);
+      forced &= ~HS_BIT(s);
+    }
+  if (cur && !((hs__sig_view | forced) & HS_BIT(cur))) {
+    sigaddset(&block, cur);
+    forced |= HS_BIT(cur);
+  }
+  if (!sigisemptyset(&unblock))
+    hs__os_sigmask(SIG_UNBLOCK, &unblock, NULL);
+  if (!sigisemptyset(&block))
+    hs__os_sigmask(SIG_BLOCK, &block, NULL);
+  hs__sig_forced = forced;
+  hs__sig_seen = gen;
+}
+
+uint64_t hs__signal_forced(void) {
+  return hs__sig_forced;
+}
+
+uint64_t hs__signal_view(void) {
+  return hs__sig_view;
+}
+
+/* A thread the shim starts for the program takes its creator's state. */
+void hs__signal_inherit(uint64_t view, uint64_t forced) {
+  hs__sig_view = view;
+  hs__sig_forced = forced;
+  hs__sig_seen = 0;
+  hs__signal_fix();
+}
+
+/* pthread_sigmask and sigprocmask: the program's request applied to its
+ * view, the shim's signal kept blocked, the view reported in old. The
+ * shim's own calls (libunwind's, which nest) are the real ones. */
+static int hs__mask(int (*real)(int, const sigset_t *, sigset_t *), int how,
+                    const sigset_t *set, sigset_t *old) {
+  if (hs__busy)
+    return real(how, set, old);
+  hs__signal_fix();
+  const int cur = atomic_load(&hs__sig_cur);
+  if (!cur)
+    return real(how, set, old);
+  const uint64_t b = HS_BIT(cur), was = hs__sig_view;
+  uint64_t view = was, forced = hs__sig_forced;
+  sigset_t copy;
+  if (set) {
+    copy = *set;
+    const int in = sigismember(set, cur) == 1;
+    if (how == SIG_SETMASK) {
+      sigaddset(&copy, cur);
+      if (in)
+        view |= b, forced &= ~b;
+      else
+        view &= ~b, forced |= b;
+    } else if (how == SIG_BLOCK && in) {
+      view |= b, forced &= ~b;
+    } else if (how == SIG_UNBLOCK && in) {
+      view &= ~b, forced |= b;
+      sigdelset(&copy, cur); /* stays blocked: the shim's */
+    }
+    set = &copy;
+  }
+  const int rc = real(how, set, old);
+  if (rc == 0 && set &&
+      (how == SIG_BLOCK || how == SIG_UNBLOCK || how == SIG_SETMASK)) {
+    hs__sig_view = view;
+    hs__sig_forced = forced;
+  }
+  if (rc == 0 && old) {
+    if (was & b)
+      sigaddset(old, cur);
+    else
+      sigdelset(old, cur);
+  }
+  return rc;
+}
+
+HS_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  hs__signal_resolve();
+  return hs__mask(hs__rs.pthread_sigmask, how, set, old);
+}
+
+HS_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+  hs__signal_resolve();
+  return hs__mask(hs__rs.sigprocmask, how, set, old);
+}
+
+/* A mask a call installs for its duration, with the shim's signal added.
+ * @return : mask, or copy holding it. */
+static const sigset_t *hs__with_ours(const sigset_t *mask, sigset_t *copy) {
+  hs__signal_fix();
+  const int cur = atomic_load(&hs__sig_cur);
+  if (!mask || !cur)
+    return mask;
+  *copy = *mask;
+  sigaddset(copy, cur);
+  return copy;
+}
+
+HS_EXPORT int sigsuspend(const sigset_t *mask) {
+  hs__signal_resolve();
+  sigset_t copy;
+  return hs__rs.sigsuspend(hs__with_ours(mask, &copy));
+}
+
+HS_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo,
+                    const sigset_t *mask) {
+  hs__signal_resolve();
+  sigset_t copy;
+  return hs__rs.ppoll(fds, n, tmo, hs__with_ours(mask, &copy));
+}
+
+HS_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e,
+                      const struct timespec *tmo, const sigset_t *mask) {
+  hs__signal_resolve();
+  sigset_t copy;
+  return hs__rs.pselect(n, r, w, e, tmo, hs__with_ours(mask, &copy));
+}
+
+HS_EXPORT int epoll_pwait(int fd, struct epoll_event *ev, int max, int tmo,
+                          const sigset_t *mask) {
+  hs__signal_resolve();
+  sigset_t copy;
+  return hs__rs.epoll_pwait(fd, ev, max, tmo, hs__with_ours(mask, &copy));
+}
+
+HS_EXPORT int epoll_pwait2(int fd, struct epoll_event *ev, int max,
+                           const struct timespec *tmo, const sigset_t *mask) {
+  hs__signal_resolve();
+  if (!hs__rs.epoll_pwait2) {
+    errno = ENOSYS;
+    return -1;
+  }
+  sigset_t copy;
+  return hs__rs.epoll_pwait2(fd, ev, max, tmo, hs__with_ours(mask, &copy));
+}
+
+/* --- giving a signal back ----------------------------------------------- */
+
+static int hs__is_handler(sighandler_t h) {
+  return h != SIG_DFL && h != SIG_IGN && h != SIG_ERR;
+}
+
+/* A real-time signal no one uses: the program has not touched it and its
+ * disposition is the default. From SIGRTMIN+5 up, past those libraries
+ * commonly take first. */
+static int hs__sig_pick(int avoid) {
+  const uint64_t claimed = atomic_load(&hs__claimed);
+  for (int s = SIGRTMIN + 5; s <= SIGRTMAX; s++) {
+    struct sigaction q;
+    if (s == avoid || (claimed & HS_BIT(s)) || hs__os_sigaction(s, NULL, &q))
+      continue;
+    if (!(q.sa_flags & SA_SIGINFO) && q.sa_handler == SIG_DFL)
+      return s;
+  }
+  return 0;
+}
+
+/* Under hs__sig_lock: the program took `old` (it "handles" or "waits for"
+ * it); snapshots move to another signal, and the shim's thread stops
+ * accepting `old` before this returns, so the program's handler can be
+ * installed and never runs on the shim's thread. */
+static void hs__sig_move(int old, const char *verb) {
+  const int next = hs__sig_pick(old);
+  if (next)
+    hs__trigger_install(next);
+  atomic_store(&hs__sig_cur, next);
+  atomic_fetch_add(&hs__sig_gen, 1);
+  hs__trigger_retarget(next);
+  hs__status_signal(next);
+  if (!hs__trigger_is_self()) /* the shim's thread sets its own mask */
+    hs__signal_fix();
+  char was[16], now[16];
+  hs__signal_name(old, was, sizeof was);
+  hs__signal_name(next, now, sizeof now);
+  if (next)
+    hs__say("%s %s %s itself; snapshots now on %s: use heapsnap snap %d",
+            hs__cfg.name, verb, was, now, (int)getpid());
+  else
+    hs__say("%s %s %s itself, and no real-time signal is free: snapshots "
+            "now come only from the interval, the API or exit",
+            hs__cfg.name, verb, was);
+  memset(&hs__app_act, 0, sizeof hs__app_act);
+  hs__app_act.sa_handler = SIG_DFL;
+}
+
+static void hs__claim(int sig) {
+  if (HS_SIG_OK(sig))
+    atomic_fetch_or(&hs__claimed, HS_BIT(sig));
+}
+
+/* sigwait and its kin, signalfd: the program consumes every signal in set
+ * itself. */
+static void hs__claim_set(const sigset_t *set) {
+  if (!set || !atomic_load(&hs__sig_ready))
+    return;
+  pthread_mutex_lock(&hs__sig_lock);
+  for (int s = 1; s <= 64; s++)
+    if (sigismember(set, s) == 1)
+      hs__claim(s);
+  const int cur = atomic_load(&hs__sig_cur);
+  if (cur && sigismember(set, cur) == 1)
+    hs__sig_move(cur, "waits for");
+  pthread_mutex_unlock(&hs__sig_lock);
+}
+
+HS_EXPORT int sigaction(int sig, const struct sigaction *act,
+                        struct sigaction *old) {
+  hs__signal_resolve();
+  if (!HS_SIG_OK(sig) || !atomic_load(&hs__sig_ready))
+    return hs__rs.sigaction(sig, act, old);
+  pthread_mutex_lock(&hs__sig_lock);
+  int rc = 0;
+  if (sig != atomic_load(&hs__sig_cur)) {
+    if (act)
+      hs__claim(sig);
+    rc = hs__rs.sigaction(sig, act, old);
+  } else {
+    const struct sigaction was = hs__app_act;
+    if (act && hs__is_handler(act->sa_handler)) {
+      hs__claim(sig);
+      hs__sig_move(sig, "handles");
+      rc = hs__rs.sigaction(sig, act, NULL);
+    } else if (act) {
+      hs__app_act = *act; /* SIG_DFL or SIG_IGN: the program's view */
+    }
+    if (old && rc == 0)
+      *old = was;
+  }
+  pthread_mutex_unlock(&hs__sig_lock);
+  return rc;
+}
+
+/* signal, bsd_signal, sysv_signal: glibc runs them through its own
+ * sigaction, out of the interposer's sight. */
+static sighandler_t hs__signal_call(sighandler_t (*real)(int, sighandler_t),
+                                    int sig, sighandler_t h, int flags) {
+  if (!real) {
+    errno = ENOSYS;
+    return SIG_ERR;
+  }
+  if (!HS_SIG_OK(sig) || !atomic_load(&hs__sig_ready))
+    return real(sig, h);
+  pthread_mutex_lock(&hs__sig_lock);
+  sighandler_t rc;
+  if (sig != atomic_load(&hs__sig_cur)) {
+    hs__claim(sig);
+    rc = real(sig, h);
+  } else {
+    rc = hs__app_act.sa_handler;
+    if (hs__is_handler(h)) {
+      hs__claim(sig);
+      hs__sig_move(sig, "handles");
+      if (real(sig, h) == SIG_ERR)
+        rc = SIG_ERR;
+    } else if (h == SIG_DFL || h == SIG_IGN) {
+      memset(&hs__app_act, 0, sizeof hs__app_act);
+      hs__app_act.sa_handler = h;
+      hs__app_act.sa_flags = flags;
+    } else {
+      errno = EINVAL;
+      rc = SIG_ERR;
+    }
+  }
+  pthread_mutex_unlock(&hs__sig_lock);
+  return rc;
+}
+
+HS_EXPORT sighandler_t signal(int sig, sighandler_t h) {
+  hs__signal_resolve();
+  return hs__signal_call(hs__rs.signal, sig, h, SA_RESTART);
+}
+
+HS_EXPORT sighandler_t bsd_signal(int sig, sighandler_t h) {
+  hs__signal_resolve();
+  return hs__signal_call(hs__rs.bsd_signal, sig, h, SA_RESTART);
+}
+
+HS_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h) {
+  hs__signal_resolve();
+  return hs__signal_call(hs__rs.sysv_signal, sig, h, SA_RESETHAND | SA_NODEFER);
+}
+
+HS_EXPORT int sigwait(const sigset_t *set, int *sig) {
+  hs__signal_resolve();
+  hs__claim_set(set);
+  return hs__rs.sigwait(set, sig);
+}
+
+HS_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info) {
+  hs__signal_resolve();
+  hs__claim_set(set);
+  return hs__rs.sigwaitinfo(set, info);
+}
+
+HS_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info,
+                           const struct timespec *tmo) {
+  hs__signal_resolve();
+  hs__claim_set(set);
+  return hs__rs.sigtimedwait(set, info, tmo);
+}
+
+HS_EXPORT int signalfd(int fd, const sigset_t *mask, int flags) {
+  hs__signal_resolve();
+  hs__claim_set(mask);
+  return hs__rs.signalfd(fd, mask, flags);
+}
+
+/* The shim's thread, at each wake-up: a handler put in place of the shim's
+ * behind its back (a raw rt_sigaction) is the program's. */
+void hs__signal_check(void (*ours)(int)) {
+  const int cur = atomic_load(&hs__sig_cur);
+  struct sigaction q;
+  if (!cur || hs__os_sigaction(cur, NULL, &q) != 0 || q.sa_handler == ours ||
+      pthread_mutex_trylock(&hs__sig_lock) != 0)
+    return;
+  if (cur == atomic_load(&hs__sig_cur)) {
+    hs__claim(cur);
+    hs__sig_move(cur, "handles");
+  }
+  pthread_mutex_unlock(&hs__sig_lock);
+}
+
+/* At start, in the thread that runs the constructors (the main thread):
+ * the configured signal, unless a handler is already installed for it
+ * (the program's, or a library's that started first). */
+int hs__signal_init(int configured) {
+  hs__signal_resolve();
+  sigset_t now;
+  hs__os_sigmask(SIG_BLOCK, NULL, &now);
+  struct sigaction q;
+  memset(&q, 0, sizeof q);
+  if (configured)
+    hs__os_sigaction(configured, NULL, &q);
+  const int taken =
+      configured && ((q.sa_flags & SA_SIGINFO) || hs__is_handler(q.sa_handler));
+  if (configured && sigismember(&now, configured) == 1)
+    hs__sig_view = HS_BIT(configured);
+  hs__app_act = q;
+  atomic_store(&hs__sig_cur, configured);
+  atomic_store(&hs__sig_ready, 1);
+  if (taken) {
+    pthread_mutex_lock(&hs__sig_lock);
+    hs__claim(configured);
+    hs__sig_move(configured, "handles");
+    pthread_mutex_unlock(&hs__sig_lock);
+  }
+  hs__signal_fix();
+  return atomic_load(&hs__sig_cur);
+}
+
+/* At exit, in a thread that blocks the shim's signal: 1 when one was
+ * pending (for the process or this thread), now taken. */
+int hs__signal_take_pending(void) {
+  const int cur = atomic_load(&hs__sig_cur);
+  sigset_t set;
+  sigemptyset(&set);
+  if (!cur || !hs__rs.sigtimedwait)
+    return 0;
+  sigaddset(&set, cur);
+  const struct timespec now = {0, 0};
+  return hs__rs.sigtimedwait(&set, NULL, &now) == cur;
+}
+
+int hs__signal_current(void) {
+  return atomic_load(&hs__sig_cur);
+}
+
+/* fork: the child is the forking thread alone; its lock may have been
+ * held by another thread. */
+void hs__signal_fork_child(void) {
+  pthread_mutex_init(&hs__sig_lock, NULL);
+}
