@@ -1,7 +1,8 @@
 /* heapsnap.c - the heapsnap launcher: entry point, help and dispatch.
  *
  * `heapsnap run` starts a program under the shim, `heapsnap snap` asks a
- * running one for a snapshot, `heapsnap dump` prints a snapshot file. The
+ * running one for a snapshot, `heapsnap ps` lists those that run it,
+ * `heapsnap dump` prints a snapshot file. The
  * manual is docs/heapsnap.md; each subcommand lives in its own file. */
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,8 @@ static const char hs__help_main[] =
     "      --depth N  --verbose  --sample BYTES  --no-scan\n"
     "  snap [--timeout S] [--dir D] PID  take a snapshot of a running "
     "process\n"
+    "  ps [--json]                       list the processes that run the "
+    "shim\n"
     "  dump [--top N] FILE               print a snapshot file\n"
     "  help [COMMAND]                    this help, or a command's\n"
     "\n"
@@ -34,7 +37,8 @@ static const char hs__help_main[] =
     "\n"
     "exit status:\n"
     "  0    success\n"
-    "  1    snap: the snapshot did not appear in time\n"
+    "  1    snap: the snapshot could not be written (the reason is\n"
+    "       printed), the process exited, or the time ran out\n"
     "  2    usage error or bad input\n"
     "  run: the program's own status; 127 when it cannot be found,\n"
     "       126 when it cannot be executed\n"
@@ -51,6 +55,7 @@ typedef struct hs__command {
 static const hs__command hs__commands[] = {
     {"run", hs__cmd_run, hs__help_run},
     {"snap", hs__cmd_snap, hs__help_snap},
+    {"ps", hs__cmd_ps, hs__help_ps},
     {"dump", hs__cmd_dump, hs__help_dump},
 };
 

@@ -14,6 +14,10 @@ extern const char hs__help_run[];
 int hs__cmd_snap(int argc, char **argv);
 extern const char hs__help_snap[];
 
+/*! heapsnap ps [--json] : lists the processes that run the shim. */
+int hs__cmd_ps(int argc, char **argv);
+extern const char hs__help_ps[];
+
 /*! heapsnap dump [options] FILE : prints a snapshot for people. */
 int hs__cmd_dump(int argc, char **argv);
 extern const char hs__help_dump[];

@@ -40,6 +40,7 @@ typedef struct hs_status {
   int32_t pid;    /* as the process sees itself */
   int32_t ppid;   /* at start, or at fork for a child */
   uint64_t start; /* start time, field 22 of /proc/PID/stat */
+  uint64_t pidns; /* inode of /proc/PID/ns/pid: where pid means it */
   uint32_t flags;
   uint32_t mode;
   int32_t signo;      /* the signal that asks for a snapshot now; 0: none */
@@ -56,7 +57,7 @@ typedef struct hs_status {
   char name[64];     /* <name> in <name>.<pid>.<n>.snap */
   char program[64];  /* the program's name, for messages */
   char dir[4096];    /* the snapshot folder, absolute */
-  char pad[3856];
+  char pad[3848];
 } hs_status;
 
 _Static_assert(sizeof(hs_status) == HS_STATUS_SIZE, "hs_status layout");

@@ -106,6 +106,8 @@ static void hs__ch_fill(hs_status *s, int pid, int child) {
   s->pid = pid;
   s->ppid = (int32_t)getppid();
   s->start = hs__start_ticks();
+  struct stat ns;
+  s->pidns = stat("/proc/self/ns/pid", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
   s->flags = child ? HS_STATUS_CHILD : 0;
   s->mode = hs__cfg.sample_bytes ? HS_STATUS_SAMPLED : HS_STATUS_FULL;
   s->signo = hs__signal_current();
@@ -141,10 +143,10 @@ void hs__status_thread(int tid) {
   hs__ch_end();
 }
 
-void hs__status_signal(int sig) {
+void hs__status_signal(int sig, int moved) {
   hs__ch_begin();
   hs__ch.st->signo = sig;
-  hs__ch.st->flags |= HS_STATUS_MOVED;
+  hs__ch.st->flags |= moved ? HS_STATUS_MOVED : 0;
   hs__ch_end();
 }
 

@@ -340,7 +340,7 @@ void hs__exec_init(void);
 /* hs_channel.c: the status file (lib/common/hs_status.h). */
 void hs__status_open(void); /* this process's file, at start or first use */
 void hs__status_thread(int tid);
-void hs__status_signal(int sig);
+void hs__status_signal(int sig, int moved);
 void hs__status_attempt(void);
 void hs__status_result(int rc, uint32_t number);
 void hs__status_remove(void);  /* exit, _exit, exec */

@@ -303,7 +303,7 @@ static void hs__sig_move(int old, const char *verb) {
   atomic_store(&hs__sig_cur, next);
   atomic_fetch_add(&hs__sig_gen, 1);
   hs__trigger_retarget(next);
-  hs__status_signal(next);
+  hs__status_signal(next, 1);
   if (!hs__trigger_is_self()) /* the shim's thread sets its own mask */
     hs__signal_fix();
   char was[16], now[16];
@@ -482,6 +482,8 @@ int hs__signal_init(int configured) {
     pthread_mutex_unlock(&hs__sig_lock);
   }
   hs__signal_fix();
+  if (!taken)
+    hs__status_signal(configured, 0);
   return atomic_load(&hs__sig_cur);
 }
 

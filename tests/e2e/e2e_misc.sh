@@ -70,6 +70,32 @@ unwritable_dir)
   grep -q "is not a directory" "$dir/err" || fail "no start warning"
   grep -q "cannot write a snapshot in $dir/missing: " "$dir/err" || fail "no failure line"
   ;;
+missing_dir_snap)
+  # heapsnap snap names the real folder and says why, at once, each time;
+  # the shim says one error once a minute; heapsnap ps shows the folder.
+  HEAPSNAP_DIR=$dir/missing LD_PRELOAD=$shim "$idle" sleep 20000 2>"$dir/err" &
+  pid=$!
+  trap 'kill -9 $pid 2>/dev/null; rm -rf "$dir"' EXIT
+  for _ in $(seq 250); do
+    grep -qx 'heapsnap:12' /proc/$pid/task/*/comm 2>/dev/null && break
+    sleep 0.02
+  done
+  for k in 1 2; do
+    rc=0 start=$SECONDS
+    "$bin/heapsnap" snap --timeout 30 $pid >"$dir/out" 2>"$dir/snap.err" || rc=$?
+    [ $rc = 1 ] || fail "snap $k: status $rc, want 1"
+    [ "$(cat "$dir/snap.err")" = "heapsnap snap: process $pid could not write its snapshot in $dir/missing: No such file or directory" ] ||
+      fail "snap $k: $(cat "$dir/snap.err")"
+    [ $((SECONDS - start)) -lt 10 ] || fail "snap $k waited for its timeout"
+  done
+  [ "$(grep -c 'cannot write a snapshot' "$dir/err")" = 1 ] ||
+    fail "the shim said the same error $(grep -c 'cannot write' "$dir/err") times in a minute"
+  "$bin/heapsnap" ps | grep -Eq "^$pid .* $dir/missing  " ||
+    fail "ps: $("$bin/heapsnap" ps)"
+  mkdir "$dir/missing"
+  out=$("$bin/heapsnap" snap $pid) || fail "snap after mkdir"
+  [ "$out" = "$dir/missing/e2e_idle.$pid.1.snap" ] || fail "snap printed $out"
+  ;;
 disk_full)
   mkdir "$dir/small"
   mount -t tmpfs -o size=64k tmpfs "$dir/small" 2>/dev/null || {

@@ -10,7 +10,7 @@
 # one line on stderr says so, and nothing is left in the folder; once it
 # can, snapshots succeed again, numbered from 1 without a gap, every file
 # whole and readable, no temporary file left; `heapsnap snap` on a
-# read-only folder gives up with status 1 after its timeout.
+# read-only folder says why at once, status 1, without waiting its timeout.
 set -euo pipefail
 bin=$1 shim=$2 src=$3
 . "$src/../real/real_lib.sh"
@@ -48,9 +48,14 @@ case_() {
   rl_wait_for 30 rl_has_lines "$rl_dir/$name.api" '^api' 4 ||
     fail "$name: the program took no API snapshot"
   if [ "$name" = readonly ]; then
-    local rc=0
-    timeout 30 "$bin/heapsnap" snap --timeout 1 "$pid" >/dev/null 2>&1 || rc=$?
+    local rc=0 start=$SECONDS
+    timeout 60 "$bin/heapsnap" snap --timeout 30 "$pid" >/dev/null \
+      2>"$rl_dir/snap.err" || rc=$?
     [ $rc = 1 ] || fail "heapsnap snap on a read-only folder: status $rc, want 1"
+    [ "$(cat "$rl_dir/snap.err")" = "heapsnap snap: process $pid could not write its snapshot in $d: Read-only file system" ] ||
+      fail "heapsnap snap on a read-only folder: $(cat "$rl_dir/snap.err")"
+    [ $((SECONDS - start)) -lt 10 ] ||
+      fail "heapsnap snap on a read-only folder waited for its timeout"
   fi
   # A failing snapshot's temporary file lives for the moment between its
   # open and its unlink (on a full disk): nothing must stay, but one may be

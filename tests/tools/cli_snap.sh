@@ -1,8 +1,10 @@
 #!/bin/bash
-# cli_snap.sh - `heapsnap snap PID`: refuses processes without the shim
-# (and leaves them alive), finds the shim's thread and folder by the
-# conventions of docs/environment.md, signals it and prints the new file.
-# The shim here is fakeshim_tools.c; the real one is tested in tests/e2e.
+# cli_snap.sh - `heapsnap snap PID` and `heapsnap ps`: snap refuses
+# processes without the shim (and leaves them alive), reads the shim's
+# status file (docs/environment.md), signals its thread and prints the new
+# file, or why there is none; ps lists the shimmed processes.
+# The shim here is fakeshim_tools.c; the real one is tested in tests/e2e
+# and tests/stress.
 # shellcheck source=tests/tools/cli_lib.sh
 . "$(dirname "$0")/cli_lib.sh"
 
@@ -23,7 +25,7 @@ start_sleeper() {
   wait_for 10 has_shim_thread "$pid" || fail "no heapsnap: thread in $pid"
 }
 
-has_shim_thread() { grep -qs '^heapsnap:' /proc/"$1"/task/*/comm; }
+has_shim_thread() { grep -Eqs '^(heapsnap|other):' /proc/"$1"/task/*/comm; }
 
 shim_tid() {
   grep -ls '^heapsnap:' /proc/"$1"/task/*/comm | head -1 | cut -d/ -f5
@@ -64,13 +66,34 @@ expect_rc 0 "second snap"
 expect_eq "$out" "$T/snaps/sleep.$pid.3.snap" "second snap"
 alive "$pid" || fail "snap: process $pid died"
 
-# --dir looks elsewhere; nothing comes there, so it times out (exit 1).
-cap "$H" snap --dir "$T/other" --timeout 0.3 "$pid"
-expect_rc 1 "timeout"
-expect_err_lines 1 "timeout"
-expect_eq "$err" "heapsnap snap: no new snapshot of process $pid in $T/other after 0.3 s" \
-  "timeout"
-expect_eq "$out" "" "timeout: stdout"
+# --dir looks elsewhere, where the file the process wrote is not.
+cap "$H" snap --dir "$T/other" --timeout 5 "$pid"
+expect_rc 1 "--dir elsewhere"
+expect_eq "$err" "heapsnap snap: process $pid wrote sleep.$pid.4.snap in $T/snaps, which is not in $T/other" \
+  "--dir elsewhere"
+expect_eq "$out" "" "--dir elsewhere: stdout"
+cap "$H" snap --dir "$T/snaps" "$pid"
+expect_rc 0 "--dir there"
+expect_eq "$out" "$T/snaps/sleep.$pid.5.snap" "--dir there"
+
+# ps: the process, its mode, count and folder; JSON that parses.
+cap "$H" ps
+expect_rc 0 "ps"
+printf '%s\n' "$out" | grep -Eq "^$pid +[0-9]+ +full +4  SIGUSR2 +$T/snaps  sleep 60\$" ||
+  fail "ps: no line for $pid: $out"
+cap "$H" ps --json
+expect_rc 0 "ps --json"
+printf '%s' "$out" | python3 -c "
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r['pid'] == $pid]
+assert len(rows) == 1, rows
+r = rows[0]
+assert (r['mode'], r['dir'], r['snapshots'], r['command'], r['signal'],
+        r['started']) == ('full', '$T/snaps', 4, 'sleep 60', 'SIGUSR2', True), r
+assert set(r) == {'pid', 'ppid', 'mode', 'dir', 'snapshots', 'command',
+                  'signal', 'started'}, r
+" || fail "ps --json: $out"
+usage_error "ps operand" "heapsnap ps: unexpected argument 'x'" "$H" ps x
 usage_error "--dir missing" "heapsnap snap: --dir: '$T/none': No such file" \
   "$H" snap --dir "$T/none" "$pid"
 
@@ -90,6 +113,46 @@ expect_err_lines 1 "process exits"
 expect_eq "$err" "heapsnap snap: process $pid exited before writing a snapshot" \
   "process exits"
 [ $((SECONDS - start)) -lt 10 ] || fail "process exits: snap waited on"
+
+# The shim cannot write: the reason, at once (not after the timeout).
+FAKESHIM_MODE=fail start_sleeper "$T/shim/libheapsnap.so" --dir "$T/snaps" \
+  --signal "$USR2"
+start=$SECONDS
+cap "$H" snap --timeout 20 "$pid"
+expect_rc 1 "cannot write"
+expect_eq "$err" "heapsnap snap: process $pid could not write its snapshot in $T/snaps: Read-only file system" \
+  "cannot write"
+[ $((SECONDS - start)) -lt 10 ] || fail "cannot write: snap waited on"
+kill -KILL "$pid"
+
+# The shim does not answer: the timeout.
+FAKESHIM_MODE=mute start_sleeper "$T/shim/libheapsnap.so" --dir "$T/snaps" \
+  --signal "$USR2"
+cap "$H" snap --timeout 0.3 "$pid"
+expect_rc 1 "timeout"
+expect_err_lines 1 "timeout"
+expect_eq "$err" "heapsnap snap: no new snapshot of process $pid in $T/snaps after 0.3 s" \
+  "timeout"
+kill -KILL "$pid"
+
+# The thread the status names does not carry the signal in its name: not
+# sure whose handler would run, so nothing is sent.
+FAKESHIM_THREAD=other start_sleeper "$T/shim/libheapsnap.so" --dir "$T/snaps" \
+  --signal "$USR2"
+usage_error "thread misnamed" "not sending a signal that something else may handle" \
+  "$H" snap "$pid"
+alive "$pid" || fail "thread misnamed: process $pid died"
+kill -KILL "$pid"
+
+# The shim mapped, with no status file.
+(unset FAKESHIM_MODE; HEAPSNAP_LIB=$T/shim/libheapsnap.so exec "$H" run -- sleep 60) &
+pid=$!
+HS_PIDS+=("$pid")
+wait_for 10 grep -qs libheapsnap /proc/"$pid"/maps
+usage_error "no status" "process $pid maps the heapsnap shim, but the shim has no status file" \
+  "$H" snap "$pid"
+alive "$pid" || fail "no status: process $pid died"
+kill -KILL "$pid"
 
 # The signal trigger off: heapsnap:0.
 start_sleeper "$T/shim/libheapsnap.so" --dir "$T/snaps" --signal none

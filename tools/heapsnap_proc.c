@@ -1,0 +1,162 @@
+/* heapsnap_proc.c - a process as the launcher sees it (heapsnap_proc.h). */
+#include "heapsnap_proc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hs_parse.h"
+
+/* Reads a small /proc file into buf, NUL-terminated. @return : bytes or
+ * -errno. */
+static long hs__proc_read(int pid, const char *file, char *buf, size_t len) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return -errno;
+  const size_t n = fread(buf, 1, len - 1, f);
+  const int err = ferror(f) ? errno : 0;
+  fclose(f);
+  buf[n] = '\0';
+  return err ? -err : (long)n;
+}
+
+/* The last number on the line of /proc/PID/status that starts with key. */
+static int hs__proc_field(const char *status, const char *key, int nth,
+                          long *out) {
+  const char *line = strstr(status, key);
+  if (!line)
+    return -ENOENT;
+  const char *p = line + strlen(key);
+  const char *end = strchr(p, '\n');
+  long v = 0;
+  int found = 0;
+  for (int i = 0; p && (!end || p < end); i++) {
+    char *next;
+    const long x = strtol(p, &next, 10);
+    if (next == p)
+      break;
+    if (nth < 0 || i == nth)
+      v = x, found = 1;
+    p = next;
+  }
+  if (!found)
+    return -ENOENT;
+  *out = v;
+  return 0;
+}
+
+int hs__proc_get(int pid, hs__proc *p) {
+  char buf[4096];
+  long n = hs__proc_read(pid, "status", buf, sizeof buf);
+  if (n < 0)
+    return (int)n;
+  long tgid, ppid, euid, nspid;
+  if (hs__proc_field(buf, "\nTgid:", 0, &tgid) ||
+      hs__proc_field(buf, "\nPPid:", 0, &ppid) ||
+      hs__proc_field(buf, "\nUid:", 1, &euid))
+    return -EINVAL;
+  if (hs__proc_field(buf, "\nNSpid:", -1, &nspid))
+    nspid = pid; /* a kernel before 4.1 */
+  memset(p, 0, sizeof *p);
+  p->pid = pid;
+  p->tgid = (int)tgid;
+  p->ppid = (int)ppid;
+  p->euid = (unsigned)euid;
+  p->nspid = (int)nspid;
+  if ((n = hs__proc_read(pid, "stat", buf, sizeof buf)) < 0)
+    return (int)n;
+  if (hs_status_start_of(buf, &p->start))
+    return -EINVAL;
+  char path[64];
+  struct stat ns;
+  snprintf(path, sizeof path, "/proc/%d/ns/pid", pid);
+  p->pidns = stat(path, &ns) == 0 ? (uint64_t)ns.st_ino : 0;
+  return 0;
+}
+
+/* 1 when the mapped file named on a maps line is libheapsnap.so. */
+static int hs__maps_line_is_shim(char *line) {
+  char *path = strchr(line, '/');
+  if (!path)
+    return 0;
+  path[strcspn(path, "\n")] = '\0';
+  static const char deleted[] = " (deleted)"; /* replaced on disk */
+  const size_t len = strlen(path), dlen = sizeof deleted - 1;
+  if (len > dlen && strcmp(path + len - dlen, deleted) == 0)
+    path[len - dlen] = '\0';
+  const char *base = strrchr(path, '/') + 1;
+  return strcmp(base, "libheapsnap.so") == 0 ||
+         strncmp(base, "libheapsnap.so.", 15) == 0;
+}
+
+int hs__proc_maps_shim(int pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/maps", pid);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return -errno;
+  char *line = NULL;
+  size_t cap = 0;
+  int found = 0;
+  errno = 0;
+  while (!found && getline(&line, &cap, f) > 0)
+    found = hs__maps_line_is_shim(line);
+  const int err = !found && ferror(f) ? errno : 0;
+  free(line);
+  fclose(f);
+  return err ? -err : found;
+}
+
+/* The file at root + base, if it is this process's. */
+static int hs__proc_status_at(const hs__proc *p, const char *root,
+                              const char *base, hs_status *st) {
+  char dir[128], path[160];
+  if (hs_status_folder(dir, sizeof dir, root, base, p->euid))
+    return -ENAMETOOLONG;
+  snprintf(path, sizeof path, "%s/%d", dir, p->nspid);
+  const int rc = hs_status_read(path, st);
+  if (rc)
+    return rc;
+  return st->pid == p->nspid && st->start == p->start ? 0 : -ENOENT;
+}
+
+int hs__proc_status(const hs__proc *p, hs_status *st) {
+  static const char *const bases[] = {"/dev/shm", "/tmp"};
+  char root[64];
+  snprintf(root, sizeof root, "/proc/%d/root", p->pid);
+  int rc = -ENOENT;
+  for (int i = 0; i < 2 && rc; i++) {
+    rc = hs__proc_status_at(p, root, bases[i], st);
+    if (rc == -EACCES || rc == -EPERM) /* no right to its root: ours */
+      rc = hs__proc_status_at(p, "", bases[i], st);
+  }
+  return rc < 0 && rc != -EACCES && rc != -EPERM ? -ENOENT : rc;
+}
+
+void hs__proc_cmdline(int pid, char *buf, size_t len) {
+  const long n = hs__proc_read(pid, "cmdline", buf, len);
+  if (n <= 0) {
+    buf[0] = '\0';
+    return;
+  }
+  for (long i = 0; i < n; i++)
+    if (buf[i] == '\0')
+      buf[i] = ' ';
+    else if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+      buf[i] = '?';
+  long end = n;
+  while (end > 0 && buf[end - 1] == ' ')
+    end--;
+  buf[end] = '\0';
+}
+
+void hs__proc_signal_name(int signo, char *buf, size_t len) {
+  if (signo <= 0)
+    snprintf(buf, len, "none");
+  else
+    hs__signal_name(signo, buf, (unsigned)len);
+}

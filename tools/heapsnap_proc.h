@@ -1,0 +1,44 @@
+/* heapsnap_proc.h - what the launcher learns of a process from /proc and
+ * from the shim's status file (lib/common/hs_status.h): for `heapsnap
+ * snap` and `heapsnap ps`.
+ *
+ * Every function returns 0 or a negative code: -errno from /proc
+ * (-ENOENT, -ESRCH: no such process; -EACCES, -EPERM: not ours to see),
+ * or HS_ENOSHIM. Nothing prints. */
+#ifndef HEAPSNAP_PROC_H
+#define HEAPSNAP_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hs_status.h"
+
+typedef struct hs__proc {
+  int pid, tgid, ppid;
+  unsigned euid;
+  int nspid;      /* the pid as the process sees itself (NSpid, last) */
+  uint64_t start; /* field 22 of /proc/PID/stat */
+  uint64_t pidns; /* inode of /proc/PID/ns/pid, 0 if unknown */
+} hs__proc;
+
+/*! Reads /proc/PID/status and /proc/PID/stat into p. */
+int hs__proc_get(int pid, hs__proc *p);
+
+/*! @return : 1 when the process maps libheapsnap.so (or .so.N), 0 if not,
+ *           or -errno. */
+int hs__proc_maps_shim(int pid);
+
+/*! Reads the process's status file, looked for as the process sees its
+ * file system (/proc/PID/root/dev/shm/heapsnap-EUID/NSPID, then /tmp), and
+ * keeps it only when it is that process's: the same pid and start time.
+ * @return : 0 with *st filled, -ENOENT when there is none, or -errno. */
+int hs__proc_status(const hs__proc *p, hs_status *st);
+
+/*! Writes /proc/PID/cmdline into buf as words separated by spaces, control
+ * bytes as '?', cut to len - 1 bytes. "" when it cannot be read. */
+void hs__proc_cmdline(int pid, char *buf, size_t len);
+
+/*! Writes the name of the shim's thread's signal: "SIGUSR2", "none". */
+void hs__proc_signal_name(int signo, char *buf, size_t len);
+
+#endif /* HEAPSNAP_PROC_H */
