@@ -1,6 +1,7 @@
 /* heapsnap_proc.c - a process as the launcher sees it (heapsnap_proc.h). */
 #include "heapsnap_proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,16 +125,42 @@ static int hs__proc_status_at(const hs__proc *p, const char *root,
   return st->pid == p->nspid && st->start == p->start ? 0 : -ENOENT;
 }
 
+/* The file in another user's folder: a process that changed its user
+ * after its shim started (a server's worker that drops root). */
+static int hs__proc_status_any(const hs__proc *p, const char *root,
+                               const char *base, hs_status *st) {
+  char dir[128];
+  snprintf(dir, sizeof dir, "%s%s", root, base);
+  DIR *d = opendir(dir);
+  if (!d)
+    return -errno;
+  int rc = -ENOENT;
+  const struct dirent *e;
+  unsigned uid;
+  while (rc && (e = readdir(d)))
+    if (sscanf(e->d_name, "heapsnap-%u", &uid) == 1 && uid != p->euid) {
+      hs__proc other = *p;
+      other.euid = uid;
+      rc = hs__proc_status_at(&other, root, base, st);
+    }
+  closedir(d);
+  return rc;
+}
+
 int hs__proc_status(const hs__proc *p, hs_status *st) {
   static const char *const bases[] = {"/dev/shm", "/tmp"};
   char root[64];
   snprintf(root, sizeof root, "/proc/%d/root", p->pid);
+  const char *r = root;
+  hs_status probe;
+  /* No right to its root (another user's process): look at ours. */
+  if (hs__proc_status_at(p, r, bases[0], &probe) == -EACCES)
+    r = "";
   int rc = -ENOENT;
-  for (int i = 0; i < 2 && rc; i++) {
-    rc = hs__proc_status_at(p, root, bases[i], st);
-    if (rc == -EACCES || rc == -EPERM) /* no right to its root: ours */
-      rc = hs__proc_status_at(p, "", bases[i], st);
-  }
+  for (int i = 0; i < 2 && rc; i++)
+    rc = hs__proc_status_at(p, r, bases[i], st);
+  for (int i = 0; i < 2 && rc && rc != -EACCES && rc != -EPERM; i++)
+    rc = hs__proc_status_any(p, r, bases[i], st);
   return rc < 0 && rc != -EACCES && rc != -EPERM ? -ENOENT : rc;
 }
 

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# real_nginx.sh BIN SHIM SRC
+# Debian's nginx (1.22), which handles SIGUSR2 itself (a binary upgrade),
+# master and two workers on 127.0.0.1 at a free port, started with
+# `heapsnap run` and the default snapshot signal (SIGUSR2). Workers run as
+# nobody when the test runs as root; the snapshot folder lets them write.
+# While curl asks for a page without pause:
+#   heapsnap snap MASTER, then heapsnap snap on each worker (found with
+#   heapsnap ps: the processes whose parent is the master).
+# Checks: the shim said once that nginx handles SIGUSR2 itself and that
+# snapshots moved to SIGRTMIN+5, and nothing else on stderr; every snap
+# printed a snapshot of that process, readable and scanned; nginx's error
+# log (level notice, where nginx logs every signal it gets, as it does the
+# SIGQUIT that ends the test) shows no signal before that SIGQUIT; every
+# request succeeded; nginx stops cleanly.
+set -euo pipefail
+bin=$1 shim=$2 src=$3
+. "$src/real_lib.sh"
+nginx=$(rl_program nginx)
+curl=$(rl_program curl)
+"$nginx" -v 2>&1
+mkdir -m 1777 "$rl_dir/snaps"
+mkdir "$rl_dir/html" "$rl_dir/tmp"
+echo "hello from nginx" >"$rl_dir/html/index.html"
+chmod -R a+rX "$rl_dir"
+
+conf() {
+  cat >"$rl_dir/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 2;
+pid $rl_dir/nginx.pid;
+error_log $rl_dir/error.log notice;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $rl_dir/tmp/body;
+  proxy_temp_path $rl_dir/tmp/proxy;
+  fastcgi_temp_path $rl_dir/tmp/fastcgi;
+  uwsgi_temp_path $rl_dir/tmp/uwsgi;
+  scgi_temp_path $rl_dir/tmp/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    root $rl_dir/html;
+  }
+}
+EOF
+}
+
+for _ in 1 2 3 4 5; do
+  port=$(rl_free_port) || fail "no free port"
+  conf
+  HEAPSNAP_LIB=$shim setsid "$bin/heapsnap" run --dir "$rl_dir/snaps" -- \
+    "$nginx" -c "$rl_dir/nginx.conf" -e "$rl_dir/error.log" \
+    >"$rl_dir/out" 2>"$rl_dir/err" &
+  pid=$!
+  rl_track $pid
+  rl_track_group $pid
+  rl_wait_for 30 "$curl" -sf "http://127.0.0.1:$port/" -o /dev/null && break
+  kill -9 $pid 2>/dev/null || true
+  pid=
+done
+[ -n "$pid" ] || fail "nginx never served: $(cat "$rl_dir/err" "$rl_dir/error.log")"
+
+workers() { "$bin/heapsnap" ps | awk -v m="$pid" '$2 == m { print $1 }'; }
+rl_wait_for 30 test "$(workers | wc -l)" = 2 || fail "not 2 workers: $("$bin/heapsnap" ps)"
+
+# Requests all along, counted by outcome.
+(
+  ok=0 bad=0
+  while [ ! -e "$rl_dir/stop" ]; do
+    if "$curl" -sf "http://127.0.0.1:$port/" | grep -qx "hello from nginx"; then
+      ok=$((ok + 1))
+    else
+      bad=$((bad + 1))
+    fi
+  done
+  echo "$ok $bad" >"$rl_dir/requests"
+) &
+load=$!
+rl_track $load
+
+snaps=()
+for p in $pid $(workers); do
+  s=$(timeout 60 "$bin/heapsnap" snap "$p") || fail "heapsnap snap $p"
+  [[ "$s" == */nginx.$p.*.snap ]] || fail "heapsnap snap $p printed $s"
+  snaps+=("$s")
+done
+sleep 0.5
+touch "$rl_dir/stop"
+rl_wait_exit $load 30
+read -r ok bad <"$rl_dir/requests"
+cp "$rl_dir/error.log" "$rl_dir/error.before-quit"
+kill -QUIT $pid
+rl_wait_exit $pid 30
+[ "$rl_status" = 0 ] || fail "nginx exited with $rl_status"
+
+want="heapsnap: nginx handles SIGUSR2 itself; snapshots now on SIGRTMIN+5: use heapsnap snap $pid"
+[ "$(cat "$rl_dir/err")" = "$want" ] || fail "stderr: $(cat "$rl_dir/err")"
+"$bin/real_snapinfo" "${snaps[@]}" >"$rl_dir/info" || fail "unreadable snapshot"
+[ "$(grep -c ' trigger=signal .* scanned=1 ' "$rl_dir/info")" = 3 ] ||
+  fail "$(cat "$rl_dir/info")"
+! grep 'signal [0-9]* (SIG[^)]*) received' "$rl_dir/error.before-quit" ||
+  fail "nginx received a signal while it was snapshotted"
+grep -q 'signal 3 (SIGQUIT) received' "$rl_dir/error.log" ||
+  fail "the error log does not show signals at all: $(head -5 "$rl_dir/error.log")"
+[ "$bad" = 0 ] || fail "$bad of $((ok + bad)) requests failed"
+[ "$ok" -gt 0 ] || fail "no request"
+echo "ok: 3 snapshots (master, 2 workers) while $ok requests succeeded; no signal reached nginx"
