@@ -6,9 +6,12 @@
  *   e2e_idle echo         print a fixed text (output must not change)
  *   e2e_idle exec         allocate, then exec itself with "exit"
  *   e2e_idle snap         take one API snapshot, print its path
+ *   e2e_idle fork MS      fork a child that sleeps MS milliseconds without
+ *                         allocating; print "child PID"; wait for it
  * $E2E_SITES: see write_sites(). */
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "e2e_sites.h"
@@ -56,6 +59,17 @@ int main(int argc, char **argv) {
   } else if (!strcmp(mode, "exec")) {
     execl("/proc/self/exe", argv[0], "exit", (char *)NULL);
     return 3;
+  } else if (!strcmp(mode, "fork")) {
+    fflush(stdout);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      sleep_ms(argc > 2 ? atol(argv[2]) : 1000);
+      _exit(0);
+    }
+    printf("child %d\n", (int)pid);
+    fflush(stdout);
+    int st;
+    return waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : 4;
   } else if (!strcmp(mode, "snap")) {
     char path[4096];
     const int rc = heapsnap_snapshot(path, sizeof path);

@@ -96,6 +96,28 @@ missing_dir_snap)
   out=$("$bin/heapsnap" snap $pid) || fail "snap after mkdir"
   [ "$out" = "$dir/missing/e2e_idle.$pid.1.snap" ] || fail "snap printed $out"
   ;;
+fork_child_pending)
+  # A child of fork that has not allocated: its shim has not started.
+  # heapsnap ps shows it with its parent's settings; snap says so (exit 1).
+  HEAPSNAP_DIR=$dir LD_PRELOAD=$shim "$idle" fork 20000 >"$dir/out" &
+  parent=$!
+  trap 'kill -9 $parent $child 2>/dev/null; rm -rf "$dir"' EXIT
+  for _ in $(seq 250); do grep -q '^child ' "$dir/out" && break; sleep 0.02; done
+  child=$(sed -n 's/^child //p' "$dir/out")
+  [ -n "$child" ] || fail "no child"
+  "$bin/heapsnap" ps --json | python3 -c "
+import json, sys
+r = [r for r in json.load(sys.stdin) if r['pid'] == $child]
+assert len(r) == 1 and r[0]['ppid'] == $parent and r[0]['dir'] == '$dir' \
+    and r[0]['mode'] == 'full' and r[0]['started'] is False \
+    and r[0]['snapshots'] == 0, r
+" || fail "ps: $("$bin/heapsnap" ps)"
+  rc=0
+  "$bin/heapsnap" snap $child >/dev/null 2>"$dir/snap.err" || rc=$?
+  [ $rc = 1 ] || fail "snap of the child: status $rc, want 1"
+  grep -q "^heapsnap snap: process $child is a child of process $parent, whose shim it inherited; the shim starts in a child of fork at its first allocation" "$dir/snap.err" ||
+    fail "snap: $(cat "$dir/snap.err")"
+  ;;
 disk_full)
   mkdir "$dir/small"
   mount -t tmpfs -o size=64k tmpfs "$dir/small" 2>/dev/null || {
