@@ -161,6 +161,22 @@ const hs_module *hs_snapshot_module(const hs_snapshot *snap, size_t i);
 const hs_module *hs_snapshot_module_find(const hs_snapshot *snap,
                                          uint64_t addr);
 
+/*! @return : 1 when the snapshot says which load of a module each stack's
+ *           frames belong to (section GENS, docs/format.md), else 0. */
+int hs_snapshot_has_gens(const hs_snapshot *snap);
+/*! Module i's life in load generations: loaded in *load, unloaded when
+ * *unload began (0: still loaded). Both 0 without GENS or i out of range. */
+void hs_snapshot_module_life(const hs_snapshot *snap, size_t i, uint32_t *load,
+                             uint32_t *unload);
+/*! @return : a load generation in which stack i's frames all lay in the
+ *           modules loaded then; 0 without GENS or i out of range. */
+uint32_t hs_snapshot_stack_gen(const hs_snapshot *snap, uint32_t i);
+/*! @return : the module that held addr in load generation gen: the one
+ *           whose range holds addr and whose life holds gen. Without GENS,
+ *           as hs_snapshot_module_find(). NULL when none. */
+const hs_module *hs_snapshot_module_at(const hs_snapshot *snap, uint64_t addr,
+                                       uint32_t gen);
+
 /*! @return : number of stacks, including stack 0. */
 size_t hs_snapshot_stack_count(const hs_snapshot *snap);
 /*! @return : stack i; an empty stack when i is out of range. */

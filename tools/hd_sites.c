@@ -74,12 +74,19 @@ static int hd_other_file(const hs_module *a, const hs_module *b) {
          memcmp(a->build_id, b->build_id, a->build_id_len) != 0;
 }
 
-/* The module holding addr; a loaded module wins over unloaded ones that
- * used the same addresses before. When two different unloaded files held
- * the address, the snapshot cannot say whose code a stack went through:
- * the frame stays unnamed (-1) rather than take the wrong one's names.
- * Modules are few: a scan is fine, once per distinct address per stack. */
-static int hd_module_of(const hd_snap *s, uint64_t addr, const hs_module **m) {
+/* The module that held addr when the stack was recorded. A snapshot with
+ * load generations (GENS) says so exactly. Without them, a loaded module
+ * wins over unloaded ones that used the same addresses before, and when
+ * two different unloaded files held the address the snapshot cannot say
+ * whose code a stack went through: the frame stays unnamed (-1) rather
+ * than take the wrong one's names. Modules are few: a scan is fine, once
+ * per distinct address per stack. */
+static int hd_module_of(const hd_snap *s, uint64_t addr, uint32_t gen,
+                        const hs_module **m) {
+  if (hs_snapshot_has_gens(s->snap)) {
+    *m = hs_snapshot_module_at(s->snap, addr - 1, gen);
+    return *m ? (int)(*m - hs_snapshot_module(s->snap, 0)) : -1;
+  }
   int found = -1, ambiguous = 0;
   *m = NULL;
   for (size_t i = 0; i < hs_snapshot_module_count(s->snap); i++) {
@@ -101,9 +108,9 @@ static int hd_module_of(const hd_snap *s, uint64_t addr, const hs_module **m) {
 }
 
 static int hd_frame_of(hd_diff *d, const hd_snap *s, uint64_t addr,
-                       uint32_t *fid) {
+                       uint32_t gen, uint32_t *fid) {
   const hs_module *m;
-  const int i = hd_module_of(s, addr, &m);
+  const int i = hd_module_of(s, addr, gen, &m);
   hd_frame_key k = {HD_NO_MODULE, addr, addr};
   if (i >= 0) {
     k.module = s->module_handle[i];
@@ -267,8 +274,9 @@ static int hd_map_stacks(hd_diff *d, hd_snap *s) {
       }
       frames = f, cap = st.depth;
     }
+    const uint32_t gen = hs_snapshot_stack_gen(s->snap, (uint32_t)i);
     for (uint32_t j = 0; !rc && j < st.depth; j++)
-      rc = hd_frame_of(d, s, st.frames[j], &frames[j]);
+      rc = hd_frame_of(d, s, st.frames[j], gen, &frames[j]);
     if (!rc)
       rc = hd_site_of(d, frames, st.depth, &s->stack_site[i]);
   }

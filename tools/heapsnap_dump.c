@@ -224,8 +224,13 @@ static int hs__dump_site_cmp(const void *pa, const void *pb) {
   return a->stack < b->stack ? -1 : a->stack > b->stack;
 }
 
-static void hs__dump_frame(const hs_snapshot *snap, uint64_t addr) {
-  const hs_module *m = hs_snapshot_module_find(snap, addr);
+/* The module that held the address when the stack was recorded (its load
+ * generation, when the snapshot has them). */
+static void hs__dump_frame(const hs_snapshot *snap, uint64_t addr,
+                           uint32_t gen) {
+  const hs_module *m = hs_snapshot_has_gens(snap)
+                           ? hs_snapshot_module_at(snap, addr - 1, gen)
+                           : hs_snapshot_module_find(snap, addr);
   if (!m) {
     printf("       ? 0x%" PRIx64 "\n", addr);
     return;
@@ -244,8 +249,9 @@ static void hs__dump_print_site(const hs_snapshot *snap, size_t rank,
          s->stack, s->stack ? "" : " (unknown)", s->blocks,
          s->blocks == 1 ? "" : "s", size, pct);
   const hs_stack st = hs_snapshot_stack(snap, s->stack);
+  const uint32_t gen = hs_snapshot_stack_gen(snap, s->stack);
   for (uint32_t f = 0; f < st.depth; f++)
-    hs__dump_frame(snap, st.frames[f]);
+    hs__dump_frame(snap, st.frames[f], gen);
   if (st.depth == 0 && s->stack != 0)
     puts("       (no frames)");
 }

@@ -26,6 +26,7 @@
 #define HS__TAG_BLKS HS__TAG('B', 'L', 'K', 'S')
 #define HS__TAG_ROOT HS__TAG('R', 'O', 'O', 'T')
 #define HS__TAG_RCHB HS__TAG('R', 'C', 'H', 'B')
+#define HS__TAG_GENS HS__TAG('G', 'E', 'N', 'S')
 #define HS__TAG_END HS__TAG('E', 'N', 'D', '!')
 
 /* The 16-byte preamble: magic "HEAPSNAP", u32 version, u32 reserved (0). */
@@ -111,6 +112,15 @@ int hs__writer_reach(hs__writer *w, const hs_reach *r);
  * live_bytes (more blocks may still be added then). The caller still
  * owns fd (fsync, close, rename are its business). */
 int hs__writer_finish(hs__writer *w);
+
+/*! hs__writer_gens_module(), hs__writer_gens_stack() :
+ * Optional, after the reach records: the life of every module (load_gen,
+ * unload_gen of each, in the order they were written), then the load
+ * generation of every stack from 1. When any is written, all must be:
+ * hs__writer_finish() checks the counts. */
+int hs__writer_gens_module(hs__writer *w, uint32_t load_gen,
+                           uint32_t unload_gen);
+int hs__writer_gens_stack(hs__writer *w, uint32_t gen);
 
 /*! Releases the writer through the memory functions it was created with;
  * accepts NULL. */

@@ -37,7 +37,9 @@ struct hs_snapshot {
   hs_root *roots; /* the reachability scan's, root_count of them */
   size_t root_count;
   char *root_names;
-  hs_reach *reaches; /* block_count of them, or NULL: no scan */
+  hs_reach *reaches;   /* block_count of them, or NULL: no scan */
+  uint32_t *lives;     /* GENS: load, unload per module; NULL without */
+  uint32_t *stack_gen; /* GENS: per stack, [0] unused */
 };
 
 /* Bytes [p, end) still to parse in one section. */
@@ -48,7 +50,7 @@ typedef struct hs__cur {
 
 /* The sections of a body, each the concatenation of its records. */
 typedef struct hs__sections {
-  hs__cur head, mods, stks, blks, root, rchb;
+  hs__cur head, mods, stks, blks, root, rchb, gens;
 } hs__sections;
 
 /* Initial capacity of the growing buffers. */
@@ -250,6 +252,8 @@ static int hs__rank(uint32_t tag) {
     return 4;
   case HS__TAG_RCHB:
     return 5;
+  case HS__TAG_GENS:
+    return 6;
   default:
     return 0;
   }
@@ -269,9 +273,9 @@ static void hs__append(uint8_t *body, size_t *w, size_t pos, uint32_t len,
 
 /* Splits the body into sections, in place (see hs__append). */
 static int hs__split(uint8_t *body, size_t len, hs__sections *s) {
-  hs__cur *const sec[] = {&s->head, &s->mods, &s->stks,
-                          &s->blks, &s->root, &s->rchb};
-  for (int i = 0; i < 6; i++)
+  hs__cur *const sec[] = {&s->head, &s->mods, &s->stks, &s->blks,
+                          &s->root, &s->rchb, &s->gens};
+  for (int i = 0; i < 7; i++)
     sec[i]->p = sec[i]->end = body;
   size_t pos = 0, w = 0;
   int rank = -1;
@@ -638,6 +642,35 @@ static int hs__parse_reach(hs_snapshot *s, hs__cur c) {
 /* ------------------------------------------------------------------ */
 /* whole snapshots */
 
+/* ------------------------------------------------------------------ */
+/* GENS */
+
+/* A life in load generations: loaded in `load`, unloaded when `unload`
+ * began (0: loaded), which cannot come first. */
+static int hs__life_item(hs__cur *c, uint32_t *life) {
+  HS__TRY(hs__get32(c, &life[0]));
+  HS__TRY(hs__get32(c, &life[1]));
+  return life[1] && life[1] <= life[0] ? HS_ECORRUPT : 0;
+}
+
+/* Empty, or one life per module then one generation per stack. Each item
+ * takes two bytes or one at least: the section's size bounds the arrays. */
+static int hs__parse_gens(hs_snapshot *s, hs__cur c) {
+  if (c.p == c.end)
+    return 0;
+  if (2 * s->module_count + s->stack_count - 1 > hs__left(&c))
+    return HS_ECORRUPT;
+  s->lives = hs__array(2 * s->module_count + 1, sizeof *s->lives);
+  s->stack_gen = hs__array(s->stack_count, sizeof *s->stack_gen);
+  if (!s->lives || !s->stack_gen)
+    return HS_ENOMEM;
+  for (size_t i = 0; i < s->module_count; i++)
+    HS__TRY(hs__life_item(&c, &s->lives[2 * i]));
+  for (size_t i = 1; i < s->stack_count; i++)
+    HS__TRY(hs__get32(&c, &s->stack_gen[i]));
+  return c.p == c.end ? 0 : HS_ECORRUPT;
+}
+
 static int hs__parse(hs_snapshot *s, uint8_t *body, size_t len) {
   hs__sections sec;
   HS__TRY(hs__split(body, len, &sec));
@@ -646,7 +679,8 @@ static int hs__parse(hs_snapshot *s, uint8_t *body, size_t len) {
   HS__TRY(hs__parse_stacks(s, sec.stks));
   HS__TRY(hs__parse_blocks(s, sec.blks));
   HS__TRY(hs__parse_roots(s, sec.root));
-  return hs__parse_reach(s, sec.rchb);
+  HS__TRY(hs__parse_reach(s, sec.rchb));
+  return hs__parse_gens(s, sec.gens);
 }
 
 int hs_snapshot_load(const void *data, size_t len, hs_snapshot **out) {
@@ -755,6 +789,8 @@ void hs_snapshot_free(hs_snapshot *s) {
   free(s->roots);
   free(s->root_names);
   free(s->reaches);
+  free(s->lives);
+  free(s->stack_gen);
   free(s);
 }
 
@@ -798,6 +834,37 @@ const hs_module *hs_snapshot_module_find(const hs_snapshot *s, uint64_t addr) {
     return NULL;
   const hs_module *const m = hs__find_in(s, 0, s->loaded_count, addr);
   return m ? m : hs__find_in(s, s->loaded_count, s->module_count, addr);
+}
+
+int hs_snapshot_has_gens(const hs_snapshot *s) {
+  return s && s->lives;
+}
+
+void hs_snapshot_module_life(const hs_snapshot *s, size_t i, uint32_t *load,
+                             uint32_t *unload) {
+  const int ok = s && s->lives && i < s->module_count;
+  *load = ok ? s->lives[2 * i] : 0;
+  *unload = ok ? s->lives[2 * i + 1] : 0;
+}
+
+uint32_t hs_snapshot_stack_gen(const hs_snapshot *s, uint32_t i) {
+  return s && s->stack_gen && i < s->stack_count ? s->stack_gen[i] : 0;
+}
+
+/* Modules that held the same range in turn never share a generation, so
+ * at most one matches. */
+const hs_module *hs_snapshot_module_at(const hs_snapshot *s, uint64_t addr,
+                                       uint32_t gen) {
+  if (!s || !s->lives)
+    return hs_snapshot_module_find(s, addr);
+  for (size_t i = 0; i < s->module_count; i++) {
+    const hs_module *const m = &s->modules[i];
+    const uint32_t load = s->lives[2 * i], unload = s->lives[2 * i + 1];
+    if (addr >= m->start && addr < m->end && load <= gen &&
+        (unload == 0 || gen < unload))
+      return m;
+  }
+  return NULL;
 }
 
 size_t hs_snapshot_stack_count(const hs_snapshot *s) {

@@ -25,6 +25,7 @@ enum {
   HS__W_BLKS, /* blocks */
   HS__W_ROOT, /* roots of the reachability scan */
   HS__W_RCHB, /* how each block was reached */
+  HS__W_GENS, /* module lives, stack generations */
   HS__W_DONE  /* END and the end of the frame */
 };
 
@@ -51,6 +52,9 @@ struct hs__writer {
   uint32_t flags;   /* the header's */
   uint64_t roots;   /* roots written */
   uint64_t reaches; /* reach records written */
+  uint64_t modules; /* modules written */
+  uint64_t lives;   /* GENS: module lives written */
+  uint64_t gens;    /* GENS: stack generations written */
   uint8_t *out;     /* compressed output, out_cap bytes */
   size_t out_cap;
   uint8_t stage[HS__STAGE_SIZE];
@@ -326,6 +330,7 @@ int hs__writer_module(hs__writer *w, const hs_module *m) {
   hs__put_varint(w, m->flags);
   hs__put_bytes(w, m->build_id, m->build_id_len);
   hs__put_str(w, m->path);
+  w->modules++;
   return w->err;
 }
 
@@ -395,8 +400,35 @@ int hs__writer_reach(hs__writer *w, const hs_reach *r) {
   return w->err;
 }
 
+int hs__writer_gens_module(hs__writer *w, uint32_t load_gen,
+                           uint32_t unload_gen) {
+  HS__TRY(hs__may_enter(w, HS__W_GENS));
+  if (w->lives >= w->modules || w->gens > 0 ||
+      (unload_gen && unload_gen <= load_gen))
+    return HS_EINVAL;
+  hs__enter(w, HS__W_GENS, HS__TAG_GENS);
+  hs__put_varint(w, load_gen);
+  hs__put_varint(w, unload_gen);
+  w->lives++;
+  return w->err;
+}
+
+int hs__writer_gens_stack(hs__writer *w, uint32_t gen) {
+  HS__TRY(hs__may_enter(w, HS__W_GENS));
+  if (w->lives != w->modules || w->gens >= w->stacks)
+    return HS_EINVAL;
+  hs__enter(w, HS__W_GENS, HS__TAG_GENS);
+  hs__put_varint(w, gen);
+  w->gens++;
+  return w->err;
+}
+
 int hs__writer_finish(hs__writer *w) {
-  HS__TRY(hs__may_enter(w, HS__W_RCHB));
+  HS__TRY(hs__may_enter(w, HS__W_GENS));
+  /* generations for every module and every stack, or none */
+  if (w->state == HS__W_GENS &&
+      (w->lives != w->modules || w->gens != w->stacks))
+    return HS_EINVAL;
   /* a reader refuses a header that disagrees with the blocks */
   if (w->blocks != w->want_blocks || w->bytes != w->want_bytes)
     return HS_EINVAL;

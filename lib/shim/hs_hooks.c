@@ -397,16 +397,26 @@ HS_EXPORT size_t nallocx(size_t n, int flags) {
 }
 
 /* A library about to be unloaded is recorded first, so stacks through it
- * can still be named from the snapshot's module table. */
+ * can still be named from the snapshot's module table; and its unload is
+ * noted as soon as it is done, so that a stack through code loaded at its
+ * addresses later is never taken for one of its stacks (hs_modules.c). */
 HS_EXPORT int dlclose(void *handle) {
   HS_NEED(dlclose);
-  if (hs__tracking && !hs__busy) {
+  const int look = hs__tracking && !hs__busy;
+  if (look) {
     hs__busy = 1;
     hs__modules_refresh();
     hs__busy = 0;
   }
   const int rc = hs__real.dlclose ? hs__real.dlclose(handle) : -1;
   hs__unwind_flush(); /* its code may be gone, and other code come there */
+  if (look) {
+    const int saved = errno;
+    hs__busy = 1;
+    hs__modules_refresh();
+    hs__busy = 0;
+    errno = saved;
+  }
   return rc;
 }
 

@@ -7,7 +7,9 @@
  * paths live in mmap'd memory; never called with a table lock held
  * (dl_iterate_phdr takes the loader's lock; hs_loader.c makes that call
  * safe in a child of fork). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
@@ -27,6 +29,7 @@ typedef struct hs__mod {
   uint64_t start, end, bias;
   uint32_t flags, build_id_len;
   uint32_t path_off, seen;
+  uint32_t load_gen, unload_gen; /* its life; unload_gen 0 while loaded */
   uint8_t build_id[HS_BUILD_ID_MAX];
 } hs__mod;
 
@@ -98,14 +101,30 @@ static const char *hs__mod_path(const struct dl_phdr_info *info, size_t idx) {
   return info->dlpi_name;
 }
 
+/* The latest entry for this file at this place (an entry per life of it
+ * when another module held its range in between: hs__mod_revivable). */
 static hs__mod *hs__mod_find(uint64_t start, uint64_t bias, const char *path) {
-  for (size_t i = 0; i < hs__mt.count; i++) {
+  for (size_t i = hs__mt.count; i-- > 0;) {
     hs__mod *m = &hs__mt.mods[i];
     if (m->start == start && m->bias == bias &&
         strcmp(hs__mt.paths + m->path_off, path) == 0)
       return m;
   }
   return NULL;
+}
+
+/* An unloaded entry loaded again at the same place stays one entry (one
+ * life from its first load on), unless another module was loaded over
+ * its range since it was unloaded: then a stack's generation must tell
+ * them apart, and the new load gets an entry of its own. */
+static int hs__mod_revivable(const hs__mod *m) {
+  for (size_t i = 0; i < hs__mt.count; i++) {
+    const hs__mod *c = &hs__mt.mods[i];
+    if (c != m && c->start < m->end && m->start < c->end &&
+        c->load_gen >= m->unload_gen)
+      return 0;
+  }
+  return 1;
 }
 
 static hs__mod *hs__mod_add(const struct dl_phdr_info *info, const char *path,
@@ -126,6 +145,56 @@ static hs__mod *hs__mod_add(const struct dl_phdr_info *info, const char *path,
   return m;
 }
 
+/* --- load generations ---------------------------------------------------
+ * The generation goes up by one each time the shim sees a module
+ * unloaded, and each of those unloads is logged: a stack recorded in an
+ * earlier generation is the same stack now only if none of its frames lay
+ * in a module unloaded since (hs__modules_unloaded_since); the snapshot
+ * records each module's life and each stack's generation (section GENS),
+ * so heapdiff names a frame after the module that held its address when
+ * the stack was recorded, even where another library came later. A ring:
+ * a stack older than the log is taken as a new one. */
+#define HS_UNLOADS 4096
+
+typedef struct hs__unload {
+  _Atomic uint32_t gen; /* 0 while being written */
+  uint64_t lo, hi;
+} hs__unload;
+
+static _Atomic uint32_t hs__gen_now;
+static hs__unload hs__unloads[HS_UNLOADS];
+
+uint32_t hs__modules_log_unload(uint64_t lo, uint64_t hi) {
+  const uint32_t gen = atomic_load(&hs__gen_now) + 1;
+  hs__unload *const u = &hs__unloads[gen % HS_UNLOADS];
+  atomic_store(&u->gen, 0);
+  u->lo = lo;
+  u->hi = hi;
+  atomic_store(&u->gen, gen);
+  atomic_store(&hs__gen_now, gen); /* the entry first, then the generation */
+  return gen;
+}
+
+uint32_t hs__modules_gen(void) {
+  return atomic_load_explicit(&hs__gen_now, memory_order_acquire);
+}
+
+int hs__modules_unloaded_since(uint32_t from, uint32_t to, const uint64_t *f,
+                               uint32_t depth) {
+  if (to - from >= HS_UNLOADS)
+    return 1; /* older than the log: assume the worst */
+  for (uint32_t g = from + 1; g != to + 1; g++) {
+    const hs__unload *const u = &hs__unloads[g % HS_UNLOADS];
+    const uint64_t lo = u->lo, hi = u->hi;
+    if (atomic_load(&u->gen) != g)
+      return 1; /* overwritten under us */
+    for (uint32_t i = 0; i < depth; i++)
+      if (f[i] > lo && f[i] <= hi) /* a return address: the call is before */
+        return 1;
+  }
+  return 0;
+}
+
 static int hs__mod_visit(struct dl_phdr_info *info, size_t size, void *arg) {
   size_t *idx = arg;
   uint64_t lo, hi;
@@ -134,10 +203,13 @@ static int hs__mod_visit(struct dl_phdr_info *info, size_t size, void *arg) {
   if (lo >= hi)
     return 0;
   hs__mod *m = hs__mod_find(lo, info->dlpi_addr, path);
-  if (!m)
-    m = hs__mod_add(info, path, lo, hi);
+  if (m && (m->flags & HS_MODULE_UNLOADED) && !hs__mod_revivable(m))
+    m = NULL;
+  if (!m && (m = hs__mod_add(info, path, lo, hi)))
+    m->load_gen = atomic_load(&hs__gen_now);
   if (m) {
     m->seen = 1;
+    m->unload_gen = 0;
     m->flags =
         (m->flags & ~HS_MODULE_UNLOADED) | (*idx == 1 ? HS_MODULE_MAIN : 0);
   }
@@ -151,9 +223,13 @@ void hs__modules_refresh(void) {
       hs__mt.mods[i].seen = 0;
     size_t idx = 0;
     dl_iterate_phdr(hs__mod_visit, &idx);
-    for (size_t i = 0; i < hs__mt.count; i++)
-      if (!hs__mt.mods[i].seen)
-        hs__mt.mods[i].flags |= HS_MODULE_UNLOADED;
+    for (size_t i = 0; i < hs__mt.count; i++) {
+      hs__mod *const m = &hs__mt.mods[i];
+      if (m->seen || (m->flags & HS_MODULE_UNLOADED))
+        continue;
+      m->flags |= HS_MODULE_UNLOADED;
+      m->unload_gen = hs__modules_log_unload(m->start, m->end);
+    }
   }
   pthread_mutex_unlock(&hs__mt.lock);
 }
@@ -200,6 +276,11 @@ int hs__modules_is_libc(uint32_t module) {
   const char *p = hs__mt.paths + hs__mt.mods[module].path_off;
   const char *base = strrchr(p, '/');
   return strncmp(base ? base + 1 : p, "libc.so", 7) == 0;
+}
+
+void hs__modules_life(size_t i, uint32_t *load, uint32_t *unload) {
+  *load = hs__mt.mods[i].load_gen;
+  *unload = hs__mt.mods[i].unload_gen;
 }
 
 void hs__modules_get(size_t i, hs_module *out) {

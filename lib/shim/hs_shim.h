@@ -144,7 +144,9 @@ uint32_t hs__table_epoch_advance_locked(void); /* returns the old epoch */
 int hs__stacks_init(void);
 void hs__stacks_set_text(uint64_t lo, uint64_t hi); /* frames to skip */
 uint32_t hs__stack_capture(void); /* 0 when the table is full */
-uint32_t hs__stack_intern(const uint64_t *frames, uint32_t depth);
+uint32_t hs__stack_intern(const uint64_t *frames, uint32_t depth,
+                          uint32_t gen);
+uint32_t hs__stack_gen(uint32_t id); /* its load generation */
 uint32_t hs__stacks_count(void); /* ids 1..count-1 are valid */
 int hs__stacks_full(void);
 const uint64_t *hs__stack_frames(uint32_t id, uint32_t *depth);
@@ -230,6 +232,15 @@ uint64_t hs__sample_gap(void); /* the next gap drawn (tests) */
 void hs__modules_refresh(void);
 size_t hs__modules_count(void);
 void hs__modules_get(size_t i, hs_module *out);
+void hs__modules_life(size_t i, uint32_t *load, uint32_t *unload);
+/*! The load generation now: the number of module unloads seen. */
+uint32_t hs__modules_gen(void);
+/*! Logs the unload of [lo, hi): @return : the generation it begins. */
+uint32_t hs__modules_log_unload(uint64_t lo, uint64_t hi);
+/*! 1 when some frame of f lay in a module unloaded in a generation in
+ * (from, to] (or when that is older than the log), else 0. */
+int hs__modules_unloaded_since(uint32_t from, uint32_t to, const uint64_t *f,
+                               uint32_t depth);
 int hs__modules_text_of(const void *fn, uint64_t *lo, uint64_t *hi);
 /* The writable segments of the modules loaded now, with their index in
  * the module table (call after hs__modules_refresh). */

@@ -214,9 +214,23 @@ static int hs__write_reach(hs__writer *w, const hs__scan_out *o, size_t n) {
   return rc;
 }
 
+/* Each module's life and each stack's load generation (GENS). */
+static int hs__write_gens(hs__writer *w, const hs__copy *c, size_t n_mods) {
+  int rc = 0;
+  for (size_t i = 0; i < n_mods && !rc; i++) {
+    uint32_t load, unload;
+    hs__modules_life(i, &load, &unload);
+    rc = hs__writer_gens_module(w, load, unload);
+  }
+  for (uint32_t id = 1; id < c->stacks && !rc; id++)
+    rc = hs__writer_gens_stack(w, hs__stack_gen(id));
+  return rc;
+}
+
 static int hs__write_body(hs__writer *w, const hs__copy *c) {
   int rc = 0;
-  for (size_t i = 0; i < hs__modules_count() && !rc; i++) {
+  const size_t n_mods = hs__modules_count();
+  for (size_t i = 0; i < n_mods && !rc; i++) {
     hs_module m;
     hs__modules_get(i, &m);
     rc = hs__writer_module(w, &m);
@@ -234,6 +248,8 @@ static int hs__write_body(hs__writer *w, const hs__copy *c) {
   }
   if (!rc && c->scan)
     rc = hs__write_reach(w, c->scan->out, c->n);
+  if (!rc)
+    rc = hs__write_gens(w, c, n_mods);
   return rc ? rc : hs__writer_finish(w);
 }
 

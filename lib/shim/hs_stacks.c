@@ -101,14 +101,39 @@ static uint64_t hs__stack_hash(const uint64_t *f, uint32_t depth) {
   return h ^ (h >> 32);
 }
 
-static int hs__stack_equal(uint32_t id, const uint64_t *f, uint32_t depth) {
-  const uint64_t *s = &hs__st.arena[hs__st.offs[id]];
-  return s[0] == depth && memcmp(s + 1, f, (size_t)depth * 8) == 0;
+/* A stack's first arena word: its depth, and the load generation it was
+ * recorded in (hs_modules.c) in the high half. */
+static inline uint64_t hs__stack_head(uint32_t depth, uint32_t gen) {
+  return depth | (uint64_t)gen << 32;
+}
+
+/* The same frames, recorded in generation `gen`, are the same stack only
+ * if no module under them was unloaded between the two generations (the
+ * same addresses may be another library's code now). A stack found still
+ * right in a later generation is moved up to it, so each is checked once
+ * per unload. */
+static int hs__stack_equal(uint32_t id, const uint64_t *f, uint32_t depth,
+                           uint32_t gen) {
+  uint64_t *const s = &hs__st.arena[hs__st.offs[id]];
+  const uint64_t head = __atomic_load_n(&s[0], __ATOMIC_RELAXED);
+  if ((uint32_t)head != depth || memcmp(s + 1, f, (size_t)depth * 8) != 0)
+    return 0;
+  const uint32_t was = (uint32_t)(head >> 32);
+  if (HS_LIKELY(was == gen))
+    return 1;
+  const int later = gen - was < (1u << 31);
+  if (hs__modules_unloaded_since(later ? was : gen, later ? gen : was, f,
+                                 depth))
+    return 0;
+  if (later)
+    __atomic_store_n(&s[0], hs__stack_head(depth, gen), __ATOMIC_RELAXED);
+  return 1;
 }
 
 /* Probes x from *at; returns the id found, or 0 with *at at an empty slot. */
 static uint32_t hs__stack_probe(const hs__index *x, uint64_t *at, uint32_t h32,
-                                const uint64_t *f, uint32_t depth) {
+                                const uint64_t *f, uint32_t depth,
+                                uint32_t gen) {
   for (uint64_t i = *at;; i = (i + 1) & x->mask) {
     const uint32_t id =
         atomic_load_explicit(&x->slot[i].id, memory_order_acquire);
@@ -116,7 +141,7 @@ static uint32_t hs__stack_probe(const hs__index *x, uint64_t *at, uint32_t h32,
       *at = i;
       return 0;
     }
-    if (x->slot[i].hash == h32 && hs__stack_equal(id, f, depth))
+    if (x->slot[i].hash == h32 && hs__stack_equal(id, f, depth, gen))
       return id;
   }
 }
@@ -140,7 +165,7 @@ static hs__index *hs__index_grow(const hs__index *old) {
       atomic_load_explicit(&hs__st.count, memory_order_relaxed);
   for (uint32_t id = 1; id < count; id++) {
     const uint64_t *s = &hs__st.arena[hs__st.offs[id]];
-    const uint64_t h = hs__stack_hash(s + 1, (uint32_t)s[0]);
+    const uint64_t h = hs__stack_hash(s + 1, (uint32_t)s[0]); /* depth */
     uint64_t i = h & x->mask;
     while (atomic_load_explicit(&x->slot[i].id, memory_order_relaxed))
       i = (i + 1) & x->mask;
@@ -151,7 +176,8 @@ static hs__index *hs__index_grow(const hs__index *old) {
 }
 
 /* Under the lock: a new stack, or 0 when the table is full. */
-static uint32_t hs__stack_add(uint64_t h, const uint64_t *f, uint32_t depth) {
+static uint32_t hs__stack_add(uint64_t h, const uint64_t *f, uint32_t depth,
+                              uint32_t gen) {
   const uint32_t id = atomic_load_explicit(&hs__st.count, memory_order_relaxed);
   hs__index *x = atomic_load_explicit(&hs__st.index, memory_order_relaxed);
   if ((uint64_t)id * 2 > x->mask) {
@@ -164,9 +190,9 @@ static uint32_t hs__stack_add(uint64_t h, const uint64_t *f, uint32_t depth) {
     return 0;
   }
   uint64_t at = h & x->mask;
-  hs__stack_probe(x, &at, (uint32_t)(h >> 32), f, depth);
+  hs__stack_probe(x, &at, (uint32_t)(h >> 32), f, depth, gen);
   uint64_t *s = &hs__st.arena[hs__st.arena_used];
-  s[0] = depth;
+  s[0] = hs__stack_head(depth, gen);
   memcpy(s + 1, f, (size_t)depth * 8);
   hs__st.offs[id] = hs__st.arena_used;
   hs__st.arena_used += 1 + depth;
@@ -176,23 +202,24 @@ static uint32_t hs__stack_add(uint64_t h, const uint64_t *f, uint32_t depth) {
 }
 
 /* The id of a stack the table has, without a lock; 0 if it has not. */
-static uint32_t hs__stack_find(uint64_t h, const uint64_t *f, uint32_t depth) {
+static uint32_t hs__stack_find(uint64_t h, const uint64_t *f, uint32_t depth,
+                               uint32_t gen) {
   const hs__index *x =
       atomic_load_explicit(&hs__st.index, memory_order_acquire);
   uint64_t at = h & x->mask;
-  return hs__stack_probe(x, &at, (uint32_t)(h >> 32), f, depth);
+  return hs__stack_probe(x, &at, (uint32_t)(h >> 32), f, depth, gen);
 }
 
-uint32_t hs__stack_intern(const uint64_t *f, uint32_t depth) {
+uint32_t hs__stack_intern(const uint64_t *f, uint32_t depth, uint32_t gen) {
   const uint64_t h = hs__stack_hash(f, depth);
-  uint32_t id = hs__stack_find(h, f, depth);
+  uint32_t id = hs__stack_find(h, f, depth, gen);
   if (id)
     return id;
   pthread_mutex_lock(&hs__st.lock);
   /* Another thread may have added it meanwhile. */
-  id = hs__stack_find(h, f, depth);
+  id = hs__stack_find(h, f, depth, gen);
   if (!id)
-    id = hs__stack_add(h, f, depth);
+    id = hs__stack_add(h, f, depth, gen);
   pthread_mutex_unlock(&hs__st.lock);
   return id;
 }
@@ -223,12 +250,12 @@ static int hs__stack_parting(const uint64_t *f, int n, const uint64_t *g,
  * libunwind's g agrees with it. A disagreement distrusts the return
  * address where they parted, so later walks through it use libunwind. */
 static uint32_t hs__stack_settle(const uint64_t *f, int n, const uint64_t *g,
-                                 int m) {
+                                 int m, uint32_t gen) {
   uint32_t depth;
   const int at = n < 0 ? -1 : hs__stack_parting(f, n, g, m);
   if (at == 0) {
     const uint64_t *s = hs__stack_trim(f, n, &depth);
-    return hs__stack_intern(s, depth);
+    return hs__stack_intern(s, depth, gen);
   }
   if (at == 1) /* wrong from its very first step: never use it again */
     atomic_store(&hs__st.slow_only, 1);
@@ -238,11 +265,14 @@ static uint32_t hs__stack_settle(const uint64_t *f, int n, const uint64_t *g,
     hs__say("stack walk and libunwind differ after %#llx; using libunwind",
             (unsigned long long)f[at - 1]);
   const uint64_t *s = hs__stack_trim(g, m, &depth);
-  return hs__stack_intern(s, depth);
+  return hs__stack_intern(s, depth, gen);
 }
 
-/* Both walks start here, so their frame 0 is this function. */
+/* Both walks start here, so their frame 0 is this function. The load
+ * generation is read first: every frame walked lay in a module loaded in
+ * it (one unloaded meanwhile leaves its code to no new call). */
 uint32_t hs__stack_capture(void) {
+  const uint32_t gen = hs__modules_gen();
   uint64_t f[HS_DEPTH_MAX + 8], g[HS_DEPTH_MAX + 8];
   const int max = (int)hs__cfg.depth + 8;
   const int n = atomic_load_explicit(&hs__st.slow_only, memory_order_relaxed)
@@ -251,12 +281,12 @@ uint32_t hs__stack_capture(void) {
   if (n >= 0) {
     uint32_t depth;
     const uint64_t *s = hs__stack_trim(f, n, &depth);
-    const uint32_t id = hs__stack_find(hs__stack_hash(s, depth), s, depth);
+    const uint32_t id = hs__stack_find(hs__stack_hash(s, depth), s, depth, gen);
     if (id)
       return id;
   }
   const int m = hs__unwind_slow(g, max);
-  return hs__stack_settle(f, n, g, m);
+  return hs__stack_settle(f, n, g, m, gen);
 }
 
 uint32_t hs__stacks_count(void) {
@@ -269,8 +299,13 @@ int hs__stacks_full(void) {
 
 const uint64_t *hs__stack_frames(uint32_t id, uint32_t *depth) {
   const uint64_t *s = &hs__st.arena[id ? hs__st.offs[id] : 0];
-  *depth = (uint32_t)s[0];
+  *depth = (uint32_t)__atomic_load_n(&s[0], __ATOMIC_RELAXED);
   return s + 1;
+}
+
+uint32_t hs__stack_gen(uint32_t id) {
+  const uint64_t *s = &hs__st.arena[id ? hs__st.offs[id] : 0];
+  return (uint32_t)(__atomic_load_n(&s[0], __ATOMIC_RELAXED) >> 32);
 }
 
 void hs__stacks_lock(void) {

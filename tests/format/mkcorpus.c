@@ -20,14 +20,25 @@ typedef struct seed {
   const char *name;
   unsigned modules, stacks, blocks;
   int scanned; /* with roots and a reach record per block */
+  int gens;    /* with the load generations (GENS) */
 } seed;
 
 static const seed seeds[] = {
-    {"empty", 0, 0, 0, 0},
-    {"small", 2, 3, 4, 0},
-    {"medium", 12, 40, 300, 0},
-    {"scanned", 3, 5, 40, 1},
+    {"empty", 0, 0, 0, 0, 0},      {"small", 2, 3, 4, 0, 0},
+    {"medium", 12, 40, 300, 0, 0}, {"scanned", 3, 5, 40, 1, 0},
+    {"gens", 6, 9, 20, 1, 1},
 };
+
+/* Module i lives from generation i to i + 2 (unloaded ones) or on;
+ * stack i belongs to generation i % 7. */
+static int write_gens(hs__writer *w, const seed *s) {
+  int err = 0;
+  for (unsigned i = 0; !err && i < s->modules; i++)
+    err = hs__writer_gens_module(w, i, i % 3 == 2 ? i + 2 : 0);
+  for (unsigned i = 0; !err && i < s->stacks; i++)
+    err = hs__writer_gens_stack(w, i % 7);
+  return err;
+}
 
 /* Roots, then block i held by root i % 2 (i < 4), by block i - 4, or by
  * nothing (every fifth). */
@@ -112,6 +123,8 @@ static int write_seed(int fd, const seed *s) {
   }
   if (!err && s->scanned)
     err = write_reach(w, s->blocks);
+  if (!err && s->gens)
+    err = write_gens(w, s);
   if (!err)
     err = hs__writer_finish(w);
   hs__writer_free(w);
