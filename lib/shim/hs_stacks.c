@@ -107,20 +107,14 @@ static inline uint64_t hs__stack_head(uint32_t depth, uint32_t gen) {
   return depth | (uint64_t)gen << 32;
 }
 
-/* The same frames, recorded in generation `gen`, are the same stack only
- * if no module under them was unloaded between the two generations (the
- * same addresses may be another library's code now). A stack found still
- * right in a later generation is moved up to it, so each is checked once
- * per unload. */
-static int hs__stack_equal(uint32_t id, const uint64_t *f, uint32_t depth,
-                           uint32_t gen) {
-  uint64_t *const s = &hs__st.arena[hs__st.offs[id]];
-  const uint64_t head = __atomic_load_n(&s[0], __ATOMIC_RELAXED);
-  if ((uint32_t)head != depth || memcmp(s + 1, f, (size_t)depth * 8) != 0)
-    return 0;
-  const uint32_t was = (uint32_t)(head >> 32);
-  if (HS_LIKELY(was == gen))
-    return 1;
+/* The same frames recorded in another generation: the same stack only if
+ * no module under them was unloaded between the two generations (the same
+ * addresses may be another library's code now). A stack found still right
+ * in a later generation is moved up to it, so each is checked once per
+ * unload. */
+static __attribute__((noinline)) int
+hs__stack_same_since(uint64_t *s, const uint64_t *f, uint32_t depth,
+                     uint32_t gen, uint32_t was) {
   const int later = gen - was < (1u << 31);
   if (hs__modules_unloaded_since(later ? was : gen, later ? gen : was, f,
                                  depth))
@@ -128,6 +122,16 @@ static int hs__stack_equal(uint32_t id, const uint64_t *f, uint32_t depth,
   if (later)
     __atomic_store_n(&s[0], hs__stack_head(depth, gen), __ATOMIC_RELAXED);
   return 1;
+}
+
+static inline int hs__stack_equal(uint32_t id, const uint64_t *f,
+                                  uint32_t depth, uint32_t gen) {
+  uint64_t *const s = &hs__st.arena[hs__st.offs[id]];
+  const uint64_t head = __atomic_load_n(&s[0], __ATOMIC_RELAXED);
+  if ((uint32_t)head != depth || memcmp(s + 1, f, (size_t)depth * 8) != 0)
+    return 0;
+  const uint32_t was = (uint32_t)(head >> 32);
+  return HS_LIKELY(was == gen) || hs__stack_same_since(s, f, depth, gen, was);
 }
 
 /* Probes x from *at; returns the id found, or 0 with *at at an empty slot. */
