@@ -30,6 +30,7 @@ static struct {
   hs_status *st; /* the mapped file, or &local */
   int pid;       /* the process the file belongs to; 0: no file */
   int child;     /* this process is a child of fork */
+  uint64_t pidns; /* a child of fork shares its parent's */
   char path[128];
   hs_status local;
 } hs__ch = {.lock = PTHREAD_MUTEX_INITIALIZER, .st = &hs__ch.local};
@@ -61,14 +62,20 @@ static uint64_t hs__start_ticks(void) {
 
 /* The user's own folder: made 0700, refused when it is anything else
  * (another user's, a symlink, open to others). @return : an fd or -1. */
-static int hs__ch_folder(const char *base) {
+static int hs__ch_folder(const char *base, unsigned uid) {
   char dir[96];
-  if (hs_status_folder(dir, sizeof dir, "", base, (unsigned)geteuid()))
+  if (hs_status_folder(dir, sizeof dir, "", base, uid))
     return -1;
-  (void)mkdir(dir, 0700);
-  const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  int fd = -1;
+  if (hs__ch.child) /* a child of fork finds the folder its parent made */
+    fd = open(dir, flags);
+  if (fd < 0) {
+    (void)mkdir(dir, 0700);
+    fd = open(dir, flags);
+  }
   struct stat st;
-  if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+  if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == uid &&
       (st.st_mode & 077) == 0)
     return fd;
   if (fd >= 0)
@@ -79,7 +86,8 @@ static int hs__ch_folder(const char *base) {
 /* Creates (or takes over: a pid reused after a crash) the file and maps
  * it. @return : the mapping or NULL. */
 static hs_status *hs__ch_create(const char *base, int pid) {
-  const int dir = hs__ch_folder(base);
+  const unsigned uid = (unsigned)geteuid();
+  const int dir = hs__ch_folder(base, uid);
   if (dir < 0)
     return NULL;
   char name[24];
@@ -89,14 +97,14 @@ static hs_status *hs__ch_create(const char *base, int pid) {
   close(dir);
   struct stat st;
   hs_status *m = NULL;
-  if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+  if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == uid &&
       ftruncate(fd, HS_STATUS_SIZE) == 0)
     m = hs__os_map_shared(fd, HS_STATUS_SIZE);
   if (fd >= 0)
     close(fd);
   if (m)
-    snprintf(hs__ch.path, sizeof hs__ch.path, "%s/heapsnap-%u/%d", base,
-             (unsigned)geteuid(), pid);
+    snprintf(hs__ch.path, sizeof hs__ch.path, "%s/heapsnap-%u/%d", base, uid,
+             pid);
   return m;
 }
 
@@ -107,7 +115,9 @@ static void hs__ch_fill(hs_status *s, int pid, int child) {
   s->ppid = (int32_t)getppid();
   s->start = hs__start_ticks();
   struct stat ns;
-  s->pidns = stat("/proc/self/ns/pid", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
+  if (!hs__ch.pidns && stat("/proc/self/ns/pid", &ns) == 0)
+    hs__ch.pidns = (uint64_t)ns.st_ino;
+  s->pidns = hs__ch.pidns;
   s->flags = child ? HS_STATUS_CHILD : 0;
   s->mode = hs__cfg.sample_bytes ? HS_STATUS_SAMPLED : HS_STATUS_FULL;
   s->signo = hs__signal_current();
