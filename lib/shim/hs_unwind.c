@@ -82,9 +82,21 @@ static uint64_t hs__rule_pack(const hs__rule *r, uint32_t gen) {
          ((uint64_t)r->bp_off & 0xfff) << 52;
 }
 
+/* libunwind makes its thread-specific key at its first walk, and when no
+ * key is left it stores each thread's cache under key 0 all the same: the
+ * program's, whose value (and the block it held) that overwrote. So the
+ * first walk happens here, at start, before the program can take every
+ * key (LSan's many_tls_keys test does). */
+static void hs__unwind_warm(void) {
+  uint64_t f[4];
+  (void)hs__unwind_slow(f, 4);
+}
+
 int hs__unwind_init(void) {
-  if (!hs__rules)
+  if (!hs__rules) {
     hs__rules = hs__os_alloc(sizeof(hs__rule_slot) << HS_RULES_BITS);
+    hs__unwind_warm();
+  }
   return hs__rules ? 0 : HS_ENOMEM;
 }
 
