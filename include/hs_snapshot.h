@@ -114,11 +114,13 @@ typedef struct hs_block {
 #define HS_ROOT_THREAD 2   /* thread `tid`'s stack */
 #define HS_ROOT_MAPPING 3  /* an anonymous mapping malloc does not own */
 #define HS_ROOT_REGISTER 4 /* thread `tid`'s registers (precise mode) */
+#define HS_ROOT_START 5    /* the argument of a thread not started yet; */
+                           /* tid: the thread that created it */
 
 typedef struct hs_root {
   uint32_t kind;   /* HS_ROOT_* */
   uint32_t module; /* HS_ROOT_GLOBAL: index in the module table */
-  int32_t tid;     /* HS_ROOT_THREAD, HS_ROOT_REGISTER */
+  int32_t tid;     /* HS_ROOT_THREAD, HS_ROOT_REGISTER, HS_ROOT_START */
   uint64_t start;  /* the range scanned */
   uint64_t end;
   const char *name; /* thread name, mapping name, or "" */

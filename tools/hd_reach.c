@@ -246,6 +246,11 @@ void hd_root_name(hd_diff *d, const hd_pnode *n, uint64_t from, char *buf,
     snprintf(buf, len, "%s of thread %d (%s)",
              r->kind == HS_ROOT_THREAD ? "stack" : "registers", r->tid,
              r->name[0] ? r->name : "?");
+  } else if (r->kind == HS_ROOT_START) {
+    snprintf(buf, len,
+             "argument of a thread not started yet, from thread %d "
+             "(%s)",
+             r->tid, r->name[0] ? r->name : "?");
   } else {
     snprintf(buf, len, "mapping %#llx-%#llx %s", (unsigned long long)r->start,
              (unsigned long long)r->end, r->name);

@@ -359,7 +359,10 @@ static void hd_json_root(hd_diff *d, FILE *out, const hd_pnode *n,
     hd_json_str(out, r->name);
   } else {
     fprintf(out, "{\"kind\": \"%s\", \"tid\": %d, \"name\": ",
-            r->kind == HS_ROOT_THREAD ? "thread" : "register", r->tid);
+            r->kind == HS_ROOT_THREAD     ? "thread"
+            : r->kind == HS_ROOT_REGISTER ? "register"
+                                          : "thread-start",
+            r->tid);
     hd_json_str(out, r->name);
   }
   fprintf(out, ", \"target_offset\": %" PRIu64 "}", target);

@@ -562,7 +562,7 @@ static int hs__root_item(hs_snapshot *s, hs__cur *c, hs_root *r, char **arena) {
   HS__TRY(hs__get(c, &r->start));
   HS__TRY(hs__get(c, &len));
   r->tid = (int32_t)tid;
-  if (r->kind < HS_ROOT_GLOBAL || r->kind > HS_ROOT_REGISTER ||
+  if (r->kind < HS_ROOT_GLOBAL || r->kind > HS_ROOT_START ||
       len > UINT64_MAX - r->start ||
       (r->kind == HS_ROOT_GLOBAL ? r->module >= s->module_count
                                  : r->module != 0))

@@ -367,7 +367,7 @@ int hs__writer_block(hs__writer *w, const hs_block *b) {
 
 int hs__writer_root(hs__writer *w, const hs_root *r) {
   HS__TRY(hs__may_enter(w, HS__W_ROOT));
-  if (!r || r->kind < HS_ROOT_GLOBAL || r->kind > HS_ROOT_REGISTER ||
+  if (!r || r->kind < HS_ROOT_GLOBAL || r->kind > HS_ROOT_START ||
       r->end < r->start || hs__strlen(r->name) > HS__MAX_STRING ||
       w->roots >= UINT32_MAX)
     return HS_EINVAL;

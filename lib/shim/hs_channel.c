@@ -27,9 +27,9 @@
 
 static struct {
   pthread_mutex_t lock;
-  hs_status *st; /* the mapped file, or &local */
-  int pid;       /* the process the file belongs to; 0: no file */
-  int child;     /* this process is a child of fork */
+  hs_status *st;  /* the mapped file, or &local */
+  int pid;        /* the process the file belongs to; 0: no file */
+  int child;      /* this process is a child of fork */
   uint64_t pidns; /* a child of fork shares its parent's */
   char path[128];
   hs_status local;

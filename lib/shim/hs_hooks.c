@@ -98,13 +98,24 @@ int hs__allocator_found(void) {
  * allocation takes the slow path. A free reads one flag (full mode: every
  * free looks in the table) and the sample filter. */
 
-/* Records p: its stack, then the table. */
+/* Records p: its stack, then the table. What the C library allocates
+ * during the walk is recorded too (HS_BUSY_WALK). */
 static __attribute__((noinline)) void *hs__track(void *p, size_t n) {
-  hs__busy = 1;
+  hs__busy = HS_BUSY_WALK;
   hs__signal_fix(); /* the snapshot signal moved: this thread follows */
   const uint32_t stack = hs__stack_capture();
+  hs__busy = HS_BUSY;
   hs__table_insert((uint64_t)p, n, stack);
   hs__busy = 0;
+  return p;
+}
+
+/* An allocation made while the shim walked a stack for the program. */
+static __attribute__((noinline)) void *hs__track_walk(void *p, size_t n) {
+  hs__busy = HS_BUSY;
+  const uint32_t stack = hs__stack_capture_fast();
+  hs__table_insert((uint64_t)p, n, stack);
+  hs__busy = HS_BUSY_WALK;
   return p;
 }
 
@@ -124,22 +135,29 @@ static void hs__start_pending(void) {
  * thread is started: starting it allocates, and those allocations count
  * down after this one. */
 static __attribute__((noinline)) void *hs__after_sampled(void *p, size_t n) {
-  const int record = hs__tracking && !hs__busy;
+  const int was_busy = hs__busy;
+  const int record = hs__tracking && was_busy != HS_BUSY;
   if (HS_UNLIKELY(hs__sample_held))
     hs__sample_release();
   if (hs__sample_left <= 0) {
-    const int was_busy = hs__busy;
-    hs__busy = 1;
+    hs__busy = HS_BUSY;
     if (hs__sample_hit(n) && p && record) {
-      hs__signal_fix();
-      const uint32_t stack = hs__stack_capture();
+      uint32_t stack;
+      if (was_busy == HS_BUSY_WALK) {
+        stack = hs__stack_capture_fast();
+      } else {
+        hs__signal_fix();
+        hs__busy = HS_BUSY_WALK;
+        stack = hs__stack_capture();
+        hs__busy = HS_BUSY;
+      }
       hs__sample_add((uint64_t)p); /* before a free can look for it */
       hs__table_insert((uint64_t)p, n, stack);
     }
     hs__busy = was_busy;
   }
   if (HS_UNLIKELY(hs__thread_pending)) {
-    if (record)
+    if (record && !was_busy)
       hs__start_pending();
     else
       hs__sample_hold(); /* the next allocation comes back here */
@@ -165,8 +183,10 @@ static inline void *hs__after_counted(void *p, size_t n) {
   if (hs__cfg.sample_bytes)
     return hs__after_sampled(p, n);
   hs__sample_left = 0; /* full mode: the countdown only says "come here" */
-  if (HS_UNLIKELY(!hs__tracking) || HS_UNLIKELY(!p) || hs__busy)
+  if (HS_UNLIKELY(!hs__tracking) || HS_UNLIKELY(!p))
     return p;
+  if (HS_UNLIKELY(hs__busy))
+    return hs__busy == HS_BUSY_WALK ? hs__track_walk(p, n) : p;
   if (HS_UNLIKELY(hs__thread_pending))
     return hs__after_pending(p, n);
   return hs__track(p, n);
@@ -183,27 +203,29 @@ static inline void *hs__after(void *p, size_t n) {
  * thread tracking. */
 static inline int hs__recorded(const void *p) {
   return hs__free_must_look((uint64_t)p) && HS_LIKELY(hs__tracking) &&
-         !hs__busy;
+         hs__busy != HS_BUSY;
 }
 
 /* Before the real free: forget p. Marked busy so that a signal handler
  * that frees in the middle of this cannot wait on the same shard lock. */
 static int hs__forget(void *p, hs__entry *out) {
-  hs__busy = 1;
+  const int was_busy = hs__busy;
+  hs__busy = HS_BUSY;
   const int found = hs__table_remove((uint64_t)p, out);
   if (found && hs__cfg.sample_bytes)
     hs__sample_del((uint64_t)p);
-  hs__busy = 0;
+  hs__busy = was_busy;
   return found;
 }
 
 /* A failed realloc: the block is the program's again. */
 static void hs__unforget(const hs__entry *old) {
-  hs__busy = 1;
+  const int was_busy = hs__busy;
+  hs__busy = HS_BUSY;
   if (hs__cfg.sample_bytes)
     hs__sample_add(old->addr);
   hs__table_restore(old);
-  hs__busy = 0;
+  hs__busy = was_busy;
 }
 
 #define HS_NEED(fn)                                                            \
@@ -262,7 +284,7 @@ static void *hs__realloc_pool(void *p, size_t n) {
 static __attribute__((noinline)) void *hs__realloc_slow(void *p, size_t n) {
   if (p && hs__in_pool(p))
     return hs__realloc_pool(p, n);
-  if (!hs__tracking || hs__busy)
+  if (!hs__tracking || hs__busy == HS_BUSY)
     return hs__after(hs__real.realloc(p, n), n);
   hs__entry old;
   const int had = p && hs__recorded(p) && hs__forget(p, &old);
@@ -363,9 +385,10 @@ HS_EXPORT size_t xallocx(void *p, size_t n, size_t extra, int flags) {
   const size_t got = hs__real.xallocx(p, n, extra, flags);
   if (hs__recorded(p)) {
     const size_t want = n + extra < n ? SIZE_MAX : n + extra;
-    hs__busy = 1;
+    const int was_busy = hs__busy;
+    hs__busy = HS_BUSY;
     hs__table_resize((uint64_t)p, got < want ? got : want);
-    hs__busy = 0;
+    hs__busy = was_busy;
   }
   return got;
 }
@@ -420,8 +443,15 @@ HS_EXPORT int dlclose(void *handle) {
   return rc;
 }
 
+/* The caller's callee-saved registers may hold the only pointer to a
+ * block: __builtin_unwind_init saves them all in this frame, which lies
+ * above the part of this thread's stack the scan leaves out
+ * (hs__scan_self). No tail call: the frame must stay. */
 HS_EXPORT int hs_snapshot_now(char *path, size_t path_len) {
   if (!hs__tracking)
     return HS_ENOSHIM;
-  return hs__snapshot_take("api", path, path_len);
+  __builtin_unwind_init();
+  const int rc = hs__snapshot_take("api", path, path_len);
+  __asm__ volatile("" ::: "memory");
+  return rc;
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,15 +62,26 @@ static uint64_t hs__mem_available(void) {
   return p && sscanf(p, "MemAvailable: %llu kB", &kb) == 1 ? kb * 1024 : 0;
 }
 
-static void hs__thread_names(hs__scan *sc) {
-  for (size_t i = 0; i < sc->n_threads; i++) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%d/comm",
-             (int)sc->threads[i].tid);
-    const ssize_t n = hs__slurp(path, sc->names[i], sizeof sc->names[i]);
-    if (n > 0 && sc->names[i][n - 1] == '\n')
-      sc->names[i][n - 1] = '\0';
+/* The live threads, with an address on each one's stack where the shim
+ * knows one (those started through pthread_create); the stacks of threads
+ * that exited. A live thread whose stack cannot be told (running, and not
+ * started through the shim) keeps dead stacks roots: it may be using one
+ * glibc gave it from its cache. */
+static void hs__scan_threads(hs__scan *sc) {
+  static hs__thread reg[HS_SCAN_THREADS];
+  sc->n_tasks = hs__tasks_read(sc->tasks, HS_SCAN_THREADS);
+  const size_t n_reg = hs__threads_list(reg, HS_SCAN_THREADS);
+  sc->unknown_stacks = 0;
+  for (size_t i = 0; i < sc->n_tasks; i++) {
+    hs__task *t = &sc->tasks[i];
+    for (size_t j = 0; j < n_reg; j++)
+      if (reg[j].tid == t->tid)
+        t->sp_start = reg[j].sp;
+    sc->unknown_stacks += !t->sp_start && !t->sp && t->tid != sc->pid &&
+                          t->tid != sc->self_tid &&
+                          strncmp(t->name, "heapsnap:", 9) != 0;
   }
+  sc->n_dead = hs__threads_dead(sc->dead, 1024);
 }
 
 static int hs__self_tid;
@@ -87,7 +99,7 @@ void hs__scan_self(uint64_t sp) {
 /* Everything the child needs that it may not gather itself: the mappings,
  * the modules' writable segments, the threads and their names. */
 int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
-  memset(sc, 0, offsetof(hs__scan, names));
+  memset(sc, 0, offsetof(hs__scan, tasks));
   sc->pid = getpid();
   sc->self_tid = hs__self_tid;
   sc->self_sp = hs__self_sp;
@@ -110,8 +122,7 @@ int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
     return HS_EINVAL;
   }
   sc->n_data = hs__modules_data(sc->data, sc->data_module, HS_DATA_MAX);
-  sc->n_threads = hs__threads_list(sc->threads, HS_SCAN_THREADS);
-  hs__thread_names(sc);
+  hs__scan_threads(sc);
   sc->jemalloc = hs__real.mallocx != NULL;
   sc->usable = hs__real.malloc_usable_size;
   hs__parent_mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
@@ -199,13 +210,19 @@ static int hs__is_chunk_header(const hs__walk *k, long b, uint64_t w) {
  * structure that another root points at properly. Not among stacks, whose
  * order (live frames first) already decides. The block is queued already;
  * only its retainer changes. */
+/* Thread stacks, registers and thread arguments: scanned after globals
+ * and other memory, in an order that decides by itself. */
+static int hs__root_late(uint32_t kind) {
+  return kind == HS_ROOT_THREAD || kind == HS_ROOT_REGISTER ||
+         kind == HS_ROOT_START;
+}
+
 static void hs__relink(hs__walk *k, long b, uint32_t root, uint64_t from,
                        uint64_t w) {
   hs_reach *r = &k->sc->out->reach[b];
   const hs__root *roots = k->sc->out->roots;
   if (r->kind != HS_REACH_ROOT || r->target == 0 || w != k->addr[b] ||
-      roots[r->index].kind == HS_ROOT_THREAD ||
-      roots[root].kind == HS_ROOT_THREAD)
+      hs__root_late(roots[r->index].kind) || hs__root_late(roots[root].kind))
     return;
   r->index = root;
   r->from = from;
@@ -360,26 +377,37 @@ static int hs__malloc_owns(const hs__walk *k, uint64_t a, uint64_t b) {
   return 0;
 }
 
-static const hs__thread *hs__thread_in(const hs__scan *sc, uint64_t a,
-                                       uint64_t b, size_t *idx) {
-  for (size_t i = 0; i < sc->n_threads; i++)
-    if (sc->threads[i].sp >= a && sc->threads[i].sp < b) {
-      *idx = i;
-      return &sc->threads[i];
-    }
+/* The live thread whose stack [a, b) is. */
+static const hs__task *hs__task_in(const hs__scan *sc, uint64_t a, uint64_t b) {
+  for (size_t i = 0; i < sc->n_tasks; i++) {
+    const hs__task *t = &sc->tasks[i];
+    if ((t->sp_start >= a && t->sp_start < b) || (t->sp >= a && t->sp < b))
+      return t;
+  }
   return NULL;
+}
+
+/* A stack glibc keeps from a thread that exited (glibc puts a guard page
+ * right below each), and no live thread's: what it holds is dead. */
+static int hs__dead_stack(const hs__scan *sc, uint64_t a, uint64_t b,
+                          int guard_below) {
+  if (!guard_below || sc->unknown_stacks)
+    return 0;
+  for (size_t i = 0; i < sc->n_dead; i++)
+    if (sc->dead[i] >= a && sc->dead[i] < b)
+      return 1;
+  return 0;
 }
 
 /* One line of /proc/self/maps: a root, or not. */
 static void hs__classify(hs__walk *k, uint64_t a, uint64_t b, const char *perms,
-                         const char *path) {
+                         const char *path, int guard_below) {
   hs__scan *sc = k->sc;
   if (perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p')
     return;
   if (hs__overlaps(a, b, sc->data, sc->n_data))
     return; /* a module's data: already a root */
-  size_t t;
-  const hs__thread *th = hs__thread_in(sc, a, b, &t);
+  const hs__task *th = hs__task_in(sc, a, b);
   hs__root *r;
   if (!strcmp(path, "[stack]") || th) {
     if (!(r = hs__root_add(k, HS_ROOT_THREAD, a, b)))
@@ -387,18 +415,20 @@ static void hs__classify(hs__walk *k, uint64_t a, uint64_t b, const char *perms,
     r->tid = th ? th->tid : sc->pid;
     if (r->tid == sc->self_tid && sc->self_sp > a && sc->self_sp < b)
       r->start = sc->self_sp & ~7ull; /* see hs__scan_self */
-    memcpy(r->name, th ? sc->names[t] : "main", sizeof r->name);
-    r->name[sizeof r->name - 1] = '\0';
+    snprintf(r->name, sizeof r->name, "%s", th ? th->name : "main");
     return;
   }
   if ((path[0] && path[0] != '[') || !strcmp(path, "[heap]") ||
-      !strncmp(path, "[v", 2) || sc->jemalloc || hs__malloc_owns(k, a, b))
+      !strncmp(path, "[v", 2) || sc->jemalloc || hs__malloc_owns(k, a, b) ||
+      hs__dead_stack(sc, a, b, guard_below))
     return; /* a file, malloc's, the kernel's; with jemalloc, its own */
   if ((r = hs__root_add(k, HS_ROOT_MAPPING, a, b)))
     snprintf(r->name, sizeof r->name, "%s", path);
 }
 
 static void hs__roots_from_maps(hs__walk *k, char *maps) {
+  unsigned long long prev_end = 0;
+  char prev_perms[8] = "";
   for (char *line = maps; line && *line;) {
     char *nl = strchr(line, '\n');
     if (nl)
@@ -406,8 +436,12 @@ static void hs__roots_from_maps(hs__walk *k, char *maps) {
     unsigned long long a, b;
     char perms[8] = "", path[256] = "";
     if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &a, &b, perms, path) >=
-        3)
-      hs__classify(k, a, b, perms, path);
+        3) {
+      hs__classify(k, a, b, perms, path,
+                   prev_end == a && !strcmp(prev_perms, "---p"));
+      prev_end = b;
+      memcpy(prev_perms, perms, sizeof perms);
+    }
     line = nl ? nl + 1 : NULL;
   }
 }
@@ -452,6 +486,24 @@ static void hs__scan_remote(hs__walk *k, uint32_t root, uint64_t *buf,
     for (size_t i = 0; i + 8 <= (size_t)got; i += 8)
       hs__scan_value(k, root, at + i, buf[i / 8], 0);
     at += (uint64_t)got;
+  }
+}
+
+/* Threads being started (hs_threads.c): their argument is held by the
+ * shim's start slot alone until they run. Scanned with the stacks. */
+static void hs__roots_from_starts(hs__walk *k) {
+  uint64_t at[64];
+  int32_t creator[64];
+  const size_t n = hs__threads_starting(at, creator, 64);
+  for (size_t i = 0; i < n; i++) {
+    hs__root *r = hs__root_add(k, HS_ROOT_START, at[i], at[i] + 8);
+    if (!r)
+      return;
+    r->tid = creator[i];
+    for (size_t t = 0; t < k->sc->n_tasks; t++)
+      if (k->sc->tasks[t].tid == creator[i])
+        memcpy(r->name, k->sc->tasks[t].name, sizeof k->sc->tasks[t].name);
+    r->name[sizeof r->name - 1] = '\0';
   }
 }
 
@@ -513,6 +565,36 @@ static void hs__child_signals(void) {
   hs__os_sigmask(SIG_UNBLOCK, &faults, NULL);
 }
 
+/* Waits (2 s at most) for the parent to say which threads sat blocked in a
+ * system call across the clone (hs__scan_settle), then starts each one's
+ * stack at its stack pointer, less the 128-byte red zone: the rest below
+ * is dead frames. The others, and all when the parent is late, whole. */
+static void hs__stacks_from_sp(hs__scan *sc) {
+  const struct timespec us = {0, 100000};
+  for (int i = 0; i < 20000 && !atomic_load(&sc->out->sp_ready); i++)
+    nanosleep(&us, NULL);
+  if (!atomic_load(&sc->out->sp_ready))
+    return;
+  for (uint32_t r = 0; r < sc->out->n_roots; r++) {
+    hs__root *root = &sc->out->roots[r];
+    if (root->kind != HS_ROOT_THREAD || root->tid == sc->self_tid)
+      continue;
+    for (size_t t = 0; t < sc->n_tasks; t++) {
+      const uint64_t sp = sc->out->valid_sp[t];
+      if (sc->tasks[t].tid == root->tid && sp > root->start + 128 &&
+          sp < root->end)
+        root->start = (sp - 128) & ~7ull;
+    }
+  }
+}
+
+void hs__scan_settle(hs__scan *sc) {
+  if (!sc->out)
+    return;
+  hs__tasks_settle(sc->tasks, sc->n_tasks, sc->out->valid_sp);
+  atomic_store(&sc->out->sp_ready, 1);
+}
+
 /* The child's whole life. Memory it needs beyond the copy comes from
  * mmap; it ends with exit_group, never returning into the parent's code. */
 static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
@@ -553,17 +635,24 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
   hs__roots_from_modules(&k);
   hs__roots_from_maps(&k, maps);
   hs__roots_not_copied(&k);
+  hs__roots_from_starts(&k);
   /* Globals and other memory first, with all they reach; thread stacks
    * after. Stacks are scanned whole, dead frames too: a stale word there
    * pointing into the middle of a list a global holds would otherwise take
    * the list's tail for itself (redis' keys, "held by stack of thread
-   * main"). A block only a stack reaches is still the stack's. */
+   * main"). A block only a stack reaches is still the stack's. Stacks of
+   * threads that sat blocked across the clone start at their stack
+   * pointer (hs__stacks_from_sp). */
   for (uint32_t pass = 0; pass < 2; pass++) {
+    if (pass == 1)
+      hs__stacks_from_sp(sc);
     for (uint32_t r = 0; r < sc->out->n_roots; r++) {
       const hs__root *root = &sc->out->roots[r];
-      if ((root->kind == HS_ROOT_THREAD) != pass)
+      if ((uint32_t)hs__root_late(root->kind) != pass)
         continue;
-      if (hs__remote[r])
+      if (root->kind == HS_ROOT_START)
+        hs__scan_value(&k, r, root->start, *(const uint64_t *)root->start, 0);
+      else if (hs__remote[r])
         hs__scan_remote(&k, r, chunk, 1 << 16);
       else
         hs__scan_root_safe(&k, r,

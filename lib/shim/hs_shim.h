@@ -46,10 +46,21 @@ typedef struct hs__settings {
 extern hs__settings hs__cfg;
 void hs__settings_load(void);
 
-/* Set while a thread runs shim code (or for the shim's own thread's whole
- * life): any allocation it makes passes straight through, untracked.
- * initial-exec: reading it must not call into the TLS machinery, which
- * may allocate. */
+/* What a thread is doing inside the shim, so that an allocation it makes
+ * there is handled right. initial-exec: reading it must not call into the
+ * TLS machinery, which may allocate.
+ *   0             the program's code.
+ *   HS_BUSY       the shim's own work (a lock of the shim may be held, or
+ *                 the memory is the shim's: its thread, for its whole
+ *                 life): an allocation passes straight through, untracked.
+ *   HS_BUSY_WALK  walking a stack for the program (libunwind, the loader):
+ *                 what the C library allocates there is the program's
+ *                 (glibc's array for thread-specific keys 32 and up, the
+ *                 first time libunwind sets its key in a thread): it is
+ *                 recorded, with the stack of the fast walk alone, and
+ *                 its free forgets it. */
+#define HS_BUSY 1
+#define HS_BUSY_WALK 2
 extern __thread int hs__busy __attribute__((tls_model("initial-exec")));
 
 /* The allocator's functions, resolved with dlsym(RTLD_NEXT): glibc's, or
@@ -144,10 +155,12 @@ uint32_t hs__table_epoch_advance_locked(void); /* returns the old epoch */
 int hs__stacks_init(void);
 void hs__stacks_set_text(uint64_t lo, uint64_t hi); /* frames to skip */
 uint32_t hs__stack_capture(void); /* 0 when the table is full */
-uint32_t hs__stack_intern(const uint64_t *frames, uint32_t depth,
-                          uint32_t gen);
+/*! The fast walk alone (never libunwind): for an allocation made while
+ * the shim walks another stack. 0 when it cannot walk this one. */
+uint32_t hs__stack_capture_fast(void);
+uint32_t hs__stack_intern(const uint64_t *frames, uint32_t depth, uint32_t gen);
 uint32_t hs__stack_gen(uint32_t id); /* its load generation */
-uint32_t hs__stacks_count(void); /* ids 1..count-1 are valid */
+uint32_t hs__stacks_count(void);     /* ids 1..count-1 are valid */
 int hs__stacks_full(void);
 const uint64_t *hs__stack_frames(uint32_t id, uint32_t *depth);
 void hs__stacks_lock(void);
@@ -291,7 +304,27 @@ typedef struct hs__thread {
   uint64_t sp; /* an address on its stack */
 } hs__thread;
 size_t hs__threads_list(hs__thread *out, size_t max);
+/*! Addresses on the stacks of threads that exited (the most recent): glibc
+ * keeps such stacks for reuse, and what they hold is dead. */
+size_t hs__threads_dead(uint64_t *out, size_t max);
+/*! Threads being started: where each one's argument is held (8 bytes)
+ * and which thread created it. */
+size_t hs__threads_starting(uint64_t *arg_at, int32_t *creator, size_t max);
 void hs__threads_fork_child(void);
+
+/* hs_tasks.c: the live threads as /proc/self/task shows them. */
+typedef struct hs__task {
+  int32_t tid;
+  char name[16];
+  uint64_t sp_start; /* an address on its stack from its start, or 0 */
+  uint64_t sp, pc;   /* in a system call (/proc/.../syscall), or 0 */
+  long nr;
+  uint64_t switches; /* context switches + 1; 0: unknown */
+} hs__task;
+size_t hs__tasks_read(hs__task *out, size_t max);
+/*! Reads each thread's state again: valid_sp[i] is t[i].sp when the thread
+ * stayed blocked in the same call since t was read, else 0. */
+void hs__tasks_settle(const hs__task *t, size_t n, uint64_t *valid_sp);
 
 /* hs_scan.c: the reachability scan, in a clone of the process. */
 #define HS_ROOTS_MAX 8192
@@ -307,11 +340,14 @@ typedef struct hs__root {
   char name[64]; /* thread name, or the mapping's name in maps */
 } hs__root;
 
-/* Shared with the child (MAP_SHARED): what it found. */
+/* Shared with the child (MAP_SHARED): what it found, and what the parent
+ * learns after the clone. */
 typedef struct hs__scan_out {
   uint32_t done; /* set last, with release order */
   uint32_t n_roots;
   uint64_t n_blocks;
+  _Atomic uint32_t sp_ready;          /* set by the parent */
+  uint64_t valid_sp[HS_SCAN_THREADS]; /* per task, 0: scan it whole */
   hs__root roots[HS_ROOTS_MAX];
   hs_reach reach[]; /* one per block, in address order */
 } hs__scan_out;
@@ -324,11 +360,12 @@ typedef struct hs__scan {
   char *maps;       /* /proc/self/maps, read before the copy */
   hs__range data[HS_DATA_MAX];
   uint32_t data_module[HS_DATA_MAX];
-  size_t n_data, n_threads, out_len;
-  hs__thread threads[HS_SCAN_THREADS];
+  size_t n_data, n_tasks, n_dead, out_len;
+  int unknown_stacks; /* live threads whose stack cannot be told */
   size_t (*usable)(void *);
   hs__scan_out *out;
-  char names[HS_SCAN_THREADS][16]; /* last: not cleared by prepare */
+  uint64_t dead[1024];             /* hs__threads_dead */
+  hs__task tasks[HS_SCAN_THREADS]; /* last: not cleared by prepare */
 } hs__scan;
 
 int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap);
@@ -336,6 +373,10 @@ int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap);
 void hs__scan_self(uint64_t sp);
 int hs__scan_start_locked(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
                           size_t n);
+/*! After the clone, the table locks released: which threads stayed
+ * blocked across it, for the child (their stacks from their stack
+ * pointer). */
+void hs__scan_settle(hs__scan *sc);
 int hs__scan_finish(hs__scan *sc);
 void hs__scan_free(hs__scan *sc);
 uint64_t *hs__pairs_sort(uint64_t *pairs, uint64_t *tmp, size_t n);

@@ -91,6 +91,8 @@ static int hs__snap_copy(hs__copy *c) {
         c->scan_note = "not scanned: cannot clone the process";
       hs__table_unlock_all();
       c->pause_ns = hs__clock_ns(CLOCK_MONOTONIC) - t0;
+      if (c->scan)
+        hs__scan_settle(c->scan); /* the child waits for it */
       return 0;
     }
     hs__table_unlock_all();

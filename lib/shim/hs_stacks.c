@@ -293,6 +293,19 @@ uint32_t hs__stack_capture(void) {
   return hs__stack_settle(f, n, g, m, gen);
 }
 
+uint32_t hs__stack_capture_fast(void) {
+  const uint32_t gen = hs__modules_gen();
+  uint64_t f[HS_DEPTH_MAX + 8];
+  const int n = atomic_load_explicit(&hs__st.slow_only, memory_order_relaxed)
+                    ? -1
+                    : hs__unwind_fast(f, (int)hs__cfg.depth + 8);
+  if (n < 0)
+    return 0;
+  uint32_t depth;
+  const uint64_t *s = hs__stack_trim(f, n, &depth);
+  return hs__stack_intern(s, depth, gen);
+}
+
 uint32_t hs__stacks_count(void) {
   return atomic_load_explicit(&hs__st.count, memory_order_acquire);
 }

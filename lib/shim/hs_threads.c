@@ -18,8 +18,9 @@
 
 typedef struct hs__start {
   void *(*fn)(void *);
-  void *arg;
+  void *arg; /* a root of the scan until the thread has it (HS_ROOT_START) */
   uint64_t sig_view, sig_forced; /* the creator's (hs_signal.c) */
+  int32_t creator;               /* its thread id */
   _Atomic int used;
 } hs__start;
 
@@ -42,20 +43,42 @@ static int hs__thread_register(void) {
   return -1; /* full: the stack is still scanned, as an anonymous mapping */
 }
 
+/* The stacks of threads that exited, newest last (a ring). */
+#define HS_DEAD_MAX 1024
+static _Atomic uint64_t hs__dead[HS_DEAD_MAX];
+static _Atomic uint32_t hs__dead_next;
+
 static void hs__thread_forget(void *slot) {
   const int i = (int)(intptr_t)slot;
-  if (i >= 0)
-    atomic_store(&hs__thread_tid[i], 0);
+  if (i < 0)
+    return;
+  const uint32_t d = atomic_fetch_add(&hs__dead_next, 1) % HS_DEAD_MAX;
+  atomic_store(&hs__dead[d], hs__threads[i].sp);
+  atomic_store(&hs__thread_tid[i], 0);
 }
 
+size_t hs__threads_dead(uint64_t *out, size_t max) {
+  size_t n = 0;
+  for (int i = 0; i < HS_DEAD_MAX && n < max; i++) {
+    const uint64_t sp = atomic_load(&hs__dead[i]);
+    if (sp)
+      out[n++] = sp;
+  }
+  return n;
+}
+
+/* The argument is always where the scan looks: in the start slot (a root)
+ * until this thread is registered (its stack a root) and holds it in this
+ * frame, which lives as long as the thread's function runs; a register
+ * alone would hide it (LSan's leak_check_before_thread_started). */
 static void *hs__thread_start(void *p) {
   hs__start *st = p;
   void *(*fn)(void *) = st->fn;
-  void *arg = st->arg;
+  void *volatile arg = st->arg;
   hs__signal_inherit(st->sig_view, st->sig_forced);
+  const int slot = hs__thread_register();
   atomic_store(&st->used, 0);
   void *ret;
-  const int slot = hs__thread_register();
   pthread_cleanup_push(hs__thread_forget, (void *)(intptr_t)slot);
   ret = fn(arg);
   pthread_cleanup_pop(1);
@@ -68,6 +91,7 @@ static hs__start *hs__start_claim(void *(*fn)(void *), void *arg) {
     if (atomic_compare_exchange_strong(&hs__starts[i].used, &unused, 1)) {
       hs__starts[i].fn = fn;
       hs__starts[i].arg = arg;
+      hs__starts[i].creator = (int32_t)gettid();
       hs__starts[i].sig_view = hs__signal_view();
       hs__starts[i].sig_forced = hs__signal_forced();
       return &hs__starts[i];
@@ -95,8 +119,20 @@ HS_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 void hs__threads_fork_child(void) {
   for (int i = 0; i < HS_THREADS_MAX; i++)
     atomic_store(&hs__thread_tid[i], 0);
+  for (int i = 0; i < HS_DEAD_MAX; i++) /* the parent's are not dead here */
+    atomic_store(&hs__dead[i], 0);
   for (int i = 0; i < HS_STARTS_MAX; i++)
     atomic_store(&hs__starts[i].used, 0);
+}
+
+size_t hs__threads_starting(uint64_t *arg_at, int32_t *creator, size_t max) {
+  size_t n = 0;
+  for (int i = 0; i < HS_STARTS_MAX && n < max; i++)
+    if (atomic_load(&hs__starts[i].used)) {
+      arg_at[n] = (uint64_t)&hs__starts[i].arg;
+      creator[n++] = hs__starts[i].creator;
+    }
+  return n;
 }
 
 size_t hs__threads_list(hs__thread *out, size_t max) {

@@ -13,6 +13,9 @@
  *   loaded SUBSTR                  one is, not flagged unloaded
  *   modsite SUBSTR BLOCKS BYTES    as site, for the blocks whose innermost
  *                                  frame lies in that module
+ *   lost NAME N                    exactly N blocks of site NAME are
+ *                                  unreachable (the snapshot must have a
+ *                                  scan)
  * Prints one line per check and exits 1 if any fails, 2 on bad input. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -112,6 +115,20 @@ static int e2e_check_modsite(const hs_snapshot *s, const char *sub,
   return !ok;
 }
 
+/* Blocks of the site that the scan did not reach. */
+static int e2e_check_lost(const hs_snapshot *s, const e2e_site *site,
+                          uint64_t want) {
+  const hs_reach *r = hs_snapshot_reach(s);
+  const hs_block *b = hs_snapshot_blocks(s);
+  uint64_t n = 0;
+  for (size_t i = 0; r && i < hs_snapshot_block_count(s); i++)
+    n += r[i].kind == HS_REACH_NONE && e2e_in_site(s, b[i].stack, site);
+  const int ok = r && n == want;
+  printf("%s lost %s: %" PRIu64 " (want %" PRIu64 ")%s\n", ok ? "ok" : "FAIL",
+         site->name, n, want, r ? "" : ", and no scan");
+  return !ok;
+}
+
 static e2e_site *e2e_find(e2e_site *sites, size_t n, const char *name) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(sites[i].name, name) == 0)
@@ -152,6 +169,9 @@ int main(int argc, char **argv) {
     } else if (sscanf(line, "epoch %127s %ld", name, &v) == 2) {
       const e2e_site *st = e2e_find(sites, nsites, name);
       fails += !st || e2e_check_site(s, st, v);
+    } else if (sscanf(line, "lost %127s %ld", name, &v) == 2) {
+      const e2e_site *st = e2e_find(sites, nsites, name);
+      fails += !st || e2e_check_lost(s, st, (uint64_t)v);
     } else if (sscanf(line, "pid %ld", &v) == 1) {
       printf("%s pid %d (want %ld)\n", h->pid == v ? "ok" : "FAIL", h->pid, v);
       fails += h->pid != v;

@@ -1,0 +1,107 @@
+/* hs_tasks.c - the process's live threads as /proc/self/task shows them,
+ * for the reachability scan: every thread, those started before the shim
+ * or inside the C library included, its name, and where its stack pointer
+ * was when it sat blocked in a system call.
+ *
+ * A thread blocked in a system call has its user stack pointer in
+ * /proc/self/task/TID/syscall ("NR ARG1..ARG6 SP PC"; "running" when it is
+ * not in one). The scan's copy is made between two reads of it: a thread
+ * whose line (NR, SP, PC) and whose count of context switches (voluntary
+ * and not) are the same in both never ran in between, so it sat there, with
+ * that stack pointer, at the copy. Below it (past the 128-byte red zone)
+ * its stack holds only dead frames, which are no roots. A thread that ran
+ * meanwhile, or runs, is scanned whole.
+ *
+ * No malloc: the folder is read with getdents64, files with read(2). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "hs_shim.h"
+
+static ssize_t hs__task_file(int32_t tid, const char *file, char *buf,
+                             size_t len) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, file);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n;
+  do
+    n = read(fd, buf, len - 1);
+  while (n < 0 && errno == EINTR);
+  close(fd);
+  buf[n > 0 ? n : 0] = '\0';
+  return n;
+}
+
+/* The blocked state: NR, SP and PC from the syscall file, and the context
+ * switches from status. sp 0: running, or not known. */
+static void hs__task_sample(hs__task *t, uint64_t *sp, uint64_t *pc, long *nr,
+                            uint64_t *switches) {
+  char buf[512];
+  *sp = *pc = *switches = 0;
+  *nr = -1;
+  if (hs__task_file(t->tid, "syscall", buf, sizeof buf) > 0 && buf[0] >= '0' &&
+      buf[0] <= '9') {
+    unsigned long long a[6], s, p;
+    if (sscanf(buf, "%ld %llx %llx %llx %llx %llx %llx %llx %llx", nr, &a[0],
+               &a[1], &a[2], &a[3], &a[4], &a[5], &s, &p) == 9)
+      *sp = s, *pc = p;
+  }
+  char st[4096];
+  const char *v, *nv;
+  if (hs__task_file(t->tid, "status", st, sizeof st) > 0 &&
+      (v = strstr(st, "\nvoluntary_ctxt_switches:")) &&
+      (nv = strstr(st, "\nnonvoluntary_ctxt_switches:"))) {
+    unsigned long long a = 0, b = 0;
+    sscanf(v, "\nvoluntary_ctxt_switches: %llu", &a);
+    sscanf(nv, "\nnonvoluntary_ctxt_switches: %llu", &b);
+    *switches = a + b + 1; /* 0 stays "unknown" */
+  }
+}
+
+size_t hs__tasks_read(hs__task *out, size_t max) {
+  const int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    return 0;
+  size_t n = 0;
+  char buf[4096];
+  for (long got;
+       n < max && (got = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0;) {
+    for (long at = 0; at < got && n < max;) {
+      const struct dirent64 *e = (const struct dirent64 *)(buf + at);
+      at += e->d_reclen;
+      if (e->d_name[0] < '1' || e->d_name[0] > '9')
+        continue;
+      hs__task *t = &out[n];
+      memset(t, 0, sizeof *t);
+      t->tid = (int32_t)strtol(e->d_name, NULL, 10);
+      if (hs__task_file(t->tid, "comm", t->name, sizeof t->name) > 0)
+        t->name[strcspn(t->name, "\n")] = '\0';
+      hs__task_sample(t, &t->sp, &t->pc, &t->nr, &t->switches);
+      n++;
+    }
+  }
+  close(dir);
+  return n;
+}
+
+void hs__tasks_settle(const hs__task *t, size_t n, uint64_t *valid_sp) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t sp, pc, sw;
+    long nr;
+    hs__task now = t[i];
+    hs__task_sample(&now, &sp, &pc, &nr, &sw);
+    valid_sp[i] = t[i].sp && sp == t[i].sp && pc == t[i].pc && nr == t[i].nr &&
+                          sw && sw == t[i].switches
+                      ? sp
+                      : 0;
+  }
+}

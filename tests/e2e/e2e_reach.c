@@ -1,0 +1,354 @@
+/* e2e_reach - what the reachability scan must call held, and lost, in the
+ * patterns LeakSanitizer's and valgrind's own tests check. Each mode takes
+ * API snapshots and writes beside each the sites it must hold (e2e_check):
+ * how many blocks of a site there are, and how many of them are lost.
+ *
+ *   thread-arg ROUNDS  each round, a fresh child process starts 4 threads
+ *                      whose argument is a block only the thread will
+ *                      hold, and snapshots at once. It runs on one CPU and
+ *                      the threads at SCHED_IDLE, so most have not run by
+ *                      then: their argument is held by the shim's start
+ *                      slot alone. Lost: 0.
+ *   keys ROUNDS        (e2e_reach_keys only) e2e_keyslib took keys 0-31
+ *                      before the shim started, so the first walk
+ *                      libunwind makes in a thread sets a key of 32 or
+ *                      more, and glibc allocates that thread's array for
+ *                      keys 32-63 inside the shim. Each round a fresh
+ *                      thread walks a new stack, then stores a block under
+ *                      key 33, in that array: the block is held only if
+ *                      the array is a block the scan knows. Lost: 0.
+ *   many-keys ROUNDS   every key taken (the program's all), then each round
+ *                      a fresh thread stores a block under each, and
+ *                      allocates along a new stack (a walk by libunwind).
+ *                      Its key 0 must keep the program's value (libunwind
+ *                      once wrote its own there), and lost: 0.
+ *
+ *   dead-frame ROUNDS  each round a fresh thread drops its only pointer to a
+ *                      block, deep in a frame that returned, then blocks in
+ *                      read(2): the stack below its stack pointer is dead.
+ *                      Lost: 1.
+ *   exited ROUNDS      each round a thread drops its only pointer to a block
+ *                      near the top of its stack (glibc discards the pages
+ *                      below, but not those) and exits; glibc keeps the
+ *                      stack for the next thread. A stack no live thread
+ *                      has is no root. Lost: 1.
+ *   regs ROUNDS        the block's only pointer is in rbx (e2e_regs.S) when
+ *                      the API snapshot is taken: the shim saves the
+ *                      caller's registers before it scans. Lost: 0.
+ * The blocks these lose are kept, address masked, in a global, and freed
+ * after the snapshot.
+ *
+ * usage: e2e_reach MODE ROUNDS; prints one line, deterministic. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "e2e_sites.h"
+
+#define NOINLINE __attribute__((noinline))
+#define ARG_SIZE 300
+#define KEY_SIZE 1337
+#define TLS_SIZE 123
+#define WORKERS 4
+
+#ifdef E2E_REACH_KEYSLIB
+int e2e_keyslib_taken(void); /* e2e_keyslib: keys it took at start */
+#else
+static int e2e_keyslib_taken(void) {
+  return 0;
+}
+#endif
+
+static sem_t go, done;
+
+/* Clears the stack below the caller's frame: dead frames of functions
+ * that returned keep copies of pointers a scan of the whole stack would
+ * take for live ones (the shim scans the caller's own stack from the
+ * snapshot call up, so only what lies above matters). */
+NOINLINE static void scrub(void) {
+  volatile char pad[32768];
+  memset((char *)pad, 0, sizeof pad);
+}
+
+/* --- thread-arg ------------------------------------------------------- */
+
+NOINLINE void *site_arg(void) {
+  return malloc(ARG_SIZE);
+}
+
+static void *arg_worker(void *arg) {
+  sem_post(&done);
+  while (sem_wait(&go) != 0)
+    ;
+  free(arg);
+  return NULL;
+}
+
+/* Threads that run only when this one waits (one CPU, SCHED_IDLE). */
+NOINLINE static void start_workers(pthread_t *t) {
+  pthread_attr_t a;
+  struct sched_param none = {0};
+  pthread_attr_init(&a);
+  pthread_attr_setinheritsched(&a, PTHREAD_EXPLICIT_SCHED);
+  pthread_attr_setschedpolicy(&a, SCHED_IDLE);
+  pthread_attr_setschedparam(&a, &none);
+  for (int i = 0; i < WORKERS; i++)
+    if (pthread_create(&t[i], &a, arg_worker, site_arg()) != 0)
+      exit(3);
+  pthread_attr_destroy(&a);
+}
+
+static void arg_sites(FILE *f) {
+  E2E_SITE(f, site_arg, WORKERS, WORKERS * ARG_SIZE);
+  fprintf(f, "lost site_arg 0\n");
+}
+
+/* One round, in a fresh process: no thread has run in it before. */
+static void thread_arg_round(void) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(sched_getcpu(), &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0)
+    _exit(5);
+  pthread_t t[WORKERS];
+  start_workers(t);
+  scrub();
+  e2e_snapshot(arg_sites);
+  for (int i = 0; i < WORKERS; i++)
+    sem_post(&go);
+  for (int i = 0; i < WORKERS; i++)
+    pthread_join(t[i], NULL);
+  _exit(0);
+}
+
+static int thread_arg(int rounds) {
+  for (int r = 0; r < rounds; r++) {
+    fflush(stdout);
+    const pid_t pid = fork();
+    if (pid == 0)
+      thread_arg_round();
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+        WEXITSTATUS(st) != 0)
+      return 7;
+  }
+  printf("thread-arg: %d rounds of %d threads\n", rounds, WORKERS);
+  return 0;
+}
+
+/* A stack the shim has not seen: depth d, d new each round. */
+NOINLINE void *site_walk(int d) {
+  void *p = d > 0 ? site_walk(d - 1) : malloc(16);
+  __asm__ volatile("" ::: "memory"); /* no tail call */
+  return p;
+}
+
+/* --- keys ---------------------------------------------------------------- */
+
+static pthread_key_t key;
+
+NOINLINE void *site_key(void) {
+  return malloc(KEY_SIZE);
+}
+
+/* Nothing but the key array keeps the block: this frame is cleared. */
+NOINLINE static void set_key(void) {
+  pthread_setspecific(key, site_key());
+}
+
+static void *key_worker(void *arg) {
+  free(site_walk((int)(long)arg)); /* libunwind's first walk here */
+  set_key();
+  scrub();
+  sem_post(&done);
+  while (sem_wait(&go) != 0)
+    ;
+  free(pthread_getspecific(key));
+  return NULL;
+}
+
+static void key_sites(FILE *f) {
+  E2E_SITE(f, site_key, 1, KEY_SIZE);
+  fprintf(f, "lost site_key 0\n");
+}
+
+static int keys(int rounds) {
+  if (e2e_keyslib_taken() < 32 || pthread_key_create(&key, NULL) != 0)
+    return 4;
+  for (int r = 0; r < rounds; r++) {
+    pthread_t t;
+    pthread_create(&t, NULL, key_worker, (void *)(long)(r + 1));
+    while (sem_wait(&done) != 0)
+      ;
+    scrub();
+    e2e_snapshot(key_sites);
+    sem_post(&go);
+    pthread_join(t, NULL);
+  }
+  printf("keys: %d rounds, key %s 32\n", rounds, key > 32 ? ">" : "<=");
+  return 0;
+}
+
+/* --- many-keys ----------------------------------------------------------- */
+
+static pthread_key_t many[PTHREAD_KEYS_MAX];
+static int n_many, bad_rounds;
+
+NOINLINE void *site_tls(void) {
+  return malloc(TLS_SIZE);
+}
+
+static void *many_worker(void *arg) {
+  for (int i = 0; i < n_many; i++)
+    pthread_setspecific(many[i], site_tls());
+  void *const first = pthread_getspecific(many[0]);
+  free(site_walk((int)(long)arg)); /* a new stack: libunwind walks it */
+  if (pthread_getspecific(many[0]) != first)
+    bad_rounds++;
+  sem_post(&done);
+  while (sem_wait(&go) != 0)
+    ;
+  for (int i = 0; i < n_many; i++)
+    free(pthread_getspecific(many[i]));
+  return NULL;
+}
+
+static void many_sites(FILE *f) {
+  E2E_SITE(f, site_tls, (unsigned long)n_many,
+           (unsigned long)n_many * TLS_SIZE);
+  fprintf(f, "lost site_tls 0\n");
+}
+
+static int many_keys(int rounds) {
+  while (n_many < PTHREAD_KEYS_MAX &&
+         pthread_key_create(&many[n_many], NULL) == 0)
+    n_many++; /* every key left; nothing allocated before */
+  for (int r = 0; r < rounds; r++) {
+    pthread_t t;
+    pthread_create(&t, NULL, many_worker, (void *)(long)(r + 1));
+    while (sem_wait(&done) != 0)
+      ;
+    scrub();
+    e2e_snapshot(many_sites);
+    sem_post(&go);
+    pthread_join(t, NULL);
+  }
+  printf("many-keys: %d rounds; key 0 lost its value in %d\n", rounds,
+         bad_rounds);
+  return bad_rounds ? 1 : 0;
+}
+
+/* --- dead-frame, exited ----------------------------------------------- */
+
+#define MASK 0x5a5a5a5a5a5a5a5aull
+static uint64_t masked; /* the lost block, not a pointer to the scan */
+static int pipe_fd[2];
+
+NOINLINE void *site_dead(void) {
+  return malloc(200);
+}
+
+/* Deep below the caller: the copy of the pointer lies far under where
+ * read(2) and the like will put their frames. */
+NOINLINE static void drop_deep(int d) {
+  volatile char pad[1024];
+  pad[0] = (char)d;
+  if (d > 0) {
+    drop_deep(d - 1);
+    return;
+  }
+  void *volatile p = site_dead();
+  masked = (uint64_t)p ^ MASK;
+  (void)pad[0];
+}
+
+static void *dead_worker(void *arg) {
+  drop_deep(arg ? 32 : 0);
+  sem_post(&done);
+  char c;
+  if (arg) /* dead-frame: blocked in a system call */
+    while (read(pipe_fd[0], &c, 1) < 0 && errno == EINTR)
+      ;
+  return NULL;
+}
+
+static void dead_sites(FILE *f) {
+  E2E_SITE(f, site_dead, 1, 200);
+  fprintf(f, "lost site_dead 1\n");
+}
+
+static int dead(int rounds, int exited) {
+  if (pipe(pipe_fd))
+    return 6;
+  for (int r = 0; r < rounds; r++) {
+    pthread_t t;
+    pthread_create(&t, NULL, dead_worker, exited ? NULL : (void *)1);
+    while (sem_wait(&done) != 0)
+      ;
+    if (exited)
+      pthread_join(t, NULL);
+    else
+      usleep(20000); /* into read(2) */
+    scrub();
+    e2e_snapshot(dead_sites);
+    if (!exited) {
+      (void)!write(pipe_fd[1], "x", 1);
+      pthread_join(t, NULL);
+    }
+    free((void *)(masked ^ MASK));
+  }
+  printf("%s: %d rounds\n", exited ? "exited" : "dead-frame", rounds);
+  return 0;
+}
+
+/* --- regs ----------------------------------------------------------------- */
+
+void *e2e_snap_holding_rbx(void); /* e2e_regs.S */
+
+NOINLINE void *site_reg(void) {
+  return malloc(500);
+}
+
+static void reg_sites(FILE *f) {
+  E2E_SITE(f, site_reg, 1, 500);
+  fprintf(f, "lost site_reg 0\n");
+}
+
+/* Called by e2e_snap_holding_rbx with the block in rbx alone. */
+void e2e_reach_snapshot(void) {
+  scrub();
+  e2e_snapshot(reg_sites);
+}
+
+static int regs(int rounds) {
+  for (int r = 0; r < rounds; r++)
+    free(e2e_snap_holding_rbx());
+  printf("regs: %d rounds\n", rounds);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  const char *mode = argc == 3 ? argv[1] : "";
+  const int rounds = argc == 3 ? atoi(argv[2]) : 0;
+  sem_init(&go, 0, 0);
+  sem_init(&done, 0, 0);
+  if (strcmp(mode, "thread-arg") == 0)
+    return thread_arg(rounds);
+  if (strcmp(mode, "keys") == 0)
+    return keys(rounds);
+  if (strcmp(mode, "many-keys") == 0)
+    return many_keys(rounds);
+  if (strcmp(mode, "dead-frame") == 0 || strcmp(mode, "exited") == 0)
+    return dead(rounds, strcmp(mode, "exited") == 0);
+  if (strcmp(mode, "regs") == 0)
+    return regs(rounds);
+  fprintf(stderr, "usage: e2e_reach thread-arg|keys|many-keys|dead-frame|"
+                  "exited|regs ROUNDS\n");
+  return 2;
+}
