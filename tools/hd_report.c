@@ -196,6 +196,9 @@ static void hd_text_site(hd_diff *d, FILE *out, size_t rank, const hd_site *s) {
   hd_size(growth, sizeof growth, s->delta_bytes, 1);
   hd_size(fresh, sizeof fresh, s->new_bytes, 0);
   hd_size(lost, sizeof lost, s->unreachable_bytes, 0);
+  if (s->unreachable_bytes == 0 && s->unreachable_blocks > 0) /* malloc(0) */
+    snprintf(lost, sizeof lost, "%.0f block%s", (double)s->unreachable_blocks,
+             s->unreachable_blocks == 1 ? "" : "s");
   snprintf(blocks, sizeof blocks, "%.0f -> %.0f", s->blocks[0],
            s->blocks[d->n_snaps - 1]);
   fprintf(out, "%3zu %s%11s%s %11s ", rank, hd_c(d, HD_RED), growth,

@@ -345,7 +345,15 @@ static int hd_cmp_growth(const void *x, const void *y, void *ctx) {
   const hd_site *b = &d->sites[*(const uint32_t *)y];
   if (a->delta_bytes != b->delta_bytes)
     return a->delta_bytes > b->delta_bytes ? -1 : 1;
+  if (a->delta_blocks != b->delta_blocks)
+    return a->delta_blocks > b->delta_blocks ? -1 : 1;
   return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+}
+
+/* Grew: more bytes, or as many bytes in more blocks (malloc(0) leaks, each
+ * block of 0 bytes, are leaks all the same). */
+static int hd_grew(const hd_site *s) {
+  return s->delta_bytes > 0 || (s->delta_bytes == 0 && s->delta_blocks > 0);
 }
 
 static int hd_order(hd_diff *d) {
@@ -362,7 +370,7 @@ static int hd_order(hd_diff *d) {
         d->n_live_sites++;
         break;
       }
-    if (s->delta_bytes > 0) {
+    if (hd_grew(s)) {
       d->order[d->n_growing++] = i;
       d->total_growth += s->delta_bytes;
     }

@@ -35,4 +35,6 @@ check unordered.txt server.3.snap server.1.snap server.2.snap
 check moved.json --json server.1.snap moved.snap
 check gate-over.txt --fail-over 3839 server.1.snap server.3.snap
 check gate-under.txt --fail-over 3840 server.1.snap server.3.snap
+check zero.txt zero.1.snap zero.2.snap
+check zero.json --json zero.1.snap zero.2.snap
 exit $((fails > 0))

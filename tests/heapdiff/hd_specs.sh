@@ -97,6 +97,25 @@ SPEC
     -e 's/0x400000 0x500000 0x400000/0x500000 0x600000 0x500000/' \
     -e 's/0x40\([0-9a-f]\{4\}\)\b/0x50\1/g' \
     "$d/server.3.spec" >"$d/moved.spec"
+  # malloc(0) leaks: site 0x1600 leaves 3 blocks of 0 bytes, unreachable,
+  # between a first snapshot without them and a scanned second one.
+  { hd_common 4000000; echo "stack 0x401600 0x402000"; cat <<SPEC
+number 1
+epoch 0
+time 1000000000
+blocks 5 0x3000000 0x100 10 3 0
+SPEC
+  } >"$d/zero.1.spec"
+  { hd_common 4000000; echo "stack 0x401600 0x402000"; cat <<SPEC
+number 2
+epoch 1
+time 1000000010
+blocks 5 0x3000000 0x100 10 3 0
+blocks 3 0x7000000 0x100 0 7 1
+root thread 100 0x7ffd00000000 0x7ffd00100000 main
+reach 0 5 root 0 0x100 0
+SPEC
+  } >"$d/zero.2.spec"
   for s in "$d"/*.spec; do
     "$MKSNAP" "$s" "${s%.spec}.snap" || return 1
   done
