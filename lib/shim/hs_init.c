@@ -57,6 +57,14 @@ void hs__resolve(void) {
  * lock it will need held by a thread that does not exist there. So the
  * parent, in one prepare handler, waits for or takes everything in this
  * order, and the child resets it all:
+ *   0. the shim's fork lock: glibc (2.34 and later) lets go of its own
+ *      atfork lock while each handler runs, so forks from two threads
+ *      would run these handlers at once (one thread's parent handler then
+ *      opened the libunwind gate while the other's fork was under way,
+ *      and both wrote the loader capture): one fork at a time goes
+ *      through them, from this prepare handler to the parent or child
+ *      one. A fork from a signal handler that interrupted this thread
+ *      inside them does not wait on itself;
  *   1. this thread is marked busy: an allocation made by a prepare handler
  *      that runs after ours (registered before the shim started, such as
  *      jemalloc's) passes through untracked instead of waiting on the
@@ -81,8 +89,12 @@ void hs__resolve(void) {
  * shim: glibc runs prepare handlers in reverse order, so the program's own
  * handlers (registered later) run before ours, and may allocate. */
 static __thread int hs__fork_was_busy;
+static pthread_mutex_t hs__fork_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int hs__fork_depth; /* this thread's forks under way */
 
 static void hs__fork_prepare(void) {
+  if (hs__fork_depth++ == 0)
+    pthread_mutex_lock(&hs__fork_lock);
   hs__fork_was_busy = hs__busy;
   hs__busy = 1;
   hs__unwind_fork_prepare();
@@ -100,6 +112,8 @@ static void hs__fork_parent(void) {
   hs__modules_unlock();
   hs__unwind_fork_parent();
   hs__busy = hs__fork_was_busy;
+  if (--hs__fork_depth == 0)
+    pthread_mutex_unlock(&hs__fork_lock);
 }
 
 static void hs__fork_child(void) {
@@ -116,6 +130,8 @@ static void hs__fork_child(void) {
   hs__status_fork_child();
   hs__trigger_fork_child();
   hs__busy = hs__fork_was_busy;
+  hs__fork_depth = 0; /* the only thread here, the lock's owner gone */
+  pthread_mutex_init(&hs__fork_lock, NULL);
 }
 
 static int hs__own_text(void) {

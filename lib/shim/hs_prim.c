@@ -147,14 +147,23 @@ void hs__zstd_free(void *opaque, void *p) {
 
 /* Gates: see hs_shim.h. 2 s at most, in steps of 100 us: a fork that
  * never ends, or a fork from a signal handler that interrupted a caller,
- * must not hang the process; it then goes on as it would without us. */
+ * must not hang the process; it then goes on as it would without us. A
+ * caller counts its wait per fork: under threads that fork one after the
+ * other the gate is closed nearly all the time, and a caller that went in
+ * after 2 s in all went in during a fork (its child then hung on
+ * libunwind's lock). */
 #define HS_GATE_STEPS 20000
 
 void hs__gate_enter(hs__gate *g) {
   const struct timespec us = {0, 100000};
+  uint32_t fork = atomic_load(&g->forks);
   for (int waited = 0;;) {
-    while (atomic_load(&g->forking) && waited++ < HS_GATE_STEPS)
+    while (atomic_load(&g->forking) && waited++ < HS_GATE_STEPS) {
       nanosleep(&us, NULL);
+      const uint32_t now = atomic_load(&g->forks);
+      if (now != fork)
+        fork = now, waited = 0; /* another fork: wait for it anew */
+    }
     atomic_fetch_add(&g->inside, 1);
     if (!atomic_load(&g->forking) || waited >= HS_GATE_STEPS)
       return;
@@ -167,6 +176,7 @@ void hs__gate_leave(hs__gate *g) {
 }
 
 void hs__gate_close(hs__gate *g, int own) {
+  atomic_fetch_add(&g->forks, 1);
   atomic_store(&g->forking, 1);
   const struct timespec us = {0, 100000};
   for (int i = 0; i < HS_GATE_STEPS && atomic_load(&g->inside) > own; i++)
@@ -177,7 +187,9 @@ void hs__gate_open(hs__gate *g) {
   atomic_store(&g->forking, 0);
 }
 
-void hs__gate_reset(hs__gate *g, int own) {
+int hs__gate_reset(hs__gate *g, int own) {
+  const int others = atomic_load(&g->inside) > own;
   atomic_store(&g->inside, own);
   atomic_store(&g->forking, 0);
+  return others;
 }

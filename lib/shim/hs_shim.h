@@ -112,20 +112,24 @@ void hs__os_reinit_child(void);
 void hs__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t hs__clock_ns(int clock_id);
 /* A gate keeps fork out while a library that takes locks of its own is
- * running (glibc's dl_iterate_phdr, libunwind): a fork while another
- * thread held such a lock would leave it held for good in the child.
- * Callers count themselves in and out; fork's prepare handler closes the
- * gate, waits until no caller but its own thread's (own: 0 or 1) is
- * inside and holds new ones at the door until the fork is done. Every
- * wait ends after 2 s, so a gate never hangs a process. */
+ * running (libunwind): a fork while another thread held such a lock would
+ * leave it held for good in the child. Callers count themselves in and
+ * out; fork's prepare handler closes the gate, waits until no caller but
+ * its own thread's (own: 0 or 1) is inside and holds new ones at the door
+ * until the fork is done. No wait hangs a process: the prepare handler
+ * waits 2 s at most, and a caller goes in after one fork has kept it out
+ * for 2 s (forks that follow each other close the gate anew: the caller
+ * waits on). The child learns whether anyone else was inside. */
 typedef struct hs__gate {
   _Atomic int inside, forking;
+  _Atomic uint32_t forks; /* closes so far */
 } hs__gate;
 void hs__gate_enter(hs__gate *g);
 void hs__gate_leave(hs__gate *g);
 void hs__gate_close(hs__gate *g, int own); /* prepare */
 void hs__gate_open(hs__gate *g);           /* parent */
-void hs__gate_reset(hs__gate *g, int own); /* child */
+/*! In the child. @return : 1 when another thread was inside at the fork. */
+int hs__gate_reset(hs__gate *g, int own);
 /* zstd's memory functions, mmap-backed. */
 void *hs__zstd_alloc(void *opaque, size_t size);
 void hs__zstd_free(void *opaque, void *p);
@@ -182,6 +186,8 @@ uint64_t hs__unwind_mismatches(void); /* hs__unwind_distrust calls */
 void hs__unwind_fork_prepare(void);
 void hs__unwind_fork_parent(void);
 void hs__unwind_fork_child(void);
+/*! 0 in a child of fork that must not call libunwind (hs_unwind.c). */
+int hs__unwind_usable(void);
 /*! Code may have been unmapped (dlclose): forget the cached rules. */
 void hs__unwind_flush(void);
 /*! The rule the CFI gives for return address ra, uncached (for tests):

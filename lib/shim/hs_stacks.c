@@ -286,9 +286,11 @@ uint32_t hs__stack_capture(void) {
     uint32_t depth;
     const uint64_t *s = hs__stack_trim(f, n, &depth);
     const uint32_t id = hs__stack_find(hs__stack_hash(s, depth), s, depth, gen);
-    if (id)
-      return id;
+    if (id || !hs__unwind_usable())
+      return id ? id : hs__stack_intern(s, depth, gen);
   }
+  if (!hs__unwind_usable())
+    return 0; /* the fast walk gave up, and there is nothing else */
   const int m = hs__unwind_slow(g, max);
   return hs__stack_settle(f, n, g, m, gen);
 }

@@ -653,6 +653,10 @@ __attribute__((noinline)) int hs__unwind_fast(uint64_t *out, int max) {
  * one hung at its first stack that needed libunwind. */
 static hs__gate hs__unw_gate;
 static __thread int hs__unw_inside;
+/* In a child forked while another thread was inside libunwind anyway (a
+ * gate's wait ran out): its locks may be held for good, so this process
+ * never calls it, and keeps the fast walk's stacks alone. */
+static int hs__unw_off;
 
 void hs__unwind_fork_prepare(void) {
   hs__gate_close(&hs__unw_gate, hs__unw_inside);
@@ -661,13 +665,23 @@ void hs__unwind_fork_parent(void) {
   hs__gate_open(&hs__unw_gate);
 }
 void hs__unwind_fork_child(void) {
-  hs__gate_reset(&hs__unw_gate, hs__unw_inside);
+  if (hs__gate_reset(&hs__unw_gate, hs__unw_inside) && !hs__unw_off) {
+    hs__unw_off = 1;
+    hs__say("forked while another thread was inside libunwind: this "
+            "child's stacks come from the fast walk alone");
+  }
+}
+
+int hs__unwind_usable(void) {
+  return !hs__unw_off;
 }
 
 /* unw_backtrace, numbered like hs__unwind_fast: its own frame dropped. */
 __attribute__((noinline)) int hs__unwind_slow(uint64_t *out, int max) {
   void *raw[HS_DEPTH_MAX + 16];
   const int cap = (int)(sizeof raw / sizeof raw[0]);
+  if (hs__unw_off)
+    return 0;
   hs__gate_enter(&hs__unw_gate);
   hs__unw_inside = 1;
   const int n = unw_backtrace(raw, max + 1 < cap ? max + 1 : cap) - 1;

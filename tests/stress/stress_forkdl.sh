@@ -2,7 +2,9 @@
 # stress_forkdl.sh BIN SHIM SRC DLLIB [loop THREADS [INTERVAL]]
 # Fork while another thread is inside the dynamic loader (stress_forkdl.c).
 # With loop: 20 runs of 300 forks from THREADS threads while another
-# thread dlopens and dlcloses DLLIB, each run killed and failed after 10 s,
+# thread dlopens and dlcloses DLLIB, each run killed and failed after 30 s
+# (a run takes 2 s alone, up to 12 s beside two others like it on two
+# cores),
 # with a snapshot every INTERVAL seconds if given. Every run prints "done",
 # and some children over all runs must have inherited the loader's lock
 # held (the shim says so with HEAPSNAP_VERBOSE): the race was exercised.
@@ -36,7 +38,7 @@ check_all() {
 if [ "${5:-}" = loop ]; then
   threads=$6 interval=${7:-} frozen=0
   for run in $(seq 20); do
-    timeout -s KILL 10 "${under_shim[@]}" HEAPSNAP_INTERVAL="$interval" \
+    timeout -s KILL 30 "${under_shim[@]}" HEAPSNAP_INTERVAL="$interval" \
       HEAPSNAP_VERBOSE=1 "$prog" loop 300 "$threads" "$lib" \
       >"$rl_dir/out" 2>"$rl_dir/err" ||
       fail "run $run: exit $? (137: hung): $(grep -v wrote "$rl_dir/err" | head -3)"
