@@ -51,12 +51,15 @@ const char *hs_strerror(int err);
 #define HS_FORMAT_VERSION 1
 
 /* hs_header.flags */
-#define HS_SNAP_SAMPLED                                                        \
-  0x1u                       /* blocks are a Poisson sample; see sample_bytes  \
-                              */
-#define HS_SNAP_SCANNED 0x2u /* the reachability section is present */
-#define HS_SNAP_STACKS_FULL                                                    \
-  0x4u /* the stack table filled up; some blocks have stack 0 (unknown) */
+/* The blocks are a Poisson sample; see sample_bytes. */
+#define HS_SNAP_SAMPLED 0x1u
+/* The reachability section is present. */
+#define HS_SNAP_SCANNED 0x2u
+/* The stack table filled up; some blocks have stack 0 (unknown). */
+#define HS_SNAP_STACKS_FULL 0x4u
+/* Precise mode: every other thread was stopped for the scan, and its
+ * registers were roots. */
+#define HS_SNAP_REGISTERS 0x8u
 
 typedef struct hs_header {
   uint32_t version;        /* format version of the file */
@@ -77,7 +80,8 @@ typedef struct hs_header {
   const char *exe;         /* absolute path of the executable ("" if unknown) */
   const char *const *argv; /* command line, argc strings */
   const char *trigger;     /* "signal", "interval", "exit", "api", or "" */
-  const char *scan_note;   /* why there is no reachability scan, or "" */
+  const char *scan_note;   /* why there is no reachability scan, or what */
+                           /* the scan missed (precise mode), or "" */
 } hs_header;
 
 /* hs_module.flags */

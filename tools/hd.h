@@ -138,6 +138,9 @@ size_t hd_path_hops(const hd_diff *d, uint32_t node, uint32_t *out, size_t max);
  * 0x7f..-0x7f.. [anon]"; written into buf. */
 void hd_root_name(hd_diff *d, const hd_pnode *n, uint64_t from, char *buf,
                   size_t len);
+/*! A register root's register at offset `from` ("r15", "xmm0"). */
+const char *hd_register_name(const hs_root *r, uint64_t from, char *buf,
+                             size_t len);
 
 /* hd_report.c */
 void hd_report_text(hd_diff *d, FILE *out);

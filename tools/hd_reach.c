@@ -8,6 +8,8 @@
  * through blocks of one site collapse into one hop with a count, so a
  * 100k-long list is one hop, not 100k paths. Nodes are memoized per block:
  * linear time however deep the chains run. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +64,8 @@ static uint32_t hd_site_of_block(const hd_walk *w, uint32_t b) {
  * the module (or the word's own, without symbols). */
 static uint64_t hd_global_of(const hd_walk *w, const hs_reach *r) {
   const hs_root *root = hs_snapshot_root(w->s->snap, r->index);
+  if (root->kind == HS_ROOT_REGISTER)
+    return r->from; /* which register, likewise */
   if (root->kind != HS_ROOT_GLOBAL)
     return 0;
   const hs_module *m = hs_snapshot_module(w->s->snap, root->module);
@@ -226,6 +230,32 @@ static const char *hd_base_name(const char *path) {
   return s ? s + 1 : path ? path : "?";
 }
 
+/* x86-64's registers as ptrace gives them (docs/format.md): struct
+ * user_regs_struct, then struct user_fpregs_struct. */
+#define HD_GREGS 27
+#define HD_REGS_X86_64 (HD_GREGS * 8 + 512)
+static const char *const hd_gregs[HD_GREGS] = {
+    "r15",     "r14",      "r13", "r12", "rbp",    "rbx", "r11",
+    "r10",     "r9",       "r8",  "rax", "rcx",    "rdx", "rsi",
+    "rdi",     "orig_rax", "rip", "cs",  "eflags", "rsp", "ss",
+    "fs_base", "gs_base",  "ds",  "es",  "fs",     "gs"};
+
+const char *hd_register_name(const hs_root *r, uint64_t from, char *buf,
+                             size_t len) {
+  const uint64_t fp = from - HD_GREGS * 8;
+  if (r->end - r->start != HD_REGS_X86_64)
+    snprintf(buf, len, "+%" PRIu64, from);
+  else if (from < HD_GREGS * 8)
+    snprintf(buf, len, "%s", hd_gregs[from / 8]);
+  else if (fp >= 32 && fp < 160)
+    snprintf(buf, len, "st%" PRIu64, (fp - 32) / 16);
+  else if (fp >= 160 && fp < 416)
+    snprintf(buf, len, "xmm%" PRIu64, (fp - 160) / 16);
+  else
+    snprintf(buf, len, "fpu+%" PRIu64, fp);
+  return buf;
+}
+
 void hd_root_name(hd_diff *d, const hd_pnode *n, uint64_t from, char *buf,
                   size_t len) {
   const hd_snap *s = &d->snaps[d->n_snaps - 1];
@@ -242,9 +272,13 @@ void hd_root_name(hd_diff *d, const hd_pnode *n, uint64_t from, char *buf,
     else
       snprintf(buf, len, "global %s+%#llx", hd_base_name(m->path),
                (unsigned long long)(addr - m->bias));
-  } else if (r->kind == HS_ROOT_THREAD || r->kind == HS_ROOT_REGISTER) {
-    snprintf(buf, len, "%s of thread %d (%s)",
-             r->kind == HS_ROOT_THREAD ? "stack" : "registers", r->tid,
+  } else if (r->kind == HS_ROOT_THREAD) {
+    snprintf(buf, len, "stack of thread %d (%s)", r->tid,
+             r->name[0] ? r->name : "?");
+  } else if (r->kind == HS_ROOT_REGISTER) {
+    char reg[32];
+    snprintf(buf, len, "register %s of thread %d (%s)",
+             hd_register_name(r, from, reg, sizeof reg), r->tid,
              r->name[0] ? r->name : "?");
   } else if (r->kind == HS_ROOT_START) {
     snprintf(buf, len,

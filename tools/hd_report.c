@@ -233,6 +233,12 @@ void hd_report_text(hd_diff *d, FILE *out) {
             last->scan_note[0] ? last->scan_note
             : d->sampled       ? "sampled snapshots have none"
                                : "not scanned (HEAPSNAP_SCAN=0)");
+  else if (last->scan_note[0])
+    fprintf(out, "reachability: %s\n", last->scan_note);
+  else if (last->flags & HS_SNAP_REGISTERS)
+    fputs("reachability: every thread stopped, registers scanned "
+          "(HEAPSNAP_SCAN_REGISTERS=1)\n",
+          out);
   uint32_t mods[16];
   const char *why[16];
   const size_t nmods = hd_unsymbolized(d, hd_shown(d, 0), mods, why, 16);
@@ -367,6 +373,11 @@ static void hd_json_root(hd_diff *d, FILE *out, const hd_pnode *n,
                                           : "thread-start",
             r->tid);
     hd_json_str(out, r->name);
+    if (r->kind == HS_ROOT_REGISTER) {
+      char reg[32];
+      fputs(", \"register\": ", out);
+      hd_json_str(out, hd_register_name(r, from, reg, sizeof reg));
+    }
   }
   fprintf(out, ", \"target_offset\": %" PRIu64 "}", target);
 }
@@ -443,8 +454,13 @@ void hd_report_json(hd_diff *d, FILE *out) {
   fputs("{\n  \"schema\": 1,\n  \"snapshots\": [\n", out);
   for (size_t i = 0; i < d->n_snaps; i++)
     hd_json_snapshot(&d->snaps[i], out, i + 1 == d->n_snaps);
-  fprintf(out, "  ],\n  \"scanned\": %s,\n  \"scan_note\": ",
-          d->scanned ? "true" : "false");
+  fprintf(out,
+          "  ],\n  \"scanned\": %s,\n  \"registers_scanned\": %s,\n"
+          "  \"scan_note\": ",
+          d->scanned ? "true" : "false",
+          d->scanned && (d->snaps[d->n_snaps - 1].h->flags & HS_SNAP_REGISTERS)
+              ? "true"
+              : "false");
   hd_json_str(out, d->snaps[d->n_snaps - 1].h->scan_note);
   fprintf(out, ",\n  \"sampled\": %s,\n  \"group_by\": \"%s\",\n",
           d->sampled ? "true" : "false",

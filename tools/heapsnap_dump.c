@@ -118,6 +118,9 @@ static void hs__dump_tracking(const hs_header *h) {
                          "unknown stack (stack 0)");
   if (h->scan_note && h->scan_note[0])
     hs__dump_str("reachability", h->scan_note);
+  else if (h->flags & HS_SNAP_REGISTERS)
+    hs__dump_str("reachability", "every thread stopped, registers scanned "
+                                 "(HEAPSNAP_SCAN_REGISTERS=1)");
 }
 
 /* What the scan found: how many blocks nothing reaches. */

@@ -53,6 +53,9 @@ const char hs__help_run[] =
     "                  allowed; 0 = every block): for production, at the\n"
     "                  price of estimates and no reachability\n"
     "  --no-scan       HEAPSNAP_SCAN=0: no reachability scan in snapshots\n"
+    "  --scan-registers  HEAPSNAP_SCAN_REGISTERS=1: precise mode, each\n"
+    "                  thread stopped briefly (ptrace) for its registers;\n"
+    "                  epoll_wait and a few other calls then return EINTR\n"
     "  -h, --help      this help\n"
     "\n"
     "The shim is $HEAPSNAP_LIB when set, else the libheapsnap.so installed\n"
@@ -72,6 +75,7 @@ enum {
   HS__RUN_VERBOSE,
   HS__RUN_SAMPLE,
   HS__RUN_NO_SCAN,
+  HS__RUN_SCAN_REGISTERS,
   HS__RUN_COUNT
 };
 
@@ -86,6 +90,7 @@ static const hs__opt hs__run_opts[] = {
     {"verbose", HS__RUN_VERBOSE, 0},
     {"sample", HS__RUN_SAMPLE, 1},
     {"no-scan", HS__RUN_NO_SCAN, 0},
+    {"scan-registers", HS__RUN_SCAN_REGISTERS, 0},
     {NULL, 0, 0},
 };
 
@@ -101,6 +106,7 @@ static const char *const hs__run_vars[HS__RUN_COUNT] = {
     [HS__RUN_VERBOSE] = "HEAPSNAP_VERBOSE",
     [HS__RUN_SAMPLE] = "HEAPSNAP_SAMPLE_BYTES",
     [HS__RUN_NO_SCAN] = "HEAPSNAP_SCAN",
+    [HS__RUN_SCAN_REGISTERS] = "HEAPSNAP_SCAN_REGISTERS",
 };
 
 /* What the options asked for, by option id; NULL leaves the variable as

@@ -64,24 +64,15 @@ static uint64_t hs__mem_available(void) {
 
 /* The live threads, with an address on each one's stack where the shim
  * knows one (those started through pthread_create); the stacks of threads
- * that exited. A live thread whose stack cannot be told (running, and not
- * started through the shim) keeps dead stacks roots: it may be using one
- * glibc gave it from its cache. */
+ * that exited. The child completes the list (hs__threads_at_copy). */
 static void hs__scan_threads(hs__scan *sc) {
   static hs__thread reg[HS_SCAN_THREADS];
   sc->n_tasks = hs__tasks_read(sc->tasks, HS_SCAN_THREADS);
   const size_t n_reg = hs__threads_list(reg, HS_SCAN_THREADS);
-  sc->unknown_stacks = 0;
-  for (size_t i = 0; i < sc->n_tasks; i++) {
-    hs__task *t = &sc->tasks[i];
+  for (size_t i = 0; i < sc->n_tasks; i++)
     for (size_t j = 0; j < n_reg; j++)
-      if (reg[j].tid == t->tid)
-        t->sp_start = reg[j].sp;
-    sc->unknown_stacks += !t->sp_start && !t->sp && t->tid != sc->pid &&
-                          t->tid != sc->self_tid &&
-                          strncmp(t->name, "heapsnap:", 9) != 0;
-  }
-  sc->n_dead = hs__threads_dead(sc->dead, 1024);
+      if (reg[j].tid == sc->tasks[i].tid)
+        sc->tasks[i].sp_start = reg[j].sp;
 }
 
 static int hs__self_tid;
@@ -130,6 +121,7 @@ int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
 }
 
 void hs__scan_free(hs__scan *sc) {
+  hs__stop_free(sc);
   if (hs__parent_mem >= 0)
     close(hs__parent_mem);
   hs__parent_mem = -1;
@@ -389,6 +381,62 @@ static int hs__malloc_owns(const hs__walk *k, uint64_t a, uint64_t b) {
   return 0;
 }
 
+/* The registers of thread tid, when precise mode stopped it for the copy. */
+static const hs__thread_regs *hs__stopped(const hs__scan *sc, int32_t tid) {
+  if (!sc->stop_done)
+    return NULL;
+  for (uint32_t i = 0; i < sc->stop->n; i++)
+    if (sc->stop->regs[i].tid == tid && sc->stop->regs[i].stopped)
+      return &sc->stop->regs[i];
+  return NULL;
+}
+
+static const hs__task *hs__task_of(const hs__scan *sc, int32_t tid) {
+  for (size_t i = 0; i < sc->n_tasks; i++)
+    if (sc->tasks[i].tid == tid)
+      return &sc->tasks[i];
+  return NULL;
+}
+
+/* A thread the parent's list lacks, with an address on its stack. */
+static void hs__task_add(hs__scan *sc, int32_t tid, uint64_t sp) {
+  hs__task *t = (hs__task *)hs__task_of(sc, tid);
+  if (t) {
+    t->sp_start = t->sp_start ? t->sp_start : sp;
+    return;
+  }
+  if (sc->n_tasks == HS_SCAN_THREADS)
+    return;
+  t = &sc->tasks[sc->n_tasks++];
+  memset(t, 0, sizeof *t);
+  t->tid = tid;
+  t->sp_start = sp;
+  hs__tasks_name(sc->pid, tid, t->name);
+}
+
+/* The threads as of the copy. The parent listed /proc/self/task before
+ * it: a thread started since through pthread_create is in this image's
+ * list of the shim, and precise mode has the stack pointer of every thread
+ * it stopped. Then the live threads whose stack cannot be told: while
+ * there is one, a stack glibc keeps from an exited thread may be its. */
+static void hs__threads_at_copy(hs__scan *sc) {
+  static hs__thread reg[HS_SCAN_THREADS];
+  const size_t n_reg = hs__threads_list(reg, HS_SCAN_THREADS);
+  for (size_t j = 0; j < n_reg; j++)
+    hs__task_add(sc, reg[j].tid, reg[j].sp);
+  for (uint32_t i = 0; sc->stop_done && i < sc->stop->n; i++)
+    if (sc->stop->regs[i].stopped)
+      hs__task_add(sc, sc->stop->regs[i].tid, sc->stop->regs[i].sp);
+  sc->n_dead = hs__threads_dead(sc->dead, 1024);
+  sc->unknown_stacks = 0;
+  for (size_t i = 0; i < sc->n_tasks; i++) {
+    const hs__task *t = &sc->tasks[i];
+    sc->unknown_stacks += !t->sp_start && !t->sp && t->tid != sc->pid &&
+                          t->tid != sc->self_tid &&
+                          strncmp(t->name, "heapsnap:", 9) != 0;
+  }
+}
+
 /* The live thread whose stack [a, b) is. */
 static const hs__task *hs__task_in(const hs__scan *sc, uint64_t a, uint64_t b) {
   for (size_t i = 0; i < sc->n_tasks; i++) {
@@ -519,6 +567,30 @@ static void hs__roots_from_starts(hs__walk *k) {
   }
 }
 
+/* Precise mode: each stopped thread's registers, a root of their own
+ * (module: its slot in the stop area), scanned before the stacks. */
+static void hs__roots_from_registers(hs__walk *k) {
+  const hs__scan *sc = k->sc;
+  for (uint32_t i = 0; sc->stop_done && i < sc->stop->n; i++) {
+    const hs__thread_regs *g = &sc->stop->regs[i];
+    if (!g->stopped)
+      continue;
+    hs__root *r = hs__root_add(k, HS_ROOT_REGISTER, 0, g->len);
+    if (!r)
+      return;
+    r->tid = g->tid;
+    r->module = i;
+    const hs__task *t = hs__task_of(sc, g->tid);
+    snprintf(r->name, sizeof r->name, "%s", t ? t->name : "");
+  }
+}
+
+static void hs__scan_registers(hs__walk *k, uint32_t root) {
+  const hs__thread_regs *g = &k->sc->stop->regs[k->sc->out->roots[root].module];
+  for (uint32_t at = 0; at + 8 <= g->len; at += 8)
+    hs__scan_value(k, root, at, g->words[at / 8], 0);
+}
+
 /* The shim's own .data and .bss are not the program's: they hold the
  * ends of its mappings and stale pthread_create arguments, which matched
  * blocks (redis under jemalloc: "held by global hs__own+3624"). */
@@ -577,26 +649,27 @@ static void hs__child_signals(void) {
   hs__os_sigmask(SIG_UNBLOCK, &faults, NULL);
 }
 
-/* Waits (2 s at most) for the parent to say which threads sat blocked in a
- * system call across the clone (hs__scan_settle), then starts each one's
- * stack at its stack pointer, less the 128-byte red zone: the rest below
- * is dead frames. The others, and all when the parent is late, whole. */
+/* Starts each thread's stack at its stack pointer at the copy, less the
+ * 128-byte red zone: below is dead frames. Known for a thread precise mode
+ * stopped; for one that sat blocked in a system call across the clone once
+ * the parent says so (hs__scan_settle; 2 s at most). The others, and all
+ * when the parent is late, whole. */
 static void hs__stacks_from_sp(hs__scan *sc) {
   const struct timespec us = {0, 100000};
   for (int i = 0; i < 20000 && !atomic_load(&sc->out->sp_ready); i++)
     nanosleep(&us, NULL);
-  if (!atomic_load(&sc->out->sp_ready))
-    return;
+  const int ready = atomic_load(&sc->out->sp_ready) != 0;
   for (uint32_t r = 0; r < sc->out->n_roots; r++) {
     hs__root *root = &sc->out->roots[r];
     if (root->kind != HS_ROOT_THREAD || root->tid == sc->self_tid)
       continue;
-    for (size_t t = 0; t < sc->n_tasks; t++) {
-      const uint64_t sp = sc->out->valid_sp[t];
-      if (sc->tasks[t].tid == root->tid && sp > root->start + 128 &&
-          sp < root->end)
-        root->start = (sp - 128) & ~7ull;
-    }
+    const hs__thread_regs *g = hs__stopped(sc, root->tid);
+    uint64_t sp = g ? g->sp : 0;
+    for (size_t t = 0; !sp && ready && t < sc->n_tasks; t++)
+      if (sc->tasks[t].tid == root->tid)
+        sp = sc->out->valid_sp[t];
+    if (sp > root->start + 128 && sp < root->end)
+      root->start = (sp - 128) & ~7ull;
   }
 }
 
@@ -644,7 +717,9 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
   }
   k.lo = n ? arr[0] : 1;
   k.own = hs__os_owned(&k.n_own);
+  hs__threads_at_copy(sc);
   hs__roots_from_modules(&k);
+  hs__roots_from_registers(&k);
   hs__roots_from_maps(&k, maps);
   hs__roots_not_copied(&k);
   hs__roots_from_starts(&k);
@@ -664,6 +739,8 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
         continue;
       if (root->kind == HS_ROOT_START)
         hs__scan_value(&k, r, root->start, *(const uint64_t *)root->start, 0);
+      else if (root->kind == HS_ROOT_REGISTER)
+        hs__scan_registers(&k, r);
       else if (hs__remote[r])
         hs__scan_remote(&k, r, chunk, 1 << 16);
       else

@@ -63,6 +63,11 @@ static void hs__load_flags(void) {
     hs__warn("HEAPSNAP_SCAN", v, "1 or 0", "1");
     hs__cfg.scan = 1;
   }
+  v = getenv("HEAPSNAP_SCAN_REGISTERS");
+  if (v && *v && hs__parse_bool(v, &hs__cfg.scan_registers)) {
+    hs__warn("HEAPSNAP_SCAN_REGISTERS", v, "1 or 0", "0");
+    hs__cfg.scan_registers = 0;
+  }
   v = getenv("HEAPSNAP_INTERVAL");
   if (v && *v && hs__parse_seconds(v, &hs__cfg.interval_ns)) {
     hs__warn("HEAPSNAP_INTERVAL", v, "seconds (like 10 or 0.5), 0 for off",

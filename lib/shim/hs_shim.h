@@ -32,6 +32,7 @@ typedef struct hs__settings {
   int at_exit;          /* snapshot in the destructor */
   int verbose;          /* one line per snapshot on stderr */
   int scan;             /* reachability scan in each snapshot */
+  int scan_registers;   /* precise mode: threads stopped for registers */
   uint32_t depth;       /* stack depth limit */
   uint64_t interval_ns; /* 0 = no interval snapshots */
   uint64_t keep;        /* files kept per process, 0 = all */
@@ -328,6 +329,13 @@ typedef struct hs__task {
   uint64_t switches; /* context switches + 1; 0: unknown */
 } hs__task;
 size_t hs__tasks_read(hs__task *out, size_t max);
+/*! The ids of process pid's threads (pid 0: this process). No malloc. */
+size_t hs__tasks_ids(int pid, int32_t *out, size_t max);
+/*! Thread tid's name ("" if gone). */
+void hs__tasks_name(int pid, int32_t tid, char name[16]);
+/*! 1 when thread tid has exited (gone, or a zombie: a main thread that
+ * called pthread_exit stays one while the others run). */
+int hs__tasks_gone(int pid, int32_t tid);
 /*! Reads each thread's state again: valid_sp[i] is t[i].sp when the thread
  * stayed blocked in the same call since t was read, else 0. */
 void hs__tasks_settle(const hs__task *t, size_t n, uint64_t *valid_sp);
@@ -358,6 +366,31 @@ typedef struct hs__scan_out {
   hs_reach reach[]; /* one per block, in address order */
 } hs__scan_out;
 
+/* hs_stop.c: precise mode (HEAPSNAP_SCAN_REGISTERS=1), the other threads
+ * stopped with ptrace for the copy. One thread's registers as ptrace gives
+ * them: the general regset (NT_PRSTATUS) then the vector one (NT_PRFPREG). */
+#define HS_REGS_BYTES 1024
+typedef struct hs__thread_regs {
+  int32_t tid;
+  uint32_t stopped; /* 1: stopped, and these are its registers */
+  int32_t sig;      /* a signal it was stopped with, given back at detach */
+  uint32_t len;     /* bytes of words */
+  uint64_t sp;      /* its stack pointer */
+  uint64_t words[HS_REGS_BYTES / 8];
+} hs__thread_regs;
+
+/* Shared (MAP_SHARED) by the snapshot's thread and the helper process that
+ * stops the others. */
+typedef struct hs__stop {
+  _Atomic uint32_t state; /* HS_STOP_* (hs_stop.c) */
+  int32_t pid, self_tid;  /* the process; the thread not to stop */
+  uint32_t n;             /* slots used */
+  int32_t fail_tid;       /* the first thread that could not be stopped */
+  int32_t fail_errno;     /* why (ETIMEDOUT: it did not stop in time) */
+  uint32_t missed;        /* threads not stopped */
+  hs__thread_regs regs[HS_SCAN_THREADS];
+} hs__stop;
+
 typedef struct hs__scan {
   int pid, child, jemalloc;
   int self_tid;     /* the thread taking the snapshot */
@@ -370,6 +403,11 @@ typedef struct hs__scan {
   int unknown_stacks; /* live threads whose stack cannot be told */
   size_t (*usable)(void *);
   hs__scan_out *out;
+  hs__stop *stop;  /* precise mode: the shared stop area, else NULL */
+  int stop_helper; /* its helper process, 0 when none */
+  int stop_done;   /* the helper finished: stop->regs say who stopped */
+  int stopped_all; /* and every thread but this one did */
+  char stop_note[256];
   uint64_t dead[1024];             /* hs__threads_dead */
   hs__task tasks[HS_SCAN_THREADS]; /* last: not cleared by prepare */
 } hs__scan;
@@ -384,6 +422,16 @@ int hs__scan_start_locked(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
  * pointer). */
 void hs__scan_settle(hs__scan *sc);
 int hs__scan_finish(hs__scan *sc);
+/*! Precise mode. Before the table locks: the helper started, waiting. */
+void hs__stop_prepare(hs__scan *sc);
+/*! Locks held: every thread but this one stopped (or given up on). */
+void hs__stop_world(hs__scan *sc);
+/*! Locks held, after the clone: the threads let go. */
+void hs__stop_release(hs__scan *sc);
+/*! After the locks: the helper reaped; sc->stop_note says what was missed. */
+void hs__stop_finish(hs__scan *sc);
+/*! The stop area unmapped (any helper first let go and reaped). */
+void hs__stop_free(hs__scan *sc);
 void hs__scan_free(hs__scan *sc);
 uint64_t *hs__pairs_sort(uint64_t *pairs, uint64_t *tmp, size_t n);
 

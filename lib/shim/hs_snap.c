@@ -64,6 +64,8 @@ static void hs__scan_setup(hs__copy *c) {
     hs__scan_free(c->scan);
     c->scan = NULL;
   }
+  if (c->scan)
+    hs__stop_prepare(c->scan); /* precise mode only */
 }
 
 /* Allocates (and touches, so no page fault lands in the pause) room for the
@@ -84,15 +86,21 @@ static int hs__snap_copy(hs__copy *c) {
     hs__table_lock_all();
     const size_t live = hs__table_count_locked();
     if (live <= c->cap) {
+      if (c->scan)
+        hs__stop_world(c->scan); /* precise mode only */
       c->n = hs__table_copy_locked(c->pairs, c->cap);
       c->epoch = hs__table_epoch_advance_locked();
       c->stacks = hs__stacks_count();
       if (c->scan && hs__scan_start_locked(c->scan, c->pairs, c->tmp, c->n))
         c->scan_note = "not scanned: cannot clone the process";
+      if (c->scan)
+        hs__stop_release(c->scan);
       hs__table_unlock_all();
       c->pause_ns = hs__clock_ns(CLOCK_MONOTONIC) - t0;
-      if (c->scan)
+      if (c->scan) {
         hs__scan_settle(c->scan); /* the child waits for it */
+        hs__stop_finish(c->scan);
+      }
       return 0;
     }
     hs__table_unlock_all();
@@ -183,9 +191,13 @@ static void hs__header_fill(hs_header *h, const hs__copy *c,
   hs__sn.cmdline[n > 0 ? n : 0] = '\0';
   h->flags = hs__stacks_full() ? HS_SNAP_STACKS_FULL : 0;
   h->flags |= c->scan ? HS_SNAP_SCANNED : 0;
+  h->flags |= c->scan && c->scan->stopped_all ? HS_SNAP_REGISTERS : 0;
   h->flags |= hs__cfg.sample_bytes ? HS_SNAP_SAMPLED : 0;
   h->sample_bytes = hs__cfg.sample_bytes;
-  h->scan_note = c->scan_note ? c->scan_note : "";
+  /* Scanned: what precise mode missed, if anything; else why no scan. */
+  h->scan_note = c->scan        ? c->scan->stop_note
+                 : c->scan_note ? c->scan_note
+                                : "";
   h->pid = getpid();
   h->ppid = getppid();
   h->number = number;

@@ -25,10 +25,14 @@
 
 #include "hs_shim.h"
 
-static ssize_t hs__task_file(int32_t tid, const char *file, char *buf,
+/* /proc/PID/task/TID/FILE (pid 0: this process). */
+static ssize_t hs__task_file(int pid, int32_t tid, const char *file, char *buf,
                              size_t len) {
   char path[64];
-  snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, file);
+  if (pid)
+    snprintf(path, sizeof path, "/proc/%d/task/%d/%s", pid, (int)tid, file);
+  else
+    snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, file);
   const int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return -1;
@@ -48,8 +52,8 @@ static void hs__task_sample(hs__task *t, uint64_t *sp, uint64_t *pc, long *nr,
   char buf[512];
   *sp = *pc = *switches = 0;
   *nr = -1;
-  if (hs__task_file(t->tid, "syscall", buf, sizeof buf) > 0 && buf[0] >= '0' &&
-      buf[0] <= '9') {
+  if (hs__task_file(0, t->tid, "syscall", buf, sizeof buf) > 0 &&
+      buf[0] >= '0' && buf[0] <= '9') {
     unsigned long long a[6], s, p;
     if (sscanf(buf, "%ld %llx %llx %llx %llx %llx %llx %llx %llx", nr, &a[0],
                &a[1], &a[2], &a[3], &a[4], &a[5], &s, &p) == 9)
@@ -57,7 +61,7 @@ static void hs__task_sample(hs__task *t, uint64_t *sp, uint64_t *pc, long *nr,
   }
   char st[4096];
   const char *v, *nv;
-  if (hs__task_file(t->tid, "status", st, sizeof st) > 0 &&
+  if (hs__task_file(0, t->tid, "status", st, sizeof st) > 0 &&
       (v = strstr(st, "\nvoluntary_ctxt_switches:")) &&
       (nv = strstr(st, "\nnonvoluntary_ctxt_switches:"))) {
     unsigned long long a = 0, b = 0;
@@ -67,8 +71,12 @@ static void hs__task_sample(hs__task *t, uint64_t *sp, uint64_t *pc, long *nr,
   }
 }
 
-size_t hs__tasks_read(hs__task *out, size_t max) {
-  const int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+size_t hs__tasks_ids(int pid, int32_t *out, size_t max) {
+  char path[64];
+  if (pid)
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+  const int dir =
+      open(pid ? path : "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0)
     return 0;
   size_t n = 0;
@@ -78,18 +86,38 @@ size_t hs__tasks_read(hs__task *out, size_t max) {
     for (long at = 0; at < got && n < max;) {
       const struct dirent64 *e = (const struct dirent64 *)(buf + at);
       at += e->d_reclen;
-      if (e->d_name[0] < '1' || e->d_name[0] > '9')
-        continue;
-      hs__task *t = &out[n];
-      memset(t, 0, sizeof *t);
-      t->tid = (int32_t)strtol(e->d_name, NULL, 10);
-      if (hs__task_file(t->tid, "comm", t->name, sizeof t->name) > 0)
-        t->name[strcspn(t->name, "\n")] = '\0';
-      hs__task_sample(t, &t->sp, &t->pc, &t->nr, &t->switches);
-      n++;
+      if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+        out[n++] = (int32_t)strtol(e->d_name, NULL, 10);
     }
   }
   close(dir);
+  return n;
+}
+
+void hs__tasks_name(int pid, int32_t tid, char name[16]) {
+  if (hs__task_file(pid, tid, "comm", name, 16) > 0)
+    name[strcspn(name, "\n")] = '\0';
+}
+
+int hs__tasks_gone(int pid, int32_t tid) {
+  char st[512];
+  if (hs__task_file(pid, tid, "stat", st, sizeof st) <= 0)
+    return 1;
+  const char *p = strrchr(st, ')'); /* the name may hold anything */
+  return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+size_t hs__tasks_read(hs__task *out, size_t max) {
+  static int32_t ids[HS_SCAN_THREADS]; /* under the snapshot lock */
+  const size_t n =
+      hs__tasks_ids(0, ids, max < HS_SCAN_THREADS ? max : HS_SCAN_THREADS);
+  for (size_t i = 0; i < n; i++) {
+    hs__task *t = &out[i];
+    memset(t, 0, sizeof *t);
+    t->tid = ids[i];
+    hs__tasks_name(0, t->tid, t->name);
+    hs__task_sample(t, &t->sp, &t->pc, &t->nr, &t->switches);
+  }
   return n;
 }
 

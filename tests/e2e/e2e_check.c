@@ -16,6 +16,11 @@
  *   lost NAME N                    exactly N blocks of site NAME are
  *                                  unreachable (the snapshot must have a
  *                                  scan)
+ *   root NAME KIND                 every block of site NAME is reached
+ *                                  straight from a root of KIND (global,
+ *                                  thread, mapping, register, thread-start)
+ *   registers 0|1                  the header's HS_SNAP_REGISTERS flag
+ *   note TEXT                      the header's scan note contains TEXT
  * Prints one line per check and exits 1 if any fails, 2 on bad input. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -116,6 +121,35 @@ static int e2e_check_modsite(const hs_snapshot *s, const char *sub,
 }
 
 /* Blocks of the site that the scan did not reach. */
+static const char *const e2e_root_kinds[] = {
+    "?", "global", "thread", "mapping", "register", "thread-start"};
+
+/* Blocks of the site that are not reached straight from a root of kind. */
+static int e2e_check_root(const hs_snapshot *s, const e2e_site *site,
+                          const char *kind) {
+  const hs_reach *r = hs_snapshot_reach(s);
+  const hs_block *b = hs_snapshot_blocks(s);
+  uint64_t n = 0, other = 0;
+  const char *seen = "none";
+  for (size_t i = 0; r && i < hs_snapshot_block_count(s); i++) {
+    if (!e2e_in_site(s, b[i].stack, site))
+      continue;
+    n++;
+    const hs_root *root =
+        r[i].kind == HS_REACH_ROOT ? hs_snapshot_root(s, r[i].index) : NULL;
+    const char *k = root && root->kind <= HS_ROOT_START
+                        ? e2e_root_kinds[root->kind]
+                        : (r[i].kind == HS_REACH_BLOCK ? "block" : "none");
+    if (strcmp(k, kind) != 0)
+      other++, seen = k;
+  }
+  const int ok = r && n && !other;
+  printf("%s root %s: %" PRIu64 " of %" PRIu64 " blocks not from a %s%s%s\n",
+         ok ? "ok" : "FAIL", site->name, other, n, kind,
+         other ? ", one from " : "", other ? seen : "");
+  return !ok;
+}
+
 static int e2e_check_lost(const hs_snapshot *s, const e2e_site *site,
                           uint64_t want) {
   const hs_reach *r = hs_snapshot_reach(s);
@@ -182,6 +216,19 @@ int main(int argc, char **argv) {
     } else if (sscanf(line, "modsite %127s %" SCNu64 " %" SCNu64, name,
                       &site.blocks, &site.bytes) == 3) {
       fails += e2e_check_modsite(s, name, site.blocks, site.bytes);
+    } else if (sscanf(line, "root %127s %63s", name, word) == 2) {
+      const e2e_site *st = e2e_find(sites, nsites, name);
+      fails += !st || e2e_check_root(s, st, word);
+    } else if (sscanf(line, "registers %ld", &v) == 1) {
+      const long got = (h->flags & HS_SNAP_REGISTERS) != 0;
+      printf("%s registers %ld (want %ld)\n", got == v ? "ok" : "FAIL", got, v);
+      fails += got != v;
+    } else if (strncmp(line, "note ", 5) == 0) {
+      line[strcspn(line, "\n")] = '\0';
+      const int ok = strstr(h->scan_note, line + 5) != NULL;
+      printf("%s note \"%s\" (want \"%s\")\n", ok ? "ok" : "FAIL", h->scan_note,
+             line + 5);
+      fails += !ok;
     } else if (sscanf(line, "trigger %63s", word) == 1) {
       const int ok = strcmp(h->trigger, word) == 0;
       printf("%s trigger %s (want %s)\n", ok ? "ok" : "FAIL", h->trigger, word);

@@ -35,6 +35,18 @@
  *   regs ROUNDS        the block's only pointer is in rbx (e2e_regs.S) when
  *                      the API snapshot is taken: the shim saves the
  *                      caller's registers before it scans. Lost: 0.
+ *   registers ROUNDS   (run with HEAPSNAP_SCAN_REGISTERS=1) each round
+ *                      three fresh threads hold a block in one register
+ *                      alone (e2e_regs.S): r15 and xmm0 while running, r12
+ *                      while blocked in read(2). Precise mode stops them:
+ *                      lost 0, each held by a register root, and the
+ *                      snapshot says every thread was stopped.
+ *   registers-off ROUNDS   the same in the default mode: lost 1 each.
+ *   registers-traced ROUNDS  (HEAPSNAP_SCAN_REGISTERS=1) the read(2)ing
+ *                      thread is traced by another process, as by a
+ *                      debugger: it cannot be stopped, its block is lost,
+ *                      the other two held, and the snapshot's note says
+ *                      ptrace was not permitted.
  * The blocks these lose are kept, address masked, in a global, and freed
  * after the snapshot.
  *
@@ -44,6 +56,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -332,6 +346,115 @@ static int regs(int rounds) {
   return 0;
 }
 
+/* --- registers ------------------------------------------------------------ */
+
+/* e2e_regs.S: threads holding a block in one register alone. */
+void *e2e_hold_r15(volatile int *ready, volatile int *stop);
+void *e2e_hold_xmm0(volatile int *ready, volatile int *stop);
+void *e2e_hold_r12(volatile int *ready, int fd);
+
+#define HOLD_SIZE 310
+NOINLINE void *site_hold_r15(void) {
+  return malloc(HOLD_SIZE);
+}
+NOINLINE void *site_hold_xmm0(void) {
+  return malloc(HOLD_SIZE + 1);
+}
+NOINLINE void *site_hold_r12(void) {
+  return malloc(HOLD_SIZE + 2);
+}
+
+static volatile int hold_ready[3], hold_stop;
+static volatile pid_t hold_tid[3];
+static int hold_pipe[2];
+static enum { HOLD_PRECISE, HOLD_DEFAULT, HOLD_TRACED } hold_how;
+
+static void *hold_worker(void *arg) {
+  hold_tid[(long)arg] = gettid();
+  void *p = arg == (void *)0   ? e2e_hold_r15(&hold_ready[0], &hold_stop)
+            : arg == (void *)1 ? e2e_hold_xmm0(&hold_ready[1], &hold_stop)
+                               : e2e_hold_r12(&hold_ready[2], hold_pipe[0]);
+  free(p);
+  return NULL;
+}
+
+/* Precise mode holds all three by a register; the default mode, none.
+ * With the read(2)ing thread traced by another process, precise mode
+ * cannot stop it, says so, and misses its register. */
+static void hold_sites(FILE *f) {
+  E2E_SITE(f, site_hold_r15, 1, HOLD_SIZE);
+  E2E_SITE(f, site_hold_xmm0, 1, HOLD_SIZE + 1);
+  E2E_SITE(f, site_hold_r12, 1, HOLD_SIZE + 2);
+  const int held = hold_how == HOLD_PRECISE;
+  const int spin_lost = hold_how == HOLD_DEFAULT;
+  fprintf(f, "lost site_hold_r15 %d\nlost site_hold_xmm0 %d\n", spin_lost,
+          spin_lost);
+  fprintf(f, "lost site_hold_r12 %d\n", !held);
+  fprintf(f, "registers %d\n", held);
+  if (hold_how != HOLD_DEFAULT)
+    fprintf(f, "root site_hold_r15 register\nroot site_hold_xmm0 register\n");
+  if (held)
+    fprintf(f, "root site_hold_r12 register\n");
+  if (hold_how == HOLD_TRACED)
+    fprintf(f, "note ptrace not permitted\n");
+}
+
+/* Another process traces thread tid (as a debugger would) until told. */
+static pid_t trace_thread(pid_t tid, int *release) {
+  int ok[2], rel[2];
+  if (pipe(ok) || pipe(rel))
+    exit(8);
+  prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY); /* Yama, where there is one */
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(rel[1]);
+    char c = ptrace(PTRACE_SEIZE, tid, NULL, NULL) == 0 ? 'y' : 'n';
+    (void)!write(ok[1], &c, 1);
+    (void)!read(rel[0], &c, 1);
+    _exit(0);
+  }
+  char c = 'n';
+  if (pid < 0 || read(ok[0], &c, 1) != 1 || c != 'y')
+    exit(9);
+  close(ok[0]);
+  close(ok[1]);
+  close(rel[0]);
+  *release = rel[1];
+  return pid;
+}
+
+static int registers(int rounds) {
+  if (pipe(hold_pipe))
+    return 6;
+  for (int r = 0; r < rounds; r++) {
+    pthread_t t[3];
+    hold_stop = 0;
+    for (long i = 0; i < 3; i++) {
+      hold_ready[i] = 0;
+      pthread_create(&t[i], NULL, hold_worker, (void *)i);
+    }
+    for (int i = 0; i < 3; i++)
+      while (!hold_ready[i])
+        usleep(1000);
+    usleep(20000); /* the third into read(2) */
+    int release = -1;
+    const pid_t tracer =
+        hold_how == HOLD_TRACED ? trace_thread(hold_tid[2], &release) : 0;
+    scrub();
+    e2e_snapshot(hold_sites);
+    if (tracer) {
+      close(release);
+      waitpid(tracer, NULL, 0);
+    }
+    hold_stop = 1;
+    (void)!write(hold_pipe[1], "x", 1);
+    for (int i = 0; i < 3; i++)
+      pthread_join(t[i], NULL);
+  }
+  printf("registers: %d rounds\n", rounds);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *mode = argc == 3 ? argv[1] : "";
@@ -348,7 +471,14 @@ int main(int argc, char **argv) {
     return dead(rounds, strcmp(mode, "exited") == 0);
   if (strcmp(mode, "regs") == 0)
     return regs(rounds);
+  hold_how = strcmp(mode, "registers-off") == 0      ? HOLD_DEFAULT
+             : strcmp(mode, "registers-traced") == 0 ? HOLD_TRACED
+                                                     : HOLD_PRECISE;
+  if (strncmp(mode, "registers", 9) == 0 &&
+      (hold_how != HOLD_PRECISE || strcmp(mode, "registers") == 0))
+    return registers(rounds);
   fprintf(stderr, "usage: e2e_reach thread-arg|keys|many-keys|dead-frame|"
-                  "exited|regs ROUNDS\n");
+                  "exited|regs|registers|registers-off|registers-traced "
+                  "ROUNDS\n");
   return 2;
 }

@@ -37,4 +37,7 @@ check gate-over.txt --fail-over 3839 server.1.snap server.3.snap
 check gate-under.txt --fail-over 3840 server.1.snap server.3.snap
 check zero.txt zero.1.snap zero.2.snap
 check zero.json --json zero.1.snap zero.2.snap
+check regs.txt regs.1.snap regs.2.snap
+check regs.json --json regs.1.snap regs.2.snap
+check regs-note.txt regs.1.snap regs-note.2.snap
 exit $((fails > 0))

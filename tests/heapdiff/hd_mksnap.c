@@ -15,8 +15,12 @@
  *   block ADDR SIZE STACK EPOCH
  *   blocks N ADDR STEP SIZE STACK EPOCH   N blocks, ADDR + i * STEP
  *   root global MODULE START END | root thread TID START END NAME |
- *   root mapping START END NAME   a root of the reachability scan (makes
+ *   root mapping START END NAME | root register TID LEN NAME
+ *                             a root of the reachability scan (makes
  *                             the snapshot a scanned one)
+ *   registers                 the header says precise mode stopped every
+ *                             thread (HS_SNAP_REGISTERS)
+ *   note TEXT                 the header's scan note
  *   reach FIRST COUNT none | root R FROM TARGET | block B FROM TARGET
  *                             how blocks FIRST..FIRST+COUNT-1 (in address
  *                             order) were reached; others: not reached
@@ -47,6 +51,7 @@ typedef struct spec {
   char root_names[64][64];
   size_t n_roots;
   hs_reach reach[MAX_ITEMS];
+  char note[256];
 } spec;
 
 static void add_block(spec *s, uint64_t addr, uint64_t size, uint32_t stack,
@@ -113,6 +118,9 @@ static int parse_root(spec *s, char *rest) {
   else if (sscanf(rest, "mapping %" SCNi64 " %" SCNi64 " %63s", &r->start,
                   &r->end, name) >= 2)
     r->kind = HS_ROOT_MAPPING;
+  else if (sscanf(rest, "register %" SCNi64 " %" SCNi64 " %63s", &a, &r->end,
+                  name) >= 2)
+    r->kind = HS_ROOT_REGISTER, r->tid = (int32_t)a, r->start = 0;
   else
     return -1;
   (void)kind;
@@ -153,6 +161,13 @@ static int parse_line(spec *s, char *line) {
     return parse_root(s, rest);
   if (!strcmp(key, "reach"))
     return parse_reach(s, rest);
+  if (!strcmp(key, "registers"))
+    return s->h.flags |= HS_SNAP_REGISTERS, 0;
+  if (!strcmp(key, "note")) {
+    rest[strcspn(rest, "\n")] = '\0';
+    snprintf(s->note, sizeof s->note, "%s", rest);
+    return 0;
+  }
   if (!strcmp(key, "time"))
     return (s->h.time_ns = (uint64_t)(strtod(rest, NULL) * 1e9)) ? 0 : -1;
   if (!strcmp(key, "start"))
@@ -238,6 +253,7 @@ int main(int argc, char **argv) {
     }
   fclose(in);
   s.h.exe = s.exe;
+  s.h.scan_note = s.note;
   const int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
   const int rc = fd < 0 ? -1 : write_spec(&s, fd);
   if (fd >= 0)

@@ -116,6 +116,28 @@ root thread 100 0x7ffd00000000 0x7ffd00100000 main
 reach 0 5 root 0 0x100 0
 SPEC
   } >"$d/zero.2.spec"
+  # Precise mode: site 0x1600 grows by 3 blocks of 64 B, held by a
+  # register root (one block through r15, one through xmm0: x86-64's
+  # layout, 728 bytes) and a stack; then the same with a thread that could
+  # not be stopped (the note, no registers flag).
+  cp "$d/zero.1.spec" "$d/regs.1.spec"
+  { hd_common 4000000; echo "stack 0x401600 0x402000"; cat <<SPEC
+number 2
+epoch 1
+time 1000000010
+blocks 5 0x3000000 0x100 10 3 0
+blocks 3 0x7000000 0x100 64 7 1
+registers
+root register 101 728 worker
+root thread 100 0x7ffd00000000 0x7ffd00100000 main
+reach 0 5 root 1 0x100 0
+reach 5 1 root 0 0 0
+reach 6 1 root 0 376 8
+reach 7 1 root 1 0x200 0
+SPEC
+  } >"$d/regs.2.spec"
+  sed -e 's/^registers$/note registers of 1 of 3 threads not scanned: thread 102 (io): ptrace not permitted (a debugger attached, kernel.yama.ptrace_scope, seccomp)/' \
+    "$d/regs.2.spec" >"$d/regs-note.2.spec"
   for s in "$d"/*.spec; do
     "$MKSNAP" "$s" "${s%.spec}.snap" || return 1
   done

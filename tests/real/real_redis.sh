@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# real_redis.sh BIN SHIM SRC
+# real_redis.sh BIN SHIM SRC [precise]
 # Debian's redis-server (jemalloc, linked dynamically: every allocation
 # goes through malloc/calloc/realloc/free, which the shim interposes) on
 # 127.0.0.1 at a free port, no persistence, no slowlog or latency tracking
@@ -12,9 +12,13 @@
 # the dictionary entries, key and value strings and objects, reachable and
 # held through the dictionary; after the delete, the growth is gone
 # (real_check.py redis-grow, redis-gone). BIN holds heapsnap, heapdiff
-# and real_snapinfo.
+# and real_snapinfo. With `precise`, the shim runs in precise mode
+# (--scan-registers: redis' threads stopped for each snapshot, which cuts
+# its epoll_wait short with EINTR); the same checks hold, and every
+# snapshot says all its threads were stopped.
 set -euo pipefail
-bin=$1 shim=$2 src=$3
+bin=$1 shim=$2 src=$3 precise=()
+[ "${4:-}" != precise ] || precise=(--scan-registers)
 . "$src/real_lib.sh"
 server=$(rl_program redis-server)
 cli=$(rl_program redis-cli)
@@ -52,7 +56,8 @@ start() {
           --dir "$rl_dir/data" --logfile "$rl_dir/$tag.log" --daemonize no
           --databases 1 --slowlog-log-slower-than -1 --latency-tracking no)
     if [ -n "${2:-}" ]; then
-      HEAPSNAP_LIB=$shim "$bin/heapsnap" run --dir "$rl_dir/snaps" -- \
+      HEAPSNAP_LIB=$shim "$bin/heapsnap" run --dir "$rl_dir/snaps" \
+        ${precise[@]+"${precise[@]}"} -- \
         "$server" "${args[@]}" >"$rl_dir/$tag.stdout" 2>"$rl_dir/$tag.err" &
     else
       "$server" "${args[@]}" >"$rl_dir/$tag.stdout" 2>"$rl_dir/$tag.err" &
@@ -116,6 +121,13 @@ cat "$rl_dir/shim.out"
 mapfile -t all < <(rl_snaps "$rl_dir/snaps")
 [ ${#all[@]} = 5 ] || fail "${#all[@]} snapshots, want 5"
 "$bin/real_snapinfo" "${all[@]}"
+if [ ${#precise[@]} -gt 0 ]; then
+  for f in "${all[@]}"; do
+    head=$("$bin/heapsnap" dump --top 0 "$f")
+    grep -q "every thread stopped" <<<"$head" ||
+      fail "$f: not every thread stopped: $(grep reachability <<<"$head")"
+  done
+fi
 wrappers=()
 for f in zmalloc zcalloc zrealloc zmalloc_usable zcalloc_usable \
   zrealloc_usable ztrymalloc ztrycalloc ztryrealloc ztrymalloc_usable \

@@ -49,7 +49,8 @@ expect_eq "$out" "$LIB:$T/lib/libother.so $T/lib/libother.so" \
 vars() { env | grep '^HEAPSNAP_' | grep -v '^HEAPSNAP_LIB=' | sort; }
 export -f vars
 cap "$H" run --dir "$T/snaps" --interval 0.5 --signal USR1 --at-exit \
-  --keep 3 --depth 32 --verbose --sample 512K --no-scan -- bash -c vars
+  --keep 3 --depth 32 --verbose --sample 512K --no-scan --scan-registers \
+  -- bash -c vars
 expect_rc 0 "all options"
 expect_eq "$out" "HEAPSNAP_AT_EXIT=1
 HEAPSNAP_DEPTH=32
@@ -58,6 +59,7 @@ HEAPSNAP_INTERVAL=0.5
 HEAPSNAP_KEEP=3
 HEAPSNAP_SAMPLE_BYTES=512K
 HEAPSNAP_SCAN=0
+HEAPSNAP_SCAN_REGISTERS=1
 HEAPSNAP_SIGNAL=USR1
 HEAPSNAP_VERBOSE=1" "all options"
 

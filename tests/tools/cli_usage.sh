@@ -56,7 +56,7 @@ for args in "--interval 0.25" "--interval 0" "--signal RTMIN+3" \
   "--signal sigusr1" "--signal none" "--signal 0" "--signal 10" \
   "--keep 0" "--keep 1000000000" "--depth 1" "--depth 256" "--at-exit" \
   "--verbose" "--sample 0" "--sample 4096" "--sample 512k" "--sample 1024G" \
-  "--no-scan"; do
+  "--no-scan" "--scan-registers"; do
   # shellcheck disable=SC2086 # the words are the point
   cap "$H" run $args true
   expect_rc 0 "run $args"
