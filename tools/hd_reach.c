@@ -161,7 +161,8 @@ static int hd_paths(hd_walk *w) {
   }
   for (size_t i = 0; !rc && i < d->n_growing; i++) {
     hd_site *site = &d->sites[d->order[i]];
-    qsort(site->paths, site->n_paths, sizeof *site->paths, hd_cmp_path);
+    if (site->n_paths > 1) /* none: paths is NULL, which qsort may not get */
+      qsort(site->paths, site->n_paths, sizeof *site->paths, hd_cmp_path);
   }
   free(growing);
   return rc;
