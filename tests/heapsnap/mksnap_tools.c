@@ -1,4 +1,4 @@
-/* mksnap_tools.c - writes the known snapshot behind tests/tools/dump.golden.
+/* mksnap_tools.c - writes the known snapshot behind tests/heapsnap/dump.golden.
  *
  * usage: mksnap_tools OUT [sampled]
  *

@@ -2,7 +2,7 @@
 # cli_usage.sh - heapsnap's usage errors, help and version.
 # Every usage error must exit 2 with exactly one line on stderr that says
 # what is wrong, and print nothing on stdout.
-# shellcheck source=tests/tools/cli_lib.sh
+# shellcheck source=tests/heapsnap/cli_lib.sh
 . "$(dirname "$0")/cli_lib.sh"
 
 try="try 'heapsnap --help'"

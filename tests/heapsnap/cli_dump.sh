@@ -2,7 +2,7 @@
 # cli_dump.sh - `heapsnap dump FILE`: the output of a known snapshot
 # (mksnap_tools.c) byte for byte against dump.golden, --top, and one clear
 # line with exit 2 for every file that is not a snapshot.
-# shellcheck source=tests/tools/cli_lib.sh
+# shellcheck source=tests/heapsnap/cli_lib.sh
 . "$(dirname "$0")/cli_lib.sh"
 
 cd "$T" || exit 1

@@ -2,7 +2,7 @@
 # cli_run.sh - `heapsnap run`: exec in place, exit status, the environment
 # it builds, how it finds the shim, and programs that cannot run.
 # The shim is fakeshim_tools.c, which does nothing without FAKESHIM_MODE.
-# shellcheck source=tests/tools/cli_lib.sh
+# shellcheck source=tests/heapsnap/cli_lib.sh
 . "$(dirname "$0")/cli_lib.sh"
 
 mkdir -p "$T/lib" "$T/snaps"

@@ -5,7 +5,7 @@
 # file, or why there is none; ps lists the shimmed processes.
 # The shim here is fakeshim_tools.c; the real one is tested in tests/e2e
 # and tests/stress.
-# shellcheck source=tests/tools/cli_lib.sh
+# shellcheck source=tests/heapsnap/cli_lib.sh
 . "$(dirname "$0")/cli_lib.sh"
 
 mkdir -p "$T/shim" "$T/snaps" "$T/other"

@@ -2,7 +2,7 @@
 # cli_lib.sh - helpers for the heapsnap tool tests; sourced, not run.
 #
 # The test scripts get their programs from the environment (set by
-# tests/tools/CMakeLists.txt): HS_HEAPSNAP (the launcher), HS_FAKESHIM
+# tests/heapsnap/CMakeLists.txt): HS_HEAPSNAP (the launcher), HS_FAKESHIM
 # (fakeshim_tools.c built), HS_MKSNAP (mksnap_tools), HS_VERSION and
 # HS_SRCDIR (this folder). Every check is exact; each failure prints one
 # FAIL line and the script exits 1 at the end.
