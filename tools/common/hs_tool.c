@@ -10,6 +10,7 @@
 #include "hs_snapshot.h"
 
 static const char *hs__prog = "heapsnap";
+static int hs__reported; /* a line was printed: hs__tool_exit stays quiet */
 
 void hs__tool_init(const char *prog) {
   assert(prog && *prog);
@@ -20,38 +21,46 @@ const char *hs__tool_prog(void) {
   return hs__prog;
 }
 
-static void hs__tool_prefix(const char *cmd) {
+/* One line on stderr: "<prog>[ <cmd>]: <message><tail>\n". */
+static void hs__tool_vsay(const char *cmd, const char *tail, const char *fmt,
+                          va_list ap) {
   if (cmd)
     fprintf(stderr, "%s %s: ", hs__prog, cmd);
   else
     fprintf(stderr, "%s: ", hs__prog);
+  /* clang 14's analyzer misses va_start here; a known false positive. */
+  vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+  fprintf(stderr, tail, hs__prog);
 }
 
 void hs__tool_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
-  hs__tool_prefix(cmd);
   va_start(ap, fmt);
-  /* clang 14's analyzer misses va_start here; a known false positive. */
-  vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+  hs__tool_vsay(cmd, "\n", fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  hs__reported = 1;
+}
+
+void hs__tool_note(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  hs__tool_vsay(NULL, "\n", fmt, ap);
+  va_end(ap);
 }
 
 int hs__tool_usage(const char *cmd, const char *fmt, ...) {
   va_list ap;
-  hs__tool_prefix(cmd);
   va_start(ap, fmt);
-  /* clang 14's analyzer misses va_start here; a known false positive. */
-  vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+  hs__tool_vsay(cmd, "; try '%s --help'\n", fmt, ap);
   va_end(ap);
-  fprintf(stderr, "; try '%s --help'\n", hs__prog);
-  return HS_EXIT_USAGE;
+  hs__reported = 1;
+  return HS_EINVAL;
 }
 
 int hs__tool_bad_value(const char *cmd, const char *opt, const char *expected,
                        const char *value) {
   hs__tool_error(cmd, "--%s: expected %s, got '%s'", opt, expected, value);
-  return HS_EXIT_USAGE;
+  return HS_EINVAL;
 }
 
 int hs__tool_flush(int status) {
@@ -61,6 +70,15 @@ int hs__tool_flush(int status) {
   hs__tool_error(NULL, "cannot write the output: %s",
                  errno ? strerror(errno) : "write error");
   return HS_EXIT_USAGE;
+}
+
+int hs__tool_exit(const char *cmd, int code) {
+  if (code == 0 || code == HS__TOOL_DONE)
+    return hs__tool_flush(HS_EXIT_OK);
+  assert(code < 0);
+  if (!hs__reported)
+    hs__tool_error(cmd, "%s", hs_strerror(code));
+  return code == HS__TOOL_EFAIL ? HS_EXIT_FAIL : HS_EXIT_USAGE;
 }
 
 static const hs__opt *hs__opt_find(const hs__opt *opts, const char *name,

@@ -10,10 +10,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Documented exit codes, shared by the tools. */
+/* The error convention of the tools. Helpers return 0 or a code: a
+ * negative HS_E* code or -errno (include/hs_snapshot.h), HS__TOOL_EFAIL,
+ * or HS__TOOL_DONE. A helper that knows more than the code says (which
+ * file, which option) prints its one line with hs__tool_error() and then
+ * returns the code; each command's entry point ends in hs__tool_exit(),
+ * the one place a code becomes an exit status (and a message, when no one
+ * has said anything yet). Nothing else returns exit statuses. */
+
+/* Documented exit statuses, shared by the tools. */
 #define HS_EXIT_OK 0
 #define HS_EXIT_FAIL 1  /* the work could not be done (snap timed out) */
 #define HS_EXIT_USAGE 2 /* usage error or bad input */
+
+/* Codes of the tools' own, beside the library's: */
+#define HS__TOOL_DONE 1        /* stop now: help or version was printed */
+#define HS__TOOL_EFAIL (-5900) /* the work could not be done (exit 1) */
 
 /*! Sets the tool's name used to start every message ("heapsnap"). */
 void hs__tool_init(const char *prog);
@@ -25,20 +37,31 @@ const char *hs__tool_prog(void);
 void hs__tool_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*! Prints "<prog>: <message>\n" on stderr: a note, not an error (it does
+ * not count as the report of a failure for hs__tool_exit). */
+void hs__tool_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /*! As hs__tool_error(), with "; try '<prog> --help'" appended.
- * @return : HS_EXIT_USAGE, so callers can `return hs__tool_usage(...)`. */
+ * @return : HS_EINVAL, so callers can `return hs__tool_usage(...)`. */
 int hs__tool_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*! Reports an option value that does not parse:
  * "<prog> <cmd>: --<opt>: expected <expected>, got '<value>'".
- * @return : HS_EXIT_USAGE. */
+ * @return : HS_EINVAL. */
 int hs__tool_bad_value(const char *cmd, const char *opt, const char *expected,
                        const char *value);
 
 /*! Flushes stdout; when that or an earlier write failed, reports it.
  * @return : `status`, or HS_EXIT_USAGE when the output was lost. */
 int hs__tool_flush(int status);
+
+/*! Turns a helper's code into the process exit status: 0 and HS__TOOL_DONE
+ * give HS_EXIT_OK once stdout is flushed, HS__TOOL_EFAIL gives HS_EXIT_FAIL,
+ * any other negative code (usage, bad input, HS_E*, -errno) HS_EXIT_USAGE.
+ * A failure no one has reported yet is reported here, as
+ * "<prog>[ <cmd>]: <hs_strerror(code)>". */
+int hs__tool_exit(const char *cmd, int code);
 
 /* One long option a command accepts. */
 typedef struct hs__opt {

@@ -79,8 +79,8 @@ static void hd_sort(hd_diff *d) {
   if (sorted)
     return;
   qsort(d->snaps, d->n_snaps, sizeof *d->snaps, hd_cmp_time);
-  hs__tool_error(NULL, "note: the snapshots were not given in time order; "
-                       "compared oldest first");
+  hs__tool_note("note: the snapshots were not given in time order; "
+                "compared oldest first");
 }
 
 static int hd_kind(const char *path) {

@@ -143,17 +143,18 @@ static int hd_add(const char **list, size_t *n, const char *opt,
   return 0;
 }
 
-/* Applies one option; returns 0, an exit status to stop with, or -1 after
- * printing help or the version (exit 0). */
+/* Applies one option.
+ * @return : 0, HS__TOOL_DONE after printing help or the version, or
+ *           HS_EINVAL after one line. */
 static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
   uint64_t n;
   switch (id) {
   case HD_HELP:
     fputs(hd_help, stdout);
-    return -1;
+    return HS__TOOL_DONE;
   case HD_VERSION:
     printf("heapdiff %s\n", HS_VERSION);
-    return -1;
+    return HS__TOOL_DONE;
   case HD_TOP:
     if (hs__parse_u64(v, 1, 1000000000, &n))
       return hs__tool_bad_value(NULL, "top", "a count of 1 or more", v);
@@ -199,10 +200,12 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
     o->have_gate = 1;
     return 0;
   }
-  return HS_EXIT_USAGE;
+  return HS_EINVAL;
 }
 
-static int hd_run(hd_options *o, char **paths, size_t n) {
+/* Loads, compares and reports; *over says whether the growth passed
+ * --fail-over. @return : 0 or a code (hd_load reports what it finds). */
+static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
   hd_diff d = {.opt = o};
   int rc = hd_load(&d, paths, n);
   if (!rc)
@@ -210,10 +213,8 @@ static int hd_run(hd_options *o, char **paths, size_t n) {
   if (!rc)
     rc = hd_reach_build(&d);
   if (rc) {
-    if (rc == HS_ENOMEM)
-      hs__tool_error(NULL, "out of memory");
     hd_diff_free(&d);
-    return HS_EXIT_USAGE;
+    return rc;
   }
   if (o->output == HD_OUT_JSON)
     hd_report_json(&d, stdout);
@@ -221,12 +222,12 @@ static int hd_run(hd_options *o, char **paths, size_t n) {
     hd_report_folded(&d, stdout);
   else
     hd_report_text(&d, stdout);
-  const int over = o->have_gate && d.total_growth > (double)o->fail_over;
-  if (over && o->output != HD_OUT_JSON)
+  *over = o->have_gate && d.total_growth > (double)o->fail_over;
+  if (*over && o->output != HD_OUT_JSON)
     hs__tool_error(NULL, "growth %.0f bytes is over --fail-over %llu",
                    d.total_growth, (unsigned long long)o->fail_over);
   hd_diff_free(&d);
-  return hs__tool_flush(over ? HS_EXIT_FAIL : HS_EXIT_OK);
+  return 0;
 }
 
 /* Options may come before, between or after the files ("--" ends them). */
@@ -243,7 +244,7 @@ static int hd_parse(hd_options *o, int argc, char **argv, const char **dirs,
     const char *v;
     const int id = hs__args_next(&a, &v);
     if (id < 0)
-      return HS_EXIT_USAGE;
+      return id;
     if (id == 0) {
       files[(*n_files)++] = argv[a.i++];
       continue;
@@ -266,15 +267,17 @@ int main(int argc, char **argv) {
   hd_set_color(&o, "auto");
   char **files = calloc((size_t)argc + 1, sizeof *files);
   size_t n = 0;
-  int rc = files ? hd_parse(&o, argc, argv, dirs, files, &n) : HS_EXIT_USAGE;
-  if (rc < 0)
-    rc = hs__tool_flush(HS_EXIT_OK); /* --help, --version */
-  else if (!rc && n < 2)
+  int rc = files ? hd_parse(&o, argc, argv, dirs, files, &n) : HS_ENOMEM;
+  int over = 0;
+  if (!rc && n < 2)
     rc = hs__tool_usage(NULL, "needs two or more snapshot files");
   else if (!rc && o.all && o.top_given)
     rc = hs__tool_usage(NULL, "--top and --all do not go together");
   else if (!rc)
-    rc = hd_run(&o, files, n);
+    rc = hd_run(&o, files, n, &over);
   free(files);
-  return rc;
+  /* Growth over --fail-over is a result, not an error: the report is out. */
+  if (!rc && over)
+    return hs__tool_flush(HS_EXIT_FAIL);
+  return hs__tool_exit(NULL, rc);
 }

@@ -68,10 +68,10 @@ static const hs__command *hs__command_find(const char *name) {
 
 static int hs__help(const char *text) {
   fputs(text, stdout);
-  return hs__tool_flush(HS_EXIT_OK);
+  return HS__TOOL_DONE;
 }
 
-/* heapsnap help [COMMAND] */
+/* heapsnap help [COMMAND]. @return : HS__TOOL_DONE or HS_EINVAL. */
 static int hs__cmd_help(int argc, char **argv) {
   if (argc == 0)
     return hs__help(hs__help_main);
@@ -83,22 +83,27 @@ static int hs__cmd_help(int argc, char **argv) {
   return hs__help(c->help);
 }
 
-int main(int argc, char **argv) {
-  hs__tool_init("heapsnap");
-  if (argc < 2)
-    return hs__tool_usage(NULL, "missing command");
-  const char *arg = argv[1];
+/* What the launcher does before a command: help, version, or a usage
+ * error. @return : a code for hs__tool_exit(). */
+static int hs__main_option(const char *arg, int argc, char **argv) {
   if (strcmp(arg, "help") == 0 || strcmp(arg, "--help") == 0 ||
       strcmp(arg, "-h") == 0)
-    return hs__cmd_help(argc - 2, argv + 2);
+    return hs__cmd_help(argc, argv);
   if (strcmp(arg, "--version") == 0) {
     printf("heapsnap %s\n", HS_VERSION);
-    return hs__tool_flush(HS_EXIT_OK);
+    return HS__TOOL_DONE;
   }
-  const hs__command *c = hs__command_find(arg);
-  if (c)
-    return c->run(argc - 2, argv + 2);
   if (arg[0] == '-')
     return hs__tool_usage(NULL, "unknown option '%s'", arg);
   return hs__tool_usage(NULL, "unknown command '%s'", arg);
+}
+
+int main(int argc, char **argv) {
+  hs__tool_init("heapsnap");
+  if (argc < 2)
+    return hs__tool_exit(NULL, hs__tool_usage(NULL, "missing command"));
+  const hs__command *c = hs__command_find(argv[1]);
+  if (c)
+    return c->run(argc - 2, argv + 2);
+  return hs__tool_exit(NULL, hs__main_option(argv[1], argc - 2, argv + 2));
 }

@@ -283,21 +283,21 @@ static int hs__dump_stacks(const hs_snapshot *snap, uint64_t top) {
   return 0;
 }
 
-/* @return : 0, 1 after printing the help, or HS_EXIT_USAGE. */
+/* @return : 0, HS__TOOL_DONE after printing the help, or HS_EINVAL. */
 static int hs__dump_options(hs__args *a, uint64_t *top) {
   const char *v;
   int id;
   while ((id = hs__args_next(a, &v)) > 0) {
     if (id == HS__DUMP_HELP) {
       fputs(hs__help_dump, stdout);
-      return 1;
+      return HS__TOOL_DONE;
     }
     if (hs__parse_u64(v, 0, UINT32_MAX, top))
       return hs__tool_bad_value(
           "dump", "top", "a whole number of stacks >= 0 (0 shows all)", v);
   }
   if (id < 0)
-    return HS_EXIT_USAGE;
+    return id;
   if (a->i >= a->argc)
     return hs__tool_usage("dump", "missing the snapshot file");
   if (a->i + 1 < a->argc)
@@ -306,26 +306,27 @@ static int hs__dump_options(hs__args *a, uint64_t *top) {
   return 0;
 }
 
+/* Prints the file. @return : 0 or a code after one line naming it. */
+static int hs__dump_file(const char *path, uint64_t top) {
+  hs_snapshot *snap;
+  int rc = hs_snapshot_open(path, &snap);
+  if (rc == 0) {
+    hs__dump_header(path, hs_snapshot_header(snap));
+    hs__dump_reach(snap);
+    hs__dump_modules(snap);
+    rc = hs__dump_stacks(snap, top);
+    hs_snapshot_free(snap);
+  }
+  if (rc)
+    hs__tool_error(NULL, "%s: %s", path, hs_strerror(rc));
+  return rc;
+}
+
 int hs__cmd_dump(int argc, char **argv) {
   hs__args a = {"dump", hs__dump_opts, argc, argv, 0};
   uint64_t top = HS__DUMP_TOP;
   int rc = hs__dump_options(&a, &top);
-  if (rc)
-    return rc == 1 ? hs__tool_flush(HS_EXIT_OK) : rc;
-  const char *path = argv[a.i];
-  hs_snapshot *snap;
-  if ((rc = hs_snapshot_open(path, &snap)) != 0) {
-    hs__tool_error(NULL, "%s: %s", path, hs_strerror(rc));
-    return HS_EXIT_USAGE;
-  }
-  hs__dump_header(path, hs_snapshot_header(snap));
-  hs__dump_reach(snap);
-  hs__dump_modules(snap);
-  rc = hs__dump_stacks(snap, top);
-  hs_snapshot_free(snap);
-  if (rc) {
-    hs__tool_error(NULL, "%s: %s", path, hs_strerror(rc));
-    return HS_EXIT_USAGE;
-  }
-  return hs__tool_flush(HS_EXIT_OK);
+  if (!rc)
+    rc = hs__dump_file(argv[a.i], top);
+  return hs__tool_exit("dump", rc);
 }

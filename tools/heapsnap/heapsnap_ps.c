@@ -148,25 +148,31 @@ static void hs__ps_tidy(void) {
   }
 }
 
-int hs__cmd_ps(int argc, char **argv) {
+/* Reads the options: --json sets *json.
+ * @return : 0, HS__TOOL_DONE after printing the help, or HS_EINVAL. */
+static int hs__ps_options(int argc, char **argv, int *json) {
   hs__args it = {"ps", hs__ps_opts, argc, argv, 0};
   const char *v;
-  int id, json = 0;
+  int id;
   while ((id = hs__args_next(&it, &v)) > 0) {
     if (id == HS__PS_HELP) {
       fputs(hs__help_ps, stdout);
-      return hs__tool_flush(HS_EXIT_OK);
+      return HS__TOOL_DONE;
     }
-    json = 1;
+    *json = 1;
   }
-  if (id < 0)
-    return HS_EXIT_USAGE;
-  if (it.i < argc)
+  if (id == 0 && it.i < argc)
     return hs__tool_usage("ps", "unexpected argument '%s'", argv[it.i]);
+  return id;
+}
+
+/* One row per process that maps the shim. @return : 0 or -errno. */
+static int hs__ps_list(int json) {
   DIR *d = opendir("/proc");
   if (!d) {
-    hs__tool_error("ps", "/proc: %s", strerror(errno));
-    return HS_EXIT_USAGE;
+    const int err = errno;
+    hs__tool_error("ps", "/proc: %s", strerror(err));
+    return -err;
   }
   hs__ps_tidy();
   if (json)
@@ -184,5 +190,13 @@ int hs__cmd_ps(int argc, char **argv) {
   closedir(d);
   if (json)
     printf("%s]\n", n ? "\n" : "");
-  return hs__tool_flush(HS_EXIT_OK);
+  return 0;
+}
+
+int hs__cmd_ps(int argc, char **argv) {
+  int json = 0;
+  int rc = hs__ps_options(argc, argv, &json);
+  if (!rc)
+    rc = hs__ps_list(json);
+  return hs__tool_exit("ps", rc);
 }

@@ -117,7 +117,7 @@ typedef struct hs__run_cfg {
 } hs__run_cfg;
 
 /* Checks one option value with the parser the shim uses.
- * @return : 0, or HS_EXIT_USAGE after one line naming the option. */
+ * @return : 0, or HS_EINVAL after one line naming the option. */
 static int hs__run_check(int id, const char *v) {
   uint64_t u;
   int sig;
@@ -158,21 +158,23 @@ static int hs__run_check(int id, const char *v) {
 
 /* Resolves --dir to an absolute path in `out` (PATH_MAX bytes) and checks
  * that the shim will be able to create files there.
- * @return : 0 or HS_EXIT_USAGE after one line. */
+ * @return : 0 or -errno after one line. */
 static int hs__run_dir(const char *dir, char *out) {
   struct stat st;
   if (!realpath(dir, out) || stat(out, &st) != 0) {
-    hs__tool_error("run", "--dir: '%s': %s", dir, strerror(errno));
-    return HS_EXIT_USAGE;
+    const int err = errno;
+    hs__tool_error("run", "--dir: '%s': %s", dir, strerror(err));
+    return -err;
   }
   if (!S_ISDIR(st.st_mode)) {
     hs__tool_error("run", "--dir: '%s' is not a directory", dir);
-    return HS_EXIT_USAGE;
+    return -ENOTDIR;
   }
   if (access(out, W_OK | X_OK) != 0) {
+    const int err = errno;
     hs__tool_error("run", "--dir: '%s' is not writable: %s", dir,
-                   strerror(errno));
-    return HS_EXIT_USAGE;
+                   strerror(err));
+    return -err;
   }
   return 0;
 }
@@ -187,20 +189,20 @@ static int hs__run_lib_at(const char *path, char *out) {
 }
 
 /* Finds the shim from $HEAPSNAP_LIB.
- * @return : 0 with the absolute path in `out`, or HS_EXIT_USAGE. */
+ * @return : 0 with the absolute path in `out`, or a code after one line. */
 static int hs__run_lib_env(const char *env, char *out) {
   const int rc = hs__run_lib_at(env, out);
   if (rc == 0)
     return 0;
   hs__tool_error("run", "HEAPSNAP_LIB=%s: %s", env,
                  rc == HS_EINVAL ? "not a regular file" : strerror(-rc));
-  return HS_EXIT_USAGE;
+  return rc;
 }
 
 /* Finds the shim beside the launcher: the build tree puts it in
  * <bin>/../lib, an installation in <bin>/../lib/heapsnap or wherever the
  * build's libdir says, relative to the bindir.
- * @return : 0 with the absolute path in `out`, or HS_EXIT_USAGE. */
+ * @return : 0 with the absolute path in `out`, or -ENOENT after one line. */
 static int hs__run_lib_beside(char *out) {
   char exe[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -209,7 +211,7 @@ static int hs__run_lib_beside(char *out) {
                    "cannot find libheapsnap.so: /proc/self/exe: %s; "
                    "set HEAPSNAP_LIB to its path",
                    strerror(errno));
-    return HS_EXIT_USAGE;
+    return -ENOENT;
   }
   exe[n] = '\0';
   *strrchr(exe, '/') = '\0'; /* the kernel gives an absolute path */
@@ -232,11 +234,11 @@ static int hs__run_lib_beside(char *out) {
                  "cannot find libheapsnap.so; looked for %s; set "
                  "HEAPSNAP_LIB to its path",
                  looked);
-  return HS_EXIT_USAGE;
+  return -ENOENT;
 }
 
 /* ld.so splits LD_PRELOAD at spaces and colons, so a path holding one
- * would load something else. */
+ * would load something else. @return : 0 or HS_EINVAL after one line. */
 static int hs__run_lib_check(const char *lib) {
   if (!strpbrk(lib, " :"))
     return 0;
@@ -245,57 +247,60 @@ static int hs__run_lib_check(const char *lib) {
                  "LD_PRELOAD cannot carry; set HEAPSNAP_LIB to "
                  "another path",
                  lib);
-  return HS_EXIT_USAGE;
+  return HS_EINVAL;
 }
 
 /* The shim goes first, so its malloc is the one every later object binds
  * to; the caller's entries stay as they were, after a colon.
- * @return : 0, or -1 with errno set. */
+ * @return : 0 or -errno. */
 static int hs__run_preload(const char *lib) {
   const char *old = getenv("LD_PRELOAD");
   if (!old || !*old)
-    return setenv("LD_PRELOAD", lib, 1);
+    return setenv("LD_PRELOAD", lib, 1) ? -errno : 0;
   const size_t len = strlen(lib) + 1 + strlen(old) + 1;
   char *joined = malloc(len);
   if (!joined)
-    return -1;
+    return -ENOMEM;
   snprintf(joined, len, "%s:%s", lib, old);
-  const int rc = setenv("LD_PRELOAD", joined, 1);
+  const int rc = setenv("LD_PRELOAD", joined, 1) ? -errno : 0;
   free(joined);
   return rc;
 }
 
 /* Sets the variables; `dir` is --dir made absolute.
- * @return : 0, or -1 with errno set when the environment is out of room. */
+ * @return : 0, or -errno when the environment is out of room. */
 static int hs__run_export(const hs__run_cfg *cfg, const char *dir) {
   for (int id = 0; id < HS__RUN_COUNT; id++) {
     const char *v = id == HS__RUN_DIR ? dir : cfg->val[id];
     if (hs__run_vars[id] && cfg->val[id] && setenv(hs__run_vars[id], v, 1))
-      return -1;
+      return -errno;
   }
   return 0;
 }
 
 /* Reads the options into cfg.
- * @return : 0 with a->i at CMD, 1 after printing the help, or
- *           HS_EXIT_USAGE after one line. */
+ * @return : 0 with a->i at CMD, HS__TOOL_DONE after printing the help, or
+ *           HS_EINVAL after one line. */
 static int hs__run_options(hs__args *a, hs__run_cfg *cfg) {
   const char *v;
   int id;
   while ((id = hs__args_next(a, &v)) > 0) {
     if (id == HS__RUN_HELP) {
       fputs(hs__help_run, stdout);
-      return 1;
+      return HS__TOOL_DONE;
     }
-    if (hs__run_check(id, v))
-      return HS_EXIT_USAGE;
+    const int rc = hs__run_check(id, v);
+    if (rc)
+      return rc;
     cfg->val[id] = v ? v : id == HS__RUN_NO_SCAN ? "0" : "1";
   }
-  return id < 0 ? HS_EXIT_USAGE : 0;
+  return id;
 }
 
 /* Shells answer 127 for a program they cannot find and 126 for one they
- * found but cannot execute; scripts around the launcher rely on the same. */
+ * found but cannot execute; scripts around the launcher rely on the same.
+ * @return : that exit status (the one status not made by hs__tool_exit:
+ *           it is the program's, as a shell would give it). */
 static int hs__run_exec(char **cmd) {
   execvp(cmd[0], cmd);
   const int err = errno;
@@ -311,13 +316,14 @@ static int hs__run_exec(char **cmd) {
   }
 }
 
-int hs__cmd_run(int argc, char **argv) {
-  hs__args a = {"run", hs__run_opts, argc, argv, 0};
+/* Everything before the exec: options, folder, shim, environment.
+ * @return : 0 with a->i at CMD, or a code for hs__tool_exit(). */
+static int hs__run_prepare(hs__args *a) {
   hs__run_cfg cfg = {0};
-  int rc = hs__run_options(&a, &cfg);
+  int rc = hs__run_options(a, &cfg);
   if (rc)
-    return rc == 1 ? hs__tool_flush(HS_EXIT_OK) : rc;
-  if (a.i >= argc)
+    return rc;
+  if (a->i >= a->argc)
     return hs__tool_usage("run", "missing the program to run");
   char dir[PATH_MAX] = "", lib[PATH_MAX];
   const char *want_dir = cfg.val[HS__RUN_DIR];
@@ -327,9 +333,15 @@ int hs__cmd_run(int argc, char **argv) {
   rc = env && *env ? hs__run_lib_env(env, lib) : hs__run_lib_beside(lib);
   if (rc || (rc = hs__run_lib_check(lib)))
     return rc;
-  if (hs__run_preload(lib) || hs__run_export(&cfg, dir)) {
-    hs__tool_error("run", "cannot set the environment: %s", strerror(errno));
-    return HS_EXIT_USAGE;
-  }
+  if ((rc = hs__run_preload(lib)) || (rc = hs__run_export(&cfg, dir)))
+    hs__tool_error("run", "cannot set the environment: %s", strerror(-rc));
+  return rc;
+}
+
+int hs__cmd_run(int argc, char **argv) {
+  hs__args a = {"run", hs__run_opts, argc, argv, 0};
+  const int rc = hs__run_prepare(&a);
+  if (rc)
+    return hs__tool_exit("run", rc);
   return hs__run_exec(argv + a.i);
 }

@@ -79,7 +79,7 @@ static uint64_t hs__now_ns(void) {
 }
 
 /* Reports a failed look at /proc; a permission error says what helps.
- * @return : HS_EXIT_USAGE. */
+ * @return : -err (HS_EINVAL should err not be an errno). */
 static int hs__snap_proc_error(int pid, const char *what, int err) {
   if (err == EACCES || err == EPERM)
     hs__tool_error("snap",
@@ -88,7 +88,7 @@ static int hs__snap_proc_error(int pid, const char *what, int err) {
                    pid, what, strerror(err));
   else
     hs__tool_error("snap", "process %d: %s: %s", pid, what, strerror(err));
-  return HS_EXIT_USAGE;
+  return err > 0 ? -err : HS_EINVAL;
 }
 
 static int hs__snap_refuse(int pid) {
@@ -96,23 +96,23 @@ static int hs__snap_refuse(int pid) {
                  "process %d does not run the heapsnap shim; start "
                  "it with `heapsnap run` or LD_PRELOAD=libheapsnap.so",
                  pid);
-  return HS_EXIT_USAGE;
+  return HS_ENOSHIM;
 }
 
 /* The process exists, is a process (not one of its threads: tgkill needs
- * the tgid), and maps the shim. @return : 0 or HS_EXIT_USAGE. */
+ * the tgid), and maps the shim. @return : 0 or a code after one line. */
 static int hs__snap_process(hs__snap_target *t, int pid) {
   int rc = hs__proc_get(pid, &t->proc);
   if (rc == -ENOENT || rc == -ESRCH) {
     hs__tool_error("snap", "no process %d", pid);
-    return HS_EXIT_USAGE;
+    return -ESRCH;
   }
   if (rc)
     return hs__snap_proc_error(pid, "/proc/PID/status", -rc);
   if (t->proc.tgid != pid) {
     hs__tool_error("snap", "%d is a thread of process %d; give the process id",
                    pid, t->proc.tgid);
-    return HS_EXIT_USAGE;
+    return HS_EINVAL;
   }
   /* A process may name a thread anything; the mapped shim is the proof. */
   if ((rc = hs__proc_maps_shim(pid)) == 0)
@@ -121,7 +121,8 @@ static int hs__snap_process(hs__snap_target *t, int pid) {
 }
 
 /* The shim is mapped but has no status: a child of fork before its first
- * allocation, or a shim that could not start. @return : the exit status. */
+ * allocation, or a shim that could not start.
+ * @return : a code after one line. */
 static int hs__snap_no_status(const hs__snap_target *t, int err) {
   const int pid = t->proc.pid;
   if (err != ENOENT)
@@ -136,7 +137,7 @@ static int hs__snap_no_status(const hs__snap_target *t, int err) {
                    "first allocation, which has not come yet: try again "
                    "once it has allocated",
                    pid, t->proc.ppid);
-    return HS_EXIT_FAIL;
+    return HS__TOOL_EFAIL;
   }
   hs__tool_error("snap",
                  "process %d maps the heapsnap shim, but the shim has no "
@@ -145,7 +146,7 @@ static int hs__snap_no_status(const hs__snap_target *t, int err) {
                  "start (its stderr says why) or is older than this "
                  "heapsnap",
                  pid, t->proc.euid, t->proc.euid);
-  return HS_EXIT_USAGE;
+  return HS_ENOSHIM;
 }
 
 /* 1 when /proc/PID/task/TID/comm is "heapsnap:<signo>". */
@@ -165,7 +166,7 @@ static int hs__snap_thread_named(const hs__snap_target *t) {
 
 /* What the status says: a signal to send, and a thread that takes it
  * under that name. Refuses, sending nothing, when it cannot be sure no
- * handler but the shim's would run. @return : 0 or an exit status. */
+ * handler but the shim's would run. @return : 0 or a code after one line. */
 static int hs__snap_trigger(hs__snap_target *t) {
   const int pid = t->proc.pid;
   int rc = hs__proc_status(&t->proc, &t->st);
@@ -185,7 +186,7 @@ static int hs__snap_trigger(hs__snap_target *t) {
                      "off (HEAPSNAP_SIGNAL=0); it cannot be asked for "
                      "a snapshot",
                      pid);
-    return HS_EXIT_USAGE;
+    return HS_EINVAL;
   }
   if (!(t->st.flags & HS_STATUS_THREAD) || !hs__snap_thread_named(t)) {
     char sig[16];
@@ -195,13 +196,13 @@ static int hs__snap_trigger(hs__snap_target *t) {
                    "not there under the name heapsnap:%d; not sending a "
                    "signal that something else may handle",
                    pid, (int)t->st.tid, sig, (int)t->st.signo);
-    return HS_EXIT_USAGE;
+    return HS_EINVAL;
   }
   return 0;
 }
 
 /* Sets t->dir: --dir made absolute, else the shim's folder.
- * @return : 0 or HS_EXIT_USAGE after one line. */
+ * @return : 0 or a code after one line. */
 static int hs__snap_folder(hs__snap_target *t, const char *dir) {
   struct stat st;
   if (!dir) {
@@ -209,13 +210,14 @@ static int hs__snap_folder(hs__snap_target *t, const char *dir) {
     return 0;
   }
   if (!realpath(dir, t->dir) || stat(t->dir, &st) != 0) {
-    hs__tool_error("snap", "--dir: '%s': %s", dir, strerror(errno));
-    return HS_EXIT_USAGE;
+    const int err = errno;
+    hs__tool_error("snap", "--dir: '%s': %s", dir, strerror(err));
+    return -err;
   }
   if (S_ISDIR(st.st_mode))
     return 0;
   hs__tool_error("snap", "--dir: '%s' is not a directory", dir);
-  return HS_EXIT_USAGE;
+  return -ENOTDIR;
 }
 
 /* @return : 1 while the shim's thread (and so the process) is alive. */
@@ -226,7 +228,8 @@ static int hs__snap_alive(const hs__snap_target *t) {
   return stat(path, &st) == 0;
 }
 
-/* The attempt wrote a file: its path as seen from here. */
+/* The attempt wrote a file: its path as seen from here.
+ * @return : 0, or HS__TOOL_EFAIL after one line. */
 static int hs__snap_print(const hs__snap_target *t, const hs_status *now,
                           const hs__snap_args *a) {
   char path[PATH_MAX + 128];
@@ -240,14 +243,15 @@ static int hs__snap_print(const hs__snap_target *t, const hs_status *now,
                    "not in %s",
                    t->proc.pid, now->name, (int)now->pid,
                    (unsigned long long)now->last_n, now->dir, t->dir);
-    return HS_EXIT_FAIL;
+    return HS__TOOL_EFAIL;
   }
   printf("%s\n", path);
-  return hs__tool_flush(HS_EXIT_OK);
+  return 0;
 }
 
 /* Follows the status file until an attempt made after `before` ends, the
- * process goes away or the time runs out. @return : the exit status. */
+ * process goes away or the time runs out.
+ * @return : 0, or HS__TOOL_EFAIL after one line. */
 static int hs__snap_wait(const hs__snap_target *t, const hs_status *before,
                          const hs__snap_args *a) {
   const uint64_t deadline = hs__now_ns() + a->timeout_ns;
@@ -264,25 +268,25 @@ static int hs__snap_wait(const hs__snap_target *t, const hs_status *before,
                        "process %d could not write its snapshot in "
                        "%s: %s",
                        t->proc.pid, now.dir, hs_strerror(now.last_error));
-        return HS_EXIT_FAIL;
+        return HS__TOOL_EFAIL;
       }
     }
     if (!alive) {
       hs__tool_error("snap", "process %d exited before writing a snapshot",
                      t->proc.pid);
-      return HS_EXIT_FAIL;
+      return HS__TOOL_EFAIL;
     }
     if (hs__now_ns() >= deadline) {
       hs__tool_error("snap", "no new snapshot of process %d in %s after %s s",
                      t->proc.pid, t->dir, a->timeout ? a->timeout : "30");
-      return HS_EXIT_FAIL;
+      return HS__TOOL_EFAIL;
     }
     nanosleep(&poll, NULL);
   }
 }
 
 /* Sends the snapshot signal to the shim's thread only, so no application
- * thread is interrupted. @return : 0 or HS_EXIT_USAGE after one line. */
+ * thread is interrupted. @return : 0 or -errno after one line. */
 static int hs__snap_send(const hs__snap_target *t) {
   if (syscall(SYS_tgkill, t->proc.pid, (int)t->st.tid, (int)t->st.signo) == 0)
     return 0;
@@ -290,7 +294,7 @@ static int hs__snap_send(const hs__snap_target *t) {
 }
 
 /* Reads the options and the PID operand into `a`.
- * @return : 0, 1 after printing the help, or HS_EXIT_USAGE. */
+ * @return : 0, HS__TOOL_DONE after printing the help, or HS_EINVAL. */
 static int hs__snap_options(int argc, char **argv, hs__snap_args *a) {
   hs__args it = {"snap", hs__snap_opts, argc, argv, 0};
   const char *v;
@@ -298,7 +302,7 @@ static int hs__snap_options(int argc, char **argv, hs__snap_args *a) {
   while ((id = hs__args_next(&it, &v)) > 0) {
     if (id == HS__SNAP_HELP) {
       fputs(hs__help_snap, stdout);
-      return 1;
+      return HS__TOOL_DONE;
     }
     if (id == HS__SNAP_DIR)
       a->dir = v;
@@ -308,7 +312,7 @@ static int hs__snap_options(int argc, char **argv, hs__snap_args *a) {
       a->timeout = v;
   }
   if (id < 0)
-    return HS_EXIT_USAGE;
+    return id;
   if (it.i >= argc)
     return hs__tool_usage("snap", "missing the process id");
   if (it.i + 1 < argc)
@@ -317,11 +321,11 @@ static int hs__snap_options(int argc, char **argv, hs__snap_args *a) {
   return 0;
 }
 
-int hs__cmd_snap(int argc, char **argv) {
+static int hs__snap(int argc, char **argv) {
   hs__snap_args a = {NULL, HS__SNAP_TIMEOUT_NS, NULL, NULL};
   int rc = hs__snap_options(argc, argv, &a);
   if (rc)
-    return rc == 1 ? hs__tool_flush(HS_EXIT_OK) : rc;
+    return rc;
   uint64_t pid;
   if (hs__parse_u64(a.pid, 1, INT_MAX, &pid))
     return hs__tool_usage("snap", "PID: expected a process id, got '%s'",
@@ -331,4 +335,8 @@ int hs__cmd_snap(int argc, char **argv) {
       (rc = hs__snap_folder(&t, a.dir)) || (rc = hs__snap_send(&t)))
     return rc;
   return hs__snap_wait(&t, &t.st, &a);
+}
+
+int hs__cmd_snap(int argc, char **argv) {
+  return hs__tool_exit("snap", hs__snap(argc, argv));
 }
