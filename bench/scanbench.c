@@ -5,7 +5,7 @@
  * follows every block) and filled with non-pointer data, then takes
  * SNAPSHOTS API snapshots (default 3) and prints, per snapshot:
  *   call_ns live_blocks path
- * call_ns is the whole heapsnap_snapshot() call in this thread; the pause
+ * call_ns is the whole hs_snapshot_take() call in this thread; the pause
  * the other threads feel is in the snapshot header. */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +24,7 @@ static uint64_t now_ns(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2 || !heapsnap_active()) {
+  if (argc < 2 || !hs_shim_active()) {
     fprintf(stderr, "usage: LD_PRELOAD=libheapsnap.so scanbench MIB [SNAPS]\n");
     return 2;
   }
@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
   for (long k = 0; k < snaps; k++) {
     char path[4096];
     const uint64_t t0 = now_ns();
-    if (heapsnap_snapshot(path, sizeof path))
+    if (hs_snapshot_take(path, sizeof path))
       return 1;
     printf("%llu %llu %s\n", (unsigned long long)(now_ns() - t0),
            (unsigned long long)blocks, path);

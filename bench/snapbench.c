@@ -8,7 +8,7 @@
  *   stall_ns write_ns file_bytes path
  * (the pause, how long allocations were held, is in the snapshot's header)
  * stall_ns: the longest single malloc+free the other thread saw during
- * the snapshot; write_ns: the whole heapsnap_snapshot() call. */
+ * the snapshot; write_ns: the whole hs_snapshot_take() call. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -47,7 +47,7 @@ __attribute__((noinline)) static void *alloc_at(int depth, size_t n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2 || !heapsnap_active()) {
+  if (argc < 2 || !hs_shim_active()) {
     fprintf(stderr, "usage: LD_PRELOAD=libheapsnap.so snapbench N [SNAPS]\n");
     return 2;
   }
@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
     stall_max = 0;
     measuring = 1;
     const uint64_t t0 = now_ns();
-    if (heapsnap_snapshot(path, sizeof path))
+    if (hs_snapshot_take(path, sizeof path))
       return 1;
     const uint64_t dt = now_ns() - t0;
     measuring = 0;

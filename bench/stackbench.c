@@ -65,7 +65,7 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3 || !heapsnap_active()) {
+  if (argc < 3 || !hs_shim_active()) {
     fprintf(stderr, "usage: LD_PRELOAD=libheapsnap.so stackbench THREADS "
                     "LEAKS [SNAPSHOTS]\n");
     return 2;
@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
   for (long k = 0; k < snaps; k++) {
     char path[4096];
     const uint64_t t0 = now_ns();
-    if (heapsnap_snapshot(path, sizeof path))
+    if (hs_snapshot_take(path, sizeof path))
       return 1;
     printf("%llu %ld %ld %s\n", (unsigned long long)(now_ns() - t0),
            threads * leaks, threads, path);

@@ -43,9 +43,9 @@ static inline void e2e_site(FILE *out, const char *name, void *fn,
  * (<path>.sites) for e2e_check; write_sites adds the site lines. */
 static inline void e2e_snapshot(void (*write_sites)(FILE *)) {
   char path[4096], sites[4200];
-  const int rc = heapsnap_snapshot(path, sizeof path);
+  const int rc = hs_snapshot_take(path, sizeof path);
   if (rc) {
-    fprintf(stderr, "e2e: heapsnap_snapshot failed: %d\n", rc);
+    fprintf(stderr, "e2e: hs_snapshot_take failed: %d\n", rc);
     exit(98);
   }
   snprintf(sites, sizeof sites, "%s.sites", path);
