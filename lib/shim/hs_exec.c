@@ -171,32 +171,30 @@ static void hs__argv_fill(const char *first, va_list ap, char **argv,
   argv[n] = NULL;
 }
 
+/* Declares `argv`, an array on this frame holding `first` and the
+ * arguments after it up to the NULL, and leaves `ap` past them. A macro:
+ * the array must live in the exported function's own frame. */
+#define HS__ARGV_FROM(argv, ap, first)                                         \
+  va_list ap;                                                                  \
+  va_start(ap, first);                                                         \
+  const size_t argv##_n = hs__va_words(ap);                                    \
+  char *argv[argv##_n + 1];                                                    \
+  hs__argv_fill(first, ap, argv, argv##_n)
+
 HS_EXPORT int execl(const char *path, const char *arg, ...) {
-  va_list ap;
-  va_start(ap, arg);
-  const size_t n = hs__va_words(ap);
-  char *argv[n + 1];
-  hs__argv_fill(arg, ap, argv, n);
+  HS__ARGV_FROM(argv, ap, arg);
   va_end(ap);
   return execve(path, argv, environ);
 }
 
 HS_EXPORT int execlp(const char *file, const char *arg, ...) {
-  va_list ap;
-  va_start(ap, arg);
-  const size_t n = hs__va_words(ap);
-  char *argv[n + 1];
-  hs__argv_fill(arg, ap, argv, n);
+  HS__ARGV_FROM(argv, ap, arg);
   va_end(ap);
   return execvp(file, argv);
 }
 
 HS_EXPORT int execle(const char *path, const char *arg, ...) {
-  va_list ap;
-  va_start(ap, arg);
-  const size_t n = hs__va_words(ap);
-  char *argv[n + 1];
-  hs__argv_fill(arg, ap, argv, n);
+  HS__ARGV_FROM(argv, ap, arg);
   (void)va_arg(ap, char *); /* the NULL that ends the arguments */
   char *const *envp = va_arg(ap, char *const *);
   va_end(ap);

@@ -46,29 +46,23 @@ static void hs__load_signal(void) {
   }
 }
 
+/* A 0/1 variable; a bad value gets the warning and the default. */
+static int hs__env_bool(const char *var, int dflt) {
+  const char *v = getenv(var);
+  int out = dflt;
+  if (v && *v && hs__parse_bool(v, &out)) {
+    hs__warn(var, v, "1 or 0", dflt ? "1" : "0");
+    out = dflt;
+  }
+  return out;
+}
+
 static void hs__load_flags(void) {
-  const char *v = getenv("HEAPSNAP_AT_EXIT");
-  if (v && *v && hs__parse_bool(v, &hs__cfg.at_exit)) {
-    hs__warn("HEAPSNAP_AT_EXIT", v, "1 or 0", "0");
-    hs__cfg.at_exit = 0;
-  }
-  v = getenv("HEAPSNAP_VERBOSE");
-  if (v && *v && hs__parse_bool(v, &hs__cfg.verbose)) {
-    hs__warn("HEAPSNAP_VERBOSE", v, "1 or 0", "0");
-    hs__cfg.verbose = 0;
-  }
-  v = getenv("HEAPSNAP_SCAN");
-  hs__cfg.scan = 1;
-  if (v && *v && hs__parse_bool(v, &hs__cfg.scan)) {
-    hs__warn("HEAPSNAP_SCAN", v, "1 or 0", "1");
-    hs__cfg.scan = 1;
-  }
-  v = getenv("HEAPSNAP_SCAN_REGISTERS");
-  if (v && *v && hs__parse_bool(v, &hs__cfg.scan_registers)) {
-    hs__warn("HEAPSNAP_SCAN_REGISTERS", v, "1 or 0", "0");
-    hs__cfg.scan_registers = 0;
-  }
-  v = getenv("HEAPSNAP_INTERVAL");
+  hs__cfg.at_exit = hs__env_bool("HEAPSNAP_AT_EXIT", 0);
+  hs__cfg.verbose = hs__env_bool("HEAPSNAP_VERBOSE", 0);
+  hs__cfg.scan = hs__env_bool("HEAPSNAP_SCAN", 1);
+  hs__cfg.scan_registers = hs__env_bool("HEAPSNAP_SCAN_REGISTERS", 0);
+  const char *v = getenv("HEAPSNAP_INTERVAL");
   if (v && *v && hs__parse_seconds(v, &hs__cfg.interval_ns)) {
     hs__warn("HEAPSNAP_INTERVAL", v, "seconds (like 10 or 0.5), 0 for off",
              "0 (off)");

@@ -16,6 +16,8 @@
 
 #include "e2e_sites.h"
 
+extern char **environ;
+
 static void *held[5];
 
 __attribute__((noinline)) void site_idle(void) {
@@ -56,8 +58,14 @@ int main(int argc, char **argv) {
   } else if (!strcmp(mode, "echo")) {
     for (int i = 0; i < 3; i++)
       printf("line %d: %s\n", i, "the quick brown fox");
-  } else if (!strcmp(mode, "exec")) {
-    execl("/proc/self/exe", argv[0], "exit", (char *)NULL);
+  } else if (!strcmp(mode, "exec")) { /* execl, execle, execlp, then exit */
+    execl("/proc/self/exe", argv[0], "execle", (char *)NULL);
+    return 3;
+  } else if (!strcmp(mode, "execle")) {
+    execle("/proc/self/exe", argv[0], "execlp", (char *)NULL, environ);
+    return 3;
+  } else if (!strcmp(mode, "execlp")) {
+    execlp("/proc/self/exe", argv[0], "exit", (char *)NULL);
     return 3;
   } else if (!strcmp(mode, "fork")) {
     fflush(stdout);

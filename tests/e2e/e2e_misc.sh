@@ -52,14 +52,21 @@ output_unchanged)
   ;;
 bad_settings)
   HEAPSNAP_SIGNAL=bogus HEAPSNAP_INTERVAL=abc HEAPSNAP_KEEP=-1 \
-    HEAPSNAP_DEPTH=0 run "$idle" echo >"$dir/out" 2>"$dir/err"
+    HEAPSNAP_DEPTH=0 HEAPSNAP_AT_EXIT=x HEAPSNAP_VERBOSE=2 HEAPSNAP_SCAN=maybe \
+    HEAPSNAP_SCAN_REGISTERS=7 run "$idle" echo >"$dir/out" 2>"$dir/err"
   "$idle" echo | cmp - "$dir/out" || fail "output changed"
   cat "$dir/err"
-  [ "$(wc -l <"$dir/err")" = 4 ] || fail "want 4 warnings"
+  [ "$(wc -l <"$dir/err")" = 8 ] || fail "want 8 warnings"
   for v in SIGNAL=bogus INTERVAL=abc KEEP=-1 DEPTH=0; do
     grep -q "^heapsnap: HEAPSNAP_$v: expected .*; using " "$dir/err" ||
       fail "no warning for HEAPSNAP_$v"
   done
+  # The 0/1 switches: each its own default.
+  for v in AT_EXIT=x:0 VERBOSE=2:0 SCAN=maybe:1 SCAN_REGISTERS=7:0; do
+    grep -qx "heapsnap: HEAPSNAP_${v%:*}: expected 1 or 0; using ${v#*:}" \
+      "$dir/err" || fail "no warning for HEAPSNAP_${v%:*} (default ${v#*:})"
+  done
+  [ "$(count "$dir")" = 0 ] || fail "HEAPSNAP_AT_EXIT=x wrote a snapshot"
   ;;
 unwritable_dir)
   out=$(HEAPSNAP_DIR=$dir/missing LD_PRELOAD=$shim "$idle" snap 2>"$dir/err") &&
