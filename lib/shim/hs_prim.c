@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -95,6 +96,34 @@ void hs__os_unmap_shared(void *p, size_t size) {
   hs__os_free(p, size);
 }
 
+/* All of buf to fd 2, through EINTR and short writes. */
+static void hs__write_err(const char *buf, size_t len) {
+  for (size_t off = 0; off < len;) {
+    const ssize_t w = write(2, buf + off, len - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      break;
+    off += (size_t)w;
+  }
+}
+
+/* Not hs__say: the failed assertion may be anywhere, so the message is
+ * pieced together from plain strings, without even vsnprintf. */
+void hs__assert_fail(const char *file, int line, const char *cond) {
+  char num[16] = "";
+  size_t at = sizeof num - 1;
+  unsigned v = line > 0 ? (unsigned)line : 0;
+  do
+    num[--at] = (char)('0' + v % 10);
+  while ((v /= 10) != 0 && at > 0);
+  const char *const part[] = {"heapsnap: ",           file, ":", num + at,
+                              ": assertion failed: ", cond, "\n"};
+  for (size_t i = 0; i < sizeof part / sizeof part[0]; i++)
+    hs__write_err(part[i], strlen(part[i]));
+  abort();
+}
+
 /* vsnprintf with plain conversions does not allocate in glibc. */
 void hs__say(const char *fmt, ...) {
   char buf[1024];
@@ -110,14 +139,7 @@ void hs__say(const char *fmt, ...) {
   size_t len = pre + ((size_t)n < sizeof buf - pre - 1 ? (size_t)n
                                                        : sizeof buf - pre - 2);
   buf[len++] = '\n';
-  for (size_t off = 0; off < len;) {
-    const ssize_t w = write(2, buf + off, len - off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      break;
-    off += (size_t)w;
-  }
+  hs__write_err(buf, len);
   errno = saved;
 }
 

@@ -22,6 +22,19 @@
 #define HS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* An invariant, checked in Debug builds only: every other build type
+ * defines NDEBUG (RelWithDebInfo is the default). A failure writes
+ * "file:line: assertion failed: cond" with write(2), no malloc, and aborts
+ * (hs_prim.c). Off, the condition is not evaluated, but still compiled. */
+#ifdef NDEBUG
+#define HS_ASSERT(cond) ((void)sizeof(!(cond)))
+#else
+#define HS_ASSERT(cond)                                                        \
+  (HS_LIKELY(cond) ? (void)0 : hs__assert_fail(__FILE__, __LINE__, #cond))
+#endif
+__attribute__((noreturn)) void hs__assert_fail(const char *file, int line,
+                                               const char *cond);
+
 #define HS_DEPTH_MAX 256
 
 /* Settings, read once from the environment at start (hs_settings.c). */

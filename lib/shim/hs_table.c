@@ -16,6 +16,7 @@
  *   word 0: address >> 3 (45 bits, addresses below 2^48) | epoch << 45
  *   word 1: size (40 bits) | stack id << 40 (24 bits)
  * Word 0 is 0 for an empty slot (address 0 is never tracked). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -29,6 +30,11 @@
 #define HS_SIZE_BITS 40
 #define HS_EPOCH_MAX ((1u << (64 - HS_ADDR_BITS)) - 1)
 #define HS_SIZE_MAX ((1ull << HS_SIZE_BITS) - 1)
+#define HS_STACK_BITS (64 - HS_SIZE_BITS)
+
+/* Debug builds: the shard's lock is held (by some thread: a mutex cannot
+ * tell by which; when it is free, the check takes it and fails). */
+#define HS_ASSERT_HELD(s) HS_ASSERT(pthread_mutex_trylock(&(s)->lock) == EBUSY)
 
 typedef struct hs__shard {
   pthread_mutex_t lock;
@@ -67,6 +73,11 @@ static inline uint64_t hs__home(const hs__shard *s, uint64_t word0) {
   return hs__slot_of(s, hs__hash_word(word0));
 }
 
+/* A block of 1 TiB or more is recorded as 1 TiB - 1 bytes. */
+static inline uint64_t hs__size_field(uint64_t size) {
+  return size < HS_SIZE_MAX ? size : HS_SIZE_MAX;
+}
+
 static inline int hs__trackable(uint64_t addr) {
   return addr != 0 && (addr & 7) == 0 && addr < (1ull << (HS_ADDR_BITS + 3));
 }
@@ -98,6 +109,7 @@ static uint64_t hs__probe(const hs__shard *s, uint64_t h, uint64_t word_addr) {
 /* Doubles the shard; on mmap failure it stays full-ish but correct, since
  * the load limit leaves a quarter of the slots empty. */
 static void hs__grow(hs__shard *s) {
+  HS_ASSERT_HELD(s);
   const uint64_t old_n = s->mask + 1, n = old_n * 2;
   uint64_t *old = s->slots, *fresh = hs__os_alloc(n * 16);
   if (!fresh)
@@ -130,6 +142,7 @@ void hs__table_restore(const hs__entry *e) {
  * inserted after a snapshot's copy always carries the advanced epoch. */
 static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
                           uint32_t epoch_in) {
+  HS_ASSERT(stack < (1u << HS_STACK_BITS)); /* hs_stacks.c's id limit */
   if (!hs__trackable(addr))
     return;
   const uint64_t h = hs__hash(addr), key = addr >> 3;
@@ -143,8 +156,8 @@ static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
     epoch = epoch < HS_EPOCH_MAX ? epoch : HS_EPOCH_MAX;
     s->count += s->slots[2 * i] == 0;
     s->slots[2 * i] = key | epoch << HS_ADDR_BITS;
-    s->slots[2 * i + 1] =
-        (size < HS_SIZE_MAX ? size : HS_SIZE_MAX) | (uint64_t)stack << 40;
+    s->slots[2 * i + 1] = hs__size_field(size) | (uint64_t)stack
+                                                     << HS_SIZE_BITS;
   }
   pthread_mutex_unlock(&s->lock);
 }
@@ -153,11 +166,13 @@ static void hs__decode(const uint64_t *slot, hs__entry *out) {
   out->addr = (slot[0] & ((1ull << HS_ADDR_BITS) - 1)) << 3;
   out->epoch = (uint32_t)(slot[0] >> HS_ADDR_BITS);
   out->size = slot[1] & HS_SIZE_MAX;
-  out->stack = (uint32_t)(slot[1] >> 40);
+  out->stack = (uint32_t)(slot[1] >> HS_SIZE_BITS);
 }
 
 /* Backward-shift deletion keeps every probe chain unbroken. */
 static void hs__erase(hs__shard *s, uint64_t i) {
+  HS_ASSERT_HELD(s);
+  HS_ASSERT(s->count > 0 && s->slots[2 * i] != 0);
   for (uint64_t j = (i + 1) & s->mask;; j = (j + 1) & s->mask) {
     const uint64_t w = s->slots[2 * j];
     if (w == 0)
@@ -199,8 +214,8 @@ void hs__table_resize(uint64_t addr, uint64_t size) {
   pthread_mutex_lock(&s->lock);
   const uint64_t i = hs__probe(s, h, addr >> 3);
   if (s->slots[2 * i] != 0)
-    s->slots[2 * i + 1] = (s->slots[2 * i + 1] & ~HS_SIZE_MAX) |
-                          (size < HS_SIZE_MAX ? size : HS_SIZE_MAX);
+    s->slots[2 * i + 1] =
+        (s->slots[2 * i + 1] & ~HS_SIZE_MAX) | hs__size_field(size);
   pthread_mutex_unlock(&s->lock);
 }
 
@@ -214,7 +229,14 @@ void hs__table_unlock_all(void) {
     pthread_mutex_unlock(&hs__shards[i].lock);
 }
 
+/* Debug builds: the caller holds every shard lock. */
+static void hs__assert_all_held(void) {
+  for (unsigned i = 0; i < HS_SHARDS; i++)
+    HS_ASSERT_HELD(&hs__shards[i]);
+}
+
 size_t hs__table_count_locked(void) {
+  hs__assert_all_held();
   size_t n = 0;
   for (unsigned i = 0; i < HS_SHARDS; i++)
     n += hs__shards[i].count;
@@ -226,6 +248,7 @@ size_t hs__table_count_locked(void) {
  * out and kept only if it is in use (at 40-75% load a branch on that is a
  * coin toss, and the mispredictions were half the pause). */
 size_t hs__table_copy_locked(uint64_t *out, size_t cap) {
+  hs__assert_all_held();
   size_t n = 0;
   for (unsigned i = 0; i < HS_SHARDS; i++) {
     const hs__shard *s = &hs__shards[i];
@@ -250,5 +273,6 @@ uint64_t hs__table_key(const uint64_t *pair) {
 }
 
 uint32_t hs__table_epoch_advance_locked(void) {
+  hs__assert_all_held();
   return hs__epoch++;
 }
