@@ -14,7 +14,6 @@
 
 #include "hs_shim.h"
 
-__thread int hs__busy __attribute__((tls_model("initial-exec")));
 int hs__tracking;
 
 /* dlsym calls calloc before the real calloc is known: such early requests

@@ -33,29 +33,10 @@
 
 /* --- in the parent, before the copy ------------------------------------ */
 
-static ssize_t hs__slurp(const char *path, char *buf, size_t len) {
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  size_t got = 0;
-  for (ssize_t r; got < len - 1; got += (size_t)r) {
-    r = read(fd, buf + got, len - 1 - got);
-    if (r < 0 && errno == EINTR) {
-      r = 0;
-      continue;
-    }
-    if (r <= 0)
-      break;
-  }
-  close(fd);
-  buf[got] = '\0';
-  return (ssize_t)got;
-}
-
 /* MemAvailable, in bytes; 0 if unknown. */
 static uint64_t hs__mem_available(void) {
   char buf[4096];
-  if (hs__slurp("/proc/meminfo", buf, sizeof buf) <= 0)
+  if (hs__os_read_file("/proc/meminfo", buf, sizeof buf) <= 0)
     return 0;
   const char *p = strstr(buf, "MemAvailable:");
   unsigned long long kb = 0;
@@ -101,14 +82,12 @@ int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
   }
   sc->maps = hs__os_alloc(HS_MAPS_MAX);
   sc->out_len = sizeof(hs__scan_out) + cap * sizeof(hs_reach);
-  sc->out = mmap(NULL, sc->out_len, PROT_READ | PROT_WRITE,
-                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (!sc->maps || sc->out == MAP_FAILED) {
-    sc->out = NULL;
+  sc->out = hs__os_map(sc->out_len, 1);
+  if (!sc->maps || !sc->out) {
     sc->note = "not scanned: no memory for the scan";
     return HS_ENOMEM;
   }
-  if (hs__slurp("/proc/self/maps", sc->maps, HS_MAPS_MAX) <= 0) {
+  if (hs__os_read_file("/proc/self/maps", sc->maps, HS_MAPS_MAX) <= 0) {
     sc->note = "not scanned: cannot read /proc/self/maps";
     return HS_EINVAL;
   }
@@ -126,8 +105,7 @@ void hs__scan_free(hs__scan *sc) {
     close(hs__parent_mem);
   hs__parent_mem = -1;
   hs__os_free(sc->maps, HS_MAPS_MAX);
-  if (sc->out)
-    munmap(sc->out, sc->out_len);
+  hs__os_unmap(sc->out, sc->out_len);
   sc->maps = NULL;
   sc->out = NULL;
 }
@@ -689,20 +667,16 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
    * mapping and unmapping (V8 does, all the time): a root listed there may
    * be gone here, and a new mapping missing. This image's own maps is
    * exact: nothing in the child changes it. */
-  char *maps = mmap(NULL, HS_MAPS_MAX, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  uint64_t *chunk = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (maps == MAP_FAILED || chunk == MAP_FAILED ||
-      hs__slurp("/proc/self/maps", maps, HS_MAPS_MAX) <= 0)
+  char *maps = hs__os_map(HS_MAPS_MAX, 0);
+  uint64_t *chunk = hs__os_map(1 << 16, 0);
+  if (!maps || !chunk ||
+      hs__os_read_file("/proc/self/maps", maps, HS_MAPS_MAX) <= 0)
     syscall(SYS_exit_group, 72);
   hs__walk k = {.sc = sc, .n = n};
   k.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  uint64_t *arr = mmap(NULL, n * 16 + 16, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  k.queue = mmap(NULL, n * 4 + 4, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (arr == MAP_FAILED || k.queue == MAP_FAILED)
+  uint64_t *arr = hs__os_map(n * 16 + 16, 0);
+  k.queue = hs__os_map(n * 4 + 4, 0);
+  if (!arr || !k.queue)
     syscall(SYS_exit_group, 71);
   k.addr = arr;
   k.size = arr + n;

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "hs_snapshot.h"
 
@@ -111,12 +112,38 @@ typedef struct hs__range {
 } hs__range;
 
 /* hs_prim.c: the operating-system calls, each usable from any thread at any
- * time (no locks of the shim held or needed). */
-void *hs__os_alloc(size_t size);        /* zeroed; NULL on failure */
-void hs__os_free(void *p, size_t size); /* accepts NULL */
-/* A file mapped shared (the status file), listed like the rest. */
-void *hs__os_map_shared(int fd, size_t size); /* NULL on failure */
+ * time, a lock of the shim held or not: the list of the shim's mappings
+ * (hs__os_owned) has a lock of its own, taken by the calls that change it
+ * and never held across another call. None reaches the interposed malloc.
+ * The preconditions below are checked by HS_ASSERT in Debug builds. */
+/*! Memory of the shim, listed in hs__os_owned (so never a root).
+ * @return : zeroed pages; NULL on failure or when size is 0. */
+void *hs__os_alloc(size_t size);
+/*! Gives back hs__os_alloc's p, of that size (> 0). Accepts NULL. */
+void hs__os_free(void *p, size_t size);
+/* A file mapped shared (the status file), listed like the rest. Needs an
+ * open fd and size > 0. @return : NULL on failure. */
+void *hs__os_map_shared(int fd, size_t size);
 void hs__os_unmap_shared(void *p, size_t size);
+/*! Anonymous memory, zeroed: private, or shared with the children of
+ * clone and fork (shared != 0). Not listed in hs__os_owned and takes no
+ * lock, so the scan's clone, whose parent's other threads may have held
+ * the list's lock at the clone, can call it. Needs size > 0.
+ * @return : NULL on failure. */
+void *hs__os_map(size_t size, int shared);
+void hs__os_unmap(void *p, size_t size); /* hs__os_map's; accepts NULL */
+/*! Reads a small file (/proc) from its start: up to len - 1 bytes into
+ * buf, then a '\0'. Needs len > 0. No lock: a clone may call it.
+ * @return : the bytes read, or -1 when it cannot be opened (buf as was). */
+ssize_t hs__os_read_file(const char *path, char *buf, size_t len);
+/*! dlsym(RTLD_NEXT, name): the definition after the shim's (the C
+ * library's, the allocator's), found with this thread marked busy, so that
+ * what dlsym allocates passes untracked. Usable before start-up is done:
+ * an allocation dlsym makes before the allocator is known comes from the
+ * boot pool (hs_hooks.c). @return : NULL when there is none. */
+void *hs__os_symbol_next(const char *name);
+/*! The same for dlsym(RTLD_DEFAULT, name): the first definition. */
+void *hs__os_symbol_any(const char *name);
 size_t hs__os_round(size_t size); /* up to whole pages */
 /* The mappings hs__os_alloc made and has not freed (never roots). */
 const hs__range *hs__os_owned(size_t *n);

@@ -148,29 +148,10 @@ static void hs__snap_sort(hs__copy *c) {
   }
 }
 
-static ssize_t hs__read_file(const char *path, char *buf, size_t len) {
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  size_t got = 0;
-  while (got < len) {
-    const ssize_t r = read(fd, buf + got, len - got);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    got += (size_t)r;
-  }
-  close(fd);
-  return (ssize_t)got;
-}
-
 static uint64_t hs__rss(void) {
   char buf[128];
-  const ssize_t n = hs__read_file("/proc/self/statm", buf, sizeof buf - 1);
-  if (n <= 0)
+  if (hs__os_read_file("/proc/self/statm", buf, sizeof buf) <= 0)
     return 0;
-  buf[n] = '\0';
   unsigned long long size = 0, resident = 0;
   if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
     return 0;
@@ -182,7 +163,7 @@ static void hs__header_fill(hs_header *h, const hs__copy *c,
   memset(h, 0, sizeof *h);
   ssize_t n = readlink("/proc/self/exe", hs__sn.exe, sizeof hs__sn.exe - 1);
   hs__sn.exe[n > 0 ? n : 0] = '\0';
-  n = hs__read_file("/proc/self/cmdline", hs__sn.cmdline, HS_CMDLINE_MAX - 1);
+  n = hs__os_read_file("/proc/self/cmdline", hs__sn.cmdline, HS_CMDLINE_MAX);
   h->argc = 0;
   for (ssize_t i = 0; i < n && h->argc < HS_ARGV_MAX;) {
     hs__sn.argv[h->argc++] = &hs__sn.cmdline[i];

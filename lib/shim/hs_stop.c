@@ -33,7 +33,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -243,9 +242,8 @@ void hs__stop_prepare(hs__scan *sc) {
            "registers not scanned: not supported on this machine");
   return;
 #endif
-  hs__stop *st = mmap(NULL, sizeof *st, PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (st == MAP_FAILED) {
+  hs__stop *st = hs__os_map(sizeof *st, 1);
+  if (!st) {
     snprintf(sc->stop_note, sizeof sc->stop_note,
              "registers not scanned: no memory to stop the threads");
     return;
@@ -260,7 +258,7 @@ void hs__stop_prepare(hs__scan *sc) {
              "registers not scanned: cannot start the process that stops "
              "the threads (%s)",
              strerror(errno));
-    munmap(st, sizeof *st);
+    hs__os_unmap(st, sizeof *st);
     return;
   }
   sc->stop = st;
@@ -331,6 +329,6 @@ void hs__stop_free(hs__scan *sc) {
       ;
     sc->stop_helper = 0;
   }
-  munmap(sc->stop, sizeof *sc->stop);
+  hs__os_unmap(sc->stop, sizeof *sc->stop);
   sc->stop = NULL;
 }
