@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hs_shim.h"
+#include "hs_scan.h"
 
 #define HS_MAPS_MAX (4u << 20)
 
@@ -70,8 +70,9 @@ void hs__scan_self(uint64_t sp) {
 
 /* Everything the child needs that it may not gather itself: the mappings,
  * the modules' writable segments, the threads and their names. */
-int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
+static int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
   memset(sc, 0, offsetof(hs__scan, tasks));
+  sc->cap = cap;
   sc->pid = getpid();
   sc->self_tid = hs__self_tid;
   sc->self_sp = hs__self_sp;
@@ -99,7 +100,23 @@ int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
   return 0;
 }
 
+/* Big, and one at a time: only used under the snapshot's lock. */
+static hs__scan hs__the_scan;
+
+hs__scan *hs__scan_create(uint64_t rss, size_t cap, const char **note) {
+  hs__scan *const sc = &hs__the_scan;
+  if (hs__scan_prepare(sc, rss, cap)) {
+    *note = sc->note;
+    hs__scan_free(sc);
+    return NULL;
+  }
+  hs__stop_prepare(sc); /* precise mode only */
+  return sc;
+}
+
 void hs__scan_free(hs__scan *sc) {
+  if (!sc)
+    return;
   hs__stop_free(sc);
   if (hs__parent_mem >= 0)
     close(hs__parent_mem);
@@ -652,10 +669,11 @@ static void hs__stacks_from_sp(hs__scan *sc) {
 }
 
 void hs__scan_settle(hs__scan *sc) {
-  if (!sc->out)
-    return;
-  hs__tasks_settle(sc->tasks, sc->n_tasks, sc->out->valid_sp);
-  atomic_store(&sc->out->sp_ready, 1);
+  if (sc->out) {
+    hs__tasks_settle(sc->tasks, sc->n_tasks, sc->out->valid_sp);
+    atomic_store(&sc->out->sp_ready, 1); /* the child waits for it */
+  }
+  hs__stop_finish(sc); /* precise mode only */
 }
 
 /* The child's whole life. Memory it needs beyond the copy comes from
@@ -680,7 +698,7 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
     syscall(SYS_exit_group, 71);
   k.addr = arr;
   k.size = arr + n;
-  pairs = hs__pairs_sort(pairs, tmp, n); /* as the parent does its own */
+  pairs = hs__table_sort(pairs, tmp, n); /* as the parent does its own */
   for (size_t i = 0; i < n; i++) {
     hs__entry e;
     hs__table_decode(&pairs[2 * i], &e);
@@ -734,14 +752,18 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
  * them as the parent will, so block indexes agree. */
 int hs__scan_start_locked(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
                           size_t n) {
+  HS_ASSERT(n <= sc->cap); /* the child writes n records into out */
   const long pid = syscall(SYS_clone, 0, NULL, NULL, NULL, 0);
   if (pid == 0)
     hs__scan_child(sc, pairs, tmp, n);
+  const int rc = pid < 0 ? -errno : 0;
   sc->child = (int)pid;
-  return pid < 0 ? -errno : 0;
+  hs__stop_release(sc); /* precise mode: the copy is made */
+  return rc;
 }
 
-int hs__scan_finish(hs__scan *sc) {
+/* The child's exit and its word that it is done, seen from the parent. */
+static int hs__scan_wait(hs__scan *sc) {
   int status = 0;
   pid_t r;
   do
@@ -753,4 +775,33 @@ int hs__scan_finish(hs__scan *sc) {
     return HS_EINVAL;
   }
   return 0;
+}
+
+int hs__scan_finish(hs__scan *sc, size_t n) {
+  if (sc->child <= 0 || hs__scan_wait(sc))
+    return HS_EINVAL;
+  return sc->out->n_blocks == n ? 0 : HS_EINVAL;
+}
+
+const char *hs__scan_note(const hs__scan *sc) {
+  return sc->note;
+}
+
+int hs__scan_stopped_all(const hs__scan *sc) {
+  return sc->stopped_all;
+}
+
+const char *hs__scan_stop_note(const hs__scan *sc) {
+  return sc->stop_note;
+}
+
+const hs_reach *hs__scan_result(const hs__scan *sc, uint32_t *n_roots) {
+  *n_roots = sc->out->n_roots;
+  return sc->out->reach;
+}
+
+void hs__scan_result_root(const hs__scan *sc, uint32_t i, hs_root *out) {
+  HS_ASSERT(i < sc->out->n_roots);
+  const hs__root *r = &sc->out->roots[i];
+  *out = (hs_root){r->kind, r->module, r->tid, r->start, r->end, r->name};
 }

@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hs_shim.h"
+#include "hs_scan.h"
 
 #if defined(__x86_64__)
 #define HS_REGS_SP offsetof(struct user_regs_struct, rsp)

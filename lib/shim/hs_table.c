@@ -268,8 +268,46 @@ void hs__table_decode(const uint64_t *pair, hs__entry *out) {
   hs__decode(pair, out);
 }
 
-uint64_t hs__table_key(const uint64_t *pair) {
+/* What the sort orders by: the address, without the epoch above it. */
+static inline uint64_t hs__sort_key(const uint64_t *pair) {
   return pair[0] & ((1ull << HS_ADDR_BITS) - 1);
+}
+
+/* The bucket counts of one pass of hs__table_sort, too big for a stack. */
+#define HS_SORT_BITS 15
+static uint64_t hs__sort_counts[1u << HS_SORT_BITS];
+
+/* One pass: the pairs ordered by bits [shift, shift + 15) of the key,
+ * stably, into out. */
+static void hs__sort_pass(const uint64_t *in, uint64_t *out, size_t n,
+                          unsigned shift) {
+  const uint64_t mask = (1u << HS_SORT_BITS) - 1;
+  uint64_t *const cnt = hs__sort_counts;
+  memset(cnt, 0, sizeof hs__sort_counts);
+  for (size_t i = 0; i < n; i++)
+    cnt[(hs__sort_key(&in[2 * i]) >> shift) & mask]++;
+  uint64_t sum = 0;
+  for (size_t b = 0; b <= mask; b++) {
+    const uint64_t k = cnt[b];
+    cnt[b] = sum;
+    sum += k;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t at = cnt[(hs__sort_key(&in[2 * i]) >> shift) & mask]++;
+    out[2 * at] = in[2 * i];
+    out[2 * at + 1] = in[2 * i + 1];
+  }
+}
+
+/* LSD radix sort, 15 bits a pass. */
+uint64_t *hs__table_sort(uint64_t *pairs, uint64_t *tmp, size_t n) {
+  for (unsigned shift = 0; shift < HS_ADDR_BITS; shift += HS_SORT_BITS) {
+    hs__sort_pass(pairs, tmp, n, shift);
+    uint64_t *const t = pairs;
+    pairs = tmp;
+    tmp = t;
+  }
+  return pairs;
 }
 
 uint32_t hs__table_epoch_advance_locked(void) {
