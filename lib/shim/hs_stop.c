@@ -89,7 +89,7 @@ static struct {
   int32_t sig;             /* a signal its stop held back */
 } hs__mine[HS_SCAN_THREADS];
 
-static long hs__slot_of(const hs__stop *st, int32_t tid) {
+static long hs__stop_slot(const hs__stop *st, int32_t tid) {
   for (uint32_t i = 0; i < st->n; i++)
     if (st->regs[i].tid == tid)
       return (long)i;
@@ -108,7 +108,7 @@ static uint32_t hs__stop_seize(hs__stop *st, int32_t *ids) {
   const size_t n = hs__tasks_ids(st->pid, ids, HS_SCAN_THREADS);
   uint32_t added = 0;
   for (size_t i = 0; i < n; i++) {
-    if (ids[i] == st->self_tid || hs__slot_of(st, ids[i]) >= 0)
+    if (ids[i] == st->self_tid || hs__stop_slot(st, ids[i]) >= 0)
       continue;
     if (st->n == HS_SCAN_THREADS) {
       hs__stop_failed(st, ids[i], ENOSPC);
@@ -153,7 +153,7 @@ static void hs__stop_read(hs__thread_regs *g) {
 }
 
 static void hs__stop_report(hs__stop *st, pid_t tid, int status) {
-  const long s = hs__slot_of(st, tid);
+  const long s = hs__stop_slot(st, tid);
   if (s < 0 || hs__mine[s].settled)
     return;
   hs__mine[s].settled = 1;

@@ -96,7 +96,8 @@ int hs__table_init(void) {
 }
 
 /* Finds addr's slot, or the empty slot where it would go. */
-static uint64_t hs__probe(const hs__shard *s, uint64_t h, uint64_t word_addr) {
+static uint64_t hs__shard_probe(const hs__shard *s, uint64_t h,
+                                uint64_t word_addr) {
   uint64_t i = hs__slot_of(s, h);
   for (;;) {
     const uint64_t w = s->slots[2 * i];
@@ -108,7 +109,7 @@ static uint64_t hs__probe(const hs__shard *s, uint64_t h, uint64_t word_addr) {
 
 /* Doubles the shard; on mmap failure it stays full-ish but correct, since
  * the load limit leaves a quarter of the slots empty. */
-static void hs__grow(hs__shard *s) {
+static void hs__shard_grow(hs__shard *s) {
   HS_ASSERT_HELD(s);
   const uint64_t old_n = s->mask + 1, n = old_n * 2;
   uint64_t *old = s->slots, *fresh = hs__os_alloc(n * 16);
@@ -119,8 +120,9 @@ static void hs__grow(hs__shard *s) {
   for (uint64_t i = 0; i < old_n; i++) {
     if (old[2 * i] == 0)
       continue;
-    const uint64_t at = hs__probe(s, hs__hash_word(old[2 * i]),
-                                  old[2 * i] & ((1ull << HS_ADDR_BITS) - 1));
+    const uint64_t at =
+        hs__shard_probe(s, hs__hash_word(old[2 * i]),
+                        old[2 * i] & ((1ull << HS_ADDR_BITS) - 1));
     s->slots[2 * at] = old[2 * i];
     s->slots[2 * at + 1] = old[2 * i + 1];
   }
@@ -149,9 +151,9 @@ static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
   hs__shard *s = hs__shard_of(addr, h);
   pthread_mutex_lock(&s->lock);
   if ((s->count + 1) * 4 > (s->mask + 1) * 3)
-    hs__grow(s);
+    hs__shard_grow(s);
   if ((s->count + 1) * 8 <= (s->mask + 1) * 7) {
-    const uint64_t i = hs__probe(s, h, key);
+    const uint64_t i = hs__shard_probe(s, h, key);
     uint64_t epoch = epoch_in == UINT32_MAX ? hs__epoch : epoch_in;
     epoch = epoch < HS_EPOCH_MAX ? epoch : HS_EPOCH_MAX;
     s->count += s->slots[2 * i] == 0;
@@ -195,7 +197,7 @@ int hs__table_remove(uint64_t addr, hs__entry *out) {
   const uint64_t h = hs__hash(addr);
   hs__shard *s = hs__shard_of(addr, h);
   pthread_mutex_lock(&s->lock);
-  const uint64_t i = hs__probe(s, h, addr >> 3);
+  const uint64_t i = hs__shard_probe(s, h, addr >> 3);
   const int found = s->slots[2 * i] != 0;
   if (found) {
     if (out)
@@ -212,7 +214,7 @@ void hs__table_resize(uint64_t addr, uint64_t size) {
   const uint64_t h = hs__hash(addr);
   hs__shard *s = hs__shard_of(addr, h);
   pthread_mutex_lock(&s->lock);
-  const uint64_t i = hs__probe(s, h, addr >> 3);
+  const uint64_t i = hs__shard_probe(s, h, addr >> 3);
   if (s->slots[2 * i] != 0)
     s->slots[2 * i + 1] =
         (s->slots[2 * i + 1] & ~HS_SIZE_MAX) | hs__size_field(size);
