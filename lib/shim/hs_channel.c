@@ -48,14 +48,8 @@ static void hs__ch_end(void) {
 /* Field 22 of /proc/self/stat, after the command name in parentheses. */
 static uint64_t hs__start_ticks(void) {
   char buf[1024];
-  const int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  if (hs__os_read_file("/proc/self/stat", buf, sizeof buf) <= 0)
     return 0;
-  const ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
   uint64_t ticks = 0;
   return hs_status_start_of(buf, &ticks) ? 0 : ticks;
 }

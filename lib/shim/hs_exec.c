@@ -16,7 +16,6 @@
  * parent's memory until it execs. The status file goes at exec and _exit
  * (hs_channel.c); only the process it belongs to removes it. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -48,11 +47,9 @@ static struct {
 } hs__rx;
 
 #define HS_REAL_X(field, name)                                                 \
-  hs__rx.field = (__typeof__(hs__rx.field))dlsym(RTLD_NEXT, name)
+  hs__rx.field = (__typeof__(hs__rx.field))hs__os_symbol_next(name)
 
 void hs__exec_init(void) {
-  const int was_busy = hs__busy;
-  hs__busy = 1;
   HS_REAL_X(execve, "execve");
   HS_REAL_X(execvp, "execvp");
   HS_REAL_X(execvpe, "execvpe");
@@ -63,7 +60,6 @@ void hs__exec_init(void) {
   HS_REAL_X(system, "system");
   HS_REAL_X(popen, "popen");
   HS_REAL_X(exit_now, "_exit");
-  hs__busy = was_busy;
 }
 
 /* The mask to restore when the call returns. */

@@ -14,7 +14,6 @@
 
 #include "hs_shim.h"
 
-__thread int hs__busy __attribute__((tls_model("initial-exec")));
 int hs__tracking;
 
 /* dlsym calls calloc before the real calloc is known: such early requests
@@ -134,7 +133,7 @@ static void hs__start_pending(void) {
  * same. Whether this block is sampled is settled before a pending shim
  * thread is started: starting it allocates, and those allocations count
  * down after this one. */
-static __attribute__((noinline)) void *hs__after_sampled(void *p, size_t n) {
+static __attribute__((noinline)) void *hs__track_sampled(void *p, size_t n) {
   const int was_busy = hs__busy;
   const int record = hs__tracking && was_busy != HS_BUSY;
   if (HS_UNLIKELY(hs__sample_held))
@@ -165,37 +164,39 @@ static __attribute__((noinline)) void *hs__after_sampled(void *p, size_t n) {
   return p;
 }
 
-static __attribute__((noinline)) void *hs__after_pending(void *p, size_t n) {
+/* In a child of fork, its first allocation: the shim's thread started,
+ * then the block recorded. */
+static __attribute__((noinline)) void *hs__start_and_track(void *p, size_t n) {
   hs__start_pending();
   return hs__track(p, n);
 }
 
 /* 1 when the allocation of n bytes needs nothing from the shim: the hook
  * can jump straight to the allocator. Else the hook calls it and then
- * hs__after_counted. */
-static inline int hs__skip(size_t n) {
+ * hs__track_counted. */
+static inline int hs__count_and_skip(size_t n) {
   return HS_LIKELY((hs__sample_left -= (int64_t)n) > 0);
 }
 
 /* After the real call: record p if tracking applies to this thread.
- * hs__skip has counted n already. */
-static inline void *hs__after_counted(void *p, size_t n) {
+ * hs__count_and_skip has counted n already. */
+static inline void *hs__track_counted(void *p, size_t n) {
   if (hs__cfg.sample_bytes)
-    return hs__after_sampled(p, n);
+    return hs__track_sampled(p, n);
   hs__sample_left = 0; /* full mode: the countdown only says "come here" */
   if (HS_UNLIKELY(!hs__tracking) || HS_UNLIKELY(!p))
     return p;
   if (HS_UNLIKELY(hs__busy))
     return hs__busy == HS_BUSY_WALK ? hs__track_walk(p, n) : p;
   if (HS_UNLIKELY(hs__thread_pending))
-    return hs__after_pending(p, n);
+    return hs__start_and_track(p, n);
   return hs__track(p, n);
 }
 
-/* The same for the hooks that do not call hs__skip first. */
-static inline void *hs__after(void *p, size_t n) {
+/* The same for the hooks that do not call hs__count_and_skip first. */
+static inline void *hs__count_and_track(void *p, size_t n) {
   hs__sample_left -= (int64_t)n;
-  return hs__after_counted(p, n);
+  return hs__track_counted(p, n);
 }
 
 /* Whether a free of p must look in the table: the common paths' test
@@ -235,11 +236,11 @@ static void hs__unforget(const hs__entry *old) {
   } while (0)
 
 static __attribute__((noinline)) void *hs__malloc_slow(size_t n) {
-  return hs__after_counted(hs__real.malloc(n), n);
+  return hs__track_counted(hs__real.malloc(n), n);
 }
 
 HS_EXPORT void *malloc(size_t n) {
-  if (hs__skip(n))
+  if (hs__count_and_skip(n))
     return hs__real.malloc(n);
   return hs__malloc_slow(n);
 }
@@ -260,12 +261,12 @@ HS_EXPORT void free(void *p) {
 }
 
 static __attribute__((noinline)) void *hs__calloc_slow(size_t n, size_t m) {
-  return hs__after_counted(hs__real.calloc(n, m), n * m);
+  return hs__track_counted(hs__real.calloc(n, m), n * m);
 }
 
 HS_EXPORT void *calloc(size_t n, size_t m) {
   size_t size;
-  if (__builtin_mul_overflow(n, m, &size) || hs__skip(size))
+  if (__builtin_mul_overflow(n, m, &size) || hs__count_and_skip(size))
     return hs__real.calloc(n, m); /* an overflow fails there */
   return hs__calloc_slow(n, m);
 }
@@ -285,12 +286,12 @@ static __attribute__((noinline)) void *hs__realloc_slow(void *p, size_t n) {
   if (p && hs__in_pool(p))
     return hs__realloc_pool(p, n);
   if (!hs__tracking || hs__busy == HS_BUSY)
-    return hs__after(hs__real.realloc(p, n), n);
+    return hs__count_and_track(hs__real.realloc(p, n), n);
   hs__entry old;
   const int had = p && hs__recorded(p) && hs__forget(p, &old);
   void *q = hs__real.realloc(p, n);
   if (q)
-    return hs__after(q, n);
+    return hs__count_and_track(q, n);
   if (had && n != 0) /* failed: p is still the program's */
     hs__unforget(&old);
   return NULL;
@@ -299,13 +300,13 @@ static __attribute__((noinline)) void *hs__realloc_slow(void *p, size_t n) {
 /* p not recorded, n counted already. */
 static __attribute__((noinline)) void *hs__realloc_counted(void *p, size_t n) {
   void *q = hs__real.realloc(p, n);
-  return q ? hs__after_counted(q, n) : NULL;
+  return q ? hs__track_counted(q, n) : NULL;
 }
 
 HS_EXPORT void *realloc(void *p, size_t n) {
   if (HS_UNLIKELY(hs__free_must_look((uint64_t)p)))
     return hs__realloc_slow(p, n);
-  if (hs__skip(n))
+  if (hs__count_and_skip(n))
     return hs__real.realloc(p, n);
   return hs__realloc_counted(p, n);
 }
@@ -322,28 +323,28 @@ HS_EXPORT int posix_memalign(void **out, size_t align, size_t n) {
   HS_NEED(posix_memalign);
   const int rc = hs__real.posix_memalign(out, align, n);
   if (rc == 0)
-    hs__after(*out, n);
+    hs__count_and_track(*out, n);
   return rc;
 }
 
 HS_EXPORT void *aligned_alloc(size_t align, size_t n) {
   HS_NEED(aligned_alloc);
-  return hs__after(hs__real.aligned_alloc(align, n), n);
+  return hs__count_and_track(hs__real.aligned_alloc(align, n), n);
 }
 
 HS_EXPORT void *memalign(size_t align, size_t n) {
   HS_NEED(memalign);
-  return hs__after(hs__real.memalign(align, n), n);
+  return hs__count_and_track(hs__real.memalign(align, n), n);
 }
 
 HS_EXPORT void *valloc(size_t n) {
   HS_NEED(valloc);
-  return hs__after(hs__real.valloc(n), n);
+  return hs__count_and_track(hs__real.valloc(n), n);
 }
 
 HS_EXPORT void *pvalloc(size_t n) {
   HS_NEED(pvalloc);
-  return hs__after(hs__real.pvalloc(n), n);
+  return hs__count_and_track(hs__real.pvalloc(n), n);
 }
 
 HS_EXPORT size_t malloc_usable_size(void *p) {
@@ -359,7 +360,7 @@ HS_EXPORT void *mallocx(size_t n, int flags) {
   HS_NEED(mallocx);
   if (!hs__real.mallocx)
     return NULL;
-  return hs__after(hs__real.mallocx(n, flags), n);
+  return hs__count_and_track(hs__real.mallocx(n, flags), n);
 }
 
 HS_EXPORT void *rallocx(void *p, size_t n, int flags) {
@@ -370,7 +371,7 @@ HS_EXPORT void *rallocx(void *p, size_t n, int flags) {
   const int had = p && hs__recorded(p) && hs__forget(p, &old);
   void *q = hs__real.rallocx(p, n, flags);
   if (q)
-    return hs__after(q, n);
+    return hs__count_and_track(q, n);
   if (had)
     hs__unforget(&old);
   return NULL;

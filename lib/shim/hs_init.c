@@ -6,7 +6,6 @@
  * constructor then reads the settings, reserves the tables, starts the
  * shim's thread and only then turns tracking on. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -15,12 +14,12 @@
 static _Atomic int hs__resolve_state; /* 0 no, 1 under way, 2 done */
 
 #define HS_SYM(name)                                                           \
-  hs__real.name = (__typeof__(hs__real.name))dlsym(RTLD_NEXT, #name)
+  hs__real.name = (__typeof__(hs__real.name))hs__os_symbol_next(#name)
 /* The four the hooks jump through without a test keep their boot function
  * (hs_hooks.c) when the allocator has none. */
 #define HS_SYM_HOT(name)                                                       \
   do {                                                                         \
-    void *const f = dlsym(RTLD_NEXT, #name);                                   \
+    void *const f = hs__os_symbol_next(#name);                                 \
     if (f)                                                                     \
       hs__real.name = (__typeof__(hs__real.name))f;                            \
   } while (0)
@@ -29,8 +28,6 @@ void hs__resolve(void) {
   int expect = 0;
   if (!atomic_compare_exchange_strong(&hs__resolve_state, &expect, 1))
     return; /* done, or dlsym is calling back into us: the pool serves */
-  const int was_busy = hs__busy;
-  hs__busy = 1;
   HS_SYM_HOT(free); /* before malloc: its blocks must find the real free */
   HS_SYM_HOT(realloc);
   HS_SYM_HOT(calloc);
@@ -49,7 +46,6 @@ void hs__resolve(void) {
   HS_SYM(sdallocx);
   HS_SYM(nallocx);
   HS_SYM(dlclose);
-  hs__busy = was_busy;
   atomic_store(&hs__resolve_state, 2);
 }
 

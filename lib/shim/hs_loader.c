@@ -84,7 +84,7 @@ static int hs__probe_visit(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 static void hs__probe_run(void) {
-  hs__probe.base = dlsym(RTLD_DEFAULT, "_rtld_global");
+  hs__probe.base = hs__os_symbol_any("_rtld_global");
   Dl_info info;
   const ElfW(Sym) *sym = NULL;
   if (!hs__probe.base ||
@@ -246,11 +246,8 @@ static int hs__cap_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *),
 static void hs__loader_resolve(void) {
   if (hs__real_dl_iterate)
     return;
-  const int was_busy = hs__busy; /* dlsym may allocate: untracked */
-  hs__busy = 1;
   hs__real_dl_iterate =
-      (__typeof__(hs__real_dl_iterate))dlsym(RTLD_NEXT, "dl_iterate_phdr");
-  hs__busy = was_busy;
+      (__typeof__(hs__real_dl_iterate))hs__os_symbol_next("dl_iterate_phdr");
 }
 
 void hs__loader_init(void) {

@@ -1,19 +1,33 @@
-/* hs_prim.c - the shim's operating-system calls.
+/* hs_prim.c - the shim's operating-system calls: memory maps, small file
+ * reads, symbol look-up, messages, clocks and the fork gate.
  *
  * Everything here may run inside an interposed malloc, in a forked child
- * or in the shim's own thread: no malloc, no stdio streams, no locks.
+ * or in the shim's own thread: no malloc, no stdio streams. Only the list
+ * of the shim's own mappings takes a lock (hs__os_alloc, hs__os_free,
+ * hs__os_map_shared); what a clone of the process may call takes none.
  * Messages are formatted into a stack buffer and written with write(2), as
- * mimalloc does. */
+ * mimalloc does. Each function's preconditions are in hs_shim.h, and
+ * checked with HS_ASSERT in Debug builds. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hs_shim.h"
+
+/* The thread's re-entry flag (hs_shim.h), here because the symbol look-up
+ * sets it: what dlsym allocates is the C library's, never tracked. */
+__thread int hs__busy __attribute__((tls_model("initial-exec")));
 
 size_t hs__os_round(size_t size) {
   const size_t page = 4096;
@@ -64,35 +78,118 @@ void hs__os_reinit_child(void) {
   pthread_mutex_init(&hs__own.lock, NULL);
 }
 
+/* Read-write pages, whole ones; NULL on failure. */
+static void *hs__mmap(size_t size, int flags, int fd) {
+  void *const p =
+      mmap(NULL, hs__os_round(size), PROT_READ | PROT_WRITE, flags, fd, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
 void *hs__os_alloc(size_t size) {
   if (size == 0)
     return NULL;
-  void *p = mmap(NULL, hs__os_round(size), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED)
-    return NULL;
-  hs__own_add(p, hs__os_round(size));
+  void *const p =
+      hs__mmap(size, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+  if (p)
+    hs__own_add(p, hs__os_round(size));
   return p;
 }
 
 void hs__os_free(void *p, size_t size) {
   if (!p)
     return;
+  HS_ASSERT(size > 0);
   hs__own_del(p);
   munmap(p, hs__os_round(size));
 }
 
 void *hs__os_map_shared(int fd, size_t size) {
-  void *p =
-      mmap(NULL, hs__os_round(size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED)
-    return NULL;
-  hs__own_add(p, hs__os_round(size));
+  HS_ASSERT(fd >= 0 && size > 0);
+  void *const p = hs__mmap(size, MAP_SHARED, fd);
+  if (p)
+    hs__own_add(p, hs__os_round(size));
   return p;
 }
 
 void hs__os_unmap_shared(void *p, size_t size) {
   hs__os_free(p, size);
+}
+
+void *hs__os_map(size_t size, int shared) {
+  HS_ASSERT(size > 0);
+  return hs__mmap(size, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS,
+                  -1);
+}
+
+void hs__os_unmap(void *p, size_t size) {
+  if (p)
+    munmap(p, hs__os_round(size));
+}
+
+ssize_t hs__os_read_file(const char *path, char *buf, size_t len) {
+  HS_ASSERT(path && buf && len > 0);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  size_t got = 0;
+  while (got < len - 1) {
+    const ssize_t r = read(fd, buf + got, len - 1 - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    got += (size_t)r;
+  }
+  close(fd);
+  buf[got] = '\0';
+  return (ssize_t)got;
+}
+
+/* dlsym may allocate (its error string, the first look-up's tables): that
+ * memory is the C library's, so this thread is busy meanwhile. */
+static void *hs__symbol(void *handle, const char *name) {
+  HS_ASSERT(name != NULL);
+  const int was_busy = hs__busy;
+  hs__busy = HS_BUSY;
+  void *const f = dlsym(handle, name);
+  hs__busy = was_busy;
+  return f;
+}
+
+void *hs__os_symbol_next(const char *name) {
+  return hs__symbol(RTLD_NEXT, name);
+}
+
+void *hs__os_symbol_any(const char *name) {
+  return hs__symbol(RTLD_DEFAULT, name);
+}
+
+/* All of buf to fd 2, through EINTR and short writes. */
+static void hs__write_err(const char *buf, size_t len) {
+  for (size_t off = 0; off < len;) {
+    const ssize_t w = write(2, buf + off, len - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      break;
+    off += (size_t)w;
+  }
+}
+
+/* Not hs__say: the failed assertion may be anywhere, so the message is
+ * pieced together from plain strings, without even vsnprintf. */
+void hs__assert_fail(const char *file, int line, const char *cond) {
+  char num[16] = "";
+  size_t at = sizeof num - 1;
+  unsigned v = line > 0 ? (unsigned)line : 0;
+  do
+    num[--at] = (char)('0' + v % 10);
+  while ((v /= 10) != 0 && at > 0);
+  const char *const part[] = {"heapsnap: ",           file, ":", num + at,
+                              ": assertion failed: ", cond, "\n"};
+  for (size_t i = 0; i < sizeof part / sizeof part[0]; i++)
+    hs__write_err(part[i], strlen(part[i]));
+  abort();
 }
 
 /* vsnprintf with plain conversions does not allocate in glibc. */
@@ -110,14 +207,7 @@ void hs__say(const char *fmt, ...) {
   size_t len = pre + ((size_t)n < sizeof buf - pre - 1 ? (size_t)n
                                                        : sizeof buf - pre - 2);
   buf[len++] = '\n';
-  for (size_t off = 0; off < len;) {
-    const ssize_t w = write(2, buf + off, len - off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      break;
-    off += (size_t)w;
-  }
+  hs__write_err(buf, len);
   errno = saved;
 }
 

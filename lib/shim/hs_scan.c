@@ -27,35 +27,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hs_shim.h"
+#include "hs_scan.h"
 
 #define HS_MAPS_MAX (4u << 20)
 
 /* --- in the parent, before the copy ------------------------------------ */
 
-static ssize_t hs__slurp(const char *path, char *buf, size_t len) {
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  size_t got = 0;
-  for (ssize_t r; got < len - 1; got += (size_t)r) {
-    r = read(fd, buf + got, len - 1 - got);
-    if (r < 0 && errno == EINTR) {
-      r = 0;
-      continue;
-    }
-    if (r <= 0)
-      break;
-  }
-  close(fd);
-  buf[got] = '\0';
-  return (ssize_t)got;
-}
-
 /* MemAvailable, in bytes; 0 if unknown. */
 static uint64_t hs__mem_available(void) {
   char buf[4096];
-  if (hs__slurp("/proc/meminfo", buf, sizeof buf) <= 0)
+  if (hs__os_read_file("/proc/meminfo", buf, sizeof buf) <= 0)
     return 0;
   const char *p = strstr(buf, "MemAvailable:");
   unsigned long long kb = 0;
@@ -89,8 +70,9 @@ void hs__scan_self(uint64_t sp) {
 
 /* Everything the child needs that it may not gather itself: the mappings,
  * the modules' writable segments, the threads and their names. */
-int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
+static int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
   memset(sc, 0, offsetof(hs__scan, tasks));
+  sc->cap = cap;
   sc->pid = getpid();
   sc->self_tid = hs__self_tid;
   sc->self_sp = hs__self_sp;
@@ -101,14 +83,12 @@ int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
   }
   sc->maps = hs__os_alloc(HS_MAPS_MAX);
   sc->out_len = sizeof(hs__scan_out) + cap * sizeof(hs_reach);
-  sc->out = mmap(NULL, sc->out_len, PROT_READ | PROT_WRITE,
-                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (!sc->maps || sc->out == MAP_FAILED) {
-    sc->out = NULL;
+  sc->out = hs__os_map(sc->out_len, 1);
+  if (!sc->maps || !sc->out) {
     sc->note = "not scanned: no memory for the scan";
     return HS_ENOMEM;
   }
-  if (hs__slurp("/proc/self/maps", sc->maps, HS_MAPS_MAX) <= 0) {
+  if (hs__os_read_file("/proc/self/maps", sc->maps, HS_MAPS_MAX) <= 0) {
     sc->note = "not scanned: cannot read /proc/self/maps";
     return HS_EINVAL;
   }
@@ -120,14 +100,29 @@ int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
   return 0;
 }
 
+/* Big, and one at a time: only used under the snapshot's lock. */
+static hs__scan hs__the_scan;
+
+hs__scan *hs__scan_create(uint64_t rss, size_t cap, const char **note) {
+  hs__scan *const sc = &hs__the_scan;
+  if (hs__scan_prepare(sc, rss, cap)) {
+    *note = sc->note;
+    hs__scan_free(sc);
+    return NULL;
+  }
+  hs__stop_prepare(sc); /* precise mode only */
+  return sc;
+}
+
 void hs__scan_free(hs__scan *sc) {
+  if (!sc)
+    return;
   hs__stop_free(sc);
   if (hs__parent_mem >= 0)
     close(hs__parent_mem);
   hs__parent_mem = -1;
   hs__os_free(sc->maps, HS_MAPS_MAX);
-  if (sc->out)
-    munmap(sc->out, sc->out_len);
+  hs__os_unmap(sc->out, sc->out_len);
   sc->maps = NULL;
   sc->out = NULL;
 }
@@ -674,10 +669,11 @@ static void hs__stacks_from_sp(hs__scan *sc) {
 }
 
 void hs__scan_settle(hs__scan *sc) {
-  if (!sc->out)
-    return;
-  hs__tasks_settle(sc->tasks, sc->n_tasks, sc->out->valid_sp);
-  atomic_store(&sc->out->sp_ready, 1);
+  if (sc->out) {
+    hs__tasks_settle(sc->tasks, sc->n_tasks, sc->out->valid_sp);
+    atomic_store(&sc->out->sp_ready, 1); /* the child waits for it */
+  }
+  hs__stop_finish(sc); /* precise mode only */
 }
 
 /* The child's whole life. Memory it needs beyond the copy comes from
@@ -689,24 +685,20 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
    * mapping and unmapping (V8 does, all the time): a root listed there may
    * be gone here, and a new mapping missing. This image's own maps is
    * exact: nothing in the child changes it. */
-  char *maps = mmap(NULL, HS_MAPS_MAX, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  uint64_t *chunk = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (maps == MAP_FAILED || chunk == MAP_FAILED ||
-      hs__slurp("/proc/self/maps", maps, HS_MAPS_MAX) <= 0)
+  char *maps = hs__os_map(HS_MAPS_MAX, 0);
+  uint64_t *chunk = hs__os_map(1 << 16, 0);
+  if (!maps || !chunk ||
+      hs__os_read_file("/proc/self/maps", maps, HS_MAPS_MAX) <= 0)
     syscall(SYS_exit_group, 72);
   hs__walk k = {.sc = sc, .n = n};
   k.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  uint64_t *arr = mmap(NULL, n * 16 + 16, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  k.queue = mmap(NULL, n * 4 + 4, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (arr == MAP_FAILED || k.queue == MAP_FAILED)
+  uint64_t *arr = hs__os_map(n * 16 + 16, 0);
+  k.queue = hs__os_map(n * 4 + 4, 0);
+  if (!arr || !k.queue)
     syscall(SYS_exit_group, 71);
   k.addr = arr;
   k.size = arr + n;
-  pairs = hs__pairs_sort(pairs, tmp, n); /* as the parent does its own */
+  pairs = hs__table_sort(pairs, tmp, n); /* as the parent does its own */
   for (size_t i = 0; i < n; i++) {
     hs__entry e;
     hs__table_decode(&pairs[2 * i], &e);
@@ -760,14 +752,18 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
  * them as the parent will, so block indexes agree. */
 int hs__scan_start_locked(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
                           size_t n) {
+  HS_ASSERT(n <= sc->cap); /* the child writes n records into out */
   const long pid = syscall(SYS_clone, 0, NULL, NULL, NULL, 0);
   if (pid == 0)
     hs__scan_child(sc, pairs, tmp, n);
+  const int rc = pid < 0 ? -errno : 0;
   sc->child = (int)pid;
-  return pid < 0 ? -errno : 0;
+  hs__stop_release(sc); /* precise mode: the copy is made */
+  return rc;
 }
 
-int hs__scan_finish(hs__scan *sc) {
+/* The child's exit and its word that it is done, seen from the parent. */
+static int hs__scan_wait(hs__scan *sc) {
   int status = 0;
   pid_t r;
   do
@@ -779,4 +775,33 @@ int hs__scan_finish(hs__scan *sc) {
     return HS_EINVAL;
   }
   return 0;
+}
+
+int hs__scan_finish(hs__scan *sc, size_t n) {
+  if (sc->child <= 0 || hs__scan_wait(sc))
+    return HS_EINVAL;
+  return sc->out->n_blocks == n ? 0 : HS_EINVAL;
+}
+
+const char *hs__scan_note(const hs__scan *sc) {
+  return sc->note;
+}
+
+int hs__scan_stopped_all(const hs__scan *sc) {
+  return sc->stopped_all;
+}
+
+const char *hs__scan_stop_note(const hs__scan *sc) {
+  return sc->stop_note;
+}
+
+const hs_reach *hs__scan_result(const hs__scan *sc, uint32_t *n_roots) {
+  *n_roots = sc->out->n_roots;
+  return sc->out->reach;
+}
+
+void hs__scan_result_root(const hs__scan *sc, uint32_t i, hs_root *out) {
+  HS_ASSERT(i < sc->out->n_roots);
+  const hs__root *r = &sc->out->roots[i];
+  *out = (hs_root){r->kind, r->module, r->tid, r->start, r->end, r->name};
 }

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "hs_snapshot.h"
 
@@ -21,6 +22,19 @@
 #define HS_EXPORT __attribute__((visibility("default")))
 #define HS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* An invariant, checked in Debug builds only: every other build type
+ * defines NDEBUG (RelWithDebInfo is the default). A failure writes
+ * "file:line: assertion failed: cond" with write(2), no malloc, and aborts
+ * (hs_prim.c). Off, the condition is not evaluated, but still compiled. */
+#ifdef NDEBUG
+#define HS_ASSERT(cond) ((void)sizeof(!(cond)))
+#else
+#define HS_ASSERT(cond)                                                        \
+  (HS_LIKELY(cond) ? (void)0 : hs__assert_fail(__FILE__, __LINE__, #cond))
+#endif
+__attribute__((noreturn)) void hs__assert_fail(const char *file, int line,
+                                               const char *cond);
 
 #define HS_DEPTH_MAX 256
 
@@ -98,12 +112,38 @@ typedef struct hs__range {
 } hs__range;
 
 /* hs_prim.c: the operating-system calls, each usable from any thread at any
- * time (no locks of the shim held or needed). */
-void *hs__os_alloc(size_t size);        /* zeroed; NULL on failure */
-void hs__os_free(void *p, size_t size); /* accepts NULL */
-/* A file mapped shared (the status file), listed like the rest. */
-void *hs__os_map_shared(int fd, size_t size); /* NULL on failure */
+ * time, a lock of the shim held or not: the list of the shim's mappings
+ * (hs__os_owned) has a lock of its own, taken by the calls that change it
+ * and never held across another call. None reaches the interposed malloc.
+ * The preconditions below are checked by HS_ASSERT in Debug builds. */
+/*! Memory of the shim, listed in hs__os_owned (so never a root).
+ * @return : zeroed pages; NULL on failure or when size is 0. */
+void *hs__os_alloc(size_t size);
+/*! Gives back hs__os_alloc's p, of that size (> 0). Accepts NULL. */
+void hs__os_free(void *p, size_t size);
+/* A file mapped shared (the status file), listed like the rest. Needs an
+ * open fd and size > 0. @return : NULL on failure. */
+void *hs__os_map_shared(int fd, size_t size);
 void hs__os_unmap_shared(void *p, size_t size);
+/*! Anonymous memory, zeroed: private, or shared with the children of
+ * clone and fork (shared != 0). Not listed in hs__os_owned and takes no
+ * lock, so the scan's clone, whose parent's other threads may have held
+ * the list's lock at the clone, can call it. Needs size > 0.
+ * @return : NULL on failure. */
+void *hs__os_map(size_t size, int shared);
+void hs__os_unmap(void *p, size_t size); /* hs__os_map's; accepts NULL */
+/*! Reads a small file (/proc) from its start: up to len - 1 bytes into
+ * buf, then a '\0'. Needs len > 0. No lock: a clone may call it.
+ * @return : the bytes read, or -1 when it cannot be opened (buf as was). */
+ssize_t hs__os_read_file(const char *path, char *buf, size_t len);
+/*! dlsym(RTLD_NEXT, name): the definition after the shim's (the C
+ * library's, the allocator's), found with this thread marked busy, so that
+ * what dlsym allocates passes untracked. Usable before start-up is done:
+ * an allocation dlsym makes before the allocator is known comes from the
+ * boot pool (hs_hooks.c). @return : NULL when there is none. */
+void *hs__os_symbol_next(const char *name);
+/*! The same for dlsym(RTLD_DEFAULT, name): the first definition. */
+void *hs__os_symbol_any(const char *name);
 size_t hs__os_round(size_t size); /* up to whole pages */
 /* The mappings hs__os_alloc made and has not freed (never roots). */
 const hs__range *hs__os_owned(size_t *n);
@@ -152,8 +192,12 @@ void hs__table_unlock_all(void);
 size_t hs__table_count_locked(void);
 size_t hs__table_copy_locked(uint64_t *pairs, size_t cap); /* 2 words each */
 void hs__table_decode(const uint64_t *pair, hs__entry *out);
-uint64_t hs__table_key(const uint64_t *pair); /* sorts like the address */
-#define HS_TABLE_KEY_BITS 45
+/*! Sorts n pairs of hs__table_copy_locked by address, with tmp (as big)
+ * for room. Deterministic: the scan's child, sorting its own copy, gets
+ * the parent's order. One sort at a time in a process (under the snapshot
+ * lock; the child is a process of its own).
+ * @return : the buffer holding the result, pairs or tmp. */
+uint64_t *hs__table_sort(uint64_t *pairs, uint64_t *tmp, size_t n);
 uint32_t hs__table_epoch_advance_locked(void); /* returns the old epoch */
 
 /* hs_stacks.c: stack capture and the deduplicated stack table. */
@@ -340,100 +384,48 @@ int hs__tasks_gone(int pid, int32_t tid);
  * stayed blocked in the same call since t was read, else 0. */
 void hs__tasks_settle(const hs__task *t, size_t n, uint64_t *valid_sp);
 
-/* hs_scan.c: the reachability scan, in a clone of the process. */
-#define HS_ROOTS_MAX 8192
-#define HS_DATA_MAX 4096
-#define HS_SCAN_THREADS 4096
-
-/* A root as the child records it (hs_root with the name inline). */
-typedef struct hs__root {
-  uint32_t kind;   /* HS_ROOT_* */
-  uint32_t module; /* globals: index in the module table */
-  int32_t tid;     /* threads */
-  uint64_t start, end;
-  char name[64]; /* thread name, or the mapping's name in maps */
-} hs__root;
-
-/* Shared with the child (MAP_SHARED): what it found, and what the parent
- * learns after the clone. */
-typedef struct hs__scan_out {
-  uint32_t done; /* set last, with release order */
-  uint32_t n_roots;
-  uint64_t n_blocks;
-  _Atomic uint32_t sp_ready;          /* set by the parent */
-  uint64_t valid_sp[HS_SCAN_THREADS]; /* per task, 0: scan it whole */
-  hs__root roots[HS_ROOTS_MAX];
-  hs_reach reach[]; /* one per block, in address order */
-} hs__scan_out;
-
-/* hs_stop.c: precise mode (HEAPSNAP_SCAN_REGISTERS=1), the other threads
- * stopped with ptrace for the copy. One thread's registers as ptrace gives
- * them: the general regset (NT_PRSTATUS) then the vector one (NT_PRFPREG). */
-#define HS_REGS_BYTES 1024
-typedef struct hs__thread_regs {
-  int32_t tid;
-  uint32_t stopped; /* 1: stopped, and these are its registers */
-  int32_t sig;      /* a signal it was stopped with, given back at detach */
-  uint32_t len;     /* bytes of words */
-  uint64_t sp;      /* its stack pointer */
-  uint64_t words[HS_REGS_BYTES / 8];
-} hs__thread_regs;
-
-/* Shared (MAP_SHARED) by the snapshot's thread and the helper process that
- * stops the others. */
-typedef struct hs__stop {
-  _Atomic uint32_t state; /* HS_STOP_* (hs_stop.c) */
-  int32_t pid, self_tid;  /* the process; the thread not to stop */
-  uint32_t n;             /* slots used */
-  int32_t fail_tid;       /* the first thread that could not be stopped */
-  int32_t fail_errno;     /* why (ETIMEDOUT: it did not stop in time) */
-  uint32_t missed;        /* threads not stopped */
-  hs__thread_regs regs[HS_SCAN_THREADS];
-} hs__stop;
-
-typedef struct hs__scan {
-  int pid, child, jemalloc;
-  int self_tid;     /* the thread taking the snapshot */
-  uint64_t self_sp; /* its stack below this is the shim's or dead */
-  const char *note; /* why there is no scan, when there is none */
-  char *maps;       /* /proc/self/maps, read before the copy */
-  hs__range data[HS_DATA_MAX];
-  uint32_t data_module[HS_DATA_MAX];
-  size_t n_data, n_tasks, n_dead, out_len;
-  int unknown_stacks; /* live threads whose stack cannot be told */
-  size_t (*usable)(void *);
-  hs__scan_out *out;
-  hs__stop *stop;  /* precise mode: the shared stop area, else NULL */
-  int stop_helper; /* its helper process, 0 when none */
-  int stop_done;   /* the helper finished: stop->regs say who stopped */
-  int stopped_all; /* and every thread but this one did */
-  char stop_note[256];
-  uint64_t dead[1024];             /* hs__threads_dead */
-  hs__task tasks[HS_SCAN_THREADS]; /* last: not cleared by prepare */
-} hs__scan;
-
-int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap);
+/* hs_scan.c: the reachability scan, in a clone of the process
+ * (docs/reachability.md), with precise mode's stop of the other threads
+ * (hs_stop.c). An opaque handle: its insides are hs_scan.h's. One scan
+ * at a time, under the snapshot's lock. */
+#define HS_SCAN_THREADS 4096 /* threads a scan and /proc/self/task list */
+typedef struct hs__scan hs__scan;
 /*! The thread taking the snapshot, and its stack pointer on entry. */
 void hs__scan_self(uint64_t sp);
+/*! Before the table locks: what the child cannot gather itself, room for
+ * cap blocks' results and, in precise mode, the helper that stops the
+ * threads. @return : the scan, or NULL with *note saying why there is
+ * none (a static string). */
+hs__scan *hs__scan_create(uint64_t rss, size_t cap, const char **note);
+/*! Table locks held, before the copy: precise mode stops every thread but
+ * this one (or gives up on it); otherwise nothing. */
+void hs__stop_world(hs__scan *sc);
+/*! Table locks held, right after the copy of n (<= cap) blocks: clones the
+ * child, which sorts its copy of pairs as hs__table_sort does and scans,
+ * and lets stopped threads go. @return : 0, or -errno when the clone
+ * failed. */
 int hs__scan_start_locked(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
                           size_t n);
-/*! After the clone, the table locks released: which threads stayed
- * blocked across it, for the child (their stacks from their stack
- * pointer). */
+/*! After the locks: which threads stayed blocked across the clone, for the
+ * child (their stacks from their stack pointer); precise mode's helper
+ * reaped. */
 void hs__scan_settle(hs__scan *sc);
-int hs__scan_finish(hs__scan *sc);
-/*! Precise mode. Before the table locks: the helper started, waiting. */
-void hs__stop_prepare(hs__scan *sc);
-/*! Locks held: every thread but this one stopped (or given up on). */
-void hs__stop_world(hs__scan *sc);
-/*! Locks held, after the clone: the threads let go. */
-void hs__stop_release(hs__scan *sc);
-/*! After the locks: the helper reaped; sc->stop_note says what was missed. */
-void hs__stop_finish(hs__scan *sc);
-/*! The stop area unmapped (any helper first let go and reaped). */
-void hs__stop_free(hs__scan *sc);
+/*! Waits for the child. @return : 0 when it scanned all n blocks, else
+ * nonzero (hs__scan_note may say why). */
+int hs__scan_finish(hs__scan *sc, size_t n);
+const char *hs__scan_note(const hs__scan *sc); /* why no scan, or NULL */
+/*! 1 when precise mode stopped every other thread for its registers. */
+int hs__scan_stopped_all(const hs__scan *sc);
+/*! What precise mode missed ("" when nothing, or not precise mode). */
+const char *hs__scan_stop_note(const hs__scan *sc);
+/*! After hs__scan_finish: one record per block, in address order.
+ * *n_roots : the roots they refer to (hs__scan_result_root). */
+const hs_reach *hs__scan_result(const hs__scan *sc, uint32_t *n_roots);
+/*! Root i of the result, its name in the scan's memory. */
+void hs__scan_result_root(const hs__scan *sc, uint32_t i, hs_root *out);
+/*! Ends the scan: its helper let go and reaped, its memory given back.
+ * Accepts NULL. */
 void hs__scan_free(hs__scan *sc);
-uint64_t *hs__pairs_sort(uint64_t *pairs, uint64_t *tmp, size_t n);
 
 /* hs_snap.c: taking and writing one snapshot. */
 int hs__snapshot_take(const char *trigger, char *path, size_t path_len);

@@ -26,7 +26,6 @@
  * thread notices a replaced handler at its next wake-up), setcontext with
  * a mask the program built by hand, and the obsolete sigset/sigsetmask. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -81,13 +80,11 @@ __thread uint64_t hs__sig_forced;
 __thread uint32_t hs__sig_seen;
 
 #define HS_REAL(name)                                                          \
-  hs__rs.name = (__typeof__(hs__rs.name))dlsym(RTLD_NEXT, #name)
+  hs__rs.name = (__typeof__(hs__rs.name))hs__os_symbol_next(#name)
 
 static void hs__signal_resolve(void) {
   if (hs__rs.pthread_sigmask)
     return;
-  const int was_busy = hs__busy;
-  hs__busy = 1;
   HS_REAL(sigaction);
   HS_REAL(sigprocmask);
   HS_REAL(signal);
@@ -103,7 +100,6 @@ static void hs__signal_resolve(void) {
   HS_REAL(sigtimedwait);
   HS_REAL(signalfd);
   HS_REAL(pthread_sigmask); /* last: the test above */
-  hs__busy = was_busy;
 }
 
 int hs__os_sigaction(int sig, const struct sigaction *act,

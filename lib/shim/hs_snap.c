@@ -35,7 +35,6 @@ static struct {
   char cmdline[HS_CMDLINE_MAX];
   const char *argv[HS_ARGV_MAX];
   char exe[PATH_MAX];
-  uint64_t counts[1u << 15]; /* radix sort buckets */
 } hs__sn;
 
 /* The consistent copy: blocks, epoch and stack count at one instant, and
@@ -43,6 +42,7 @@ static struct {
 typedef struct hs__copy {
   uint64_t *pairs, *tmp;
   size_t n, cap;
+  int want_scan;         /* the settings ask for one */
   hs__scan *scan;        /* NULL: no scan (off, or it could not run) */
   const char *scan_note; /* why not, for the header */
   uint32_t epoch, stacks;
@@ -56,22 +56,9 @@ static void hs__copy_free(hs__copy *c) {
 
 static uint64_t hs__rss(void);
 
-/* The scan needs its shared result area before the copy; without it, or
- * without the memory, the snapshot goes on unscanned and says why. */
-static void hs__scan_setup(hs__copy *c) {
-  if (c->scan && hs__scan_prepare(c->scan, hs__rss(), c->cap)) {
-    c->scan_note = c->scan->note;
-    hs__scan_free(c->scan);
-    c->scan = NULL;
-  }
-  if (c->scan)
-    hs__stop_prepare(c->scan); /* precise mode only */
-}
-
 /* Allocates (and touches, so no page fault lands in the pause) room for the
  * blocks; retries with more room if the table outgrew the estimate. */
 static int hs__snap_copy(hs__copy *c) {
-  hs__scan *const scan = c->scan;
   for (size_t est = 1024;;) {
     c->cap = est + est / 8 + 1024;
     c->pairs = hs__os_alloc(c->cap * 16);
@@ -81,7 +68,11 @@ static int hs__snap_copy(hs__copy *c) {
       return HS_ENOMEM;
     }
     memset(c->pairs, 0, c->cap * 16);
-    hs__scan_setup(c);
+    /* The scan needs its shared result area before the copy; without it,
+     * or without the memory, the snapshot goes on unscanned (the note
+     * says why). */
+    c->scan =
+        c->want_scan ? hs__scan_create(hs__rss(), c->cap, &c->scan_note) : NULL;
     const uint64_t t0 = hs__clock_ns(CLOCK_MONOTONIC);
     hs__table_lock_all();
     const size_t live = hs__table_count_locked();
@@ -93,84 +84,32 @@ static int hs__snap_copy(hs__copy *c) {
       c->stacks = hs__stacks_count();
       if (c->scan && hs__scan_start_locked(c->scan, c->pairs, c->tmp, c->n))
         c->scan_note = "not scanned: cannot clone the process";
-      if (c->scan)
-        hs__stop_release(c->scan);
       hs__table_unlock_all();
       c->pause_ns = hs__clock_ns(CLOCK_MONOTONIC) - t0;
-      if (c->scan) {
-        hs__scan_settle(c->scan); /* the child waits for it */
-        hs__stop_finish(c->scan);
-      }
+      if (c->scan)
+        hs__scan_settle(c->scan);
       return 0;
     }
     hs__table_unlock_all();
-    if (c->scan)
-      hs__scan_free(c->scan);
+    hs__scan_free(c->scan);
+    c->scan = NULL;
     hs__copy_free(c);
-    c->scan = scan;
     est = live;
   }
 }
 
-/* LSD radix sort of the pairs by address, 15 bits a pass; returns the
- * buffer (pairs or tmp) that holds the result. Deterministic, so the scan's
- * child, sorting its own copy, gets the same order. */
-uint64_t *hs__pairs_sort(uint64_t *pairs, uint64_t *tmp, size_t n) {
-  for (unsigned shift = 0; shift < HS_TABLE_KEY_BITS; shift += 15) {
-    uint64_t *const cnt = hs__sn.counts;
-    memset(cnt, 0, sizeof hs__sn.counts);
-    for (size_t i = 0; i < n; i++)
-      cnt[(hs__table_key(&pairs[2 * i]) >> shift) & 0x7fff]++;
-    uint64_t sum = 0;
-    for (size_t b = 0; b < (1u << 15); b++) {
-      const uint64_t k = cnt[b];
-      cnt[b] = sum;
-      sum += k;
-    }
-    for (size_t i = 0; i < n; i++) {
-      const uint64_t at =
-          cnt[(hs__table_key(&pairs[2 * i]) >> shift) & 0x7fff]++;
-      tmp[2 * at] = pairs[2 * i];
-      tmp[2 * at + 1] = pairs[2 * i + 1];
-    }
-    uint64_t *const t = pairs;
-    pairs = tmp;
-    tmp = t;
-  }
-  return pairs;
-}
-
 static void hs__snap_sort(hs__copy *c) {
-  uint64_t *const sorted = hs__pairs_sort(c->pairs, c->tmp, c->n);
+  uint64_t *const sorted = hs__table_sort(c->pairs, c->tmp, c->n);
   if (sorted != c->pairs) {
     c->tmp = c->pairs;
     c->pairs = sorted;
   }
 }
 
-static ssize_t hs__read_file(const char *path, char *buf, size_t len) {
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  size_t got = 0;
-  while (got < len) {
-    const ssize_t r = read(fd, buf + got, len - got);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    got += (size_t)r;
-  }
-  close(fd);
-  return (ssize_t)got;
-}
-
 static uint64_t hs__rss(void) {
   char buf[128];
-  const ssize_t n = hs__read_file("/proc/self/statm", buf, sizeof buf - 1);
-  if (n <= 0)
+  if (hs__os_read_file("/proc/self/statm", buf, sizeof buf) <= 0)
     return 0;
-  buf[n] = '\0';
   unsigned long long size = 0, resident = 0;
   if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
     return 0;
@@ -182,7 +121,7 @@ static void hs__header_fill(hs_header *h, const hs__copy *c,
   memset(h, 0, sizeof *h);
   ssize_t n = readlink("/proc/self/exe", hs__sn.exe, sizeof hs__sn.exe - 1);
   hs__sn.exe[n > 0 ? n : 0] = '\0';
-  n = hs__read_file("/proc/self/cmdline", hs__sn.cmdline, HS_CMDLINE_MAX - 1);
+  n = hs__os_read_file("/proc/self/cmdline", hs__sn.cmdline, HS_CMDLINE_MAX);
   h->argc = 0;
   for (ssize_t i = 0; i < n && h->argc < HS_ARGV_MAX;) {
     hs__sn.argv[h->argc++] = &hs__sn.cmdline[i];
@@ -191,11 +130,11 @@ static void hs__header_fill(hs_header *h, const hs__copy *c,
   hs__sn.cmdline[n > 0 ? n : 0] = '\0';
   h->flags = hs__stacks_full() ? HS_SNAP_STACKS_FULL : 0;
   h->flags |= c->scan ? HS_SNAP_SCANNED : 0;
-  h->flags |= c->scan && c->scan->stopped_all ? HS_SNAP_REGISTERS : 0;
+  h->flags |= c->scan && hs__scan_stopped_all(c->scan) ? HS_SNAP_REGISTERS : 0;
   h->flags |= hs__cfg.sample_bytes ? HS_SNAP_SAMPLED : 0;
   h->sample_bytes = hs__cfg.sample_bytes;
   /* Scanned: what precise mode missed, if anything; else why no scan. */
-  h->scan_note = c->scan        ? c->scan->stop_note
+  h->scan_note = c->scan        ? hs__scan_stop_note(c->scan)
                  : c->scan_note ? c->scan_note
                                 : "";
   h->pid = getpid();
@@ -205,8 +144,11 @@ static void hs__header_fill(hs_header *h, const hs__copy *c,
   h->time_ns = hs__clock_ns(CLOCK_REALTIME);
   h->start_ns = hs__sn.start_ns;
   h->live_blocks = c->n;
-  for (size_t i = 0; i < c->n; i++)
-    h->live_bytes += c->pairs[2 * i + 1] & ((1ull << 40) - 1);
+  for (size_t i = 0; i < c->n; i++) {
+    hs__entry e;
+    hs__table_decode(&c->pairs[2 * i], &e);
+    h->live_bytes += e.size;
+  }
   h->rss_bytes = hs__rss();
   h->pause_ns = c->pause_ns;
   h->max_depth = hs__cfg.depth;
@@ -215,16 +157,17 @@ static void hs__header_fill(hs_header *h, const hs__copy *c,
   h->trigger = trigger;
 }
 
-static int hs__write_reach(hs__writer *w, const hs__scan_out *o, size_t n) {
+static int hs__write_reach(hs__writer *w, const hs__scan *sc, size_t n) {
+  uint32_t n_roots;
+  const hs_reach *const reach = hs__scan_result(sc, &n_roots);
   int rc = 0;
-  for (uint32_t i = 0; i < o->n_roots && !rc; i++) {
-    const hs__root *r = &o->roots[i];
-    const hs_root root = {r->kind,  r->module, r->tid,
-                          r->start, r->end,    r->name};
+  for (uint32_t i = 0; i < n_roots && !rc; i++) {
+    hs_root root;
+    hs__scan_result_root(sc, i, &root);
     rc = hs__writer_root(w, &root);
   }
   for (size_t i = 0; i < n && !rc; i++)
-    rc = hs__writer_reach(w, &o->reach[i]);
+    rc = hs__writer_reach(w, &reach[i]);
   return rc;
 }
 
@@ -261,7 +204,7 @@ static int hs__write_body(hs__writer *w, const hs__copy *c) {
     rc = hs__writer_block(w, &b);
   }
   if (!rc && c->scan)
-    rc = hs__write_reach(w, c->scan->out, c->n);
+    rc = hs__write_reach(w, c->scan, c->n);
   if (!rc)
     rc = hs__write_gens(w, c, n_mods);
   return rc ? rc : hs__writer_finish(w);
@@ -398,9 +341,8 @@ static int hs__snap_write(const hs__copy *c, const char *trigger, char *final,
 static void hs__snap_scan_wait(hs__copy *c) {
   if (!c->scan)
     return;
-  if (c->scan->child <= 0 || hs__scan_finish(c->scan) ||
-      c->scan->out->n_blocks != c->n) {
-    c->scan_note = c->scan_note ? c->scan_note : c->scan->note;
+  if (hs__scan_finish(c->scan, c->n)) {
+    c->scan_note = c->scan_note ? c->scan_note : hs__scan_note(c->scan);
     hs__scan_free(c->scan);
     c->scan = NULL;
   }
@@ -421,18 +363,16 @@ int hs__snapshot_take(const char *trigger, char *path, size_t path_len) {
         hs__sn.start_ns ? hs__sn.start_ns : hs__clock_ns(CLOCK_REALTIME);
   }
   hs__modules_refresh();
-  static hs__scan scan; /* big; only ever used under hs__snap_lock */
   /* The scan needs every block: a sample cannot tell what is reachable. */
   const int sampling = hs__cfg.sample_bytes != 0;
-  hs__copy c = {.scan = hs__cfg.scan && !sampling ? &scan : NULL,
+  hs__copy c = {.want_scan = hs__cfg.scan && !sampling,
                 .scan_note = sampling ? "not scanned: sampling mode" : NULL};
   int rc = hs__snap_copy(&c);
   if (!rc) {
     hs__snap_sort(&c);
     hs__snap_scan_wait(&c);
     rc = hs__snap_write(&c, trigger, final, sizeof final);
-    if (c.scan)
-      hs__scan_free(c.scan);
+    hs__scan_free(c.scan);
     hs__copy_free(&c);
     if (!rc)
       hs__keep(hs__sn.next_n - 1);

@@ -33,7 +33,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -43,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hs_shim.h"
+#include "hs_scan.h"
 
 #if defined(__x86_64__)
 #define HS_REGS_SP offsetof(struct user_regs_struct, rsp)
@@ -90,7 +89,7 @@ static struct {
   int32_t sig;             /* a signal its stop held back */
 } hs__mine[HS_SCAN_THREADS];
 
-static long hs__slot_of(const hs__stop *st, int32_t tid) {
+static long hs__stop_slot(const hs__stop *st, int32_t tid) {
   for (uint32_t i = 0; i < st->n; i++)
     if (st->regs[i].tid == tid)
       return (long)i;
@@ -109,7 +108,7 @@ static uint32_t hs__stop_seize(hs__stop *st, int32_t *ids) {
   const size_t n = hs__tasks_ids(st->pid, ids, HS_SCAN_THREADS);
   uint32_t added = 0;
   for (size_t i = 0; i < n; i++) {
-    if (ids[i] == st->self_tid || hs__slot_of(st, ids[i]) >= 0)
+    if (ids[i] == st->self_tid || hs__stop_slot(st, ids[i]) >= 0)
       continue;
     if (st->n == HS_SCAN_THREADS) {
       hs__stop_failed(st, ids[i], ENOSPC);
@@ -154,7 +153,7 @@ static void hs__stop_read(hs__thread_regs *g) {
 }
 
 static void hs__stop_report(hs__stop *st, pid_t tid, int status) {
-  const long s = hs__slot_of(st, tid);
+  const long s = hs__stop_slot(st, tid);
   if (s < 0 || hs__mine[s].settled)
     return;
   hs__mine[s].settled = 1;
@@ -243,9 +242,8 @@ void hs__stop_prepare(hs__scan *sc) {
            "registers not scanned: not supported on this machine");
   return;
 #endif
-  hs__stop *st = mmap(NULL, sizeof *st, PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (st == MAP_FAILED) {
+  hs__stop *st = hs__os_map(sizeof *st, 1);
+  if (!st) {
     snprintf(sc->stop_note, sizeof sc->stop_note,
              "registers not scanned: no memory to stop the threads");
     return;
@@ -260,7 +258,7 @@ void hs__stop_prepare(hs__scan *sc) {
              "registers not scanned: cannot start the process that stops "
              "the threads (%s)",
              strerror(errno));
-    munmap(st, sizeof *st);
+    hs__os_unmap(st, sizeof *st);
     return;
   }
   sc->stop = st;
@@ -331,6 +329,6 @@ void hs__stop_free(hs__scan *sc) {
       ;
     sc->stop_helper = 0;
   }
-  munmap(sc->stop, sizeof *sc->stop);
+  hs__os_unmap(sc->stop, sizeof *sc->stop);
   sc->stop = NULL;
 }

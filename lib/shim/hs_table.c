@@ -16,6 +16,7 @@
  *   word 0: address >> 3 (45 bits, addresses below 2^48) | epoch << 45
  *   word 1: size (40 bits) | stack id << 40 (24 bits)
  * Word 0 is 0 for an empty slot (address 0 is never tracked). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -29,6 +30,11 @@
 #define HS_SIZE_BITS 40
 #define HS_EPOCH_MAX ((1u << (64 - HS_ADDR_BITS)) - 1)
 #define HS_SIZE_MAX ((1ull << HS_SIZE_BITS) - 1)
+#define HS_STACK_BITS (64 - HS_SIZE_BITS)
+
+/* Debug builds: the shard's lock is held (by some thread: a mutex cannot
+ * tell by which; when it is free, the check takes it and fails). */
+#define HS_ASSERT_HELD(s) HS_ASSERT(pthread_mutex_trylock(&(s)->lock) == EBUSY)
 
 typedef struct hs__shard {
   pthread_mutex_t lock;
@@ -67,6 +73,11 @@ static inline uint64_t hs__home(const hs__shard *s, uint64_t word0) {
   return hs__slot_of(s, hs__hash_word(word0));
 }
 
+/* A block of 1 TiB or more is recorded as 1 TiB - 1 bytes. */
+static inline uint64_t hs__size_field(uint64_t size) {
+  return size < HS_SIZE_MAX ? size : HS_SIZE_MAX;
+}
+
 static inline int hs__trackable(uint64_t addr) {
   return addr != 0 && (addr & 7) == 0 && addr < (1ull << (HS_ADDR_BITS + 3));
 }
@@ -85,7 +96,8 @@ int hs__table_init(void) {
 }
 
 /* Finds addr's slot, or the empty slot where it would go. */
-static uint64_t hs__probe(const hs__shard *s, uint64_t h, uint64_t word_addr) {
+static uint64_t hs__shard_probe(const hs__shard *s, uint64_t h,
+                                uint64_t word_addr) {
   uint64_t i = hs__slot_of(s, h);
   for (;;) {
     const uint64_t w = s->slots[2 * i];
@@ -97,7 +109,8 @@ static uint64_t hs__probe(const hs__shard *s, uint64_t h, uint64_t word_addr) {
 
 /* Doubles the shard; on mmap failure it stays full-ish but correct, since
  * the load limit leaves a quarter of the slots empty. */
-static void hs__grow(hs__shard *s) {
+static void hs__shard_grow(hs__shard *s) {
+  HS_ASSERT_HELD(s);
   const uint64_t old_n = s->mask + 1, n = old_n * 2;
   uint64_t *old = s->slots, *fresh = hs__os_alloc(n * 16);
   if (!fresh)
@@ -107,8 +120,9 @@ static void hs__grow(hs__shard *s) {
   for (uint64_t i = 0; i < old_n; i++) {
     if (old[2 * i] == 0)
       continue;
-    const uint64_t at = hs__probe(s, hs__hash_word(old[2 * i]),
-                                  old[2 * i] & ((1ull << HS_ADDR_BITS) - 1));
+    const uint64_t at =
+        hs__shard_probe(s, hs__hash_word(old[2 * i]),
+                        old[2 * i] & ((1ull << HS_ADDR_BITS) - 1));
     s->slots[2 * at] = old[2 * i];
     s->slots[2 * at + 1] = old[2 * i + 1];
   }
@@ -130,21 +144,22 @@ void hs__table_restore(const hs__entry *e) {
  * inserted after a snapshot's copy always carries the advanced epoch. */
 static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
                           uint32_t epoch_in) {
+  HS_ASSERT(stack < (1u << HS_STACK_BITS)); /* hs_stacks.c's id limit */
   if (!hs__trackable(addr))
     return;
   const uint64_t h = hs__hash(addr), key = addr >> 3;
   hs__shard *s = hs__shard_of(addr, h);
   pthread_mutex_lock(&s->lock);
   if ((s->count + 1) * 4 > (s->mask + 1) * 3)
-    hs__grow(s);
+    hs__shard_grow(s);
   if ((s->count + 1) * 8 <= (s->mask + 1) * 7) {
-    const uint64_t i = hs__probe(s, h, key);
+    const uint64_t i = hs__shard_probe(s, h, key);
     uint64_t epoch = epoch_in == UINT32_MAX ? hs__epoch : epoch_in;
     epoch = epoch < HS_EPOCH_MAX ? epoch : HS_EPOCH_MAX;
     s->count += s->slots[2 * i] == 0;
     s->slots[2 * i] = key | epoch << HS_ADDR_BITS;
-    s->slots[2 * i + 1] =
-        (size < HS_SIZE_MAX ? size : HS_SIZE_MAX) | (uint64_t)stack << 40;
+    s->slots[2 * i + 1] = hs__size_field(size) | (uint64_t)stack
+                                                     << HS_SIZE_BITS;
   }
   pthread_mutex_unlock(&s->lock);
 }
@@ -153,11 +168,13 @@ static void hs__decode(const uint64_t *slot, hs__entry *out) {
   out->addr = (slot[0] & ((1ull << HS_ADDR_BITS) - 1)) << 3;
   out->epoch = (uint32_t)(slot[0] >> HS_ADDR_BITS);
   out->size = slot[1] & HS_SIZE_MAX;
-  out->stack = (uint32_t)(slot[1] >> 40);
+  out->stack = (uint32_t)(slot[1] >> HS_SIZE_BITS);
 }
 
 /* Backward-shift deletion keeps every probe chain unbroken. */
 static void hs__erase(hs__shard *s, uint64_t i) {
+  HS_ASSERT_HELD(s);
+  HS_ASSERT(s->count > 0 && s->slots[2 * i] != 0);
   for (uint64_t j = (i + 1) & s->mask;; j = (j + 1) & s->mask) {
     const uint64_t w = s->slots[2 * j];
     if (w == 0)
@@ -180,7 +197,7 @@ int hs__table_remove(uint64_t addr, hs__entry *out) {
   const uint64_t h = hs__hash(addr);
   hs__shard *s = hs__shard_of(addr, h);
   pthread_mutex_lock(&s->lock);
-  const uint64_t i = hs__probe(s, h, addr >> 3);
+  const uint64_t i = hs__shard_probe(s, h, addr >> 3);
   const int found = s->slots[2 * i] != 0;
   if (found) {
     if (out)
@@ -197,10 +214,10 @@ void hs__table_resize(uint64_t addr, uint64_t size) {
   const uint64_t h = hs__hash(addr);
   hs__shard *s = hs__shard_of(addr, h);
   pthread_mutex_lock(&s->lock);
-  const uint64_t i = hs__probe(s, h, addr >> 3);
+  const uint64_t i = hs__shard_probe(s, h, addr >> 3);
   if (s->slots[2 * i] != 0)
-    s->slots[2 * i + 1] = (s->slots[2 * i + 1] & ~HS_SIZE_MAX) |
-                          (size < HS_SIZE_MAX ? size : HS_SIZE_MAX);
+    s->slots[2 * i + 1] =
+        (s->slots[2 * i + 1] & ~HS_SIZE_MAX) | hs__size_field(size);
   pthread_mutex_unlock(&s->lock);
 }
 
@@ -214,7 +231,14 @@ void hs__table_unlock_all(void) {
     pthread_mutex_unlock(&hs__shards[i].lock);
 }
 
+/* Debug builds: the caller holds every shard lock. */
+static void hs__assert_all_held(void) {
+  for (unsigned i = 0; i < HS_SHARDS; i++)
+    HS_ASSERT_HELD(&hs__shards[i]);
+}
+
 size_t hs__table_count_locked(void) {
+  hs__assert_all_held();
   size_t n = 0;
   for (unsigned i = 0; i < HS_SHARDS; i++)
     n += hs__shards[i].count;
@@ -226,6 +250,7 @@ size_t hs__table_count_locked(void) {
  * out and kept only if it is in use (at 40-75% load a branch on that is a
  * coin toss, and the mispredictions were half the pause). */
 size_t hs__table_copy_locked(uint64_t *out, size_t cap) {
+  hs__assert_all_held();
   size_t n = 0;
   for (unsigned i = 0; i < HS_SHARDS; i++) {
     const hs__shard *s = &hs__shards[i];
@@ -245,10 +270,49 @@ void hs__table_decode(const uint64_t *pair, hs__entry *out) {
   hs__decode(pair, out);
 }
 
-uint64_t hs__table_key(const uint64_t *pair) {
+/* What the sort orders by: the address, without the epoch above it. */
+static inline uint64_t hs__sort_key(const uint64_t *pair) {
   return pair[0] & ((1ull << HS_ADDR_BITS) - 1);
 }
 
+/* The bucket counts of one pass of hs__table_sort, too big for a stack. */
+#define HS_SORT_BITS 15
+static uint64_t hs__sort_counts[1u << HS_SORT_BITS];
+
+/* One pass: the pairs ordered by bits [shift, shift + 15) of the key,
+ * stably, into out. */
+static void hs__sort_pass(const uint64_t *in, uint64_t *out, size_t n,
+                          unsigned shift) {
+  const uint64_t mask = (1u << HS_SORT_BITS) - 1;
+  uint64_t *const cnt = hs__sort_counts;
+  memset(cnt, 0, sizeof hs__sort_counts);
+  for (size_t i = 0; i < n; i++)
+    cnt[(hs__sort_key(&in[2 * i]) >> shift) & mask]++;
+  uint64_t sum = 0;
+  for (size_t b = 0; b <= mask; b++) {
+    const uint64_t k = cnt[b];
+    cnt[b] = sum;
+    sum += k;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t at = cnt[(hs__sort_key(&in[2 * i]) >> shift) & mask]++;
+    out[2 * at] = in[2 * i];
+    out[2 * at + 1] = in[2 * i + 1];
+  }
+}
+
+/* LSD radix sort, 15 bits a pass. */
+uint64_t *hs__table_sort(uint64_t *pairs, uint64_t *tmp, size_t n) {
+  for (unsigned shift = 0; shift < HS_ADDR_BITS; shift += HS_SORT_BITS) {
+    hs__sort_pass(pairs, tmp, n, shift);
+    uint64_t *const t = pairs;
+    pairs = tmp;
+    tmp = t;
+  }
+  return pairs;
+}
+
 uint32_t hs__table_epoch_advance_locked(void) {
+  hs__assert_all_held();
   return hs__epoch++;
 }

@@ -12,10 +12,10 @@
  * its stack holds only dead frames, which are no roots. A thread that ran
  * meanwhile, or runs, is scanned whole.
  *
- * No malloc: the folder is read with getdents64, files with read(2). */
+ * No malloc: the folder is read with getdents64, files with
+ * hs__os_read_file. */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +33,7 @@ static ssize_t hs__task_file(int pid, int32_t tid, const char *file, char *buf,
     snprintf(path, sizeof path, "/proc/%d/task/%d/%s", pid, (int)tid, file);
   else
     snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, file);
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  ssize_t n;
-  do
-    n = read(fd, buf, len - 1);
-  while (n < 0 && errno == EINTR);
-  close(fd);
-  buf[n > 0 ? n : 0] = '\0';
-  return n;
+  return hs__os_read_file(path, buf, len);
 }
 
 /* The blocked state: NR, SP and PC from the syscall file, and the context

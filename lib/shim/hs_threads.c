@@ -6,7 +6,6 @@
  * the thread ends (returns, or pthread_exit: a cleanup handler). The scan
  * finds each stack's mapping from that address. Not on any hot path. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -104,7 +103,7 @@ HS_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
                              void *(*fn)(void *), void *arg) {
   if (!hs__real_create)
     hs__real_create =
-        (__typeof__(hs__real_create))dlsym(RTLD_NEXT, "pthread_create");
+        (__typeof__(hs__real_create))hs__os_symbol_next("pthread_create");
   hs__start *st = hs__busy ? NULL : hs__start_claim(fn, arg);
   if (!st) /* the shim's own thread, or too many starting at once */
     return hs__real_create(t, attr, fn, arg);

@@ -139,12 +139,12 @@ static void hs__rule_put(uint64_t pc, uint64_t rule) {
 
 /* --- reading .eh_frame_hdr and .eh_frame ---------------------------- */
 
-typedef struct hs__cur {
+typedef struct hs__eh_cursor {
   const uint8_t *p, *end;
   int bad;
-} hs__cur;
+} hs__eh_cursor;
 
-static uint64_t hs__bytes(hs__cur *c, unsigned n) {
+static uint64_t hs__bytes(hs__eh_cursor *c, unsigned n) {
   uint64_t v = 0;
   if ((size_t)(c->end - c->p) < n) {
     c->bad = 1;
@@ -155,10 +155,11 @@ static uint64_t hs__bytes(hs__cur *c, unsigned n) {
   return v;
 }
 
-static void hs__skip(hs__cur *c, uint64_t n) {
+static void hs__eh_skip(hs__eh_cursor *c, uint64_t n) {
   if ((uint64_t)(c->end - c->p) < n)
     c->bad = 1, n = (uint64_t)(c->end - c->p);
   c->p += n;
+  HS_ASSERT(c->p <= c->end); /* a cursor never passes its end */
 }
 
 static uint32_t hs__u32(const uint8_t *p) {
@@ -167,7 +168,7 @@ static uint32_t hs__u32(const uint8_t *p) {
   return v;
 }
 
-static uint64_t hs__uleb(hs__cur *c) {
+static uint64_t hs__uleb(hs__eh_cursor *c) {
   uint64_t v = 0;
   for (unsigned shift = 0; c->p < c->end; shift += 7) {
     const uint8_t b = *c->p++;
@@ -180,7 +181,7 @@ static uint64_t hs__uleb(hs__cur *c) {
   return 0;
 }
 
-static int64_t hs__sleb(hs__cur *c) {
+static int64_t hs__sleb(hs__eh_cursor *c) {
   uint64_t v = 0;
   for (unsigned shift = 0; c->p < c->end;) {
     const uint8_t b = *c->p++;
@@ -197,7 +198,7 @@ static int64_t hs__sleb(hs__cur *c) {
 
 /* A DW_EH_PE_* encoded pointer: absolute, pc-relative or relative to
  * base (datarel); indirect and the rarer bases are refused. */
-static uint64_t hs__encoded(hs__cur *c, uint8_t enc, uint64_t base) {
+static uint64_t hs__encoded(hs__eh_cursor *c, uint8_t enc, uint64_t base) {
   const uint64_t at = (uint64_t)c->p;
   uint64_t v = 0;
   switch (enc & 0x0f) {
@@ -251,7 +252,7 @@ static uint64_t hs__encoded(hs__cur *c, uint8_t enc, uint64_t base) {
 static const uint8_t *hs__fde_search(const uint8_t *hdr, uint64_t pc) {
   if (hdr[0] != 1 || hdr[3] != 0x3b)
     return NULL;
-  hs__cur c = {hdr + 4, hdr + 4 + 32, 0};
+  hs__eh_cursor c = {hdr + 4, hdr + 4 + 32, 0};
   hs__encoded(&c, hdr[1], (uint64_t)hdr); /* eh_frame_ptr */
   const uint64_t count = hs__encoded(&c, hdr[2], (uint64_t)hdr);
   if (c.bad || count == 0)
@@ -280,7 +281,7 @@ typedef struct hs__cie {
 } hs__cie;
 
 /* Skips one encoded value of a CIE's augmentation data. */
-static void hs__skip_encoded(hs__cur *c, uint8_t enc) {
+static void hs__eh_skip_encoded(hs__eh_cursor *c, uint8_t enc) {
   const uint8_t size = enc & 0x07;
   if ((enc & 0x0f) == 0x01 || (enc & 0x0f) == 0x09)
     hs__uleb(c);
@@ -292,7 +293,7 @@ static int hs__cie_parse(const uint8_t *cie, hs__cie *out) {
   const uint32_t len = hs__u32(cie);
   if (len == 0 || len == 0xffffffffu || hs__u32(cie + 4) != 0)
     return -1;
-  hs__cur c = {cie + 8, cie + 4 + len, 0};
+  hs__eh_cursor c = {cie + 8, cie + 4 + len, 0};
   const uint8_t version = (uint8_t)hs__bytes(&c, 1);
   const char *aug = (const char *)c.p;
   const size_t aug_n = strnlen(aug, (size_t)(c.end - c.p));
@@ -313,7 +314,7 @@ static int hs__cie_parse(const uint8_t *cie, hs__cie *out) {
       if (*a == 'R')
         out->fde_enc = (uint8_t)hs__bytes(&c, 1);
       else if (*a == 'P')
-        hs__skip_encoded(&c, (uint8_t)hs__bytes(&c, 1));
+        hs__eh_skip_encoded(&c, (uint8_t)hs__bytes(&c, 1));
       else if (*a == 'L')
         hs__bytes(&c, 1);
       else /* 'S' (a signal frame) or unknown */
@@ -389,7 +390,7 @@ static void hs__state(hs__cfa_run *r, int push) {
 
 /* The extended opcodes (no operand in the low six bits). Returns 1 to
  * stop: the target was passed, or something the walk cannot follow. */
-static int hs__cfa_op(hs__cfa_run *r, hs__cur *c, uint8_t op) {
+static int hs__cfa_op(hs__cfa_run *r, hs__eh_cursor *c, uint8_t op) {
   const int64_t da = r->cie->data_align;
   uint64_t reg;
   switch (op) {
@@ -437,13 +438,13 @@ static int hs__cfa_op(hs__cfa_run *r, hs__cur *c, uint8_t op) {
     r->now.cfa_off = (int64_t)hs__uleb(c);
     return 0;
   case 0x0f: /* def_cfa_expression */
-    hs__skip(c, hs__uleb(c));
+    hs__eh_skip(c, hs__uleb(c));
     r->now.cfa_other = 1;
     return 0;
   case 0x10: /* expression */
   case 0x16: /* val_expression */
     reg = hs__uleb(c);
-    hs__skip(c, hs__uleb(c));
+    hs__eh_skip(c, hs__uleb(c));
     hs__set_reg(&r->now, reg, HS_REG_OTHER, 0);
     return 0;
   case 0x11: /* offset_extended_sf */
@@ -479,7 +480,7 @@ static int hs__cfa_op(hs__cfa_run *r, hs__cur *c, uint8_t op) {
 
 /* Runs instructions until the location passes the target or they end. */
 static void hs__cfa_exec(hs__cfa_run *r, const uint8_t *p, const uint8_t *end) {
-  hs__cur c = {p, end, 0};
+  hs__eh_cursor c = {p, end, 0};
   while (c.p < c.end && !c.bad && !r->bad) {
     const uint8_t op = *c.p++;
     const uint8_t low = op & 0x3f;
@@ -534,11 +535,11 @@ static hs__rule hs__rule_compute(uint64_t ra) {
   const uint32_t len = hs__u32(fde);
   if (len == 0 || len == 0xffffffffu)
     return unusable;
-  hs__cur c = {fde + 8, fde + 4 + len, 0};
+  hs__eh_cursor c = {fde + 8, fde + 4 + len, 0};
   const uint64_t start = hs__encoded(&c, cie.fde_enc, 0);
   const uint64_t range = hs__encoded(&c, cie.fde_enc & 0x0f, 0);
   if (cie.has_aug_len)
-    hs__skip(&c, hs__uleb(&c));
+    hs__eh_skip(&c, hs__uleb(&c));
   if (c.bad || c.p > c.end || pc < start || pc - start >= range)
     return unusable;
   hs__cfa_run r = {.cie = &cie, .loc = 0, .target = UINT64_MAX};
