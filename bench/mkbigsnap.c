@@ -7,13 +7,11 @@
  * more blocks, on the same stacks, so there is growth to report.
  * "scanned" adds a reachability scan: chains of 1000 blocks, each chain
  * held by a global, every tenth block unreachable. */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "hs_format.h"
+#include "hs_testsnap.h"
 
 static uint64_t rng = 88172645463325252ull;
 static uint64_t next(void) {
@@ -52,40 +50,40 @@ int main(int argc, char **argv) {
   uint64_t *sizes = malloc(blocks * sizeof *sizes);
   for (uint64_t i = 0; i < blocks; i++)
     h.live_bytes += sizes[i] = 16 + next() % 1000;
-  hs_module m = {base, base + 0x100000, base, HS_MODULE_MAIN, 0, NULL, mod};
-  const int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  hs__writer *w;
-  int rc = fd < 0 || hs__writer_create(fd, ZSTD_defaultCMem, 3, &w);
-  if (!rc)
-    rc = hs__writer_header(w, &h) || hs__writer_module(w, &m);
+  const hs_module m = {base, base + 0x100000, base, HS_MODULE_MAIN, 0, NULL,
+                       mod};
+  hs_testsnap t;
+  hs_testsnap_create(&t, argv[1]);
+  hs_testsnap_header(&t, &h);
+  hs_testsnap_modules(&t, &m, 1);
   rng = 12345; /* the same stacks in both snapshots */
-  for (uint64_t s = 0; !rc && s < ns; s++) {
+  for (uint64_t s = 0; s < ns; s++) {
     uint64_t f[32];
     const uint32_t depth = 8 + (uint32_t)(next() % 24);
     for (uint32_t i = 0; i < depth; i++)
       f[i] = base + 0x1000 + (next() % 20000) * 16;
-    rc = hs__writer_stack(w, f, depth);
+    hs_testsnap_stack(&t, f, depth);
   }
-  for (uint64_t i = 0; !rc && i < blocks; i++) {
+  for (uint64_t i = 0; i < blocks; i++) {
     const hs_block b = {0x10000000ull + i * 1024, sizes[i],
                         1 + (uint32_t)(i % ns), i < nb ? 0 : number - 1};
-    rc = hs__writer_block(w, &b);
+    hs_testsnap_blocks(&t, &b, 1);
   }
   const hs_root root = {HS_ROOT_GLOBAL, 0, 0, base + 0x90000,
                         base + 0x98000, ""};
-  if (!rc && scanned)
-    rc = hs__writer_root(w, &root);
-  for (uint64_t i = 0; !rc && scanned && i < blocks; i++) {
+  if (scanned)
+    hs_testsnap_roots(&t, &root, 1);
+  for (uint64_t i = 0; scanned && i < blocks; i++) {
     /* chains of 1000 from the global; every tenth block is skipped */
     const uint64_t prev = (i - 1) % 10 == 9 ? i - 2 : i - 1;
     const hs_reach r =
         i % 10 == 9     ? (hs_reach){HS_REACH_NONE, 0, 0, 0}
         : i % 1000 == 0 ? (hs_reach){HS_REACH_ROOT, 0, (i / 1000) % 4096 * 8, 0}
                         : (hs_reach){HS_REACH_BLOCK, (uint32_t)prev, 8, 0};
-    rc = hs__writer_reach(w, &r);
+    hs_testsnap_reach(&t, &r, 1);
   }
-  if (!rc)
-    rc = hs__writer_finish(w);
+  const int rc = hs_testsnap_close(&t);
+  free(sizes);
   if (rc)
     fprintf(stderr, "mkbigsnap: %s: %s\n", argv[1], hs_strerror(rc));
   return rc ? 1 : 0;

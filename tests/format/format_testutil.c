@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "hs_testsnap.h"
 #include "hs_varint.h"
 
 void fmt_buf_free(fmt_buf *b) {
@@ -87,33 +88,36 @@ void fmt_frame(const void *body, size_t len, uint32_t version, fmt_buf *out) {
 }
 
 void fmt_unframe(const uint8_t *file, size_t len, fmt_buf *body) {
-  *body = (fmt_buf){0};
-  ZSTD_DCtx *const d = ZSTD_createDCtx();
-  ZSTD_inBuffer in = {file + HS__PREAMBLE_SIZE, len - HS__PREAMBLE_SIZE, 0};
-  uint8_t chunk[1 << 16];
-  size_t r;
-  do {
-    ZSTD_outBuffer out = {chunk, sizeof chunk, 0};
-    r = ZSTD_decompressStream(d, &out, &in);
-    assert_false(ZSTD_isError(r));
-    fmt_put(body, chunk, out.pos);
-  } while (r != 0);
-  ZSTD_freeDCtx(d);
+  uint8_t *data;
+  size_t n;
+  assert_int_equal(hs_testsnap_body(file, len, &data, &n), 0);
+  *body = (fmt_buf){data, n, n};
 }
 
-int fmt_write(fmt_fill_fn fill, void *ctx, int level, fmt_buf *out) {
-  *out = (fmt_buf){0};
+/* A new memfd for a snapshot. */
+static int fmt_memfd(void) {
   const int fd = memfd_create("fmt_write", MFD_CLOEXEC);
   assert_true(fd >= 0);
-  hs__writer *w;
-  assert_int_equal(hs__writer_create(fd, ZSTD_defaultCMem, level, &w), 0);
-  const int err = fill(w, ctx);
-  hs__writer_free(w);
+  return fd;
+}
+
+/* Reads the whole of fd into *out and closes it. */
+static void fmt_read_fd(int fd, fmt_buf *out) {
+  *out = (fmt_buf){0};
   const off_t size = lseek(fd, 0, SEEK_END);
   assert_true(size >= 0);
   fmt_put(out, NULL, (size_t)size);
   assert_int_equal(pread(fd, out->data, (size_t)size, 0), size);
   close(fd);
+}
+
+int fmt_write(fmt_fill_fn fill, void *ctx, int level, fmt_buf *out) {
+  const int fd = fmt_memfd();
+  hs__writer *w;
+  assert_int_equal(hs__writer_create(fd, ZSTD_defaultCMem, level, &w), 0);
+  const int err = fill(w, ctx);
+  hs__writer_free(w);
+  fmt_read_fd(fd, out);
   return err;
 }
 
@@ -142,8 +146,7 @@ const hs_header fmt_small_header = {
 
 static const uint8_t fmt_small_bid[4] = {0xde, 0xad, 0xbe, 0xef};
 
-static int fmt_small_fill(hs__writer *w, void *ctx) {
-  (void)ctx;
+void fmt_small(fmt_buf *out) {
   const hs_module mods[] = {
       {0x400000, 0x402000, 0, HS_MODULE_MAIN, 4, fmt_small_bid, "/bin/t"},
       {0x7f0000000000, 0x7f0000100000, 0x7f0000000000, 0, 0, NULL,
@@ -155,19 +158,17 @@ static int fmt_small_fill(hs__writer *w, void *ctx) {
                            {0x1010, 32, 2, 1},
                            {0x20000, 4096, 3, 2},
                            {0x30000, 0, 0, 0}};
-  HS__TRY(hs__writer_header(w, &fmt_small_header));
-  for (size_t i = 0; i < 2; i++)
-    HS__TRY(hs__writer_module(w, &mods[i]));
-  HS__TRY(hs__writer_stack(w, s1, 1));
-  HS__TRY(hs__writer_stack(w, s2, 3));
-  HS__TRY(hs__writer_stack(w, NULL, 0));
-  for (size_t i = 0; i < 4; i++)
-    HS__TRY(hs__writer_block(w, &blks[i]));
-  return hs__writer_finish(w);
-}
-
-void fmt_small(fmt_buf *out) {
-  assert_int_equal(fmt_write(fmt_small_fill, NULL, 3, out), 0);
+  const int fd = fmt_memfd();
+  hs_testsnap t;
+  hs_testsnap_create_fd(&t, fd, HS_TESTSNAP_LEVEL);
+  hs_testsnap_header(&t, &fmt_small_header);
+  hs_testsnap_modules(&t, mods, 2);
+  hs_testsnap_stack(&t, s1, 1);
+  hs_testsnap_stack(&t, s2, 3);
+  hs_testsnap_stack(&t, NULL, 0);
+  hs_testsnap_blocks(&t, blks, 4);
+  assert_int_equal(hs_testsnap_close(&t), 0);
+  fmt_read_fd(fd, out);
 }
 
 static void fmt_assert_header(const hs_header *x, const hs_header *y) {

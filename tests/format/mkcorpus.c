@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hs_format.h"
+#include "hs_testsnap.h"
 
 /* The shape of one seed. */
 typedef struct seed {
@@ -31,34 +31,29 @@ static const seed seeds[] = {
 
 /* Module i lives from generation i to i + 2 (unloaded ones) or on;
  * stack i belongs to generation i % 7. */
-static int write_gens(hs__writer *w, const seed *s) {
-  int err = 0;
-  for (unsigned i = 0; !err && i < s->modules; i++)
-    err = hs__writer_gens_module(w, i, i % 3 == 2 ? i + 2 : 0);
-  for (unsigned i = 0; !err && i < s->stacks; i++)
-    err = hs__writer_gens_stack(w, i % 7);
-  return err;
+static void write_gens(hs_testsnap *t, const seed *s) {
+  for (unsigned i = 0; i < s->modules; i++)
+    hs_testsnap_gens_module(t, i, i % 3 == 2 ? i + 2 : 0);
+  for (unsigned i = 0; i < s->stacks; i++)
+    hs_testsnap_gens_stack(t, i % 7);
 }
 
 /* Roots, then block i held by root i % 2 (i < 4), by block i - 4, or by
  * nothing (every fifth). */
-static int write_reach(hs__writer *w, unsigned blocks) {
+static void write_reach(hs_testsnap *t, unsigned blocks) {
   const hs_root roots[2] = {
       {HS_ROOT_GLOBAL, 0, 0, 0x7f0000100000u, 0x7f0000101000u, ""},
       {HS_ROOT_THREAD, 0, 1234, 0x7ffd0000000u, 0x7ffd0100000u, "main"}};
-  int err = 0;
-  for (unsigned i = 0; !err && i < 2; i++)
-    err = hs__writer_root(w, &roots[i]);
-  for (unsigned i = 0; !err && i < blocks; i++) {
+  hs_testsnap_roots(t, roots, 2);
+  for (unsigned i = 0; i < blocks; i++) {
     const hs_reach r = i % 5 == 4 ? (hs_reach){HS_REACH_NONE, 0, 0, 0}
                        : i < 4    ? (hs_reach){HS_REACH_ROOT, i % 2, 8 * i, 0}
                                   : (hs_reach){HS_REACH_BLOCK, i - 4, 8, i % 3};
-    err = hs__writer_reach(w, &r);
+    hs_testsnap_reach(t, &r, 1);
   }
-  return err;
 }
 
-static int write_modules(hs__writer *w, unsigned n) {
+static void write_modules(hs_testsnap *t, unsigned n) {
   static const uint8_t id[20] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6};
   for (unsigned i = 0; i < n; i++) {
     const uint64_t start = 0x7f0000000000u + (uint64_t)(i / 2) * 0x200000;
@@ -71,23 +66,17 @@ static int write_modules(hs__writer *w, unsigned n) {
                          i % 2 ? 0 : 20,
                          id,
                          i == 1 ? "" : "/lib/libx.so"};
-    const int err = hs__writer_module(w, &m);
-    if (err)
-      return err;
+    hs_testsnap_modules(t, &m, 1);
   }
-  return 0;
 }
 
-static int write_stacks(hs__writer *w, unsigned n) {
+static void write_stacks(hs_testsnap *t, unsigned n) {
   uint64_t frames[16];
   for (unsigned i = 0; i < n; i++) {
     for (unsigned d = 0; d < i % 16; d++)
       frames[d] = 0x7f0000001000u + (uint64_t)(d * 7919 + i) * 0x1000;
-    const int err = hs__writer_stack(w, frames, i % 16);
-    if (err)
-      return err;
+    hs_testsnap_stack(t, frames, i % 16);
   }
-  return 0;
 }
 
 static int write_seed(int fd, const seed *s) {
@@ -108,49 +97,38 @@ static int write_seed(int fd, const seed *s) {
                  .trigger = "signal"};
   for (unsigned i = 0; i < s->blocks; i++)
     h.live_bytes += 16 * (uint64_t)(i % 50);
-  hs__writer *w;
-  int err = hs__writer_create(fd, ZSTD_defaultCMem, 3, &w);
-  if (!err)
-    err = hs__writer_header(w, &h);
-  if (!err)
-    err = write_modules(w, s->modules);
-  if (!err)
-    err = write_stacks(w, s->stacks);
-  for (unsigned i = 0; !err && i < s->blocks; i++) {
+  hs_testsnap t;
+  hs_testsnap_create_fd(&t, fd, HS_TESTSNAP_LEVEL);
+  hs_testsnap_header(&t, &h);
+  write_modules(&t, s->modules);
+  write_stacks(&t, s->stacks);
+  for (unsigned i = 0; i < s->blocks; i++) {
     const hs_block b = {0x5555000 + (uint64_t)i * 48, 16 * (uint64_t)(i % 50),
                         s->stacks ? i % (s->stacks + 1) : 0, i % 3};
-    err = hs__writer_block(w, &b);
+    hs_testsnap_blocks(&t, &b, 1);
   }
-  if (!err && s->scanned)
-    err = write_reach(w, s->blocks);
-  if (!err && s->gens)
-    err = write_gens(w, s);
-  if (!err)
-    err = hs__writer_finish(w);
-  hs__writer_free(w);
-  return err;
+  if (s->scanned)
+    write_reach(&t, s->blocks);
+  if (s->gens)
+    write_gens(&t, s);
+  return hs_testsnap_close(&t);
 }
 
-/* Reads fd back from the start and decompresses what follows the
- * preamble into `path`. */
+/* Reads fd back from the start and writes the body of the snapshot in it
+ * (what follows the preamble, decompressed) to `path`. */
 static int write_body(int fd, const char *path) {
   const off_t size = lseek(fd, 0, SEEK_END);
-  uint8_t *const file = malloc((size_t)size);
-  FILE *const out = fopen(path, "wb");
-  ZSTD_DCtx *const d = ZSTD_createDCtx();
-  int ok = file && out && d && pread(fd, file, (size_t)size, 0) == size;
-  ZSTD_inBuffer in = {file + HS__PREAMBLE_SIZE,
-                      (size_t)size - HS__PREAMBLE_SIZE, 0};
-  for (size_t left = 1; ok && left != 0;) {
-    uint8_t chunk[1 << 16];
-    ZSTD_outBuffer o = {chunk, sizeof chunk, 0};
-    left = ZSTD_decompressStream(d, &o, &in);
-    ok = !ZSTD_isError(left) && fwrite(chunk, 1, o.pos, out) == o.pos;
-  }
-  ZSTD_freeDCtx(d);
+  uint8_t *const file = size > 0 ? malloc((size_t)size) : NULL;
+  uint8_t *body = NULL;
+  size_t len = 0;
+  int ok = file && pread(fd, file, (size_t)size, 0) == size &&
+           hs_testsnap_body(file, (size_t)size, &body, &len) == 0;
   free(file);
+  FILE *const out = ok ? fopen(path, "wb") : NULL;
+  ok = out && fwrite(body, 1, len, out) == len;
   if (out && fclose(out) != 0)
     ok = 0;
+  free(body);
   return ok ? 0 : -1;
 }
 

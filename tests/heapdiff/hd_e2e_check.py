@@ -6,16 +6,10 @@ Prints one line per check; exits 1 if any fails."""
 import json
 import sys
 
+from checklib import equal, status
+
 mode, path = sys.argv[1], sys.argv[2]
 doc = json.load(open(path))
-fails = 0
-
-
-def check(what, got, want):
-    global fails
-    ok = got == want
-    fails += not ok
-    print(("ok  " if ok else "FAIL"), what, "=", got, "" if ok else f"(want {want})")
 
 
 def first(site):
@@ -26,16 +20,16 @@ sites = {}
 for s in doc["sites"]:
     sites.setdefault(first(s), []).append(s)
 
-check("snapshots", len(doc["snapshots"]), 3)
-check("sampled", doc["sampled"], False)
+equal("snapshots", len(doc["snapshots"]), 3)
+equal("sampled", doc["sampled"], False)
 
 
 def expect(name, count, **fields):
     got = sites.get(name, [])
-    check(f"{name}: sites", len(got), count)
+    equal(f"{name}: sites", len(got), count)
     for s in got:
         for k, v in fields.items():
-            check(f"{name}: {k}", s[k], v)
+            equal(f"{name}: {k}", s[k], v)
 
 
 expect("site_grow", 1, blocks=[5, 15, 25], bytes=[320, 960, 1600],
@@ -47,7 +41,7 @@ expect("site_ring", 1, blocks=[8, 8, 8], bytes=[400, 480, 440],
 expect("site_realloc", 1, blocks=[1, 1, 1], bytes=[1000, 2000, 3000],
        delta_blocks=0, delta_bytes=2000, new_blocks=1, new_bytes=3000,
        trend="growing")
-check("site_churn listed", "site_churn" in sites, False)
+equal("site_churn listed", "site_churn" in sites, False)
 if mode == "function":
     expect("site_multi", 1, blocks=[10, 20, 30], delta_bytes=640,
            new_blocks=20, trend="growing")
@@ -55,17 +49,17 @@ else:
     expect("site_multi", 2, blocks=[5, 10, 15], delta_bytes=320,
            new_blocks=10, trend="growing")
     callers = sorted(s["stack"][1]["function"] for s in sites["site_multi"])
-    check("site_multi callers", callers, ["caller_a", "caller_b"])
+    equal("site_multi callers", callers, ["caller_a", "caller_b"])
 if mode == "allocfn":
-    check("my_alloc listed", "my_alloc" in sites, False)
+    equal("my_alloc listed", "my_alloc" in sites, False)
     expect("site_wrapped", 1, blocks=[3, 6, 9], delta_bytes=288,
            trend="growing")
 else:
     expect("my_alloc", 1, blocks=[3, 6, 9], delta_bytes=288, trend="growing")
-    check("my_alloc caller", sites["my_alloc"][0]["stack"][1]["function"],
+    equal("my_alloc caller", sites["my_alloc"][0]["stack"][1]["function"],
           "site_wrapped")
 grow = sites["site_grow"][0]["stack"][0]
-check("site_grow file", grow["file"].endswith("hd_e2e_grow.c"), True)
-check("site_grow line > 0", grow["line"] > 0, True)
-check("site_grow module", grow["module"].endswith("hd_e2e_grow"), True)
-sys.exit(1 if fails else 0)
+equal("site_grow file", grow["file"].endswith("hd_e2e_grow.c"), True)
+equal("site_grow line > 0", grow["line"] > 0, True)
+equal("site_grow module", grow["module"].endswith("hd_e2e_grow"), True)
+sys.exit(status())

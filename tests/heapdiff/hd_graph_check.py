@@ -5,15 +5,9 @@ Prints one line per check; exits 1 if any fails."""
 import json
 import sys
 
+from checklib import equal, status
+
 doc = json.load(open(sys.argv[1]))
-fails = 0
-
-
-def check(what, got, want):
-    global fails
-    ok = got == want
-    fails += not ok
-    print(("ok  " if ok else "FAIL"), what, "=", got, "" if ok else f"(want {want})")
 
 
 def hop(h):
@@ -31,19 +25,19 @@ sites = {}
 for s in doc["sites"]:
     sites.setdefault(s["stack"][0]["function"], []).append(s)
 
-check("scanned", doc["scanned"], True)
+equal("scanned", doc["scanned"], True)
 
 
 def expect(name, blocks, lost, paths):
     got = sites.get(name, [])
-    check(f"{name}: sites", len(got), 1)
+    equal(f"{name}: sites", len(got), 1)
     if not got:
         return
     s = got[0]
-    check(f"{name}: blocks", s["blocks"][-1], blocks)
-    check(f"{name}: unreachable_blocks", s["unreachable_blocks"], lost)
+    equal(f"{name}: blocks", s["blocks"][-1], blocks)
+    equal(f"{name}: unreachable_blocks", s["unreachable_blocks"], lost)
     got_paths = [(r["blocks"], [hop(h) for h in r["path"]]) for r in s["retainers"]]
-    check(f"{name}: retainers", got_paths, paths)
+    equal(f"{name}: retainers", got_paths, paths)
 
 
 g_root = ("global", "g_root", 0)
@@ -62,4 +56,4 @@ expect("make_shared", 1, 0, [(1, [("global", "g_pair", 0)])])
 expect("make_cycle_a", 1, 1, [])
 expect("make_cycle_b", 1, 1, [])
 expect("make_dropped", 3, 3, [])
-sys.exit(1 if fails else 0)
+sys.exit(status())

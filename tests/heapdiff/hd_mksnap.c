@@ -25,14 +25,12 @@
  *                             how blocks FIRST..FIRST+COUNT-1 (in address
  *                             order) were reached; others: not reached
  * Blocks must be given in ascending address order. */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "hs_format.h"
+#include "hs_testsnap.h"
 
 #define MAX_ITEMS 4096
 
@@ -201,26 +199,18 @@ static int parse_line(spec *s, char *line) {
   return 0;
 }
 
-static int write_spec(const spec *s, int fd) {
-  hs__writer *w;
-  int rc = hs__writer_create(fd, ZSTD_defaultCMem, 3, &w);
-  if (rc)
-    return rc;
-  rc = hs__writer_header(w, &s->h);
-  for (size_t i = 0; !rc && i < s->n_mods; i++)
-    rc = hs__writer_module(w, &s->mods[i]);
-  for (size_t i = 0; !rc && i < s->n_stacks; i++)
-    rc = hs__writer_stack(w, s->stacks[i], s->depth[i]);
-  for (size_t i = 0; !rc && i < s->n_blocks; i++)
-    rc = hs__writer_block(w, &s->blocks[i]);
-  for (size_t i = 0; !rc && i < s->n_roots; i++)
-    rc = hs__writer_root(w, &s->roots[i]);
-  for (size_t i = 0; !rc && s->n_roots && i < s->n_blocks; i++)
-    rc = hs__writer_reach(w, &s->reach[i]);
-  if (!rc)
-    rc = hs__writer_finish(w);
-  hs__writer_free(w);
-  return rc;
+static int write_spec(const spec *s, const char *path) {
+  hs_testsnap t;
+  hs_testsnap_create(&t, path);
+  hs_testsnap_header(&t, &s->h);
+  hs_testsnap_modules(&t, s->mods, s->n_mods);
+  for (size_t i = 0; i < s->n_stacks; i++)
+    hs_testsnap_stack(&t, s->stacks[i], s->depth[i]);
+  hs_testsnap_blocks(&t, s->blocks, s->n_blocks);
+  hs_testsnap_roots(&t, s->roots, s->n_roots);
+  if (s->n_roots)
+    hs_testsnap_reach(&t, s->reach, s->n_blocks);
+  return hs_testsnap_close(&t);
 }
 
 int main(int argc, char **argv) {
@@ -254,10 +244,7 @@ int main(int argc, char **argv) {
   fclose(in);
   s.h.exe = s.exe;
   s.h.scan_note = s.note;
-  const int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int rc = fd < 0 ? -1 : write_spec(&s, fd);
-  if (fd >= 0)
-    close(fd);
+  const int rc = write_spec(&s, argv[2]);
   if (rc)
     fprintf(stderr, "hd_mksnap: %s: %s\n", argv[2], hs_strerror(rc));
   free(s.blocks);

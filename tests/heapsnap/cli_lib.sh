@@ -8,6 +8,8 @@
 # FAIL line and the script exits 1 at the end.
 
 set -u
+# shellcheck source=tests/support/wait_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../support/wait_lib.sh"
 : "${HS_HEAPSNAP:?} ${HS_FAKESHIM:?} ${HS_MKSNAP:?} ${HS_VERSION:?}"
 : "${HS_SRCDIR:?}"
 
@@ -79,16 +81,6 @@ usage_error() {
   expect_err_lines 1 "$what"
   expect_has "$err" "$needle" "$what"
   expect_eq "$out" "" "$what: stdout"
-}
-
-# wait_for SECONDS CMD...: polls CMD every 20 ms until it succeeds.
-wait_for() {
-  local end=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ "$SECONDS" -le "$end" ] || return 1
-    sleep 0.02
-  done
 }
 
 finish() {

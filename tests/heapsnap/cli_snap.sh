@@ -22,7 +22,7 @@ start_sleeper() {
   HEAPSNAP_LIB=$lib "$H" run "$@" -- sleep 60 &
   pid=$!
   HS_PIDS+=("$pid")
-  wait_for 10 has_shim_thread "$pid" || fail "no heapsnap: thread in $pid"
+  hs_wait_for 10 has_shim_thread "$pid" || fail "no heapsnap: thread in $pid"
 }
 
 has_shim_thread() { grep -Eqs '^(heapsnap|other):' /proc/"$1"/task/*/comm; }
@@ -148,7 +148,7 @@ kill -KILL "$pid"
 (unset FAKESHIM_MODE; HEAPSNAP_LIB=$T/shim/libheapsnap.so exec "$H" run -- sleep 60) &
 pid=$!
 HS_PIDS+=("$pid")
-wait_for 10 grep -qs libheapsnap /proc/"$pid"/maps
+hs_wait_for 10 grep -qs libheapsnap /proc/"$pid"/maps
 usage_error "no status" "process $pid maps the heapsnap shim, but the shim has no status file" \
   "$H" snap "$pid"
 alive "$pid" || fail "no status: process $pid died"

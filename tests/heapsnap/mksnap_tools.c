@@ -7,13 +7,10 @@
  * three stacks (one frame outside every module) and seven blocks, one of
  * them on stack 0 with as many bytes as stack 1 so the tie order shows.
  * "sampled" also sets the sampled and stack-table-full flags. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "hs_format.h"
+#include "hs_testsnap.h"
 
 static const uint8_t hs__bid_demo[20] = {
     0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x00, 0x11,
@@ -71,21 +68,15 @@ static void hs__mk_header(hs_header *h, int sampled) {
   h->trigger = "signal";
 }
 
-static int hs__mk_body(hs__writer *w, int sampled) {
+static void hs__mk_body(hs_testsnap *t, int sampled) {
   hs_header h;
   hs__mk_header(&h, sampled);
-  int rc = hs__writer_header(w, &h);
-  for (size_t i = 0; rc == 0 && i < sizeof hs__mods / sizeof *hs__mods; i++)
-    rc = hs__writer_module(w, &hs__mods[i]);
-  if (rc == 0)
-    rc = hs__writer_stack(w, hs__stack1, 3);
-  if (rc == 0)
-    rc = hs__writer_stack(w, hs__stack2, 3);
-  if (rc == 0)
-    rc = hs__writer_stack(w, hs__stack3, 2);
-  for (size_t i = 0; rc == 0 && i < HS__NBLOCKS; i++)
-    rc = hs__writer_block(w, &hs__blocks[i]);
-  return rc ? rc : hs__writer_finish(w);
+  hs_testsnap_header(t, &h);
+  hs_testsnap_modules(t, hs__mods, sizeof hs__mods / sizeof *hs__mods);
+  hs_testsnap_stack(t, hs__stack1, 3);
+  hs_testsnap_stack(t, hs__stack2, 3);
+  hs_testsnap_stack(t, hs__stack3, 2);
+  hs_testsnap_blocks(t, hs__blocks, HS__NBLOCKS);
 }
 
 int main(int argc, char **argv) {
@@ -93,18 +84,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: mksnap_tools OUT [sampled]\n");
     return 2;
   }
-  const int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    perror(argv[1]);
-    return 1;
-  }
-  hs__writer *w = NULL;
-  int rc = hs__writer_create(fd, ZSTD_defaultCMem, 3, &w);
-  if (rc == 0)
-    rc = hs__mk_body(w, argc == 3);
-  hs__writer_free(w);
-  if (close(fd) != 0 && rc == 0)
-    rc = -errno;
+  hs_testsnap t;
+  if (hs_testsnap_create(&t, argv[1]) == 0)
+    hs__mk_body(&t, argc == 3);
+  const int rc = hs_testsnap_close(&t);
   if (rc) {
     fprintf(stderr, "mksnap_tools: %s: %s\n", argv[1], hs_strerror(rc));
     return 1;

@@ -15,7 +15,7 @@
 # request succeeded; nginx stops cleanly.
 set -euo pipefail
 bin=$1 shim=$2 src=$3
-. "$src/real_lib.sh"
+. "$src/../support/real_lib.sh"
 nginx=$(rl_program nginx)
 curl=$(rl_program curl)
 "$nginx" -v 2>&1
@@ -56,14 +56,14 @@ for _ in 1 2 3 4 5; do
   pid=$!
   rl_track $pid
   rl_track_group $pid
-  rl_wait_for 30 "$curl" -sf "http://127.0.0.1:$port/" -o /dev/null && break
+  hs_wait_for 30 "$curl" -sf "http://127.0.0.1:$port/" -o /dev/null && break
   kill -9 $pid 2>/dev/null || true
   pid=
 done
 [ -n "$pid" ] || fail "nginx never served: $(cat "$rl_dir/err" "$rl_dir/error.log")"
 
 workers() { "$bin/heapsnap" ps | awk -v m="$pid" '$2 == m { print $1 }'; }
-rl_wait_for 30 test "$(workers | wc -l)" = 2 || fail "not 2 workers: $("$bin/heapsnap" ps)"
+hs_wait_for 30 test "$(workers | wc -l)" = 2 || fail "not 2 workers: $("$bin/heapsnap" ps)"
 
 # Requests all along, counted by outcome.
 (

@@ -11,7 +11,7 @@
 # BIN holds heapsnap, heapdiff and real_snapinfo.
 set -euo pipefail
 bin=$1 shim=$2 src=$3
-. "$src/real_lib.sh"
+. "$src/../support/real_lib.sh"
 node=$(rl_program node)
 N=500 SIZE=10000
 script=$src/real_node_cache.js
@@ -23,11 +23,11 @@ printf '\n\n\n' | timeout 60 "$node" "$script" $N $SIZE >"$rl_dir/bare.out" ||
 rl_start shim env HEAPSNAP_DIR="$rl_dir" LD_PRELOAD="$shim" "$node" "$script" \
   $N $SIZE
 for k in 1 2 3; do
-  rl_wait_for 60 rl_has_lines "$rl_dir/shim.out" '^step' $k ||
+  hs_wait_for 60 rl_has_lines "$rl_dir/shim.out" '^step' $k ||
     fail "node never reached step $k: $(cat "$rl_dir/shim.err")"
   if [ $k = 2 ]; then
     kill -USR2 "$pid"
-    rl_wait_for 30 rl_count_is "$rl_dir" $k || fail "no snapshot after kill"
+    hs_wait_for 30 rl_count_is "$rl_dir" $k || fail "no snapshot after kill"
   else
     timeout 30 "$bin/heapsnap" snap "$pid" >/dev/null ||
       fail "heapsnap snap failed"

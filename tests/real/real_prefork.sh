@@ -13,7 +13,7 @@
 # leaked none (real_check.py prefork).
 set -euo pipefail
 prog=$1 bin=$2 shim=$3 src=$4
-. "$src/real_lib.sh"
+. "$src/../support/real_lib.sh"
 W=3
 mkdir "$rl_dir/snaps"
 
@@ -45,7 +45,7 @@ serve() {
   master=$!
   rl_track "$master"
   rl_track_group "$master"
-  rl_wait_for 30 grep -q '^ready' "$rl_dir/$1.master" ||
+  hs_wait_for 30 grep -q '^ready' "$rl_dir/$1.master" ||
     fail "the server did not start: $(cat "$rl_dir/$1.err")"
   port=$(awk '/^ready/ { print $2 }' "$rl_dir/$1.master")
   mapfile -t workers < <(children)
@@ -56,7 +56,7 @@ serve() {
   if [ -n "${2:-}" ]; then
     for p in "${workers[@]}"; do t1[$p]=${total[$p]:-0}; done
     kill -USR2 -- "-$master"
-    rl_wait_for 30 rl_count_is "$rl_dir/snaps" $((W + 1)) ||
+    hs_wait_for 30 rl_count_is "$rl_dir/snaps" $((W + 1)) ||
       fail "$(rl_count "$rl_dir/snaps") snapshots after kill -USR2 to the group"
   fi
   for k in $(seq 21 32); do request $k; done

@@ -11,7 +11,7 @@
 # BIN holds heapsnap, heapdiff and real_snapinfo.
 set -euo pipefail
 mode=$1 bin=$2 shim=$3 src=$4
-. "$src/real_lib.sh"
+. "$src/../support/real_lib.sh"
 py=$(rl_program python3)
 N=5000
 script=$src/real_python_grow.py
@@ -28,14 +28,14 @@ printf '\n\n\n' | timeout 60 "$py" "$script" $N >"$rl_dir/bare.out" ||
 rl_start shim env HEAPSNAP_LIB="$shim" "$bin/heapsnap" run --dir "$rl_dir" -- \
   "$py" "$script" $N
 for k in 1 2 3; do
-  rl_wait_for 60 rl_has_lines "$rl_dir/shim.out" '^step' $k ||
+  hs_wait_for 60 rl_has_lines "$rl_dir/shim.out" '^step' $k ||
     fail "python3 never reached step $k: $(cat "$rl_dir/shim.err")"
   if [ "$mode" = malloc ]; then
     p=$(timeout 30 "$bin/heapsnap" snap "$pid") || fail "heapsnap snap failed"
     [ "$p" = "$(rl_snaps "$rl_dir" | tail -1)" ] || fail "snap printed $p"
   else
     kill -USR2 "$pid"
-    rl_wait_for 30 rl_count_is "$rl_dir" $k ||
+    hs_wait_for 30 rl_count_is "$rl_dir" $k ||
       fail "no snapshot $k after kill -USR2"
   fi
   echo >&3

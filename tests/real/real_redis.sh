@@ -19,7 +19,7 @@
 set -euo pipefail
 bin=$1 shim=$2 src=$3 precise=()
 [ "${4:-}" != precise ] || precise=(--scan-registers)
-. "$src/real_lib.sh"
+. "$src/../support/real_lib.sh"
 server=$(rl_program redis-server)
 cli=$(rl_program redis-cli)
 N=10000 VALUE=100
@@ -64,7 +64,7 @@ start() {
     fi
     pid=$!
     rl_track $pid
-    if rl_wait_for 20 eval 'rcli ping >/dev/null 2>&1'; then
+    if hs_wait_for 20 eval 'rcli ping >/dev/null 2>&1'; then
       return 0
     fi
     kill -9 $pid 2>/dev/null || true
@@ -93,7 +93,7 @@ session() {
     before=$(rl_count "$rl_dir/snaps")
     sleep 0.05
     kill -USR2 "$pid"
-    rl_wait_for 30 rl_count_is "$rl_dir/snaps" $((before + 1)) ||
+    hs_wait_for 30 rl_count_is "$rl_dir/snaps" $((before + 1)) ||
       fail "no snapshot after kill -USR2 while keys were written"
   fi
   wait $writer || fail "redis-cli --pipe failed"

@@ -14,7 +14,7 @@
 # e2e_check).
 set -euo pipefail
 bin=$1 shim=$2 src=$3
-. "$src/../real/real_lib.sh"
+. "$src/../support/real_lib.sh"
 prog=$bin/stress_apis
 ROUNDS=10000 SNAP_EVERY=5000
 
@@ -30,7 +30,7 @@ alive() { kill -0 "$pid" 2>/dev/null; }
 # SIGUSR2 before the shim has installed its handler would kill the program
 # (as it would without the shim): wait for the shim's thread first.
 shim_ready() { grep -qx 'heapsnap:12' /proc/"$pid"/task/*/comm 2>/dev/null; }
-rl_wait_for 30 shim_ready || fail "the shim's thread never appeared"
+hs_wait_for 30 shim_ready || fail "the shim's thread never appeared"
 newest_time() {
   local f
   f=$(rl_snaps "$rl_dir" | tail -1)
@@ -44,7 +44,7 @@ served() {
 while alive; do
   sent=$(date +%s.%N)
   for _ in 1 2 3 4 5; do kill -USR2 "$pid" 2>/dev/null || true; done
-  rl_wait_for 30 served "$sent" ||
+  hs_wait_for 30 served "$sent" ||
     fail "no snapshot within 30 s of burst $((bursts + 1)) of SIGUSR2"
   ! alive || bursts=$((bursts + 1)) # one that met the exit does not count
   sleep 0.1

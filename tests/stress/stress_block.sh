@@ -8,7 +8,7 @@
 # meanwhile are whole.
 set -euo pipefail
 bin=$1 shim=$2 src=$3
-. "$src/../real/real_lib.sh"
+. "$src/../support/real_lib.sh"
 prog=$bin/stress_block
 
 # run TAG [shim]
@@ -19,7 +19,7 @@ run() {
   else
     rl_start "$1" "$prog"
   fi
-  rl_wait_for 30 grep -q ready "$rl_dir/$1.out" || fail "$1: never ready"
+  hs_wait_for 30 grep -q ready "$rl_dir/$1.out" || fail "$1: never ready"
   if [ -n "${2:-}" ]; then
     for _ in 1 2 3; do
       timeout 30 "$bin/heapsnap" snap $pid >/dev/null || fail "heapsnap snap"

@@ -7,11 +7,9 @@ tests. One line per check; exit 1 if any fails.
                                by another build: A's frames are not named
   dl-two JSON ROUNDS K A B     stress_dl.sh two: A and B in turn"""
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "real"))
-from checklib import check, equal, status  # noqa: E402
+from checklib import check, equal, status
 
 
 def first(site):

@@ -13,7 +13,7 @@
 # read-only folder says why at once, status 1, without waiting its timeout.
 set -euo pipefail
 bin=$1 shim=$2 src=$3
-. "$src/../real/real_lib.sh"
+. "$src/../support/real_lib.sh"
 prog=$bin/stress_disk
 d=$rl_dir/small
 mkdir "$d"
@@ -45,7 +45,7 @@ case_() {
   pid=$!
   rl_track $pid
   exec 4>"$rl_dir/$name.in"
-  rl_wait_for 30 rl_has_lines "$rl_dir/$name.api" '^api' 4 ||
+  hs_wait_for 30 rl_has_lines "$rl_dir/$name.api" '^api' 4 ||
     fail "$name: the program took no API snapshot"
   if [ "$name" = readonly ]; then
     local rc=0 start=$SECONDS
@@ -60,14 +60,14 @@ case_() {
   # A failing snapshot's temporary file lives for the moment between its
   # open and its unlink (on a full disk): nothing must stay, but one may be
   # seen in passing, so look until a moment shows none.
-  rl_wait_for 5 only_filler ||
+  hs_wait_for 5 only_filler ||
     fail "$name: left in the folder: $(ls -A "$d")"
   grep -q '^api -' "$rl_dir/$name.api" || fail "$name: no API snapshot failed"
   grep -q '^api 0' "$rl_dir/$name.api" && fail "$name: an API snapshot succeeded"
   eval "$3"
   local failed
   failed=$(rl_lines "$rl_dir/$name.api" '^api')
-  rl_wait_for 30 rl_count_is "$d" 3 || fail "$name: no snapshot after the folder was freed"
+  hs_wait_for 30 rl_count_is "$d" 3 || fail "$name: no snapshot after the folder was freed"
   exec 4>&-
   rl_wait_exit $pid 60
   [ "$rl_status" = 0 ] || fail "$name: exited with $rl_status"

@@ -18,7 +18,7 @@
 #         and no frame of theirs is left unnamed.
 set -euo pipefail
 mode=$1 bin=$2 lib_a=$3 lib_b=$4 shim=$5 src=$6
-. "$src/../real/real_lib.sh"
+. "$src/../support/real_lib.sh"
 ROUNDS=8 K=3
 a=$rl_dir/stress_dllib_a.so b=$rl_dir/stress_dllib_b.so
 cp "$lib_a" "$a"

@@ -12,7 +12,7 @@
 # and every *.snap file is whole and readable.
 set -euo pipefail
 bin=$1 shim=$2 src=$3
-. "$src/../real/real_lib.sh"
+. "$src/../support/real_lib.sh"
 prog=$bin/stress_exit
 runs=0
 

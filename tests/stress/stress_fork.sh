@@ -14,7 +14,7 @@
 # _exit.
 set -euo pipefail
 bin=$1 shim=$2 src=$3
-. "$src/../real/real_lib.sh"
+. "$src/../support/real_lib.sh"
 prog=$bin/stress_fork
 FORKS=12
 

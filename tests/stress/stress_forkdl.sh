@@ -20,7 +20,7 @@
 # 5. spawn: vfork+execv and posix_spawn while the loader thread runs.
 set -euo pipefail
 bin=$1 shim=$2 src=$3 lib=$4
-. "$src/../real/real_lib.sh"
+. "$src/../support/real_lib.sh"
 prog=$bin/stress_forkdl
 under_shim=(env LD_PRELOAD="$shim" HEAPSNAP_DIR="$rl_dir")
 
@@ -61,7 +61,7 @@ check_all held
 
 rm -f "$rl_dir"/*.snap "$rl_dir"/*.sites
 rl_start live "${under_shim[@]}" "$prog" live "$rl_dir"
-rl_wait_for 30 grep -q '^child ' "$rl_dir/live.out" || fail "live: no child"
+hs_wait_for 30 grep -q '^child ' "$rl_dir/live.out" || fail "live: no child"
 child=$(sed -n 's/^child //p' "$rl_dir/live.out")
 snap=$(timeout 30 "$bin/heapsnap" snap "$child") || fail "live: heapsnap snap $child"
 "$bin/e2e_check" "$snap" "$rl_dir/live.sites" >"$rl_dir/check" ||

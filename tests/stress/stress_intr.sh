@@ -10,14 +10,14 @@
 # a snapshot; nothing on stderr.
 set -euo pipefail
 bin=$1 shim=$2 src=$3
-. "$src/../real/real_lib.sh"
+. "$src/../support/real_lib.sh"
 prog=$bin/stress_intr
 
 timeout 60 "$prog" run >"$rl_dir/bare.out" || fail "failed without the shim"
 grep -q EARLY "$rl_dir/bare.out" && fail "a call returned early without the shim"
 
 rl_start shim env LD_PRELOAD="$shim" HEAPSNAP_DIR="$rl_dir" "$prog" run
-rl_wait_for 30 grep -q ready "$rl_dir/shim.out" || fail "never ready"
+hs_wait_for 30 grep -q ready "$rl_dir/shim.out" || fail "never ready"
 bursts=0
 while ! grep -q '^main sleep' "$rl_dir/shim.out"; do
   before=$(rl_count "$rl_dir")
@@ -25,7 +25,7 @@ while ! grep -q '^main sleep' "$rl_dir/shim.out"; do
     kill -USR2 "$pid" 2>/dev/null || break
     sleep 0.01
   done
-  rl_wait_for 10 rl_count_is "$rl_dir" $((before + 1)) ||
+  hs_wait_for 10 rl_count_is "$rl_dir" $((before + 1)) ||
     fail "burst $((bursts + 1)) gave no snapshot"
   bursts=$((bursts + 1))
 done

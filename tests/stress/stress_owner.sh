@@ -9,7 +9,7 @@
 # `heapsnap snap` give four snapshots; the program exits 0 with the count.
 set -euo pipefail
 bin=$1 shim=$2 src=$3
-. "$src/../real/real_lib.sh"
+. "$src/../support/real_lib.sh"
 prog=$bin/stress_owner
 rtmin5=$(($(kill -l RTMIN) + 5))
 
@@ -22,14 +22,14 @@ for mode in early sigaction signal worker sigwait signalfd; do
   rl_start $mode env STRESS_OWNER_EARLY=$early HEAPSNAP_LIB="$shim" \
     "$bin/heapsnap" run --dir "$d" -- "$prog" $mode
   out=$rl_dir/$mode.out err=$rl_dir/$mode.err
-  rl_wait_for 30 grep -q ready "$out" || fail "$mode: never ready"
+  hs_wait_for 30 grep -q ready "$out" || fail "$mode: never ready"
   want="heapsnap: stress_owner $verb SIGUSR2 itself; snapshots now on SIGRTMIN+5: use heapsnap snap $pid"
   [ "$(cat "$err")" = "$want" ] || fail "$mode: stderr: $(cat "$err")"
   grep -qx "heapsnap:$rtmin5" /proc/$pid/task/*/comm ||
     fail "$mode: no thread named heapsnap:$rtmin5"
   for k in 1 2 3 4; do
     kill -USR2 $pid
-    rl_wait_for 30 grep -qx "usr2 $k" "$out" ||
+    hs_wait_for 30 grep -qx "usr2 $k" "$out" ||
       fail "$mode: SIGUSR2 $k did not reach the program"
     timeout 30 "$bin/heapsnap" snap $pid >/dev/null || fail "$mode: heapsnap snap $k"
   done

@@ -10,7 +10,7 @@
 # shim (where the driver sends only the SIGUSR2s).
 set -euo pipefail
 bin=$1 shim=$2 src=$3
-. "$src/../real/real_lib.sh"
+. "$src/../support/real_lib.sh"
 prog=$bin/stress_sig
 
 # run TAG [shim]
@@ -21,17 +21,17 @@ run() {
   else
     rl_start "$1" "$prog"
   fi
-  rl_wait_for 30 grep -q ready "$rl_dir/$1.out" || fail "$1: never ready"
+  hs_wait_for 30 grep -q ready "$rl_dir/$1.out" || fail "$1: never ready"
   for k in $(seq 1 10); do
     kill -USR2 $pid
-    rl_wait_for 30 grep -qx "usr2 $k" "$rl_dir/$1.out" ||
+    hs_wait_for 30 grep -qx "usr2 $k" "$rl_dir/$1.out" ||
       fail "$1: SIGUSR2 $k did not reach the program's handler"
     [ -n "${2:-}" ] || continue
     if [ $((k % 2)) = 0 ]; then
       timeout 30 "$bin/heapsnap" snap $pid >/dev/null || fail "heapsnap snap"
     else
       kill -USR1 $pid
-      rl_wait_for 30 rl_count_is "$rl_dir" $k || fail "no snapshot after USR1"
+      hs_wait_for 30 rl_count_is "$rl_dir" $k || fail "no snapshot after USR1"
     fi
   done
   echo quit >&3

@@ -1,7 +1,12 @@
-# real_lib.sh - sourced by the real-program and stress tests (bash).
-# A fresh folder per test, removed at exit with every process the test
-# started still alive killed first; bounded waits; one FAIL line.
-# Callers set -euo pipefail themselves.
+# shellcheck shell=bash
+# real_lib.sh - sourced by the real-program and stress tests (bash), as
+# "$src/../support/real_lib.sh". A fresh folder per test, removed at exit
+# with every process the test started still alive killed first; bounded
+# waits (hs_wait_for, wait_lib.sh); one FAIL line. Callers set -euo
+# pipefail themselves.
+
+# shellcheck source=tests/support/wait_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/wait_lib.sh"
 
 rl_dir=$(mktemp -d /tmp/hsreal.XXXXXX)
 rl_pids=()
@@ -66,17 +71,6 @@ rl_untrack() {
   rl_pids=("${keep[@]+"${keep[@]}"}")
 }
 
-# rl_wait_for SECONDS CMD...: runs CMD every 20 ms until it succeeds;
-# returns 1 after SECONDS.
-rl_wait_for() {
-  local end=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ $SECONDS -lt $end ] || return 1
-    sleep 0.02
-  done
-}
-
 # rl_lines FILE PATTERN: how many lines of FILE match PATTERN (0 if none).
 rl_lines() {
   grep -c -- "$2" "$1" 2>/dev/null || true
@@ -99,7 +93,7 @@ rl_count() {
   rl_snaps "$@" | wc -l
 }
 
-# rl_count_is DIR N [PID]: for rl_wait_for (evaluated at each try).
+# rl_count_is DIR N [PID]: for hs_wait_for (evaluated at each try).
 rl_count_is() {
   [ "$(rl_count "$1" "${3:-}")" -ge "$2" ]
 }

@@ -21,6 +21,8 @@
  *                                  thread, mapping, register, thread-start)
  *   registers 0|1                  the header's HS_SNAP_REGISTERS flag
  *   note TEXT                      the header's scan note contains TEXT
+ * Blank lines are passed over; any other line not understood is bad input
+ * (so a mistyped expectation cannot go unchecked).
  * Prints one line per check and exits 1 if any fails, 2 on bad input. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -163,11 +165,18 @@ static int e2e_check_lost(const hs_snapshot *s, const e2e_site *site,
   return !ok;
 }
 
-static e2e_site *e2e_find(e2e_site *sites, size_t n, const char *name) {
+/* The site called `name`, or NULL after a FAIL line for `check`. */
+static e2e_site *e2e_find(e2e_site *sites, size_t n, const char *name,
+                          const char *check) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(sites[i].name, name) == 0)
       return &sites[i];
+  printf("FAIL %s %s: no site line of that name before\n", check, name);
   return NULL;
+}
+
+static int e2e_blank(const char *line) {
+  return line[strspn(line, " \t\r\n")] == '\0';
 }
 
 int main(int argc, char **argv) {
@@ -181,6 +190,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "e2e_check: %s: %s\n", argv[1], hs_strerror(rc));
     return 2;
   }
+  const char *const in_name = argc == 3 ? argv[2] : "(stdin)";
   FILE *in = argc == 3 ? fopen(argv[2], "r") : stdin;
   if (!in) {
     perror(argv[2]);
@@ -192,7 +202,7 @@ int main(int argc, char **argv) {
   char line[512], name[128], word[64];
   const hs_header *h = hs_snapshot_header(s);
   fails += e2e_check_name(argv[1], h);
-  while (fgets(line, sizeof line, in)) {
+  for (unsigned n = 1; fgets(line, sizeof line, in); n++) {
     e2e_site site;
     long v;
     if (sscanf(line, "site %127s %" SCNx64 " %" SCNx64 " %" SCNu64 " %" SCNu64,
@@ -201,10 +211,10 @@ int main(int argc, char **argv) {
         sites[nsites++] = site;
       fails += e2e_check_site(s, &site, -1);
     } else if (sscanf(line, "epoch %127s %ld", name, &v) == 2) {
-      const e2e_site *st = e2e_find(sites, nsites, name);
+      const e2e_site *st = e2e_find(sites, nsites, name, "epoch");
       fails += !st || e2e_check_site(s, st, v);
     } else if (sscanf(line, "lost %127s %ld", name, &v) == 2) {
-      const e2e_site *st = e2e_find(sites, nsites, name);
+      const e2e_site *st = e2e_find(sites, nsites, name, "lost");
       fails += !st || e2e_check_lost(s, st, (uint64_t)v);
     } else if (sscanf(line, "pid %ld", &v) == 1) {
       printf("%s pid %d (want %ld)\n", h->pid == v ? "ok" : "FAIL", h->pid, v);
@@ -217,7 +227,7 @@ int main(int argc, char **argv) {
                       &site.blocks, &site.bytes) == 3) {
       fails += e2e_check_modsite(s, name, site.blocks, site.bytes);
     } else if (sscanf(line, "root %127s %63s", name, word) == 2) {
-      const e2e_site *st = e2e_find(sites, nsites, name);
+      const e2e_site *st = e2e_find(sites, nsites, name, "root");
       fails += !st || e2e_check_root(s, st, word);
     } else if (sscanf(line, "registers %ld", &v) == 1) {
       const long got = (h->flags & HS_SNAP_REGISTERS) != 0;
@@ -233,6 +243,11 @@ int main(int argc, char **argv) {
       const int ok = strcmp(h->trigger, word) == 0;
       printf("%s trigger %s (want %s)\n", ok ? "ok" : "FAIL", h->trigger, word);
       fails += !ok;
+    } else if (!e2e_blank(line)) {
+      line[strcspn(line, "\n")] = '\0';
+      fprintf(stderr, "e2e_check: %s:%u: cannot parse: %s\n", in_name, n, line);
+      hs_snapshot_free(s);
+      return 2;
     }
   }
   hs_snapshot_free(s);

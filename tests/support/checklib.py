@@ -1,5 +1,7 @@
-"""checklib.py - the check helpers the real-program and stress tests share:
-one line per check, and a count of the failures for the exit status."""
+"""checklib.py - the check helpers the Python checkers of the tests share
+(real, stress, heapdiff): one line per check, and a count of the failures
+for the exit status. The tests get it through PYTHONPATH (tests/support),
+which their CMakeLists set."""
 
 fails = 0
 
