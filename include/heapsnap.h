@@ -24,9 +24,11 @@ extern int hs_snapshot_now(char *path, size_t path_len) __attribute__((weak));
  * snapshot folder like any other trigger (trigger "api").
  * If `path` is not NULL, the file's absolute path is copied into it
  * (NUL-terminated, cut to path_len - 1 bytes).
- * @return : 0 on success; HS_ENOSHIM when the shim is not loaded; another
- *           negative code (hs_errors.h) when the snapshot could not be
- *           written. */
+ * @return : 0 on success; HS_ENOSHIM when the shim is not loaded;
+ *           HS_EBUSY, at once, from a signal handler that interrupted this
+ *           thread inside the shim (its own snapshot, or an allocation);
+ *           another negative code (hs_errors.h) when the snapshot could not
+ *           be written. */
 static inline int hs_snapshot_take(char *path, size_t path_len) {
   if (!hs_snapshot_now)
     return HS_ENOSHIM;

@@ -19,7 +19,7 @@
   XX(ETOOBIG, -5006, "snapshot declares more data than a reader accepts")      \
   XX(EEMPTY, -5007, "file is empty")                                           \
   XX(ENOSHIM, -5008, "the heapsnap shim is not loaded in this process")        \
-  XX(EBUSY, -5009, "a snapshot is already being taken")                        \
+  XX(EBUSY, -5009, "this thread is inside the shim (a snapshot under way)")    \
   XX(EINVAL, -5010, "invalid argument")                                        \
   XX(ENOMEM, -5011, "out of memory")                                           \
   XX(ECOMPRESS, -5012, "compression failed")

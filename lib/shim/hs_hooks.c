@@ -451,6 +451,14 @@ HS_EXPORT int dlclose(void *handle) {
 HS_EXPORT int hs_snapshot_now(char *path, size_t path_len) {
   if (!hs__tracking)
     return HS_ENOSHIM;
+  /* Busy: a signal handler that interrupted this thread inside the shim
+   * (its snapshot, or a hook at a table lock), and would wait on a lock
+   * this very thread holds. */
+  if (hs__busy) {
+    if (path && path_len)
+      path[0] = '\0';
+    return HS_EBUSY;
+  }
   __builtin_unwind_init();
   const int rc = hs__snapshot_take("api", path, path_len);
   __asm__ volatile("" ::: "memory");

@@ -8,9 +8,16 @@
  *   e2e_idle snap         take one API snapshot, print its path
  *   e2e_idle fork MS      fork a child that sleeps MS milliseconds without
  *                         allocating; print "child PID"; wait for it
+ *   e2e_idle reenter N    N API snapshots while another thread signals
+ *                         this one; its handler asks for a snapshot too;
+ *                         print "main OK handler OK BUSY OTHER"
  * $E2E_SITES: see write_sites(). */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -40,6 +47,53 @@ static void write_sites(void) {
     E2E_SITE(f, site_idle, 5, 5 * 777);
     fclose(f);
   }
+}
+
+/* reenter: the handler runs inside the main thread's own snapshot most of
+ * the time, where the shim holds its snapshot lock: it must answer
+ * HS_EBUSY at once, not wait on that lock (which would never come free). */
+static atomic_int re_ok, re_busy, re_other, re_done, re_in_call;
+static pid_t re_tid;
+
+/* Asks only while the main thread is in its call, and once it got a
+ * snapshot (the signal came before the shim was entered) no more in that
+ * call: a snapshot per signal would leave the main thread no time. */
+static void re_handler(int sig) {
+  if (!atomic_load(&re_in_call))
+    return;
+  const int rc = hs_snapshot_take(NULL, 0);
+  if (rc == 0)
+    atomic_store(&re_in_call, 0);
+  atomic_fetch_add(rc == 0 ? &re_ok : rc == HS_EBUSY ? &re_busy : &re_other, 1);
+}
+
+static void *re_signaller(void *arg) {
+  const struct timespec gap = {0, 300000};
+  while (!atomic_load(&re_done)) {
+    syscall(SYS_tgkill, getpid(), re_tid, SIGUSR1);
+    nanosleep(&gap, NULL);
+  }
+  return arg;
+}
+
+static int reenter(int n) {
+  struct sigaction sa = {.sa_handler = re_handler};
+  sigaction(SIGUSR1, &sa, NULL);
+  re_tid = (pid_t)syscall(SYS_gettid);
+  pthread_t t;
+  if (pthread_create(&t, NULL, re_signaller, NULL))
+    return 5;
+  int ok = 0;
+  for (int i = 0; i < n; i++) {
+    atomic_store(&re_in_call, 1);
+    ok += hs_snapshot_take(NULL, 0) == 0;
+    atomic_store(&re_in_call, 0);
+  }
+  atomic_store(&re_done, 1);
+  pthread_join(t, NULL);
+  printf("%d %d %d %d\n", ok, atomic_load(&re_ok), atomic_load(&re_busy),
+         atomic_load(&re_other));
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -78,6 +132,8 @@ int main(int argc, char **argv) {
     fflush(stdout);
     int st;
     return waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : 4;
+  } else if (!strcmp(mode, "reenter")) {
+    return reenter(argc > 2 ? atoi(argv[2]) : 20);
   } else if (!strcmp(mode, "snap")) {
     char path[4096];
     const int rc = heapsnap_snapshot(path, sizeof path);

@@ -45,6 +45,16 @@ exec)
   sites exit
   "$check" "$dir"/*.snap "$dir/sites"
   ;;
+api_reenter)
+  # An API snapshot from a signal handler that interrupted the thread's own
+  # snapshot: HS_EBUSY at once (it used to wait on the shim's lock forever).
+  out=$(HEAPSNAP_KEEP=3 run "$idle" reenter 30)
+  echo "main ok, handler ok, busy, other: $out"
+  read -r main ok busy other <<<"$out"
+  [ "$main" = 30 ] || fail "$main of 30 snapshots of the main thread written"
+  [ "$other" = 0 ] || fail "$other handler calls failed otherwise than busy"
+  [ "$busy" -gt 0 ] || fail "no handler call came during a snapshot"
+  ;;
 output_unchanged)
   "$idle" echo >"$dir/bare" 2>&1
   HEAPSNAP_INTERVAL=0.01 run "$idle" echo >"$dir/shim" 2>&1

@@ -23,7 +23,7 @@ static const struct {
     {HS_ETOOBIG, "snapshot declares more data than a reader accepts"},
     {HS_EEMPTY, "file is empty"},
     {HS_ENOSHIM, "the heapsnap shim is not loaded in this process"},
-    {HS_EBUSY, "a snapshot is already being taken"},
+    {HS_EBUSY, "this thread is inside the shim (a snapshot under way)"},
     {HS_EINVAL, "invalid argument"},
     {HS_ENOMEM, "out of memory"},
     {HS_ECOMPRESS, "compression failed"},
