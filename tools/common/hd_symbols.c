@@ -354,12 +354,7 @@ static const char *hd__die_name(hd_symbolizer *s, Dwarf_Die *die) {
 
 static uint64_t hd__module_hash(const char *path, const uint8_t *id,
                                 uint32_t id_len) {
-  uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-  for (const char *p = path; *p; p++)
-    h = (h ^ (unsigned char)*p) * 0x100000001b3u;
-  for (uint32_t i = 0; i < id_len; i++)
-    h = (h ^ id[i]) * 0x100000001b3u;
-  return hd__mix(h, id_len);
+  return hd__mix(hd_hash(hd_hash(0, path, strlen(path)), id, id_len), id_len);
 }
 
 /* The vdso and the kernel's other pseudo mappings have no file. */
@@ -714,14 +709,8 @@ static void hd__die_ranges(hd_dievec *v, Dwarf_Die *ranged,
   while ((off = dwarf_ranges(ranged, off, &base, &lo, &hi)) > 0) {
     if (lo >= hi)
       continue;
-    if (v->n == v->cap) {
-      const size_t cap = v->cap ? v->cap * 2 : 64;
-      hd_dierange *grown = realloc(v->v, cap * sizeof *grown);
-      if (grown == NULL)
-        return;
-      v->v = grown;
-      v->cap = cap;
-    }
+    if (hd_grow(&v->v, &v->cap, v->n, sizeof *v->v, 64) != 0)
+      return;
     v->v[v->n++] = (hd_dierange){{lo, hi, 0, 0}, *die};
   }
 }
@@ -922,14 +911,8 @@ static int hd__module_same(const hd_module *a, uint64_t hash, const char *path,
 static int hd__module_append(hd_symbolizer *s, const char *path,
                              const uint8_t *id, uint32_t id_len,
                              uint64_t hash) {
-  if (s->n_mods == s->cap_mods) {
-    const size_t cap = s->cap_mods ? s->cap_mods * 2 : 16;
-    hd_module *mods = realloc(s->mods, cap * sizeof *mods);
-    if (mods == NULL)
-      return HS_ENOMEM;
-    s->mods = mods;
-    s->cap_mods = cap;
-  }
+  if (hd_grow(&s->mods, &s->cap_mods, s->n_mods, sizeof *s->mods, 16) != 0)
+    return HS_ENOMEM;
   hd_module *m = &s->mods[s->n_mods];
   memset(m, 0, sizeof *m);
   m->hash = hash;
