@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "hd_map.h"
+#include "hs_tool.h"
 
 /* libstdc++'s demangler (cxxabi.h), declared here to stay in C. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len,
@@ -359,8 +360,7 @@ static uint64_t hd__module_hash(const char *path, const uint8_t *id,
 
 /* The vdso and the kernel's other pseudo mappings have no file. */
 static int hd__is_nofile(const char *path) {
-  const char *base = strrchr(path, '/');
-  base = base != NULL ? base + 1 : path;
+  const char *base = hs__tool_basename(path);
   return path[0] == '\0' || path[0] == '[' ||
          strncmp(base, "linux-vdso", 10) == 0 ||
          strncmp(base, "linux-gate", 10) == 0;

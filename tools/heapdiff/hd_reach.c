@@ -11,9 +11,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "hd.h"
+#include "hs_tool.h"
 
 #define HD_UNDONE UINT32_MAX
 #define HD_LOST (UINT32_MAX - 1)
@@ -226,11 +226,6 @@ size_t hd_path_hops(const hd_diff *d, uint32_t node, uint32_t *out,
   return n;
 }
 
-static const char *hd_base_name(const char *path) {
-  const char *s = path ? strrchr(path, '/') : NULL;
-  return s ? s + 1 : path ? path : "?";
-}
-
 /* x86-64's registers as ptrace gives them (docs/format.md): struct
  * user_regs_struct, then struct user_fpregs_struct. */
 #define HD_GREGS 27
@@ -269,9 +264,9 @@ void hd_root_name(hd_diff *d, const hd_pnode *n, uint64_t from, char *buf,
                                         addr - m->bias, &off);
     if (sym)
       snprintf(buf, len, "global %s%s%.0llu (%s)", sym, off ? "+" : "",
-               (unsigned long long)off, hd_base_name(m->path));
+               (unsigned long long)off, hs__tool_basename(m->path));
     else
-      snprintf(buf, len, "global %s+%#llx", hd_base_name(m->path),
+      snprintf(buf, len, "global %s+%#llx", hs__tool_basename(m->path),
                (unsigned long long)(addr - m->bias));
   } else if (r->kind == HS_ROOT_THREAD) {
     snprintf(buf, len, "stack of thread %d (%s)", r->tid,
