@@ -344,19 +344,16 @@ static void hd_json_stack(hd_diff *d, FILE *out, const hd_site *s) {
 
 static void hd_json_root(hd_diff *d, FILE *out, const hd_pnode *n,
                          uint64_t from, uint64_t target) {
-  const hd_snap *sn = &d->snaps[d->n_snaps - 1];
-  const hs_root *r = hs_snapshot_root(sn->snap, n->what);
+  hd_root_desc rd;
+  hd_root_describe(d, n->what, from, &rd);
+  const hs_root *r = rd.root;
   if (r->kind == HS_ROOT_GLOBAL) {
-    const hs_module *m = hs_snapshot_module(sn->snap, r->module);
-    const uint64_t off = r->start + from - m->bias;
-    uint64_t sym_off = 0;
-    const char *sym =
-        hd_symbolize_data(d->sym, sn->module_handle[r->module], off, &sym_off);
     fputs("{\"kind\": \"global\", \"symbol\": ", out);
-    hd_json_str(out, sym);
-    fprintf(out, ", \"symbol_offset\": %" PRIu64 ", \"module\": ", sym_off);
-    hd_json_str(out, m->path);
-    fprintf(out, ", \"offset\": %" PRIu64, off);
+    hd_json_str(out, rd.symbol);
+    fprintf(out,
+            ", \"symbol_offset\": %" PRIu64 ", \"module\": ", rd.symbol_offset);
+    hd_json_str(out, rd.module->path);
+    fprintf(out, ", \"offset\": %" PRIu64, rd.offset);
   } else if (r->kind == HS_ROOT_MAPPING) {
     fprintf(out,
             "{\"kind\": \"mapping\", \"start\": %" PRIu64 ", \"end\": %" PRIu64
