@@ -9,9 +9,9 @@
  * functions, ELF symbols), since libdwfl's own lookups either need
  * .debug_aranges or scan whole tables. Inlined frames come from a walk
  * down the function's DIE tree along the scopes holding the address.
- * Every result is kept in a hash map keyed by (handle, offset) and
- * allocated from an arena, so pointers handed out stay valid until
- * hd_symbolizer_free(). Not thread-safe: one thread per symbolizer. */
+ * Every result is kept in a cache keyed by (handle, offset), indexed by
+ * hd_map.h, and allocated from an arena, so pointers handed out stay valid
+ * until hd_symbolizer_free(). Not thread-safe: one thread per symbolizer. */
 #define _GNU_SOURCE /* asprintf */
 #include "hd_symbols.h"
 
@@ -28,6 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hd_map.h"
+#include "hs_tool.h"
+
 /* libstdc++'s demangler (cxxabi.h), declared here to stay in C. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len,
                             int *status);
@@ -37,9 +40,13 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len,
 #define HD_MAX_FRAMES ((size_t)128)
 #define HD_CHUNK_SIZE ((size_t)64 * 1024)
 
-/* hd_map kinds: the low bit of a cache key's first word. */
-#define HD_KIND_CODE 0u
-#define HD_KIND_DATA 1u
+/* What a result cache entry holds: the low bit of its key's first word. */
+#define HD_LOOKUP_CODE 0u /* hd_result: the frames at an offset */
+#define HD_LOOKUP_DATA 1u /* hd_dataref: the data symbol at an offset */
+
+/* What a names entry is keyed by: its key's second word. */
+#define HD_NAME_MANGLED 0u /* a string-table entry, demangled */
+#define HD_NAME_DIE 1u     /* a function DIE's name */
 
 typedef struct hd_chunk {
   struct hd_chunk *next;
@@ -48,18 +55,21 @@ typedef struct hd_chunk {
   max_align_t data[];
 } hd_chunk;
 
-typedef struct hd_slot {
+/* One cached answer: two key words and a value, never NULL. */
+typedef struct hd_entry {
   uint64_t a;
   uint64_t b;
-  void *val; /* NULL: empty slot */
-} hd_slot;
+  void *val;
+} hd_entry;
 
-/* Open addressing, linear probing, power-of-two size, at most half full. */
-typedef struct hd_map {
-  hd_slot *slots;
-  size_t mask;
-  size_t count;
-} hd_map;
+/* A cache: its entries in our own array, found through an hd_map index
+ * (hd_map.h) of their positions. */
+typedef struct hd_cache {
+  hd_map *index;
+  hd_entry *entries;
+  size_t n;
+  size_t cap;
+} hd_cache;
 
 typedef struct hd_result {
   size_t n;
@@ -130,9 +140,9 @@ struct hd_symbolizer {
   hd_module *mods;
   size_t n_mods;
   size_t cap_mods;
-  hd_map cache; /* (handle << 1 | kind, offset) -> hd_result / hd_dataref */
-  hd_map names; /* (mangled name, 0) -> demangled; (DIE, 1) -> name */
-  hd_map fnidx; /* CU DIE address -> hd_cuindex */
+  hd_cache cache; /* (handle << 1 | HD_LOOKUP_*, offset) -> result */
+  hd_cache names; /* (mangled name or DIE, HD_NAME_*) -> name */
+  hd_cache fnidx; /* (CU DIE address, 0) -> hd_cuindex */
   hd_chunk *chunks;
 };
 
@@ -190,7 +200,7 @@ static const char *hd__printf(hd_symbolizer *s, const char *fmt, ...) {
   return p != NULL ? p : "out of memory";
 }
 
-/* ---- hash map ---- */
+/* ---- caches ---- */
 
 static uint64_t hd__mix(uint64_t a, uint64_t b) {
   uint64_t h = a * 0x9e3779b97f4a7c15u ^ b;
@@ -200,52 +210,43 @@ static uint64_t hd__mix(uint64_t a, uint64_t b) {
   return h;
 }
 
-static void *hd__map_get(const hd_map *m, uint64_t a, uint64_t b) {
-  if (m->slots == NULL)
-    return NULL;
-  for (size_t i = hd__mix(a, b) & m->mask;; i = (i + 1) & m->mask) {
-    const hd_slot *sl = &m->slots[i];
-    if (sl->val == NULL || (sl->a == a && sl->b == b))
-      return sl->val;
-  }
+static int hd__entry_eq(const void *ctx, uint32_t id, const void *key) {
+  const hd_entry *e = &((const hd_cache *)ctx)->entries[id];
+  const hd_entry *k = key;
+  return e->a == k->a && e->b == k->b;
 }
 
-static void hd__map_insert(hd_map *m, uint64_t a, uint64_t b, void *val) {
-  size_t i = hd__mix(a, b) & m->mask;
-  while (m->slots[i].val != NULL && (m->slots[i].a != a || m->slots[i].b != b))
-    i = (i + 1) & m->mask;
-  if (m->slots[i].val == NULL)
-    m->count++;
-  m->slots[i] = (hd_slot){a, b, val};
+/* @return : the value stored under (a, b), or NULL. */
+static void *hd__cache_get(const hd_cache *c, uint64_t a, uint64_t b) {
+  const hd_entry key = {a, b, NULL};
+  const uint32_t id =
+      hd_map_find(c->index, hd__mix(a, b), hd__entry_eq, c, &key);
+  return id != UINT32_MAX ? c->entries[id].val : NULL;
 }
 
-static int hd__map_grow(hd_map *m) {
-  const size_t n = m->slots == NULL ? 1024 : (m->mask + 1) * 2;
-  hd_slot *old = m->slots;
-  const size_t old_n = old == NULL ? 0 : m->mask + 1;
-  m->slots = calloc(n, sizeof *m->slots);
-  if (m->slots == NULL) {
-    m->slots = old;
-    return HS_ENOMEM;
-  }
-  m->mask = n - 1;
-  m->count = 0;
-  for (size_t i = 0; i < old_n; i++)
-    if (old[i].val != NULL)
-      hd__map_insert(m, old[i].a, old[i].b, old[i].val);
-  free(old);
-  return 0;
-}
-
-static int hd__map_put(hd_map *m, uint64_t a, uint64_t b, void *val) {
+/* Stores val under (a, b), which hd__cache_get has just not found. Out of
+ * memory nothing is kept, and the lookup is made again next time.
+ * @return : 0, or HS_ENOMEM. */
+static int hd__cache_put(hd_cache *c, uint64_t a, uint64_t b, void *val) {
   assert(val != NULL);
-  if (m->slots == NULL || (m->count + 1) * 2 > m->mask + 1) {
-    const int err = hd__map_grow(m);
-    if (err != 0)
-      return err;
-  }
-  hd__map_insert(m, a, b, val);
-  return 0;
+  if (c->n >= UINT32_MAX - 1 || /* UINT32_MAX is hd_map's "no id" */
+      hd_grow(&c->entries, &c->cap, c->n, sizeof *c->entries, 1024))
+    return HS_ENOMEM;
+  c->entries[c->n] = (hd_entry){a, b, val};
+  const int err = hd_map_put(c->index, hd__mix(a, b), (uint32_t)c->n);
+  if (err == 0)
+    c->n++;
+  return err;
+}
+
+static int hd__cache_init(hd_cache *c) {
+  c->index = hd_map_create();
+  return c->index != NULL ? 0 : HS_ENOMEM;
+}
+
+static void hd__cache_free(hd_cache *c) {
+  hd_map_free(c->index);
+  free(c->entries);
 }
 
 /* ---- sorted ranges ---- */
@@ -310,7 +311,8 @@ static const void *hd__ranges_find(const void *base, size_t n, size_t size,
 static const char *hd__demangle(hd_symbolizer *s, const char *name) {
   if (name == NULL || name[0] != '_' || name[1] != 'Z')
     return name;
-  const char *known = hd__map_get(&s->names, (uintptr_t)name, 0);
+  const char *known =
+      hd__cache_get(&s->names, (uintptr_t)name, HD_NAME_MANGLED);
   if (known != NULL)
     return known;
   int status = 0;
@@ -319,7 +321,7 @@ static const char *hd__demangle(hd_symbolizer *s, const char *name) {
   free(d);
   if (out == NULL)
     out = name;
-  (void)hd__map_put(&s->names, (uintptr_t)name, 0, (void *)out);
+  (void)hd__cache_put(&s->names, (uintptr_t)name, HD_NAME_MANGLED, (void *)out);
   return out;
 }
 
@@ -335,7 +337,7 @@ static const char *hd__die_string(Dwarf_Die *die, unsigned attr) {
 static const char *hd__die_name(hd_symbolizer *s, Dwarf_Die *die) {
   static const char none[] = ""; /* a DIE without a name, in the map */
   const uint64_t key = (uintptr_t)die->addr;
-  const char *name = hd__map_get(&s->names, key, 1);
+  const char *name = hd__cache_get(&s->names, key, HD_NAME_DIE);
   if (name != NULL)
     return name == none ? NULL : name;
   name = hd__die_string(die, DW_AT_linkage_name);
@@ -344,7 +346,8 @@ static const char *hd__die_name(hd_symbolizer *s, Dwarf_Die *die) {
   if (name == NULL)
     name = hd__die_string(die, DW_AT_name);
   name = hd__demangle(s, name);
-  (void)hd__map_put(&s->names, key, 1, (void *)(name ? name : none));
+  (void)hd__cache_put(&s->names, key, HD_NAME_DIE,
+                      (void *)(name ? name : none));
   return name;
 }
 
@@ -352,18 +355,12 @@ static const char *hd__die_name(hd_symbolizer *s, Dwarf_Die *die) {
 
 static uint64_t hd__module_hash(const char *path, const uint8_t *id,
                                 uint32_t id_len) {
-  uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-  for (const char *p = path; *p; p++)
-    h = (h ^ (unsigned char)*p) * 0x100000001b3u;
-  for (uint32_t i = 0; i < id_len; i++)
-    h = (h ^ id[i]) * 0x100000001b3u;
-  return hd__mix(h, id_len);
+  return hd__mix(hd_hash(hd_hash(0, path, strlen(path)), id, id_len), id_len);
 }
 
 /* The vdso and the kernel's other pseudo mappings have no file. */
 static int hd__is_nofile(const char *path) {
-  const char *base = strrchr(path, '/');
-  base = base != NULL ? base + 1 : path;
+  const char *base = hs__tool_basename(path);
   return path[0] == '\0' || path[0] == '[' ||
          strncmp(base, "linux-vdso", 10) == 0 ||
          strncmp(base, "linux-gate", 10) == 0;
@@ -712,14 +709,8 @@ static void hd__die_ranges(hd_dievec *v, Dwarf_Die *ranged,
   while ((off = dwarf_ranges(ranged, off, &base, &lo, &hi)) > 0) {
     if (lo >= hi)
       continue;
-    if (v->n == v->cap) {
-      const size_t cap = v->cap ? v->cap * 2 : 64;
-      hd_dierange *grown = realloc(v->v, cap * sizeof *grown);
-      if (grown == NULL)
-        return;
-      v->v = grown;
-      v->cap = cap;
-    }
+    if (hd_grow(&v->v, &v->cap, v->n, sizeof *v->v, 64) != 0)
+      return;
     v->v[v->n++] = (hd_dierange){{lo, hi, 0, 0}, *die};
   }
 }
@@ -768,7 +759,7 @@ static void hd__cu_collect(hd_dievec *v, Dwarf_Die *parent, int depth) {
  * functions' ranges. @return : the index, or NULL out of memory. */
 static const hd_cuindex *hd__cu_index(hd_symbolizer *s, Dwarf_Die *cu) {
   const uint64_t key = (uintptr_t)cu->addr;
-  hd_cuindex *ix = hd__map_get(&s->fnidx, key, 0);
+  hd_cuindex *ix = hd__cache_get(&s->fnidx, key, 0);
   if (ix != NULL)
     return ix;
   hd_dievec v = {NULL, 0, 0};
@@ -779,7 +770,7 @@ static const hd_cuindex *hd__cu_index(hd_symbolizer *s, Dwarf_Die *cu) {
     ix->n = v.n;
     if (v.n)
       memcpy(ix->fns, v.v, v.n * sizeof *v.v);
-    if (hd__map_put(&s->fnidx, key, 0, ix) != 0)
+    if (hd__cache_put(&s->fnidx, key, 0, ix) != 0)
       ix = NULL;
   }
   free(v.v);
@@ -859,13 +850,13 @@ size_t hd_symbolize(hd_symbolizer *s, uint32_t handle, uint64_t offset,
   hd_module *m = hd__module(s, handle);
   if (m == NULL)
     return 1;
-  const uint64_t key = (uint64_t)handle << 1 | HD_KIND_CODE;
-  hd_result *r = hd__map_get(&s->cache, key, offset);
+  const uint64_t key = (uint64_t)handle << 1 | HD_LOOKUP_CODE;
+  hd_result *r = hd__cache_get(&s->cache, key, offset);
   if (r == NULL) {
     r = hd__resolve(s, m, offset);
     if (r == NULL)
       return 1;
-    (void)hd__map_put(&s->cache, key, offset, r);
+    (void)hd__cache_put(&s->cache, key, offset, r);
   }
   *frames = r->frames;
   return r->n;
@@ -895,13 +886,13 @@ const char *hd_symbolize_data(hd_symbolizer *s, uint32_t handle,
   hd_module *m = hd__module(s, handle);
   if (m == NULL)
     return NULL;
-  const uint64_t key = (uint64_t)handle << 1 | HD_KIND_DATA;
-  const hd_dataref *r = hd__map_get(&s->cache, key, offset);
+  const uint64_t key = (uint64_t)handle << 1 | HD_LOOKUP_DATA;
+  const hd_dataref *r = hd__cache_get(&s->cache, key, offset);
   if (r == NULL) {
     r = hd__data_resolve(s, m, offset);
     if (r == NULL)
       return NULL;
-    (void)hd__map_put(&s->cache, key, offset, (void *)r);
+    (void)hd__cache_put(&s->cache, key, offset, (void *)r);
   }
   if (r->name != NULL && sym_off != NULL)
     *sym_off = r->off;
@@ -920,14 +911,8 @@ static int hd__module_same(const hd_module *a, uint64_t hash, const char *path,
 static int hd__module_append(hd_symbolizer *s, const char *path,
                              const uint8_t *id, uint32_t id_len,
                              uint64_t hash) {
-  if (s->n_mods == s->cap_mods) {
-    const size_t cap = s->cap_mods ? s->cap_mods * 2 : 16;
-    hd_module *mods = realloc(s->mods, cap * sizeof *mods);
-    if (mods == NULL)
-      return HS_ENOMEM;
-    s->mods = mods;
-    s->cap_mods = cap;
-  }
+  if (hd_grow(&s->mods, &s->cap_mods, s->n_mods, sizeof *s->mods, 16) != 0)
+    return HS_ENOMEM;
   hd_module *m = &s->mods[s->n_mods];
   memset(m, 0, sizeof *m);
   m->hash = hash;
@@ -1045,7 +1030,13 @@ int hd_symbolizer_create(const hd_sym_options *opt, hd_symbolizer **out) {
   hd_symbolizer *s = calloc(1, sizeof *s);
   if (s == NULL)
     return HS_ENOMEM;
-  int err = hd__set_sysroot(s, opt ? opt->sysroot : NULL);
+  int err = hd__cache_init(&s->cache);
+  if (err == 0)
+    err = hd__cache_init(&s->names);
+  if (err == 0)
+    err = hd__cache_init(&s->fnidx);
+  if (err == 0)
+    err = hd__set_sysroot(s, opt ? opt->sysroot : NULL);
   if (err == 0)
     err = hd__debug_path(s, opt);
   if (err != 0) {
@@ -1070,9 +1061,9 @@ void hd_symbolizer_free(hd_symbolizer *s) {
     free(s->mods[i].data);
   }
   free(s->mods);
-  free(s->cache.slots);
-  free(s->names.slots);
-  free(s->fnidx.slots);
+  hd__cache_free(&s->cache);
+  hd__cache_free(&s->names);
+  hd__cache_free(&s->fnidx);
   while (s->chunks != NULL) {
     hd_chunk *next = s->chunks->next;
     free(s->chunks);

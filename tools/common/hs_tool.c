@@ -151,6 +151,11 @@ void hs__tool_size(char *buf, size_t len, uint64_t bytes) {
   snprintf(buf, len, "%.1f %s (%" PRIu64 " bytes)", v, units[u], bytes);
 }
 
+const char *hs__tool_basename(const char *path) {
+  const char *slash = path ? strrchr(path, '/') : NULL;
+  return slash ? slash + 1 : path ? path : "?";
+}
+
 void hs__tool_put_safe(FILE *f, const char *s) {
   for (; *s; s++) {
     const unsigned char c = (unsigned char)*s;

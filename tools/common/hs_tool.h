@@ -91,6 +91,10 @@ int hs__args_next(hs__args *a, const char **value);
  * "1.5 MiB (1572864 bytes)". Writes at most len bytes, NUL-terminated. */
 void hs__tool_size(char *buf, size_t len, uint64_t bytes);
 
+/*! @return : the last component of `path` (after its last '/'), `path`
+ * itself when it has no '/', or "?" when it is NULL. Points into `path`. */
+const char *hs__tool_basename(const char *path);
+
 /*! Writes `s` to `f`, control bytes shown as \xNN: snapshot strings come
  * from another process and must not drive the terminal. */
 void hs__tool_put_safe(FILE *f, const char *s);

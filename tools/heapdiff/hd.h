@@ -133,6 +133,23 @@ void hd_reach_free(hd_diff *d);
 /*! The hops of path node `node`, root first, into out (at most max).
  * @return : the number of hops. */
 size_t hd_path_hops(const hd_diff *d, uint32_t node, uint32_t *out, size_t max);
+
+/* A root of the last snapshot, with what names a global: its module and
+ * the data symbol holding the word. */
+typedef struct hd_root_desc {
+  const hs_root *root;
+  const hs_module *module; /* a global's module; NULL for other roots */
+  uint64_t offset;         /* a global: the word's offset in its module */
+  const char *symbol;      /* a global: the data symbol holding it, or NULL */
+  uint64_t symbol_offset;  /* the word's offset into it; 0 without one */
+} hd_root_desc;
+
+/*! Describes root `index` of the last snapshot for the pointer at offset
+ * `from` in it, into *out; strings are owned by the snapshot and the
+ * symbolizer. */
+void hd_root_describe(const hd_diff *d, uint32_t index, uint64_t from,
+                      hd_root_desc *out);
+
 /*! For a root hop whose pointer is at `from` in the root: "global
  * g_sessions (server)", "stack of thread 42 (worker)", "mapping
  * 0x7f..-0x7f.. [anon]"; written into buf. */

@@ -84,8 +84,7 @@ static void hd_sort(hd_diff *d) {
 }
 
 static int hd_kind(const char *path) {
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
+  const char *base = hs__tool_basename(path);
   if (strncmp(base, "libheapsnap.so", 14) == 0)
     return HD_KIND_SHIM;
   if (strncmp(base, "libc.so", 7) == 0)

@@ -11,9 +11,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "hd.h"
+#include "hs_tool.h"
 
 #define HD_UNDONE UINT32_MAX
 #define HD_LOST (UINT32_MAX - 1)
@@ -63,17 +63,11 @@ static uint32_t hd_site_of_block(const hd_walk *w, uint32_t b) {
  * ones take different paths. Which global: the data symbol's offset in
  * the module (or the word's own, without symbols). */
 static uint64_t hd_global_of(const hd_walk *w, const hs_reach *r) {
-  const hs_root *root = hs_snapshot_root(w->s->snap, r->index);
-  if (root->kind == HS_ROOT_REGISTER)
+  hd_root_desc rd;
+  hd_root_describe(w->d, r->index, r->from, &rd);
+  if (rd.root->kind == HS_ROOT_REGISTER)
     return r->from; /* which register, likewise */
-  if (root->kind != HS_ROOT_GLOBAL)
-    return 0;
-  const hs_module *m = hs_snapshot_module(w->s->snap, root->module);
-  const uint64_t off = root->start + r->from - m->bias;
-  uint64_t sym_off = 0;
-  const char *sym = hd_symbolize_data(
-      w->d->sym, w->s->module_handle[root->module], off, &sym_off);
-  return sym ? off - sym_off : off;
+  return rd.root->kind == HS_ROOT_GLOBAL ? rd.offset - rd.symbol_offset : 0;
 }
 
 /* Block b's node, given its retainer's node is known. */
@@ -226,11 +220,6 @@ size_t hd_path_hops(const hd_diff *d, uint32_t node, uint32_t *out,
   return n;
 }
 
-static const char *hd_base_name(const char *path) {
-  const char *s = path ? strrchr(path, '/') : NULL;
-  return s ? s + 1 : path ? path : "?";
-}
-
 /* x86-64's registers as ptrace gives them (docs/format.md): struct
  * user_regs_struct, then struct user_fpregs_struct. */
 #define HD_GREGS 27
@@ -257,22 +246,37 @@ const char *hd_register_name(const hs_root *r, uint64_t from, char *buf,
   return buf;
 }
 
+void hd_root_describe(const hd_diff *d, uint32_t index, uint64_t from,
+                      hd_root_desc *out) {
+  const hd_snap *s = &d->snaps[d->n_snaps - 1];
+  const hs_root *r = hs_snapshot_root(s->snap, index);
+  *out = (hd_root_desc){r, NULL, 0, NULL, 0};
+  if (r->kind != HS_ROOT_GLOBAL)
+    return;
+  out->module = hs_snapshot_module(s->snap, r->module);
+  out->offset = r->start + from - out->module->bias;
+  out->symbol = hd_symbolize_data(d->sym, s->module_handle[r->module],
+                                  out->offset, &out->symbol_offset);
+}
+
+/* "global g_sessions+8 (server)", or by offset without a symbol. */
+static void hd_global_name(const hd_root_desc *rd, char *buf, size_t len) {
+  const char *mod = hs__tool_basename(rd->module->path);
+  const unsigned long long off = rd->symbol_offset;
+  if (rd->symbol)
+    snprintf(buf, len, "global %s%s%.0llu (%s)", rd->symbol, off ? "+" : "",
+             off, mod);
+  else
+    snprintf(buf, len, "global %s+%#llx", mod, (unsigned long long)rd->offset);
+}
+
 void hd_root_name(hd_diff *d, const hd_pnode *n, uint64_t from, char *buf,
                   size_t len) {
-  const hd_snap *s = &d->snaps[d->n_snaps - 1];
-  const hs_root *r = hs_snapshot_root(s->snap, n->what);
+  hd_root_desc rd;
+  hd_root_describe(d, n->what, from, &rd);
+  const hs_root *r = rd.root;
   if (r->kind == HS_ROOT_GLOBAL) {
-    const hs_module *m = hs_snapshot_module(s->snap, r->module);
-    const uint64_t addr = r->start + from;
-    uint64_t off = 0;
-    const char *sym = hd_symbolize_data(d->sym, s->module_handle[r->module],
-                                        addr - m->bias, &off);
-    if (sym)
-      snprintf(buf, len, "global %s%s%.0llu (%s)", sym, off ? "+" : "",
-               (unsigned long long)off, hd_base_name(m->path));
-    else
-      snprintf(buf, len, "global %s+%#llx", hd_base_name(m->path),
-               (unsigned long long)(addr - m->bias));
+    hd_global_name(&rd, buf, len);
   } else if (r->kind == HS_ROOT_THREAD) {
     snprintf(buf, len, "stack of thread %d (%s)", r->tid,
              r->name[0] ? r->name : "?");

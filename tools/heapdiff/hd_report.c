@@ -17,11 +17,6 @@ static const char *hd_c(const hd_diff *d, const char *code) {
   return d->opt->color ? code : "";
 }
 
-static const char *hd_base(const char *path) {
-  const char *s = path ? strrchr(path, '/') : NULL;
-  return s ? s + 1 : path ? path : "?";
-}
-
 /* "1.5 MiB", "812 B"; signed when `sign`. */
 static void hd_size(char *buf, size_t len, double bytes, int sign) {
   static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -88,7 +83,8 @@ static void hd_text_snapshots(const hd_diff *d, FILE *out) {
     hd_size(live, sizeof live, s->est_bytes, 0);
     hd_size(rss, sizeof rss, (double)h->rss_bytes, 0);
     hd_size(gap, sizeof gap, (double)h->rss_bytes - s->est_bytes, 0);
-    fprintf(out, "  %-34s %+8.1fs %12.0f %11s %11s %11s\n", hd_base(s->path),
+    fprintf(out, "  %-34s %+8.1fs %12.0f %11s %11s %11s\n",
+            hs__tool_basename(s->path),
             (double)(h->time_ns - d->snaps[0].h->time_ns) / 1e9, s->est_blocks,
             live, h->rss_bytes ? rss : "?", h->rss_bytes ? gap : "?");
   }
@@ -103,11 +99,11 @@ static void hd_text_frame(hd_diff *d, FILE *out, uint32_t fid,
     hs__tool_put_safe(out, f->function);
     fputs(hd_c(d, HD_OFF), out);
     if (f->file)
-      fprintf(out, "  %s:%u", hd_base(f->file), f->line);
+      fprintf(out, "  %s:%u", hs__tool_basename(f->file), f->line);
     else
-      fprintf(out, "  (%s)", hd_base(mod));
+      fprintf(out, "  (%s)", hs__tool_basename(mod));
   } else {
-    fprintf(out, "%s+%#" PRIx64, hd_base(mod), d->frames[fid].offset);
+    fprintf(out, "%s+%#" PRIx64, hs__tool_basename(mod), d->frames[fid].offset);
   }
   fputs(f->inlined ? "  (inlined)\n" : "\n", out);
 }
@@ -134,13 +130,14 @@ static void hd_text_site_name(hd_diff *d, FILE *out, const hd_site *s) {
   }
   hd_frame_symbols(d, s->frames[0], &f);
   if (!f->function) {
-    fprintf(out, "%s+%#" PRIx64, hd_base(hd_frame_module(d, s->frames[0])),
+    fprintf(out, "%s+%#" PRIx64,
+            hs__tool_basename(hd_frame_module(d, s->frames[0])),
             d->frames[s->frames[0]].offset);
     return;
   }
   hs__tool_put_safe(out, f->function);
   if (f->file)
-    fprintf(out, "  %s:%u", hd_base(f->file), f->line);
+    fprintf(out, "  %s:%u", hs__tool_basename(f->file), f->line);
 }
 
 /* Hop `h` of a path, with the pointer that leads on from it: held by the
@@ -347,19 +344,16 @@ static void hd_json_stack(hd_diff *d, FILE *out, const hd_site *s) {
 
 static void hd_json_root(hd_diff *d, FILE *out, const hd_pnode *n,
                          uint64_t from, uint64_t target) {
-  const hd_snap *sn = &d->snaps[d->n_snaps - 1];
-  const hs_root *r = hs_snapshot_root(sn->snap, n->what);
+  hd_root_desc rd;
+  hd_root_describe(d, n->what, from, &rd);
+  const hs_root *r = rd.root;
   if (r->kind == HS_ROOT_GLOBAL) {
-    const hs_module *m = hs_snapshot_module(sn->snap, r->module);
-    const uint64_t off = r->start + from - m->bias;
-    uint64_t sym_off = 0;
-    const char *sym =
-        hd_symbolize_data(d->sym, sn->module_handle[r->module], off, &sym_off);
     fputs("{\"kind\": \"global\", \"symbol\": ", out);
-    hd_json_str(out, sym);
-    fprintf(out, ", \"symbol_offset\": %" PRIu64 ", \"module\": ", sym_off);
-    hd_json_str(out, m->path);
-    fprintf(out, ", \"offset\": %" PRIu64, off);
+    hd_json_str(out, rd.symbol);
+    fprintf(out,
+            ", \"symbol_offset\": %" PRIu64 ", \"module\": ", rd.symbol_offset);
+    hd_json_str(out, rd.module->path);
+    fprintf(out, ", \"offset\": %" PRIu64, rd.offset);
   } else if (r->kind == HS_ROOT_MAPPING) {
     fprintf(out,
             "{\"kind\": \"mapping\", \"start\": %" PRIu64 ", \"end\": %" PRIu64
@@ -496,7 +490,7 @@ void hd_report_json(hd_diff *d, FILE *out) {
 static void hd_folded_name(hd_diff *d, FILE *out, uint32_t fid,
                            const hd_frame *f) {
   if (!f->function) {
-    fprintf(out, "%s+%#" PRIx64, hd_base(hd_frame_module(d, fid)),
+    fprintf(out, "%s+%#" PRIx64, hs__tool_basename(hd_frame_module(d, fid)),
             d->frames[fid].offset);
     return;
   }

@@ -171,8 +171,7 @@ static void hs__dump_header(const char *path, const hs_header *h) {
 }
 
 static const char *hs__dump_basename(const hs_module *m) {
-  const char *slash = strrchr(m->path, '/');
-  return !*m->path ? "[vdso]" : slash ? slash + 1 : m->path;
+  return *m->path ? hs__tool_basename(m->path) : "[vdso]";
 }
 
 static void hs__dump_module(size_t i, const hs_module *m) {
