@@ -133,7 +133,10 @@ int hs__args_next(hs__args *a, const char **value) {
     return HS_EINVAL;
   }
   a->i++;
-  return hs__opt_value(a, o, eq, value);
+  const int id = hs__opt_value(a, o, eq, value);
+  if (id == HS__OPT_HELP)
+    fputs(a->help, stdout);
+  return id;
 }
 
 void hs__tool_size(char *buf, size_t len, uint64_t bytes) {

@@ -66,7 +66,7 @@ int hs__tool_exit(const char *cmd, int code);
 /* One long option a command accepts. */
 typedef struct hs__opt {
   const char *name; /* without the dashes: "dir" */
-  int id;           /* > 0, returned by hs__args_next() */
+  int id;           /* HS__OPT_HELP for "help", else > HS__TOOL_DONE */
   int has_value;    /* 1: "--name VALUE" or "--name=VALUE"; 0: a flag */
 } hs__opt;
 
@@ -77,11 +77,17 @@ typedef struct hs__args {
   const hs__opt *opts; /* terminated by an entry with name NULL */
   int argc;
   char **argv;
-  int i; /* next argument to look at; the first operand once done */
+  int i;            /* next argument to look at; the first operand once done */
+  const char *help; /* printed for --help (and -h) */
 } hs__args;
 
+/* The id of "help" in every option table: hs__args_next() prints the help. */
+#define HS__OPT_HELP HS__TOOL_DONE
+
 /*! Reads the next option. "-h" stands for "--help" when "help" is listed.
+ * A loop over the options runs while the result is > HS__TOOL_DONE.
  * @return : the option's id with *value set (NULL for a flag);
+ *           HS__TOOL_DONE after printing a->help for --help;
  *           0 when the options end (a->i is then the first operand);
  *           HS_EINVAL after printing one line for an unknown option, a
  *           missing value or a value given to a flag. */

@@ -54,7 +54,7 @@ static const char hd_help[] =
     "input (a file missing, truncated, corrupted, of another program).\n";
 
 enum {
-  HD_HELP = 1,
+  HD_HELP = HS__OPT_HELP,
   HD_VERSION,
   HD_TOP,
   HD_ALL,
@@ -149,9 +149,6 @@ static int hd_add(const char **list, size_t *n, const char *opt,
 static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
   uint64_t n;
   switch (id) {
-  case HD_HELP:
-    fputs(hd_help, stdout);
-    return HS__TOOL_DONE;
   case HD_VERSION:
     printf("heapdiff %s\n", HS_VERSION);
     return HS__TOOL_DONE;
@@ -233,7 +230,7 @@ static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
 /* Options may come before, between or after the files ("--" ends them). */
 static int hd_parse(hd_options *o, int argc, char **argv, const char **dirs,
                     char **files, size_t *n_files) {
-  hs__args a = {NULL, hd_opts, argc, argv, 1};
+  hs__args a = {NULL, hd_opts, argc, argv, 1, hd_help};
   int only_files = 0;
   while (a.i < argc) {
     if (only_files || (!strcmp(argv[a.i], "--") && (only_files = 1, a.i++))) {
@@ -243,7 +240,7 @@ static int hd_parse(hd_options *o, int argc, char **argv, const char **dirs,
     }
     const char *v;
     const int id = hs__args_next(&a, &v);
-    if (id < 0)
+    if (id < 0 || id == HS__TOOL_DONE)
       return id;
     if (id == 0) {
       files[(*n_files)++] = argv[a.i++];

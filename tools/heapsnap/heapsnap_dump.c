@@ -35,7 +35,7 @@ const char hs__help_dump[] =
     "exit status: 0 printed; 2 usage error, or FILE cannot be read or is\n"
     "not a valid snapshot.\n";
 
-enum { HS__DUMP_HELP = 1, HS__DUMP_TOPN };
+enum { HS__DUMP_HELP = HS__OPT_HELP, HS__DUMP_TOPN };
 
 static const hs__opt hs__dump_opts[] = {
     {"help", HS__DUMP_HELP, 0},
@@ -286,17 +286,13 @@ static int hs__dump_stacks(const hs_snapshot *snap, uint64_t top) {
 static int hs__dump_options(hs__args *a, uint64_t *top) {
   const char *v;
   int id;
-  while ((id = hs__args_next(a, &v)) > 0) {
-    if (id == HS__DUMP_HELP) {
-      fputs(hs__help_dump, stdout);
-      return HS__TOOL_DONE;
-    }
+  while ((id = hs__args_next(a, &v)) > HS__TOOL_DONE) {
     if (hs__parse_u64(v, 0, UINT32_MAX, top))
       return hs__tool_bad_value(
           "dump", "top", "a whole number of stacks >= 0 (0 shows all)", v);
   }
-  if (id < 0)
-    return id;
+  if (id != 0)
+    return id; /* HS__TOOL_DONE or an error */
   if (a->i >= a->argc)
     return hs__tool_usage("dump", "missing the snapshot file");
   if (a->i + 1 < a->argc)
@@ -322,7 +318,7 @@ static int hs__dump_file(const char *path, uint64_t top) {
 }
 
 int hs__cmd_dump(int argc, char **argv) {
-  hs__args a = {"dump", hs__dump_opts, argc, argv, 0};
+  hs__args a = {"dump", hs__dump_opts, argc, argv, 0, hs__help_dump};
   uint64_t top = HS__DUMP_TOP;
   int rc = hs__dump_options(&a, &top);
   if (!rc)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "hs_parse.h"
+#include "hs_tool.h"
 
 /* Reads a small /proc file into buf, NUL-terminated. @return : bytes or
  * -errno. */
@@ -89,7 +90,7 @@ static int hs__maps_line_is_shim(char *line) {
   const size_t len = strlen(path), dlen = sizeof deleted - 1;
   if (len > dlen && strcmp(path + len - dlen, deleted) == 0)
     path[len - dlen] = '\0';
-  const char *base = strrchr(path, '/') + 1;
+  const char *base = hs__tool_basename(path);
   return strcmp(base, "libheapsnap.so") == 0 ||
          strncmp(base, "libheapsnap.so.", 15) == 0;
 }

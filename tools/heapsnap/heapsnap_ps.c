@@ -37,7 +37,7 @@ const char hs__help_ps[] =
     "exit status: 0 (also when no process runs the shim); 2 usage error or\n"
     "/proc cannot be read.\n";
 
-enum { HS__PS_HELP = 1, HS__PS_JSON };
+enum { HS__PS_HELP = HS__OPT_HELP, HS__PS_JSON };
 
 static const hs__opt hs__ps_opts[] = {
     {"help", HS__PS_HELP, 0},
@@ -151,14 +151,10 @@ static void hs__ps_tidy(void) {
 /* Reads the options: --json sets *json.
  * @return : 0, HS__TOOL_DONE after printing the help, or HS_EINVAL. */
 static int hs__ps_options(int argc, char **argv, int *json) {
-  hs__args it = {"ps", hs__ps_opts, argc, argv, 0};
+  hs__args it = {"ps", hs__ps_opts, argc, argv, 0, hs__help_ps};
   const char *v;
   int id;
-  while ((id = hs__args_next(&it, &v)) > 0) {
-    if (id == HS__PS_HELP) {
-      fputs(hs__help_ps, stdout);
-      return HS__TOOL_DONE;
-    }
+  while ((id = hs__args_next(&it, &v)) > HS__TOOL_DONE) {
     *json = 1;
   }
   if (id == 0 && it.i < argc)

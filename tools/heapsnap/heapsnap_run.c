@@ -65,7 +65,7 @@ const char hs__help_run[] =
     "cannot be executed; 2 for a usage error, a bad value or a missing shim.\n";
 
 enum {
-  HS__RUN_HELP = 1,
+  HS__RUN_HELP = HS__OPT_HELP,
   HS__RUN_DIR,
   HS__RUN_INTERVAL,
   HS__RUN_SIGNAL,
@@ -284,11 +284,7 @@ static int hs__run_export(const hs__run_cfg *cfg, const char *dir) {
 static int hs__run_options(hs__args *a, hs__run_cfg *cfg) {
   const char *v;
   int id;
-  while ((id = hs__args_next(a, &v)) > 0) {
-    if (id == HS__RUN_HELP) {
-      fputs(hs__help_run, stdout);
-      return HS__TOOL_DONE;
-    }
+  while ((id = hs__args_next(a, &v)) > HS__TOOL_DONE) {
     const int rc = hs__run_check(id, v);
     if (rc)
       return rc;
@@ -339,7 +335,7 @@ static int hs__run_prepare(hs__args *a) {
 }
 
 int hs__cmd_run(int argc, char **argv) {
-  hs__args a = {"run", hs__run_opts, argc, argv, 0};
+  hs__args a = {"run", hs__run_opts, argc, argv, 0, hs__help_run};
   const int rc = hs__run_prepare(&a);
   if (rc)
     return hs__tool_exit("run", rc);

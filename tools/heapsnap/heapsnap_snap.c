@@ -49,7 +49,7 @@ const char hs__help_snap[] =
     "has not started yet, or the time ran out; 2 usage error, no such\n"
     "process, no shim in it, its signal trigger off, or no permission.\n";
 
-enum { HS__SNAP_HELP = 1, HS__SNAP_TIMEOUT, HS__SNAP_DIR };
+enum { HS__SNAP_HELP = HS__OPT_HELP, HS__SNAP_TIMEOUT, HS__SNAP_DIR };
 
 static const hs__opt hs__snap_opts[] = {
     {"help", HS__SNAP_HELP, 0},
@@ -296,14 +296,10 @@ static int hs__snap_send(const hs__snap_target *t) {
 /* Reads the options and the PID operand into `a`.
  * @return : 0, HS__TOOL_DONE after printing the help, or HS_EINVAL. */
 static int hs__snap_options(int argc, char **argv, hs__snap_args *a) {
-  hs__args it = {"snap", hs__snap_opts, argc, argv, 0};
+  hs__args it = {"snap", hs__snap_opts, argc, argv, 0, hs__help_snap};
   const char *v;
   int id;
-  while ((id = hs__args_next(&it, &v)) > 0) {
-    if (id == HS__SNAP_HELP) {
-      fputs(hs__help_snap, stdout);
-      return HS__TOOL_DONE;
-    }
+  while ((id = hs__args_next(&it, &v)) > HS__TOOL_DONE) {
     if (id == HS__SNAP_DIR)
       a->dir = v;
     else if (hs__parse_seconds(v, &a->timeout_ns) || a->timeout_ns == 0)
@@ -311,8 +307,8 @@ static int hs__snap_options(int argc, char **argv, hs__snap_args *a) {
     else
       a->timeout = v;
   }
-  if (id < 0)
-    return id;
+  if (id != 0)
+    return id; /* HS__TOOL_DONE or an error */
   if (it.i >= argc)
     return hs__tool_usage("snap", "missing the process id");
   if (it.i + 1 < argc)
