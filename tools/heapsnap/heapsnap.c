@@ -24,6 +24,7 @@ static const char hs__help_main[] =
     "  run [OPTIONS] [--] CMD [ARGS...]  run CMD in place with the shim\n"
     "      --dir D  --interval S  --signal SIG  --at-exit  --keep N\n"
     "      --depth N  --verbose  --sample BYTES  --no-scan\n"
+    "      --scan-registers\n"
     "  snap [--timeout S] [--dir D] PID  take a snapshot of a running "
     "process\n"
     "  ps [--json]                       list the processes that run the "
