@@ -7,9 +7,9 @@
  * returns is owned by the hs_snapshot and lives until hs_snapshot_free().
  *
  * Errors follow one convention: functions return int, 0 on success and a
- * negative code on failure: one of HS_E* (hs_errors.h), or -errno for a system call
- * that failed. hs_strerror() turns any of them into a short sentence.
- * The file format itself is specified in docs/format.md. */
+ * negative code on failure: one of HS_E* (hs_errors.h), or -errno for a system
+ * call that failed. hs_strerror() turns any of them into a short sentence. The
+ * file format itself is specified in docs/format.md. */
 #ifndef HS_SNAPSHOT_H
 #define HS_SNAPSHOT_H
 
