@@ -2,9 +2,10 @@
 # stress_forkdl.sh BIN SHIM SRC DLLIB [loop THREADS [INTERVAL]]
 # Fork while another thread is inside the dynamic loader (stress_forkdl.c).
 # With loop: 20 runs of 300 forks from THREADS threads while another
-# thread dlopens and dlcloses DLLIB, each run killed and failed after 30 s
-# (a run takes 2 s alone, up to 12 s beside two others like it on two
-# cores),
+# thread dlopens and dlcloses DLLIB, each run killed and failed after 90 s
+# (a run takes 2 s alone, 7 s in the full suite on two cores, 16 s and
+# more on two cores shared with compilers; a hang is for ever), with the
+# state of every process of the run printed first (hang or slowness),
 # with a snapshot every INTERVAL seconds if given. Every run prints "done",
 # and some children over all runs must have inherited the loader's lock
 # held (the shim says so with HEAPSNAP_VERBOSE): the race was exercised.
@@ -35,13 +36,49 @@ check_all() {
   echo "$1: $n snapshots as expected"
 }
 
+# show_group PGID: each process of the group and each of its threads:
+# state, kernel wait channel, system call (number and first argument).
+show_group() {
+  local p t
+  for p in $(ps -o pid= -g "$1"); do
+    echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+    for t in /proc/"$p"/task/*; do
+      echo "  thread ${t##*/}: state $(awk '{print $3}' "$t/stat" 2>/dev/null)" \
+        "wchan $(cat "$t/wchan" 2>/dev/null) syscall" \
+        "$(cut -d' ' -f1,2 "$t/syscall" 2>/dev/null)"
+    done
+  done
+}
+
+# bounded LIMIT CMD...: CMD in a process group of its own; its status, or
+# 137 after LIMIT seconds, with the group's state shown first and killed.
+bounded() {
+  local limit=$1 pid i rc=0 groups=("${rl_groups[@]+"${rl_groups[@]}"}")
+  shift
+  setsid "$@" &
+  pid=$!
+  rl_track_group "$pid" # until it is reaped: a stuck child is killed too
+  for ((i = 0; i < limit * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    show_group "$pid" >&2
+    kill -9 -- "-$pid" 2>/dev/null || true
+  fi
+  wait "$pid" || rc=$?
+  kill -9 -- "-$pid" 2>/dev/null || true # children left behind
+  rl_groups=("${groups[@]+"${groups[@]}"}")
+  return "$rc"
+}
+
 if [ "${5:-}" = loop ]; then
   threads=$6 interval=${7:-} frozen=0
   for run in $(seq 20); do
-    timeout -s KILL 30 "${under_shim[@]}" HEAPSNAP_INTERVAL="$interval" \
+    bounded 90 "${under_shim[@]}" HEAPSNAP_INTERVAL="$interval" \
       HEAPSNAP_VERBOSE=1 "$prog" loop 300 "$threads" "$lib" \
       >"$rl_dir/out" 2>"$rl_dir/err" ||
-      fail "run $run: exit $? (137: hung): $(grep -v wrote "$rl_dir/err" | head -3)"
+      fail "run $run: exit $? (137: hung): $(grep -v wrote "$rl_dir/err" | head -40)"
     [ "$(cat "$rl_dir/out")" = done ] || fail "run $run: $(cat "$rl_dir/out")"
     ! grep -v -e '^heapsnap: wrote ' -e '^heapsnap: forked while' \
       "$rl_dir/err" || fail "run $run: unexpected stderr"
