@@ -340,8 +340,9 @@ static void hs__dump_missing(const hs__dump *d, const hs__dump_site *sites,
     for (uint32_t f = 0; f < st.depth; f++) {
       const hs_module *m = hs__dump_module_of(d->snap, st.frames[f], gen);
       const size_t k = m ? (size_t)(m - hs_snapshot_module(d->snap, 0)) : 0;
-      if (!m || seen[k]++)
+      if (!m || seen[k])
         continue;
+      seen[k] = 1;
       const char *why = NULL;
       const int rc = hd_symbolizer_module_status(d->sym, d->handle[k], &why);
       if (rc == HD_MOD_MISSING || rc == HD_MOD_MISMATCH || rc == HD_MOD_NOSYMS)
