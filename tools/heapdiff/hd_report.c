@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hd.h"
+#include "hd_symprint.h"
 #include "hs_tool.h"
 
 #define HD_BOLD "\033[1m"
@@ -92,20 +93,9 @@ static void hd_text_snapshots(const hd_diff *d, FILE *out) {
 
 static void hd_text_frame(hd_diff *d, FILE *out, uint32_t fid,
                           const hd_frame *f, int first) {
-  const char *mod = hd_frame_module(d, fid);
   fputs(first ? "" : "             ", out);
-  if (f->function) {
-    fprintf(out, "%s", first ? hd_c(d, HD_BOLD) : hd_c(d, HD_DIM));
-    hs__tool_put_safe(out, f->function);
-    fputs(hd_c(d, HD_OFF), out);
-    if (f->file)
-      fprintf(out, "  %s:%u", hs__tool_basename(f->file), f->line);
-    else
-      fprintf(out, "  (%s)", hs__tool_basename(mod));
-  } else {
-    fprintf(out, "%s+%#" PRIx64, hs__tool_basename(mod), d->frames[fid].offset);
-  }
-  fputs(f->inlined ? "  (inlined)\n" : "\n", out);
+  hd_frame_put(out, f, hd_frame_module(d, fid), d->frames[fid].offset,
+               first ? hd_c(d, HD_BOLD) : hd_c(d, HD_DIM), hd_c(d, HD_OFF));
 }
 
 /* The site's first stack_depth source frames, inlined ones included. */
@@ -239,17 +229,8 @@ void hd_report_text(hd_diff *d, FILE *out) {
   uint32_t mods[16];
   const char *why[16];
   const size_t nmods = hd_unsymbolized(d, hd_shown(d, 0), mods, why, 16);
-  for (size_t i = 0; i < nmods; i++) {
-    const char *path = d->module_paths[mods[i]], *w = why[i];
-    const size_t len = strlen(path);
-    if (!strncmp(w, path, len) && !strncmp(w + len, ": ", 2))
-      w += len + 2; /* the reason names the file already */
-    fputs("no symbols for ", out);
-    hs__tool_put_safe(out, path);
-    fputs(" (", out);
-    hs__tool_put_safe(out, w);
-    fputs(")\n", out);
-  }
+  for (size_t i = 0; i < nmods; i++)
+    hd_symbols_put_missing(out, d->module_paths[mods[i]], why[i]);
   char total[32], rate[32];
   hd_size(total, sizeof total, d->total_growth, 1);
   hd_size(rate, sizeof rate, secs > 0 ? d->total_growth / secs : 0, 1);
