@@ -68,9 +68,9 @@ expect 2 "^heapdiff: copy.snap: the same snapshot as server.1.snap; give each on
 expect 2 "^heapdiff: moved.snap: a snapshot of pid 200, but server.1.snap is of pid 100 \(another process of /nonexistent/heapdiff-test/server\); use --force" $good moved.snap
 expect 2 "^heapdiff: --json and --folded do not go together" --json --folded server.3.snap
 expect 2 "^heapdiff: --json and --folded do not go together" --folded server.3.snap --json
-expect 2 "^heapdiff: server.1.snap: no reachability scan \(not scanned\): --fail-over-lost needs one$" --fail-over-lost 0 $good
-expect 2 "^heapdiff: server.2.snap: no reachability scan \(not scanned\): --fail-over-lost needs one$" --fail-over-lost 1M server.1.snap server.2.snap
-expect 2 "^heapdiff: server.1.snap: no reachability scan \(not scanned\): --lost needs one$" --lost $good
+expect 2 "^heapdiff: server.1.snap: no reachability scan \(not scanned, HEAPSNAP_SCAN=0\): --fail-over-lost needs one$" --fail-over-lost 0 $good
+expect 2 "^heapdiff: server.2.snap: no reachability scan \(not scanned, HEAPSNAP_SCAN=0\): --fail-over-lost needs one$" --fail-over-lost 1M server.1.snap server.2.snap
+expect 2 "^heapdiff: server.1.snap: no reachability scan \(not scanned, HEAPSNAP_SCAN=0\): --lost needs one$" --lost $good
 expect 2 "^heapdiff: --fail-over-lost: expected a size in bytes" --fail-over-lost 1.5 server.3.snap
 expect 2 "^heapdiff: --fail-over-lost: expected a size in bytes" --fail-over-lost '' server.3.snap
 expect 2 "^heapdiff: --fail-over-lost needs a value" server.3.snap --fail-over-lost

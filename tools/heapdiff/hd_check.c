@@ -71,7 +71,7 @@ int hd_check_finish(hd_diff *d) {
     hs__tool_error(NULL, "%s: no reachability scan (%s): %s needs one", s->path,
                    s->h->scan_note[0] ? s->h->scan_note
                    : d->sampled       ? "a sampled snapshot"
-                                      : "not scanned",
+                                      : "not scanned, HEAPSNAP_SCAN=0",
                    d->opt->have_lost_gate ? "--fail-over-lost" : "--lost");
     return HS_EINVAL;
   }

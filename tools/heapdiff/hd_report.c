@@ -229,9 +229,11 @@ static void hd_text_summary(const hd_diff *d, FILE *out) {
             d->total_blocks);
     if (d->scanned) {
       hd_lost_size(b, sizeof b, d->total_lost_bytes, d->total_lost_blocks);
-      fprintf(out, ": %s of it lost, in %zu site%s",
-              d->total_lost_blocks > 0 ? b : "none", d->n_lost_sites,
-              d->n_lost_sites == 1 ? "" : "s");
+      if (d->total_lost_blocks > 0)
+        fprintf(out, ": %s of it lost, in %zu site%s", b, d->n_lost_sites,
+                d->n_lost_sites == 1 ? "" : "s");
+      else
+        fputs(": none of it lost", out);
     }
     fprintf(out, "%s\n\n", hd_c(d, HD_OFF));
     return;
