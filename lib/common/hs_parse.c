@@ -55,28 +55,60 @@ int hs__parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
   return 0;
 }
 
+/* The unit after a size's number: "" or "B" (bytes), K, M, G or T
+ * (case-insensitive), each optionally followed by "iB" or "B" (also
+ * case-insensitive): all binary multiples.
+ * @return : the shift (0, 10, 20, 30, 40), or -1. */
+static int hs__size_unit(const char *u) {
+  static const char units[] = "kmgt";
+  if (!*u || hs__streq_nocase(u, "b"))
+    return 0;
+  const char *p = strchr(units, hs__lower((unsigned char)*u));
+  if (!p || !*p)
+    return -1;
+  const int shift = 10 * (int)(p - units + 1);
+  u++;
+  if (!*u || hs__streq_nocase(u, "b") || hs__streq_nocase(u, "ib"))
+    return shift;
+  return -1;
+}
+
+/* Whole digits into *v (at most 19, so no overflow); 0 digits is an error.
+ * @return : the first character after them, or NULL. */
+static const char *hs__digits(const char *s, uint64_t *v, unsigned *n) {
+  *v = 0, *n = 0;
+  for (; *s >= '0' && *s <= '9'; s++, (*n)++) {
+    if (*n == 19)
+      return 0;
+    *v = *v * 10 + (uint64_t)(*s - '0');
+  }
+  return *n ? s : 0;
+}
+
 int hs__parse_bytes(const char *v, uint64_t max, uint64_t *out) {
-  char digits[24];
-  if (!v)
+  uint64_t whole, frac = 0, scale = 1;
+  unsigned nw, nf = 0;
+  const char *s = v ? hs__digits(v, &whole, &nw) : 0;
+  if (!s)
     return HS_EINVAL;
-  const size_t n = strlen(v);
-  if (n == 0 || n >= sizeof digits)
+  if (*s == '.') {
+    s = hs__digits(s + 1, &frac, &nf);
+    if (!s || nf > 6) /* a millionth of a unit is below a byte up to T */
+      return HS_EINVAL;
+    for (unsigned i = 0; i < nf; i++)
+      scale *= 10;
+  }
+  const int shift = hs__size_unit(s);
+  if (shift < 0 || (nf && !shift)) /* no fractions of a byte */
     return HS_EINVAL;
-  memcpy(digits, v, n + 1);
-  unsigned shift = 0;
-  const char unit = digits[n - 1];
-  if (unit == 'k' || unit == 'K')
-    shift = 10;
-  else if (unit == 'm' || unit == 'M')
-    shift = 20;
-  else if (unit == 'g' || unit == 'G')
-    shift = 30;
-  if (shift)
-    digits[n - 1] = '\0';
-  uint64_t x;
-  if (hs__parse_u64(digits, 0, max >> shift, &x))
+  if (whole > (max >> shift))
     return HS_EINVAL;
-  *out = x << shift;
+  /* frac / scale < 1 and shift <= 40, so frac << shift stays below 2^60 */
+  const uint64_t base = whole << shift;
+  const uint64_t bytes = base + ((frac << shift) / scale);
+  if (bytes < base || bytes > max)
+    return HS_EINVAL;
+  *out = bytes;
   return 0;
 }
 

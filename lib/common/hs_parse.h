@@ -20,8 +20,12 @@ int hs__parse_seconds(const char *s, uint64_t *out_ns);
 /*! Parses a decimal unsigned integer within [min, max]. */
 int hs__parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
-/*! Parses a number of bytes with an optional binary unit K, M or G
- * (case-insensitive): "524288" or "512K". At most max bytes. */
+/*! Parses a size in bytes: digits, then optionally "B" or a binary unit
+ * K, M, G or T (2^10 ... 2^40, case-insensitive) that may be followed by "iB"
+ * or "B" (so "512K", "512k", "512KiB" and "512KB" are all 524288). With a unit
+ * the number may have a fraction of up to 6 digits ("1.5G"), rounded down
+ * to whole bytes; without one it may not. No sign, no spaces, no exponent.
+ * At most max bytes. */
 int hs__parse_bytes(const char *s, uint64_t max, uint64_t *out);
 
 /*! Parses a boolean: 1/0, yes/no, true/false, on/off (case-insensitive). */

@@ -60,14 +60,40 @@ else
   echo "FAIL: --force gave $rc"; cat err; fails=$((fails + 1))
 fi
 
-expect 2 "needs two or more snapshot files" 
-expect 2 "needs two or more snapshot files" $good
+expect 2 "^heapdiff: needs one or more snapshot files"
+expect 2 "^heapdiff: server.1.snap: the same snapshot as server.1.snap; give each once$" $good $good
+expect 2 "^heapdiff: \./server.1.snap: the same snapshot as server.1.snap; give each once$" $good server.2.snap ./$good
+cp $good copy.snap
+expect 2 "^heapdiff: copy.snap: the same snapshot as server.1.snap; give each once$" $good copy.snap
+expect 2 "^heapdiff: moved.snap: a snapshot of pid 200, but server.1.snap is of pid 100 \(another process of /nonexistent/heapdiff-test/server\); use --force" $good moved.snap
+expect 2 "^heapdiff: --json and --folded do not go together" --json --folded server.3.snap
+expect 2 "^heapdiff: --json and --folded do not go together" --folded server.3.snap --json
+expect 2 "^heapdiff: server.1.snap: no reachability scan \(not scanned, HEAPSNAP_SCAN=0\): --fail-over-lost needs one$" --fail-over-lost 0 $good
+expect 2 "^heapdiff: server.2.snap: no reachability scan \(not scanned, HEAPSNAP_SCAN=0\): --fail-over-lost needs one$" --fail-over-lost 1M server.1.snap server.2.snap
+expect 2 "^heapdiff: server.1.snap: no reachability scan \(not scanned, HEAPSNAP_SCAN=0\): --lost needs one$" --lost $good
+expect 2 "^heapdiff: --fail-over-lost: expected a size in bytes" --fail-over-lost 1.5 server.3.snap
+expect 2 "^heapdiff: --fail-over-lost: expected a size in bytes" --fail-over-lost '' server.3.snap
+expect 2 "^heapdiff: --fail-over-lost needs a value" server.3.snap --fail-over-lost
 expect 2 "^heapdiff: --top: expected a count of 1 or more, got '0'" --top 0 $good $good
 expect 2 "^heapdiff: --top: expected" --top x $good $good
 expect 2 "--top and --all do not go together" --top 3 --all $good $good
 expect 2 "^heapdiff: --group-by: expected stack, function or line, got 'foo'" --group-by foo $good $good
 expect 2 "^heapdiff: --fail-over: expected" --fail-over -1 $good $good
 expect 2 "^heapdiff: --fail-over: expected" --fail-over 10X $good $good
+expect 2 "^heapdiff: --fail-over: expected" --fail-over 1P $good $good
+# one size rule (docs/heapdiff.md): 3.75K is 3840 bytes, the growth of
+# server.1 -> server.3; 3.749K is 3838 (rounded down); 10m is 10 MiB
+expect 1 "^heapdiff: growth 3840 bytes is over --fail-over 3838$" --fail-over 3.749K $good server.3.snap
+expect 1 "^heapdiff: growth 3840 bytes is over --fail-over 3839$" --fail-over 3839B $good server.3.snap
+rc=0
+for v in 3.75K 3840 10m 10MB 10MiB 1t; do
+  "$heapdiff" --fail-over "$v" $good server.3.snap >out 2>err || rc=$?
+  if [ "$rc" = 0 ] && [ ! -s err ]; then
+    echo "ok: --fail-over $v passes a growth of 3840"
+  else
+    echo "FAIL: --fail-over $v gave $rc"; cat err; fails=$((fails + 1))
+  fi
+done
 expect 2 "^heapdiff: --color: expected auto, always or never" --color sometimes $good $good
 expect 2 "^heapdiff: --stack-depth: expected" --stack-depth 0 $good $good
 expect 2 "unknown option|unrecognized|--bogus" --bogus $good $good

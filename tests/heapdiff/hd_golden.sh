@@ -32,7 +32,20 @@ check server3.folded --folded server.1.snap server.2.snap server.3.snap
 check server2.txt server.1.snap server.2.snap
 check server3-top1.txt --top 1 --stack-depth 1 server.1.snap server.2.snap server.3.snap
 check unordered.txt server.3.snap server.1.snap server.2.snap
-check moved.json --json server.1.snap moved.snap
+check moved.json --json --force server.1.snap moved.snap
+check moved.txt --force server.1.snap moved.snap
+check steps4.txt steps.1.snap steps.2.snap steps.3.snap steps.4.snap
+check steps3.json --json steps.1.snap steps.2.snap steps.4.snap
+check one.txt server.3.snap
+check one.json --json server.3.snap
+check one-noscan.txt server.1.snap
+check one-lost.txt --lost server.3.snap
+check one-lost.folded --folded --lost server.3.snap
+check lost-multi.txt --lost server.1.snap server.2.snap server.3.snap
+check lost-gate-over.txt --fail-over-lost 999 --lost server.3.snap
+check lost-gate-under.txt --fail-over-lost 1000 --lost server.3.snap
+check lost-gate-both.json --json --fail-over 1M --fail-over-lost 1K server.1.snap server.3.snap
+check zero-gate.txt --fail-over-lost 0 zero.2.snap
 check gate-over.txt --fail-over 3839 server.1.snap server.3.snap
 check gate-under.txt --fail-over 3840 server.1.snap server.3.snap
 check zero.txt zero.1.snap zero.2.snap

@@ -138,6 +138,27 @@ SPEC
   } >"$d/regs.2.spec"
   sed -e 's/^registers$/note registers of 1 of 3 threads not scanned: thread 102 (io): ptrace not permitted (a debugger attached, kernel.yama.ptrace_scope, seccomp)/' \
     "$d/regs.2.spec" >"$d/regs-note.2.spec"
+  # The trend rule: four snapshots 10 s apart, one block per site each
+  # time, of these sizes (steps.1, .2, .4 give the three-snapshot case):
+  #   site 0x1100: 40696 40696 40696 82184 -> growing (a new high: a rehash)
+  #   site 0x1200: 100 200 200 200         -> bounded (flat at its high)
+  #   site 0x1300: 100 300 200 250         -> bounded (below its high)
+  #   site 0x1400: 100 50 80 120           -> growing (above the first high)
+  #   site 0x1500: 100 400 50 300          -> bounded
+  local sizes=("40696 40696 40696 82184" "100 200 200 200" "100 300 200 250"
+    "100 50 80 120" "100 400 50 300")
+  for k in 1 2 3 4; do
+    { hd_common 4000000
+      printf 'number %d\nepoch %d\ntime %d\n' $k $((k - 1)) \
+        $((1000000000 + 10 * (k - 1)))
+      for i in 0 1 2 3 4; do
+        local sz
+        sz=$(echo "${sizes[$i]}" | cut -d' ' -f$k)
+        printf 'block 0x%x %d %d %d\n' $((0x1000000 * (i + 1) + k * 0x100000)) \
+          "$sz" $((i + 1)) $((k - 1))
+      done
+    } >"$d/steps.$k.spec"
+  done
   for s in "$d"/*.spec; do
     "$MKSNAP" "$s" "${s%.spec}.snap" || return 1
   done

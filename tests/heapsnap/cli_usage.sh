@@ -37,7 +37,7 @@ for v in 0 257 x; do
   usage_error "run --depth '$v'" "heapsnap run: --depth: expected" \
     "$H" run --depth "$v" true
 done
-for v in x 5KB K -1 2T 1025G ""; do
+for v in x 5KBx 1.5 1P K -1 2T 1025G ""; do
   usage_error "run --sample '$v'" "heapsnap run: --sample: expected" \
     "$H" run --sample "$v" true
 done

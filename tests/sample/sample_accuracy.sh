@@ -29,7 +29,8 @@ for seed in "$@"; do
   s=$(run "s$seed" HEAPSNAP_SAMPLE_BYTES="$r" HEAPSNAP_SAMPLE_SEED="$seed")
   "$check" "$full" "$s" "$tol" || fail "estimates off with seed $seed"
   # heapdiff's estimated totals against full mode's exact ones
-  "$heapdiff" --json "$full" "$s" >"$dir/total.json" ||
+  # two processes: --force (docs/heapdiff.md)
+  "$heapdiff" --json --force "$full" "$s" >"$dir/total.json" ||
     fail "heapdiff --json failed"
   python3 - "$dir/total.json" "$tol" <<'PY' || fail "estimated totals off with seed $seed"
 import json, sys
@@ -46,7 +47,7 @@ PY
 done
 first=$(ls "$dir/s$1"/*.snap)
 again=$(run again HEAPSNAP_SAMPLE_BYTES="$r" HEAPSNAP_SAMPLE_SEED="$1")
-"$heapdiff" --top 3 --color never "$first" "$again" >"$dir/diff" 2>&1 ||
+"$heapdiff" --force --top 3 --color never "$first" "$again" >"$dir/diff" 2>&1 ||
   { cat "$dir/diff"; fail "heapdiff failed"; }
 grep -q "numbers are estimates" "$dir/diff" ||
   { cat "$dir/diff"; fail "heapdiff does not mark the estimates"; }

@@ -26,18 +26,21 @@ enum { HD_GROUP_STACK, HD_GROUP_FUNCTION, HD_GROUP_LINE };
 enum { HD_OUT_TEXT, HD_OUT_JSON, HD_OUT_FOLDED };
 
 typedef struct hd_options {
-  size_t top;             /* sites shown; 0 = all */
-  int top_given;          /* --top was given (JSON lists all otherwise) */
-  int all;                /* --all */
-  int output;             /* HD_OUT_* */
-  int group_by;           /* HD_GROUP_* */
-  uint32_t stack_depth;   /* source frames per site in the text report */
-  uint32_t retainers;     /* retainer paths shown per site */
-  int force;              /* compare snapshots of different programs */
-  int color;              /* escape sequences in the text report */
-  int have_gate;          /* --fail-over given */
-  uint64_t fail_over;     /* bytes */
-  const char **alloc_fns; /* --alloc-fn names */
+  size_t top;              /* sites shown; 0 = all */
+  int top_given;           /* --top was given (JSON lists all otherwise) */
+  int all;                 /* --all */
+  int output;              /* HD_OUT_* */
+  int group_by;            /* HD_GROUP_* */
+  uint32_t stack_depth;    /* source frames per site in the text report */
+  uint32_t retainers;      /* retainer paths shown per site */
+  int force;               /* compare snapshots of different programs */
+  int color;               /* escape sequences in the text report */
+  int have_gate;           /* --fail-over given */
+  uint64_t fail_over;      /* bytes */
+  int lost_only;           /* --lost: list the sites with lost blocks */
+  int have_lost_gate;      /* --fail-over-lost given */
+  uint64_t fail_over_lost; /* bytes */
+  const char **alloc_fns;  /* --alloc-fn names */
   size_t n_alloc_fns;
   hd_sym_options sym;
 } hd_options;
@@ -67,6 +70,7 @@ typedef struct hd_site {
   double delta_blocks, delta_bytes;
   const char *trend;
   double unreachable_blocks, unreachable_bytes; /* in the last snapshot */
+  double new_unreachable_blocks, new_unreachable_bytes; /* of those, new */
   struct hd_path *paths; /* retainer paths, most blocks first (hd_reach.c) */
   size_t n_paths, cap_paths;
 } hd_site;
@@ -105,14 +109,23 @@ typedef struct hd_diff {
   size_t n_sites, cap_sites;
   struct hd_map *frame_index, *site_index, *name_index; /* hd_map.c */
   int8_t *frame_alloc; /* per frame: 1 allocator, 0 not, -1 not known yet */
-  uint32_t *order;     /* growing sites, most growth first */
-  int scanned;         /* the last snapshot has a reachability scan */
-  hd_pnode *pnodes;    /* retainer path hops (hd_reach.c) */
+  uint32_t *order;     /* the listed sites: growing ones, most growth
+                          first; or hd_check.c's (one snapshot, --lost) */
+  size_t n_order;
+  int scanned;      /* the last snapshot has a reachability scan */
+  hd_pnode *pnodes; /* retainer path hops (hd_reach.c) */
   size_t n_pnodes, cap_pnodes;
   struct hd_map *pnode_index;
   size_t n_growing;
   size_t n_live_sites; /* sites with blocks in some snapshot */
   double total_growth; /* sum of the growing sites' delta_bytes */
+  /* hd_check.c, over all sites of the last snapshot: */
+  double total_lost_blocks, total_lost_bytes;   /* unreachable */
+  double total_new_bytes, total_new_lost_bytes; /* new, and new unreachable */
+  double total_new_lost_blocks;
+  size_t n_new_sites;               /* sites with new blocks */
+  size_t n_lost_sites;              /* sites with lost blocks */
+  double total_bytes, total_blocks; /* live, all sites */
 } hd_diff;
 
 /* hd_load.c */
@@ -121,6 +134,9 @@ void hd_diff_free(hd_diff *d);
 
 /* hd_sites.c */
 int hd_sites_build(hd_diff *d);
+/*! Whether block b of snapshot k was allocated after the first snapshot
+ * was taken (every block is, when they are different processes). */
+int hd_block_is_new(const hd_diff *d, size_t k, const hs_block *b);
 /*! The source frames of frame id `fid` (inlined ones first). */
 size_t hd_frame_symbols(hd_diff *d, uint32_t fid, const hd_frame **out);
 /*! Module path of a frame, or NULL. */
@@ -158,6 +174,25 @@ void hd_root_name(hd_diff *d, const hd_pnode *n, uint64_t from, char *buf,
 /*! A register root's register at offset `from` ("r15", "xmm0"). */
 const char *hd_register_name(const hs_root *r, uint64_t from, char *buf,
                              size_t len);
+
+/* hd_check.c: the leak check (one snapshot, --lost, --fail-over-lost). */
+/*! Whether the report lists sites by what they hold (one snapshot, or
+ * --lost) rather than by growth. */
+int hd_list_mode(const hd_diff *d);
+/*! In list mode, puts every site live in the last snapshot in d->order,
+ * so the reachability pass works out their retainers. @return : 0 or
+ * HS_ENOMEM. */
+int hd_check_list(hd_diff *d);
+/*! After hd_reach_build: the totals over all sites; in list mode the
+ * order (most bytes first, or with --lost the sites with lost blocks,
+ * most lost bytes first). @return : 0, or HS_EINVAL after one line when
+ * --fail-over-lost is given and the last snapshot has no scan. */
+int hd_check_finish(hd_diff *d);
+/*! Whether the last snapshot's lost blocks are over --fail-over-lost. */
+int hd_check_lost_over(const hd_diff *d);
+/*! Whether there is a growth rate to show: one process, time between
+ * the first snapshot and the last. */
+int hd_has_rate(const hd_diff *d);
 
 /* hd_report.c */
 void hd_report_text(hd_diff *d, FILE *out);

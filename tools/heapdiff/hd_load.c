@@ -3,6 +3,7 @@
  * put in time order (saying so when they were not given in it). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "hd.h"
 #include "hs_tool.h"
@@ -71,6 +72,47 @@ static int hd_check_program(const hd_diff *d) {
   return 0;
 }
 
+static int hd_same_process(const hs_header *a, const hs_header *b) {
+  return a->pid == b->pid && a->start_ns == b->start_ns;
+}
+
+/* One file given twice (or a copy of one snapshot) would compare a
+ * snapshot with itself. */
+static int hd_check_distinct(const hd_diff *d) {
+  for (size_t i = 1; i < d->n_snaps; i++)
+    for (size_t j = 0; j < i; j++) {
+      const hd_snap *a = &d->snaps[j], *b = &d->snaps[i];
+      struct stat sa, sb;
+      const int same_file = stat(a->path, &sa) == 0 &&
+                            stat(b->path, &sb) == 0 && sa.st_dev == sb.st_dev &&
+                            sa.st_ino == sb.st_ino;
+      if (!same_file &&
+          !(hd_same_process(a->h, b->h) && a->h->number == b->h->number &&
+            a->h->time_ns == b->h->time_ns))
+        continue;
+      hs__tool_error(NULL, "%s: the same snapshot as %s; give each once",
+                     b->path, a->path);
+      return HS_EINVAL;
+    }
+  return 0;
+}
+
+/* Epochs and the rate mean something within one process only: snapshots
+ * of two processes of one program are compared with --force alone. */
+static int hd_check_process(const hd_diff *d) {
+  for (size_t i = 1; i < d->n_snaps && !d->opt->force; i++) {
+    const hs_header *a = d->snaps[0].h, *b = d->snaps[i].h;
+    if (hd_same_process(a, b))
+      continue;
+    hs__tool_error(NULL,
+                   "%s: a snapshot of pid %d, but %s is of pid %d (another "
+                   "process of %s); use --force to compare them anyway",
+                   d->snaps[i].path, b->pid, d->snaps[0].path, a->pid, a->exe);
+    return HS_EINVAL;
+  }
+  return 0;
+}
+
 /* Sorted by time; the user is told when the order they gave was not it. */
 static void hd_sort(hd_diff *d) {
   int sorted = 1;
@@ -132,7 +174,11 @@ static int hd_register_modules(hd_diff *d) {
 int hd_load(hd_diff *d, char **paths, size_t n) {
   int rc = hd_open_all(d, paths, n);
   if (!rc)
+    rc = hd_check_distinct(d);
+  if (!rc)
     rc = hd_check_program(d);
+  if (!rc)
+    rc = hd_check_process(d);
   if (rc)
     return rc;
   hd_sort(d);

@@ -138,14 +138,14 @@ static int hd_path_add(hd_walk *w, hd_site *site, uint32_t b) {
   return 0;
 }
 
-/* One pass over the blocks puts each reachable block of a growing site on
+/* One pass over the blocks puts each reachable block of a listed site on
  * its path; then each site's paths are sorted, most blocks first. */
 static int hd_paths(hd_walk *w) {
   hd_diff *const d = w->d;
   uint8_t *growing = calloc(d->n_sites + 1, 1);
   if (!growing)
     return HS_ENOMEM;
-  for (size_t i = 0; i < d->n_growing; i++)
+  for (size_t i = 0; i < d->n_order; i++)
     growing[d->order[i]] = 1;
   int rc = 0;
   for (size_t b = 0; !rc && b < hs_snapshot_block_count(w->s->snap); b++) {
@@ -153,7 +153,7 @@ static int hd_paths(hd_walk *w) {
     if (growing[s] && w->node[b] != HD_LOST)
       rc = hd_path_add(w, &d->sites[s], (uint32_t)b);
   }
-  for (size_t i = 0; !rc && i < d->n_growing; i++) {
+  for (size_t i = 0; !rc && i < d->n_order; i++) {
     hd_site *site = &d->sites[d->order[i]];
     if (site->n_paths > 1) /* none: paths is NULL, which qsort may not get */
       qsort(site->paths, site->n_paths, sizeof *site->paths, hd_cmp_path);
@@ -163,16 +163,21 @@ static int hd_paths(hd_walk *w) {
 }
 
 static void hd_count_lost(hd_walk *w) {
+  const size_t last = w->d->n_snaps - 1;
   for (size_t b = 0; b < hs_snapshot_block_count(w->s->snap); b++)
     if (w->node[b] == HD_LOST) {
       hd_site *site = &w->d->sites[hd_site_of_block(w, (uint32_t)b)];
       site->unreachable_blocks += 1;
       site->unreachable_bytes += (double)w->blocks[b].size;
+      if (hd_block_is_new(w->d, last, &w->blocks[b])) {
+        site->new_unreachable_blocks += 1;
+        site->new_unreachable_bytes += (double)w->blocks[b].size;
+      }
     }
 }
 
-/* Retainer paths are worked out for the growing sites only: they are what
- * the report shows. */
+/* Retainer paths are worked out for the listed sites only (d->order): they
+ * are what the report shows. */
 int hd_reach_build(hd_diff *d) {
   hd_walk w = {.d = d, .s = &d->snaps[d->n_snaps - 1]};
   w.reach = hs_snapshot_reach(w.s->snap);

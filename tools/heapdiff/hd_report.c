@@ -66,8 +66,8 @@ static size_t hd_unsymbolized(hd_diff *d, size_t shown, uint32_t *out,
 
 static size_t hd_shown(const hd_diff *d, int json) {
   if (d->opt->all || (json && !d->opt->top_given))
-    return d->n_growing;
-  return d->opt->top < d->n_growing ? d->opt->top : d->n_growing;
+    return d->n_order;
+  return d->opt->top < d->n_order ? d->opt->top : d->n_order;
 }
 
 /* --- text -------------------------------------------------------------- */
@@ -198,16 +198,107 @@ static void hd_text_site(hd_diff *d, FILE *out, size_t rank, const hd_site *s) {
     hd_text_paths(d, out, s);
 }
 
+/* "812 B" or, for a malloc(0) leak with no bytes, "3 blocks". */
+static void hd_lost_size(char *buf, size_t len, double bytes, double blocks) {
+  hd_size(buf, len, bytes, 0);
+  if (bytes == 0 && blocks > 0)
+    snprintf(buf, len, "%.0f block%s", blocks, blocks == 1 ? "" : "s");
+}
+
+/* The growth, then what of the new bytes (allocated after the first
+ * snapshot, alive in the last) is lost and what is held; with one
+ * snapshot, what it holds and what of that is lost. No rate between two
+ * processes or without time between the snapshots. */
+static void hd_text_summary(const hd_diff *d, FILE *out) {
+  char a[32], b[32], c[32];
+  fputs("\n", out);
+  fputs(hd_c(d, HD_BOLD), out);
+  if (d->n_snaps == 1) {
+    hd_size(a, sizeof a, d->total_bytes, 0);
+    fprintf(out, "%zu sites hold %s in %.0f blocks", d->n_live_sites, a,
+            d->total_blocks);
+    if (d->scanned) {
+      hd_lost_size(b, sizeof b, d->total_lost_bytes, d->total_lost_blocks);
+      if (d->total_lost_blocks > 0)
+        fprintf(out, ": %s of it lost, in %zu site%s", b, d->n_lost_sites,
+                d->n_lost_sites == 1 ? "" : "s");
+      else
+        fputs(": none of it lost", out);
+    }
+    fprintf(out, "%s\n\n", hd_c(d, HD_OFF));
+    return;
+  }
+  hd_size(a, sizeof a, d->total_growth, 1);
+  fprintf(out, "%zu of %zu sites grew, by %s in all", d->n_growing,
+          d->n_live_sites, a);
+  if (hd_has_rate(d)) {
+    hd_size(b, sizeof b, d->total_growth / hd_seconds(d), 1);
+    fprintf(out, " (%s/s)", b);
+  }
+  hd_size(a, sizeof a, d->total_new_bytes, 1);
+  fprintf(out, "\n%s new in %zu site%s", a, d->n_new_sites,
+          d->n_new_sites == 1 ? "" : "s");
+  if (d->scanned) {
+    hd_lost_size(b, sizeof b, d->total_new_lost_bytes,
+                 d->total_new_lost_blocks);
+    hd_size(c, sizeof c, d->total_new_bytes - d->total_new_lost_bytes, 0);
+    fprintf(out, ": %s of it lost, %s held", b, c);
+  }
+  fprintf(out, "%s\n\n", hd_c(d, HD_OFF));
+}
+
+/* The site table's first column heads: "#", two numbers, "lost". */
+static void hd_text_columns(const hd_diff *d, FILE *out, const char *a,
+                            const char *b) {
+  fprintf(out, "%3s %11s %11s ", "#", a, b);
+  if (d->scanned)
+    fprintf(out, "%11s ", "lost");
+}
+
+/* One snapshot, or --lost: the sites by what the last snapshot holds (or
+ * has lost), with their stacks and retainers. */
+static void hd_text_list(hd_diff *d, FILE *out) {
+  const size_t shown = hd_shown(d, 0), k = d->n_snaps - 1;
+  if (d->opt->lost_only && !d->n_order) {
+    fputs("no lost blocks in the last snapshot\n", out);
+    return;
+  }
+  if (!d->n_order)
+    return;
+  hd_text_columns(d, out, "bytes", "blocks");
+  fprintf(out, " %-9s  %s\n", "trend", "allocated at");
+  for (size_t i = 0; i < shown; i++) {
+    const hd_site *s = &d->sites[d->order[i]];
+    char bytes[32], lost[32];
+    hd_size(bytes, sizeof bytes, s->bytes[k], 0);
+    hd_lost_size(lost, sizeof lost, s->unreachable_bytes,
+                 s->unreachable_blocks);
+    fprintf(out, "%3zu %11s %11.0f ", i + 1, bytes, s->blocks[k]);
+    if (d->scanned)
+      fprintf(out, "%s%11s%s ", hd_c(d, s->unreachable_blocks ? HD_RED : ""),
+              lost, hd_c(d, s->unreachable_blocks ? HD_OFF : ""));
+    fprintf(out, " %-9s  ", s->trend);
+    hd_text_stack(d, out, s);
+    if (d->scanned)
+      hd_text_paths(d, out, s);
+  }
+  if (shown < d->n_order)
+    fprintf(out, "... and %zu more %ssites (--top N, --all)\n",
+            d->n_order - shown, d->opt->lost_only ? "losing " : "");
+}
+
 void hd_report_text(hd_diff *d, FILE *out) {
   const double secs = hd_seconds(d);
-  fprintf(out, "%zu snapshots of ", d->n_snaps);
+  fprintf(out, "%zu snapshot%s of ", d->n_snaps, d->n_snaps == 1 ? "" : "s");
   hs__tool_put_safe(out, d->snaps[0].h->exe[0] ? d->snaps[0].h->exe : "?");
   const int pid0 = d->snaps[0].h->pid, pid1 = d->snaps[d->n_snaps - 1].h->pid;
   if (pid0 == pid1)
     fprintf(out, " (pid %d)", pid0);
   else
     fprintf(out, " (pid %d, then pid %d)", pid0, pid1);
-  fprintf(out, ", %.1f s from first to last\n", secs);
+  if (d->n_snaps > 1)
+    fprintf(out, ", %.1f s from first to last", secs);
+  fputc('\n', out);
   if (d->sampled)
     fprintf(out,
             "sampled (mean gap %" PRIu64 " bytes): numbers are "
@@ -231,17 +322,14 @@ void hd_report_text(hd_diff *d, FILE *out) {
   const size_t nmods = hd_unsymbolized(d, hd_shown(d, 0), mods, why, 16);
   for (size_t i = 0; i < nmods; i++)
     hd_symbols_put_missing(out, d->module_paths[mods[i]], why[i]);
-  char total[32], rate[32];
-  hd_size(total, sizeof total, d->total_growth, 1);
-  hd_size(rate, sizeof rate, secs > 0 ? d->total_growth / secs : 0, 1);
-  fprintf(out, "\n%s%zu of %zu sites grew, by %s in all (%s/s)%s\n\n",
-          hd_c(d, HD_BOLD), d->n_growing, d->n_live_sites, total, rate,
-          hd_c(d, HD_OFF));
+  hd_text_summary(d, out);
+  if (hd_list_mode(d)) {
+    hd_text_list(d, out);
+    return;
+  }
   if (!d->n_growing)
     return;
-  fprintf(out, "%3s %11s %11s ", "#", "growth", "new");
-  if (d->scanned)
-    fprintf(out, "%11s ", "lost");
+  hd_text_columns(d, out, "growth", "new");
   fprintf(out, "%19s  %-9s  %s\n", "blocks", "trend", "allocated at");
   const size_t shown = hd_shown(d, 0);
   for (size_t i = 0; i < shown; i++)
@@ -382,14 +470,17 @@ static void hd_json_hop(hd_diff *d, FILE *out, const hd_pnode *n, uint64_t from,
 static void hd_json_retainers(hd_diff *d, FILE *out, const hd_site *s) {
   if (!d->scanned) {
     fputs(",\n     \"unreachable_blocks\": null, \"unreachable_bytes\": "
-          "null, \"retainers\": []",
+          "null, \"new_unreachable_blocks\": null, "
+          "\"new_unreachable_bytes\": null, \"retainers\": []",
           out);
     return;
   }
   fprintf(out,
           ",\n     \"unreachable_blocks\": %.0f, \"unreachable_bytes\": %.0f, "
+          "\"new_unreachable_blocks\": %.0f, \"new_unreachable_bytes\": %.0f, "
           "\"retainers\": [",
-          s->unreachable_blocks, s->unreachable_bytes);
+          s->unreachable_blocks, s->unreachable_bytes,
+          s->new_unreachable_blocks, s->new_unreachable_bytes);
   for (size_t i = 0; i < s->n_paths && i < d->opt->retainers; i++) {
     uint32_t hops[64];
     const size_t n = hd_path_hops(d, s->paths[i].node, hops, 64);
@@ -417,11 +508,41 @@ static void hd_json_site(hd_diff *d, FILE *out, const hd_site *s, int last) {
   fprintf(out,
           ",\n     \"delta_blocks\": %.0f, \"delta_bytes\": %.0f, "
           "\"new_blocks\": %.0f, \"new_bytes\": %.0f, \"trend\": \"%s\", "
-          "\"bytes_per_second\": %.1f",
+          "\"bytes_per_second\": ",
           s->delta_blocks, s->delta_bytes, s->new_blocks, s->new_bytes,
-          s->trend, secs > 0 ? s->delta_bytes / secs : 0.0);
+          s->trend);
+  if (hd_has_rate(d))
+    fprintf(out, "%.1f", s->delta_bytes / secs);
+  else
+    fputs("null", out);
   hd_json_retainers(d, out, s);
   fprintf(out, "}%s\n", last ? "" : ",");
+}
+
+/* The leak check's top-level fields: what sites[] lists, what the last
+ * snapshot holds and has lost, the new bytes, --fail-over-lost. */
+static void hd_json_check(const hd_diff *d, FILE *out) {
+  fprintf(out,
+          "  \"listed\": \"%s\",\n  \"total_bytes\": %.0f,\n"
+          "  \"total_blocks\": %.0f,\n  \"total_new_bytes\": %.0f,\n",
+          d->opt->lost_only ? "lost"
+          : d->n_snaps == 1 ? "live"
+                            : "growing",
+          d->total_bytes, d->total_blocks, d->total_new_bytes);
+  if (d->scanned)
+    fprintf(out,
+            "  \"total_lost_blocks\": %.0f,\n  \"total_lost_bytes\": %.0f,\n"
+            "  \"total_new_lost_bytes\": %.0f,\n",
+            d->total_lost_blocks, d->total_lost_bytes, d->total_new_lost_bytes);
+  else
+    fputs("  \"total_lost_blocks\": null,\n  \"total_lost_bytes\": null,\n"
+          "  \"total_new_lost_bytes\": null,\n",
+          out);
+  if (d->opt->have_lost_gate)
+    fprintf(out,
+            "  \"fail_over_lost\": %" PRIu64 ",\n"
+            "  \"lost_gate_exceeded\": %s,\n",
+            d->opt->fail_over_lost, hd_check_lost_over(d) ? "true" : "false");
 }
 
 void hd_report_json(hd_diff *d, FILE *out) {
@@ -444,6 +565,7 @@ void hd_report_json(hd_diff *d, FILE *out) {
           "  \"seconds\": %.6f,\n  \"total_growth_bytes\": %.0f,\n"
           "  \"growing_sites\": %zu,\n  \"sites_total\": %zu,\n",
           hd_seconds(d), d->total_growth, d->n_growing, d->n_live_sites);
+  hd_json_check(d, out);
   if (d->opt->have_gate)
     fprintf(out, "  \"fail_over\": %" PRIu64 ",\n  \"gate_exceeded\": %s,\n",
             d->opt->fail_over,
@@ -479,7 +601,15 @@ static void hd_folded_name(hd_diff *d, FILE *out, uint32_t fid,
     fputc(*p == ';' ? ':' : *p == '\n' ? ' ' : *p, out);
 }
 
-/* Root first, as flamegraph.pl expects; the value is the growth. */
+/* The growth; in list mode what the last snapshot holds, or has lost. */
+static double hd_folded_value(const hd_diff *d, const hd_site *s) {
+  if (!hd_list_mode(d))
+    return s->delta_bytes;
+  return d->opt->lost_only ? s->unreachable_bytes : s->bytes[d->n_snaps - 1];
+}
+
+/* Root first, as flamegraph.pl expects; the value is the growth, or in
+ * list mode (one snapshot, --lost) the bytes held, or lost. */
 void hd_report_folded(hd_diff *d, FILE *out) {
   for (size_t i = 0; i < hd_shown(d, 1); i++) {
     const hd_site *s = &d->sites[d->order[i]];
@@ -492,6 +622,6 @@ void hd_report_folded(hd_diff *d, FILE *out) {
         hd_folded_name(d, out, s->frames[k], &f[j]);
       }
     }
-    fprintf(out, "%s %.0f\n", first ? "(no stack)" : "", s->delta_bytes);
+    fprintf(out, "%s %.0f\n", first ? "(no stack)" : "", hd_folded_value(d, s));
   }
 }

@@ -294,13 +294,17 @@ static double hd_weight(const hs_header *h, uint64_t size) {
   return p > 0 ? 1.0 / p : 1.0;
 }
 
-static void hd_count(hd_diff *d, size_t k) {
-  hd_snap *s = &d->snaps[k];
-  const hd_snap *first = &d->snaps[0];
-  const int last = k + 1 == d->n_snaps;
+int hd_block_is_new(const hd_diff *d, size_t k, const hs_block *b) {
+  const hs_header *h = d->snaps[k].h, *first = d->snaps[0].h;
   /* epochs compare within one process only */
   const int same_process =
-      s->h->pid == first->h->pid && s->h->start_ns == first->h->start_ns;
+      h->pid == first->pid && h->start_ns == first->start_ns;
+  return !same_process || b->epoch > first->epoch;
+}
+
+static void hd_count(hd_diff *d, size_t k) {
+  hd_snap *s = &d->snaps[k];
+  const int last = k + 1 == d->n_snaps;
   const hs_block *b = hs_snapshot_blocks(s->snap);
   const size_t nstacks = hs_snapshot_stack_count(s->snap);
   for (size_t i = 0; i < hs_snapshot_block_count(s->snap); i++) {
@@ -312,29 +316,34 @@ static void hd_count(hd_diff *d, size_t k) {
     hd_site *site = &d->sites[s->stack_site[b[i].stack]];
     site->blocks[k] += w;
     site->bytes[k] += w * (double)b[i].size;
-    if (last && (!same_process || b[i].epoch > first->h->epoch)) {
+    if (last && d->n_snaps > 1 && hd_block_is_new(d, k, &b[i])) {
       site->new_blocks += w;
       site->new_bytes += w * (double)b[i].size;
     }
   }
 }
 
-/* growing / shrinking in every interval, new, gone, or bounded (anything
- * else: it churns without a steady direction). Two snapshots: the sign. */
+/* By bytes (docs/heapdiff.md, "Trend"): new, gone; growing when the last
+ * snapshot is a new high (above every earlier one), shrinking when it is
+ * below the first, bounded otherwise (not above the earlier high, not
+ * below the first). Containers grow in steps (a rehash, a vector
+ * doubling), so a site that never shrank and just reached a new high is
+ * growing however flat it was before. Two snapshots: the sign. One
+ * snapshot: no trend, "-". */
 static const char *hd_trend(const hd_diff *d, const hd_site *s) {
   const size_t n = d->n_snaps;
+  if (n == 1)
+    return "-";
   if (s->bytes[0] == 0 && s->bytes[n - 1] > 0)
     return "new";
   if (s->bytes[0] > 0 && s->bytes[n - 1] == 0)
     return "gone";
-  int up = 1, down = 1;
-  for (size_t i = 1; i < n; i++) {
-    up &= s->bytes[i] > s->bytes[i - 1];
-    down &= s->bytes[i] < s->bytes[i - 1];
-  }
-  if (up)
+  double high = s->bytes[0];
+  for (size_t i = 1; i + 1 < n; i++)
+    high = s->bytes[i] > high ? s->bytes[i] : high;
+  if (s->bytes[n - 1] > high)
     return "growing";
-  if (down)
+  if (s->bytes[n - 1] < s->bytes[0])
     return "shrinking";
   return n == 2 ? "unchanged" : "bounded";
 }
@@ -376,6 +385,7 @@ static int hd_order(hd_diff *d) {
     }
   }
   qsort_r(d->order, d->n_growing, sizeof *d->order, hd_cmp_growth, d);
+  d->n_order = d->n_growing;
   return 0;
 }
 

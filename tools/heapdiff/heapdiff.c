@@ -15,14 +15,16 @@
 #endif
 
 #define HD_MAX_LIST 64 /* --alloc-fn and --debug-dir entries */
+#define HD_SIZE_HELP "a size in bytes like 1048576, 512K, 10MiB or 1.5G"
 
 static const char hd_help[] =
-    "usage: heapdiff [OPTIONS] A.snap B.snap [C.snap ...]\n"
+    "usage: heapdiff [OPTIONS] A.snap [B.snap ...]\n"
     "\n"
-    "Compares heap snapshots of one program: which allocation sites grew\n"
+    "Compares heap snapshots of one process: which allocation sites grew\n"
     "from the first snapshot to the last, by how much, how many of their\n"
     "blocks are new since the first, and (three or more snapshots) whether\n"
-    "each keeps growing. Snapshots are put in time order.\n"
+    "each keeps growing. Snapshots are put in time order. With one\n"
+    "snapshot: its live heap by site, and what of it is lost.\n"
     "\n"
     "output:\n"
     "  --top N           show the N sites that grew most (default 20)\n"
@@ -44,14 +46,23 @@ static const char hd_help[] =
     "  --debug-dir DIR   look for separate debug info here first (repeatable)\n"
     "  --sysroot DIR     find the snapshot's modules under DIR\n"
     "checks:\n"
+    "  --lost            list only the sites with lost (unreachable) blocks\n"
+    "                    in the last snapshot, most lost bytes first\n"
     "  --fail-over SIZE  exit 1 when the growing sites grew by more than\n"
-    "                    SIZE in all (bytes; K, M, G suffixes are KiB...)\n"
-    "  --force           compare snapshots of different programs\n"
+    "                    SIZE in all\n"
+    "  --fail-over-lost SIZE  exit 1 when the last snapshot's lost blocks\n"
+    "                    hold more than SIZE bytes (0: any lost block)\n"
+    "  --force           compare snapshots of different programs, or of\n"
+    "                    different processes of one\n"
     "  -h, --help        this help\n"
     "  --version         print the version\n"
     "\n"
-    "exit status: 0 done; 1 growth over --fail-over; 2 usage error or bad\n"
-    "input (a file missing, truncated, corrupted, of another program).\n";
+    "SIZE: bytes, or with a binary unit K, M, G, T (KiB, KB, k all mean\n"
+    "1024): 1048576, 512K, 10MiB, 1.5G.\n"
+    "\n"
+    "exit status: 0 done; 1 over --fail-over or --fail-over-lost; 2 usage\n"
+    "error or bad input (a file missing, truncated, corrupted, of another\n"
+    "program; --fail-over-lost or --lost on a snapshot without a scan).\n";
 
 enum {
   HD_HELP = HS__OPT_HELP,
@@ -68,7 +79,9 @@ enum {
   HD_SYSROOT,
   HD_FAIL_OVER,
   HD_FORCE,
-  HD_RETAINERS
+  HD_RETAINERS,
+  HD_LOST,
+  HD_FAIL_OVER_LOST
 };
 
 static const hs__opt hd_opts[] = {
@@ -87,31 +100,10 @@ static const hs__opt hd_opts[] = {
     {"fail-over", HD_FAIL_OVER, 1},
     {"force", HD_FORCE, 0},
     {"retainers", HD_RETAINERS, 1},
+    {"lost", HD_LOST, 0},
+    {"fail-over-lost", HD_FAIL_OVER_LOST, 1},
     {NULL, 0, 0},
 };
-
-/* "1048576", "10K", "1.5MiB", "2G": binary multiples. */
-static int hd_parse_size(const char *s, uint64_t *out) {
-  char *end;
-  const double v = strtod(s, &end);
-  if (end == s || v < 0 || s[0] == '-' || s[0] == '+')
-    return HS_EINVAL;
-  static const char *const suffix[] = {"", "K", "M", "G", "T"};
-  double scale = 1;
-  for (int i = 0; i < 5; i++, scale *= 1024) {
-    const size_t n = strlen(suffix[i]);
-    if (strncmp(end, suffix[i], n) != 0)
-      continue;
-    const char *rest = end + n;
-    if (*rest == '\0' || (i && (!strcmp(rest, "iB") || !strcmp(rest, "B")))) {
-      if (v * scale > 1.8e19)
-        return HS_EINVAL;
-      *out = (uint64_t)(v * scale);
-      return 0;
-    }
-  }
-  return HS_EINVAL;
-}
 
 static int hd_set_color(hd_options *o, const char *v) {
   if (!strcmp(v, "always"))
@@ -133,6 +125,14 @@ static int hd_set_group(hd_options *o, const char *v) {
       return 0;
     }
   return hs__tool_bad_value(NULL, "group-by", "stack, function or line", v);
+}
+
+/* --json and --folded are two outputs: one of them, or the report. */
+static int hd_set_output(hd_options *o, int output) {
+  if (o->output != HD_OUT_TEXT && o->output != output)
+    return hs__tool_usage(NULL, "--json and --folded do not go together");
+  o->output = output;
+  return 0;
 }
 
 static int hd_add(const char **list, size_t *n, const char *opt,
@@ -166,10 +166,15 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
     o->all = 1;
     return 0;
   case HD_JSON:
-    o->output = HD_OUT_JSON;
-    return 0;
   case HD_FOLDED:
-    o->output = HD_OUT_FOLDED;
+    return hd_set_output(o, id == HD_JSON ? HD_OUT_JSON : HD_OUT_FOLDED);
+  case HD_LOST:
+    o->lost_only = 1;
+    return 0;
+  case HD_FAIL_OVER_LOST:
+    if (hs__parse_bytes(v, UINT64_MAX, &o->fail_over_lost))
+      return hs__tool_bad_value(NULL, "fail-over-lost", HD_SIZE_HELP, v);
+    o->have_lost_gate = 1;
     return 0;
   case HD_RETAINERS:
     if (hs__parse_u64(v, 0, 1000, &n))
@@ -191,24 +196,44 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
     o->sym.sysroot = v;
     return 0;
   case HD_FAIL_OVER:
-    if (hd_parse_size(v, &o->fail_over))
-      return hs__tool_bad_value(NULL, "fail-over", "a size like 1048576 or 10M",
-                                v);
+    if (hs__parse_bytes(v, UINT64_MAX, &o->fail_over))
+      return hs__tool_bad_value(NULL, "fail-over", HD_SIZE_HELP, v);
     o->have_gate = 1;
     return 0;
   }
   return HS_EINVAL;
 }
 
+/* Says which gate the result is over (the report is out by then). */
+static int hd_gates(const hd_options *o, const hd_diff *d) {
+  const int growth = o->have_gate && d->total_growth > (double)o->fail_over;
+  const int lost = hd_check_lost_over(d);
+  if (growth && o->output != HD_OUT_JSON)
+    hs__tool_error(NULL, "growth %.0f bytes is over --fail-over %llu",
+                   d->total_growth, (unsigned long long)o->fail_over);
+  if (lost && o->output != HD_OUT_JSON)
+    hs__tool_error(NULL,
+                   "%s: %.0f lost bytes in %.0f blocks, over "
+                   "--fail-over-lost %llu",
+                   d->snaps[d->n_snaps - 1].path, d->total_lost_bytes,
+                   d->total_lost_blocks, (unsigned long long)o->fail_over_lost);
+  return growth || lost;
+}
+
 /* Loads, compares and reports; *over says whether the growth passed
- * --fail-over. @return : 0 or a code (hd_load reports what it finds). */
+ * --fail-over or the lost bytes --fail-over-lost. @return : 0 or a code
+ * (hd_load reports what it finds). */
 static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
   hd_diff d = {.opt = o};
   int rc = hd_load(&d, paths, n);
   if (!rc)
     rc = hd_sites_build(&d);
   if (!rc)
+    rc = hd_check_list(&d);
+  if (!rc)
     rc = hd_reach_build(&d);
+  if (!rc)
+    rc = hd_check_finish(&d);
   if (rc) {
     hd_diff_free(&d);
     return rc;
@@ -219,10 +244,7 @@ static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
     hd_report_folded(&d, stdout);
   else
     hd_report_text(&d, stdout);
-  *over = o->have_gate && d.total_growth > (double)o->fail_over;
-  if (*over && o->output != HD_OUT_JSON)
-    hs__tool_error(NULL, "growth %.0f bytes is over --fail-over %llu",
-                   d.total_growth, (unsigned long long)o->fail_over);
+  *over = hd_gates(o, &d);
   hd_diff_free(&d);
   return 0;
 }
@@ -266,14 +288,14 @@ int main(int argc, char **argv) {
   size_t n = 0;
   int rc = files ? hd_parse(&o, argc, argv, dirs, files, &n) : HS_ENOMEM;
   int over = 0;
-  if (!rc && n < 2)
-    rc = hs__tool_usage(NULL, "needs two or more snapshot files");
+  if (!rc && n < 1)
+    rc = hs__tool_usage(NULL, "needs one or more snapshot files");
   else if (!rc && o.all && o.top_given)
     rc = hs__tool_usage(NULL, "--top and --all do not go together");
   else if (!rc)
     rc = hd_run(&o, files, n, &over);
   free(files);
-  /* Growth over --fail-over is a result, not an error: the report is out. */
+  /* Over a gate is a result, not an error: the report is out. */
   if (!rc && over)
     return hs__tool_flush(HS_EXIT_FAIL);
   return hs__tool_exit(NULL, rc);
