@@ -159,17 +159,19 @@ hd_cxx_make() {
   local d=$1 lib=$2 base=0x7e0000000000
   local id
   id=$(readelf -n "$lib" | awk '/Build ID/ {print $3}')
-  sym() { # the return address just past the start of the function named $1
+  sym() { # the return address just past the start of the function whose
+    # name starts with $1 (and holds $2)
     local a
-    a=$(nm -C "$lib" | awk -v n="$1" \
+    a=$(nm -C "$lib" | awk -v n="$1" -v m="${2:-}" \
       '$2 ~ /^[TtWw]$/ { s = $0; sub(/^[^ ]+ [^ ]+ /, "", s);
-         if (index(s, n) == 1) { print $1; exit } }')
+         if (index(s, n) == 1 && index(s, m)) { print $1; exit } }')
     [ -n "$a" ] || { echo "hd_cxx_make: no $1 in $lib" >&2; return 1; }
     printf '0x%x' $((base + 0x$a + 1))
   }
   local vec alloc mk cache cycle route disp small big serve
   vec=$(sym 'std::vector<char, std::allocator<char> >::vector(') &&
-    alloc=$(sym 'std::__new_allocator<std::_Sp_counted_ptr_inplace<app::Node') &&
+    alloc=$(sym 'std::__new_allocator<std::_Sp_counted_ptr_inplace<app::Node' \
+      '>::allocate(') &&
     mk=$(sym 'std::shared_ptr<std::enable_if<!std::is_array<app::Node>') &&
     cache=$(sym 'app::cache_insert(') && cycle=$(sym 'app::make_cycle(') &&
     route=$(sym 'app::route(') &&

@@ -137,6 +137,10 @@ static void hd_text_stack(hd_diff *d, FILE *out, const hd_site *s, size_t col,
       !s->depth || d->opt->all_frames ? 0 : hd_site_origin(d, s, &ofid, &of);
   char name[4096], tail[4096 + 64];
   size_t need = 24;
+  hd_walk w;
+  hd_walk_start(&w, d, s);
+  if (!of && s->depth) /* --all-frames: the innermost comes first */
+    hd_walk_next(&w, &ofid, &of);
   if (of) {
     hd_frame_text(d, ofid, of, name, sizeof name, tail, sizeof tail / 2);
     need = hd_cols(name) + hd_cols(tail);
@@ -150,7 +154,6 @@ static void hd_text_stack(hd_diff *d, FILE *out, const hd_site *s, size_t col,
     return;
   }
   char via[4096 + 16] = "";
-  hd_walk w;
   hd_walk_start(&w, d, s);
   while (shown < d->opt->stack_depth && hd_walk_next(&w, &fid, &f)) {
     if (index + 1 == origin)
