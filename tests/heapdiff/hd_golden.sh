@@ -53,4 +53,15 @@ check zero.json --json zero.1.snap zero.2.snap
 check regs.txt regs.1.snap regs.2.snap
 check regs.json --json regs.1.snap regs.2.snap
 check regs-note.txt regs.1.snap regs-note.2.snap
+# Names (HD_FIXTURE: the C++ library the "cxx" stacks point into): origins,
+# short names, widths, --alloc-fn patterns.
+[ -f "${HD_FIXTURE:-}" ] || { echo "FAIL: HD_FIXTURE not set"; exit 1; }
+hd_cxx_make "$dir" "$HD_FIXTURE"
+COLUMNS=100 check cxx-100.txt cxx.1.snap cxx.2.snap
+COLUMNS=60 check cxx-60.txt cxx.1.snap cxx.2.snap
+COLUMNS=60 check cxx-wide.txt --wide cxx.1.snap cxx.2.snap
+COLUMNS=100 check cxx-all-frames.txt --all-frames --stack-depth 3 cxx.1.snap cxx.2.snap
+COLUMNS=100 check cxx-function.txt --group-by function cxx.1.snap cxx.2.snap
+COLUMNS=100 check cxx-allocfn.txt --alloc-fn 'myalloc*' --alloc-fn 'nomatch*' \
+  --alloc-fn 'std::*' cxx.1.snap cxx.2.snap
 exit $((fails > 0))

@@ -163,3 +163,63 @@ SPEC
     "$MKSNAP" "$s" "${s%.spec}.snap" || return 1
   done
 }
+
+# The "cxx" scenario: two snapshots of stacks through the real C++ library
+# FIXTURE (hd_names_fixture.cpp, loaded at 0x7e0000000000), found with nm:
+#   stack 1  std::vector<char>::vector <- app::cache_insert <- app::route
+#   stack 2  std::__new_allocator<...>::allocate <- std::make_shared <-
+#            app::make_cycle <- app::route
+#   stack 3  std::vector<char>::vector <- app::detail::RequestRouter...::
+#            dispatch_request_to_backend_pool <- app::route (a long name)
+#   stack 4  myalloc_small <- myalloc_big <- serve_one <- app::route
+#   stack 5  std::vector<char>::vector <- std::make_shared: runtime only
+#   stack 6  std::vector<char>::vector <- app::cache_insert <- serve_one:
+#            named as stack 1 (--group-by function merges them)
+# Each site grows: stack N from N to 2N blocks of 100 B.
+hd_cxx_make() {
+  local d=$1 lib=$2 base=0x7e0000000000
+  local id
+  id=$(readelf -n "$lib" | awk '/Build ID/ {print $3}')
+  sym() { # the return address just past the start of the function whose
+    # name starts with $1 (and holds $2)
+    local a
+    a=$(nm -C "$lib" | awk -v n="$1" -v m="${2:-}" \
+      '$2 ~ /^[TtWw]$/ { s = $0; sub(/^[^ ]+ [^ ]+ /, "", s);
+         if (index(s, n) == 1 && index(s, m)) { print $1; exit } }')
+    [ -n "$a" ] || { echo "hd_cxx_make: no $1 in $lib" >&2; return 1; }
+    printf '0x%x' $((base + 0x$a + 1))
+  }
+  local vec alloc mk cache cycle route disp small big serve
+  vec=$(sym 'std::vector<char, std::allocator<char> >::vector(') &&
+    alloc=$(sym 'std::__new_allocator<std::_Sp_counted_ptr_inplace<app::Node' \
+      '>::allocate(') &&
+    mk=$(sym 'std::shared_ptr<std::enable_if<!std::is_array<app::Node>') &&
+    cache=$(sym 'app::cache_insert(') && cycle=$(sym 'app::make_cycle(') &&
+    route=$(sym 'app::route(') &&
+    disp=$(sym 'app::detail::RequestRouterWithAVeryLongName::dispatch') &&
+    small=$(sym 'myalloc_small') && big=$(sym 'myalloc_big') &&
+    serve=$(sym 'serve_one') || return 1
+  for n in 1 2; do
+    cat >"$d/cxx.$n.spec" <<SPEC
+exe /nonexistent/heapdiff-test/cxx
+pid 300
+number $n
+epoch $((n - 1))
+time $((1000000000 + 10 * n))
+module $lib $base $((base + 0x100000)) $base $id
+stack $vec $cache $route
+stack $alloc $mk $cycle $route
+stack $vec $disp $route
+stack $small $big $serve $route
+stack $vec $mk
+stack $vec $cache $serve
+blocks $n 0x1000000 0x100 100 1 0
+blocks $((2 * n)) 0x2000000 0x100 100 2 0
+blocks $((3 * n)) 0x3000000 0x100 100 3 0
+blocks $((4 * n)) 0x4000000 0x100 100 4 0
+blocks $((5 * n)) 0x5000000 0x100 100 5 0
+blocks $((6 * n)) 0x6000000 0x100 100 6 0
+SPEC
+    "$MKSNAP" "$d/cxx.$n.spec" "$d/cxx.$n.snap" || return 1
+  done
+}

@@ -32,6 +32,8 @@ typedef struct hd_options {
   int output;              /* HD_OUT_* */
   int group_by;            /* HD_GROUP_* */
   uint32_t stack_depth;    /* source frames per site in the text report */
+  int all_frames;          /* --all-frames: from the innermost, runtime too */
+  uint32_t width;          /* text report columns; 0: --wide, no limit */
   uint32_t retainers;      /* retainer paths shown per site */
   int force;               /* compare snapshots of different programs */
   int color;               /* escape sequences in the text report */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hd.h"
+#include "hd_names.h"
 #include "hd_symprint.h"
 #include "hs_tool.h"
 
@@ -91,43 +92,105 @@ static void hd_text_snapshots(const hd_diff *d, FILE *out) {
   }
 }
 
-static void hd_text_frame(hd_diff *d, FILE *out, uint32_t fid,
-                          const hd_frame *f, int first) {
-  fputs(first ? "" : "             ", out);
-  hd_frame_put(out, f, hd_frame_module(d, fid), d->frames[fid].offset,
-               first ? hd_c(d, HD_BOLD) : hd_c(d, HD_DIM), hd_c(d, HD_OFF));
-}
-
-/* The site's first stack_depth source frames, inlined ones included. */
-static void hd_text_stack(hd_diff *d, FILE *out, const hd_site *s) {
-  uint32_t shown = 0;
-  if (!s->depth)
-    fputs("(no stack recorded)\n", out);
-  for (uint32_t i = 0; i < s->depth && shown < d->opt->stack_depth; i++) {
-    const hd_frame *f;
-    const size_t n = hd_frame_symbols(d, s->frames[i], &f);
-    for (size_t j = 0; j < n && shown < d->opt->stack_depth; j++, shown++)
-      hd_text_frame(d, out, s->frames[i], &f[j], shown == 0);
+/* One frame's row from column `col`: its short name and position, and
+ * `via` after them when all fit; cut to the width.
+ * @return : 1 when `via` was printed. */
+static int hd_text_frame(hd_diff *d, FILE *out, uint32_t fid, const hd_frame *f,
+                         int first, size_t col, const char *via) {
+  char name[4096], tail[4096 + 64];
+  int with_via = 0;
+  hd_frame_text(d, fid, f, name, sizeof name, tail, sizeof tail / 2);
+  if (via &&
+      (!d->opt->width ||
+       col + hd_cols(name) + hd_cols(tail) + hd_cols(via) <= d->opt->width)) {
+    strncat(tail, via, sizeof tail - strlen(tail) - 3);
+    with_via = 1;
   }
+  hd_fit(name, tail, d->opt->width, col);
+  fputs(first ? hd_c(d, HD_BOLD) : hd_c(d, HD_DIM), out);
+  hs__tool_put_safe(out, name);
+  fputs(hd_c(d, HD_OFF), out);
+  hs__tool_put_safe(out, tail);
+  fputc('\n', out);
+  return with_via;
 }
 
-/* "session_get  session.c:44" for the first source frame of a site. */
-static void hd_text_site_name(hd_diff *d, FILE *out, const hd_site *s) {
-  const hd_frame *f;
+/* "  via std::vector<…>::vector": the runtime function the origin called. */
+static void hd_text_via(hd_diff *d, uint32_t fid, const hd_frame *f, char *via,
+                        size_t len) {
+  char name[4096], tail[4096 + 64];
+  hd_frame_text(d, fid, f, name, sizeof name, tail, sizeof tail / 2);
+  snprintf(via, len, "  via %s", name);
+}
+
+/* The site's frames from the one it is named by (its origin) outward,
+ * --stack-depth of them, the first on the site's row (which is at column
+ * `col` after `pad` spaces, or on a row of its own when it does not fit),
+ * with the runtime function the origin called; --all-frames: from the
+ * innermost, runtime frames too. */
+static void hd_text_stack(hd_diff *d, FILE *out, const hd_site *s, size_t col,
+                          size_t pad) {
+  static const char indent[] = "             ";
+  const uint32_t width = d->opt->width;
+  uint32_t ofid = 0, fid, index = 0, shown = 0;
+  const hd_frame *of = NULL, *f;
+  const uint32_t origin =
+      !s->depth || d->opt->all_frames ? 0 : hd_site_origin(d, s, &ofid, &of);
+  char name[4096], tail[4096 + 64];
+  size_t need = 24;
+  hd_walk w;
+  hd_walk_start(&w, d, s);
+  if (!of && s->depth) /* --all-frames: the innermost comes first */
+    hd_walk_next(&w, &ofid, &of);
+  if (of) {
+    hd_frame_text(d, ofid, of, name, sizeof name, tail, sizeof tail / 2);
+    need = hd_cols(name) + hd_cols(tail);
+  }
+  if (width && col + 2 + need > width) /* a row of its own */
+    fprintf(out, "\n%s", indent), col = sizeof indent - 1;
+  else
+    fprintf(out, "%*s", (int)pad + 2, ""), col += 2;
   if (!s->depth) {
-    fputs("(no stack)", out);
+    fputs("(no stack recorded)\n", out);
     return;
   }
-  hd_frame_symbols(d, s->frames[0], &f);
-  if (!f->function) {
-    fprintf(out, "%s+%#" PRIx64,
-            hs__tool_basename(hd_frame_module(d, s->frames[0])),
-            d->frames[s->frames[0]].offset);
+  char via[4096 + 16] = "";
+  hd_walk_start(&w, d, s);
+  while (shown < d->opt->stack_depth && hd_walk_next(&w, &fid, &f)) {
+    if (index + 1 == origin)
+      hd_text_via(d, fid, f, via, sizeof via - 2);
+    if (index++ < origin)
+      continue;
+    if (shown++ == 0) {
+      if (!hd_text_frame(d, out, fid, f, 1, col, via[0] ? via : NULL) &&
+          via[0]) {
+        hd_fit(via + 2, (char[3]){""}, width, sizeof indent - 1);
+        fprintf(out, "%s%s", indent, hd_c(d, HD_DIM));
+        hs__tool_put_safe(out, via + 2);
+        fprintf(out, "%s\n", hd_c(d, HD_OFF));
+      }
+      continue;
+    }
+    fputs(indent, out);
+    hd_text_frame(d, out, fid, f, 0, sizeof indent - 1, NULL);
+  }
+}
+
+/* "session_get", "  session.c:44" for the frame a site is named by. */
+static void hd_text_site_name(hd_diff *d, const hd_site *s, char *name,
+                              size_t nlen, char *tail, size_t tlen) {
+  uint32_t fid = 0;
+  const hd_frame *f = NULL;
+  if (!s->depth) {
+    snprintf(name, nlen, "(no stack)");
+    tail[0] = '\0';
     return;
   }
-  hs__tool_put_safe(out, f->function);
-  if (f->file)
-    fprintf(out, "  %s:%u", hs__tool_basename(f->file), f->line);
+  hd_site_origin(d, s, &fid, &f);
+  hd_frame_text(d, fid, f, name, nlen, tail, tlen);
+  char *inl = strstr(tail, "  (inlined)");
+  if (inl)
+    *inl = '\0';
 }
 
 /* Hop `h` of a path, with the pointer that leads on from it: held by the
@@ -141,19 +204,26 @@ static void hd_hop_out(const hd_diff *d, const hd_path *p, const uint32_t *hops,
 
 static void hd_text_hop(hd_diff *d, FILE *out, const hd_pnode *n, uint64_t from,
                         uint64_t target, int first) {
-  fputs(first ? "               " : "               -> ", out);
+  const char *lead = first ? "               " : "               -> ";
+  char name[4096], tail[4096 + 128];
+  size_t t = 0;
+  tail[0] = '\0';
   if (n->is_root) {
-    char name[512];
-    hd_root_name(d, n, from, name, sizeof name);
-    hs__tool_put_safe(out, name);
+    hd_root_name(d, n, from, name, sizeof name - 2);
   } else {
-    hd_text_site_name(d, out, &d->sites[n->what]);
+    hd_text_site_name(d, &d->sites[n->what], name, sizeof name, tail, 4096);
+    t = strlen(tail);
     if (n->count > 1)
-      fprintf(out, "  (%u in a row)", n->count);
-    fprintf(out, "  at +%" PRIu64, from);
+      t += (size_t)snprintf(tail + t, sizeof tail - t, "  (%u in a row)",
+                            n->count);
+    t += (size_t)snprintf(tail + t, sizeof tail - t, "  at +%" PRIu64, from);
   }
   if (target)
-    fprintf(out, ", into +%" PRIu64, target);
+    snprintf(tail + t, sizeof tail - t - 2, ", into +%" PRIu64, target);
+  hd_fit(name, tail, d->opt->width, strlen(lead));
+  fputs(lead, out);
+  hs__tool_put_safe(out, name);
+  hs__tool_put_safe(out, tail);
   fputc('\n', out);
 }
 
@@ -192,8 +262,9 @@ static void hd_text_site(hd_diff *d, FILE *out, size_t rank, const hd_site *s) {
           hd_c(d, HD_OFF), fresh);
   if (d->scanned)
     fprintf(out, "%11s ", lost);
-  fprintf(out, "%19s  %-9s  ", blocks, s->trend);
-  hd_text_stack(d, out, s);
+  fprintf(out, "%19s  %s", blocks, s->trend);
+  hd_text_stack(d, out, s, d->scanned ? 70 : 58,
+                strlen(s->trend) < 9 ? 9 - strlen(s->trend) : 0);
   if (d->scanned)
     hd_text_paths(d, out, s);
 }
@@ -277,8 +348,9 @@ static void hd_text_list(hd_diff *d, FILE *out) {
     if (d->scanned)
       fprintf(out, "%s%11s%s ", hd_c(d, s->unreachable_blocks ? HD_RED : ""),
               lost, hd_c(d, s->unreachable_blocks ? HD_OFF : ""));
-    fprintf(out, " %-9s  ", s->trend);
-    hd_text_stack(d, out, s);
+    fprintf(out, " %s", s->trend);
+    hd_text_stack(d, out, s, d->scanned ? 50 : 38,
+                  strlen(s->trend) < 9 ? 9 - strlen(s->trend) : 0);
     if (d->scanned)
       hd_text_paths(d, out, s);
   }
@@ -388,6 +460,14 @@ static void hd_json_frame(hd_diff *d, FILE *out, uint32_t fid,
   fputs(first ? "\n        {" : ",\n        {", out);
   fputs("\"function\": ", out);
   hd_json_str(out, f->function);
+  fputs(", \"short_function\": ", out);
+  if (f->function) {
+    char name[4096];
+    hd_name_simplify(f->function, name, sizeof name);
+    hd_json_str(out, name);
+  } else {
+    fputs("null", out);
+  }
   fputs(", \"file\": ", out);
   hd_json_str(out, f->file);
   fprintf(out, ", \"line\": %u, \"module\": ", f->line);
@@ -402,12 +482,12 @@ static void hd_json_frame(hd_diff *d, FILE *out, uint32_t fid,
 static void hd_json_stack(hd_diff *d, FILE *out, const hd_site *s) {
   fputc('[', out);
   int first = 1;
-  for (uint32_t i = 0; i < s->depth; i++) {
-    const hd_frame *f;
-    const size_t n = hd_frame_symbols(d, s->frames[i], &f);
-    for (size_t j = 0; j < n; j++, first = 0)
-      hd_json_frame(d, out, s->frames[i], &f[j], first);
-  }
+  uint32_t fid;
+  const hd_frame *f;
+  hd_walk w;
+  hd_walk_start(&w, d, s);
+  while (hd_walk_next(&w, &fid, &f))
+    hd_json_frame(d, out, fid, f, first), first = 0;
   fputc(']', out);
 }
 
@@ -499,9 +579,12 @@ static void hd_json_retainers(hd_diff *d, FILE *out, const hd_site *s) {
 
 static void hd_json_site(hd_diff *d, FILE *out, const hd_site *s, int last) {
   const double secs = hd_seconds(d);
+  uint32_t fid;
+  const hd_frame *f;
   fputs("    {\"stack\": ", out);
   hd_json_stack(d, out, s);
-  fputs(",\n     \"blocks\": ", out);
+  fprintf(out, ",\n     \"origin\": %u, \"blocks\": ",
+          hd_site_origin(d, s, &fid, &f));
   hd_json_numbers(out, s->blocks, d->n_snaps);
   fputs(", \"bytes\": ", out);
   hd_json_numbers(out, s->bytes, d->n_snaps);

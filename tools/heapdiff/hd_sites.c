@@ -4,13 +4,15 @@
  * library moved, is one frame. A site is a stack without its leading
  * allocator frames (the shim, the C library, jemalloc, operator new and
  * any --alloc-fn), so its first frame is the code that asked for memory;
- * --group-by function|line merges sites by that first frame. */
+ * --group-by function|line merges sites by the frame each is named by, its
+ * origin (hd_names.c). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hd.h"
+#include "hd_names.h"
 
 /* Allocation functions whose callers are the real sites. */
 static const char *const hd_alloc_names[] = {"malloc",
@@ -143,18 +145,13 @@ static int hd_name_is_alloc(const hd_diff *d, const char *fn) {
   for (size_t i = 0; hd_alloc_names[i]; i++)
     if (strcmp(fn, hd_alloc_names[i]) == 0)
       return 1;
-  for (size_t i = 0; i < d->opt->n_alloc_fns; i++) {
-    const char *want = d->opt->alloc_fns[i];
-    const size_t n = strlen(want);
-    /* "zmalloc" also matches "zmalloc(unsigned long)" from C++ */
-    if (strncmp(fn, want, n) == 0 && (fn[n] == '\0' || fn[n] == '('))
-      return 1;
-  }
-  return 0;
+  return hd_name_alloc_fn(d->opt, fn) >= 0;
 }
 
-/* Any source frame at this address being an allocator makes it one: an
- * inlined wrapper counts too. */
+/* An address is the allocator's when its module is, or when the function
+ * it belongs to (the last source frame) is an allocation function. Inlined
+ * ones do not make it so: the function they were inlined into stays, and
+ * the site's frames start after them (hd_walk_start). */
 static int hd_frame_is_alloc(hd_diff *d, uint32_t fid) {
   if (d->frame_alloc[fid] >= 0)
     return d->frame_alloc[fid];
@@ -163,8 +160,7 @@ static int hd_frame_is_alloc(hd_diff *d, uint32_t fid) {
   if (!alloc) {
     const hd_frame *f;
     const size_t n = hd_frame_symbols(d, fid, &f);
-    for (size_t i = 0; i < n && !alloc; i++)
-      alloc = hd_name_is_alloc(d, f[i].function);
+    alloc = hd_name_is_alloc(d, f[n - 1].function);
   }
   d->frame_alloc[fid] = (int8_t)alloc;
   return alloc;
@@ -211,20 +207,21 @@ static int hd_site_new(hd_diff *d, const hd_site_key *k, uint32_t *out) {
   return 0;
 }
 
-/* The grouping name of a site: "function" or "function file:line" of its
- * first source frame; a frame without symbols is named module+offset. */
+/* The grouping name of a site: "function" or "function file:line" of the
+ * frame it is named by (its origin); a frame without symbols is named
+ * module+offset. */
 static const char *hd_site_name(const hd_diff *d, const hd_site *s) {
   static char buf[4096];
   hd_diff *dd = (hd_diff *)d;
-  const hd_frame *f;
+  const hd_frame *f = NULL;
+  uint32_t fid = 0;
   if (!s->depth)
     return "(no stack)";
-  hd_frame_symbols(dd, s->frames[0], &f);
-  const hd_frame_key *k = &d->frames[s->frames[0]];
-  if (!f->function)
+  hd_site_origin(dd, s, &fid, &f);
+  const hd_frame_key *k = &d->frames[fid];
+  if (!f || !f->function)
     snprintf(buf, sizeof buf, "%s+%#llx",
-             hd_frame_module(d, s->frames[0]) ? hd_frame_module(d, s->frames[0])
-                                              : "?",
+             hd_frame_module(d, fid) ? hd_frame_module(d, fid) : "?",
              (unsigned long long)k->offset);
   else if (d->opt->group_by == HD_GROUP_LINE)
     snprintf(buf, sizeof buf, "%s %s:%u", f->function, f->file ? f->file : "?",
@@ -399,5 +396,7 @@ int hd_sites_build(hd_diff *d) {
     rc = hd_map_stacks(d, &d->snaps[k]);
   for (size_t k = 0; !rc && k < d->n_snaps; k++)
     hd_count(d, k);
+  if (!rc)
+    hd_alloc_fns_check(d);
   return rc ? rc : hd_order(d);
 }

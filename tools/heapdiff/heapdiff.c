@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "hd.h"
+#include "hd_names.h"
 #include "hs_parse.h"
 #include "hs_tool.h"
 
@@ -33,15 +34,20 @@ static const char hd_help[] =
     "                    site unless --top is given\n"
     "  --folded          the growth as folded stacks (flamegraph.pl,\n"
     "                    speedscope)\n"
-    "  --stack-depth N   source frames shown per site (default 5)\n"
+    "  --stack-depth N   source frames shown per site, from the one it is\n"
+    "                    named by outward (default 5)\n"
+    "  --all-frames      show the runtime frames too, from the innermost\n"
+    "  --wide            whole lines (default: cut to COLUMNS, the\n"
+    "                    terminal's width, or 100 columns)\n"
     "  --retainers N     retainer paths shown per site (default 3; 0: none)\n"
     "  --color WHEN      auto (default: on a terminal, unless NO_COLOR is\n"
     "                    set), always or never\n"
     "sites:\n"
     "  --group-by K      stack (default), function or line: merge sites by\n"
-    "                    the first frame's function, or function and line\n"
-    "  --alloc-fn NAME   the program's own allocation wrapper: its callers\n"
-    "                    are the sites (repeatable)\n"
+    "                    the function (and line) each is named by\n"
+    "  --alloc-fn PAT    the program's own allocation wrapper: its callers\n"
+    "                    are the sites; shell wildcards ('myalloc*',\n"
+    "                    'std::*'); repeatable\n"
     "symbols:\n"
     "  --debug-dir DIR   look for separate debug info here first (repeatable)\n"
     "  --sysroot DIR     find the snapshot's modules under DIR\n"
@@ -81,7 +87,9 @@ enum {
   HD_FORCE,
   HD_RETAINERS,
   HD_LOST,
-  HD_FAIL_OVER_LOST
+  HD_FAIL_OVER_LOST,
+  HD_WIDE,
+  HD_ALL_FRAMES
 };
 
 static const hs__opt hd_opts[] = {
@@ -102,6 +110,8 @@ static const hs__opt hd_opts[] = {
     {"retainers", HD_RETAINERS, 1},
     {"lost", HD_LOST, 0},
     {"fail-over-lost", HD_FAIL_OVER_LOST, 1},
+    {"wide", HD_WIDE, 0},
+    {"all-frames", HD_ALL_FRAMES, 0},
     {NULL, 0, 0},
 };
 
@@ -183,6 +193,12 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
     return 0;
   case HD_FORCE:
     o->force = 1;
+    return 0;
+  case HD_WIDE:
+    o->width = 0;
+    return 0;
+  case HD_ALL_FRAMES:
+    o->all_frames = 1;
     return 0;
   case HD_COLOR:
     return hd_set_color(o, v);
@@ -284,6 +300,7 @@ int main(int argc, char **argv) {
                   .sym = {.debug_dirs = dirs}};
   hs__tool_init("heapdiff");
   hd_set_color(&o, "auto");
+  o.width = hd_width_default();
   char **files = calloc((size_t)argc + 1, sizeof *files);
   size_t n = 0;
   int rc = files ? hd_parse(&o, argc, argv, dirs, files, &n) : HS_ENOMEM;

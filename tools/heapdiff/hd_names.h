@@ -1,0 +1,79 @@
+/* hd_names.h - naming sites for people (hd_names.c): runtime code, a
+ * site's origin, short names, --alloc-fn patterns, cutting to a width. */
+#ifndef HD_NAMES_H
+#define HD_NAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hd.h"
+
+/*! Writes the display form of demangled `name` into out (always
+ * terminated): no return type, no parameters, template arguments as <…>,
+ * `std::__cxx11::` as `std::`, `basic_string<char, …>` as `string`,
+ * `(anonymous namespace)::` and `[abi:…]`, `[clone …]` dropped. NULL
+ * gives "". */
+void hd_name_simplify(const char *name, char *out, size_t len);
+
+/*! @return : 1 when the module at `path` is a C or C++ runtime or an
+ * allocator (libc, libm, libstdc++, libgcc_s, ld.so, libheapsnap,
+ * jemalloc, tcmalloc, libc++). */
+int hd_module_is_runtime(const char *path);
+
+/*! @return : 1 when a source frame is standard-library code: a function
+ * in std:: or __gnu_cxx::, or one whose file is under a compiler's include
+ * directories (.../include/c++/, .../lib/gcc/, .../lib/clang/). */
+int hd_function_is_runtime(const char *function, const char *file);
+
+/*! @return : the index of the first --alloc-fn pattern matching demangled
+ * name fn (fnmatch, against the full or the short name; a pattern without
+ * wildcards also matches the name with its parameters), or -1. */
+int hd_name_alloc_fn(const hd_options *o, const char *fn);
+
+/*! One note on stderr for each --alloc-fn pattern no frame matches. */
+void hd_alloc_fns_check(hd_diff *d);
+
+/* A walk over a site's source frames, innermost first, inlined ones
+ * included, without inlined allocation functions at the innermost end. */
+typedef struct hd_walk {
+  hd_diff *d;
+  const hd_site *s;
+  uint32_t i;        /* address frame */
+  size_t j, n;       /* source frame in it, and how many it has */
+  const hd_frame *f; /* its source frames */
+} hd_walk;
+
+void hd_walk_start(hd_walk *w, hd_diff *d, const hd_site *s);
+/*! The next source frame and its frame id. @return : 0 at the end. */
+int hd_walk_next(hd_walk *w, uint32_t *fid, const hd_frame **f);
+
+/*! The frame a site is named by: the first source frame (in walk order)
+ * that is not runtime code, or the innermost when all are. Sets *fid and
+ * *f to it (untouched for an empty stack).
+ * @return : its index in the walk (JSON `origin`). */
+uint32_t hd_site_origin(hd_diff *d, const hd_site *s, uint32_t *fid,
+                        const hd_frame **f);
+
+/*! Columns UTF-8 text takes (one per character). */
+size_t hd_cols(const char *s);
+
+/*! Cuts s to `cols` columns, its last one an ellipsis (…), when wider;
+ * s must have room for 2 more bytes. */
+void hd_cut(char *s, size_t cols);
+
+/*! Fits a frame's name and the tail after it into the columns from `col`
+ * to `width` (0: no limit): the name is cut first, down to 12 columns,
+ * then both. Both need room for 2 more bytes. */
+void hd_fit(char *name, char *tail, uint32_t width, size_t col);
+
+/*! A source frame's text: its short name (module+0xOFFSET without one)
+ * into name, and "  file:line" or "  (module)", then "  (inlined)", into
+ * tail; both cut to fit their buffers with room for hd_cut. */
+void hd_frame_text(hd_diff *d, uint32_t fid, const hd_frame *f, char *name,
+                   size_t nlen, char *tail, size_t tlen);
+
+/*! The report's width: COLUMNS when a number of 20 or more, else the
+ * terminal's on stdout, else 100. */
+uint32_t hd_width_default(void);
+
+#endif /* HD_NAMES_H */
