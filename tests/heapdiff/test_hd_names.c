@@ -127,12 +127,29 @@ static void test_cut(void **state) {
   assert_string_equal(s, "");
 }
 
+/* File names keep their end, which tells snapshots apart. */
+static void test_cut_left(void **state) {
+  (void)state;
+  char s[64] = "svc_with_a_long_name.4139.12.snap";
+  hd_cut_left(s, 33);
+  assert_string_equal(s, "svc_with_a_long_name.4139.12.snap");
+  hd_cut_left(s, 16);
+  assert_string_equal(s, "…me.4139.12.snap");
+  assert_int_equal(hd_cols(s), 16);
+  hd_cut_left(s, 15); /* the ellipsis is dropped and made again */
+  assert_string_equal(s, "…e.4139.12.snap");
+  char u[32] = "/tmp/ünï/cöde";
+  hd_cut_left(u, 6);
+  assert_string_equal(u, "…/cöde");
+  hd_cut_left(u, 1);
+  assert_string_equal(u, "…");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_simplify),
-      cmocka_unit_test(test_simplify_edges),
-      cmocka_unit_test(test_modules),
-      cmocka_unit_test(test_cut),
+      cmocka_unit_test(test_simplify), cmocka_unit_test(test_simplify_edges),
+      cmocka_unit_test(test_modules),  cmocka_unit_test(test_cut),
+      cmocka_unit_test(test_cut_left),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

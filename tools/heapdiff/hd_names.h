@@ -61,6 +61,11 @@ size_t hd_cols(const char *s);
  * s must have room for 2 more bytes. */
 void hd_cut(char *s, size_t cols);
 
+/*! Cuts s to its last `cols` columns, its first one an ellipsis, when
+ * wider: for file names, whose end tells them apart. s needs room for 2
+ * more bytes. */
+void hd_cut_left(char *s, size_t cols);
+
 /*! Fits a frame's name and the tail after it into the columns from `col`
  * to `width` (0: no limit): the name is cut first, down to 12 columns,
  * then both. Both need room for 2 more bytes. */

@@ -85,8 +85,11 @@ static void hd_text_snapshots(const hd_diff *d, FILE *out) {
     hd_size(live, sizeof live, s->est_bytes, 0);
     hd_size(rss, sizeof rss, (double)h->rss_bytes, 0);
     hd_size(gap, sizeof gap, (double)h->rss_bytes - s->est_bytes, 0);
-    fprintf(out, "  %-34s %+8.1fs %12.0f %11s %11s %11s\n",
-            hs__tool_basename(s->path),
+    char name[4096];
+    snprintf(name, sizeof name - 4, "%s", hs__tool_basename(s->path));
+    if (d->opt->width)
+      hd_cut_left(name, 34);
+    fprintf(out, "  %-34s %+8.1fs %12.0f %11s %11s %11s\n", name,
             (double)(h->time_ns - d->snaps[0].h->time_ns) / 1e9, s->est_blocks,
             live, h->rss_bytes ? rss : "?", h->rss_bytes ? gap : "?");
   }
@@ -359,18 +362,32 @@ static void hd_text_list(hd_diff *d, FILE *out) {
             d->n_order - shown, d->opt->lost_only ? "losing " : "");
 }
 
-void hd_report_text(hd_diff *d, FILE *out) {
-  const double secs = hd_seconds(d);
-  fprintf(out, "%zu snapshot%s of ", d->n_snaps, d->n_snaps == 1 ? "" : "s");
-  hs__tool_put_safe(out, d->snaps[0].h->exe[0] ? d->snaps[0].h->exe : "?");
+/* "3 snapshots of EXE (pid N), 2.0 s from first to last", the program's
+ * path cut from the left (its name is at the end) to fit the width. */
+static void hd_text_title(const hd_diff *d, FILE *out) {
+  char head[32], exe[4096 + 8], tail[96];
+  snprintf(head, sizeof head, "%zu snapshot%s of ", d->n_snaps,
+           d->n_snaps == 1 ? "" : "s");
+  snprintf(exe, sizeof exe - 4, "%s",
+           d->snaps[0].h->exe[0] ? d->snaps[0].h->exe : "?");
   const int pid0 = d->snaps[0].h->pid, pid1 = d->snaps[d->n_snaps - 1].h->pid;
-  if (pid0 == pid1)
-    fprintf(out, " (pid %d)", pid0);
-  else
-    fprintf(out, " (pid %d, then pid %d)", pid0, pid1);
+  int n = pid0 == pid1 ? snprintf(tail, sizeof tail, " (pid %d)", pid0)
+                       : snprintf(tail, sizeof tail, " (pid %d, then pid %d)",
+                                  pid0, pid1);
   if (d->n_snaps > 1)
-    fprintf(out, ", %.1f s from first to last", secs);
+    snprintf(tail + n, sizeof tail - (size_t)n, ", %.1f s from first to last",
+             hd_seconds(d));
+  const size_t fixed = hd_cols(head) + hd_cols(tail), width = d->opt->width;
+  if (width)
+    hd_cut_left(exe, width > fixed + 12 ? width - fixed : 12);
+  fputs(head, out);
+  hs__tool_put_safe(out, exe);
+  fputs(tail, out);
   fputc('\n', out);
+}
+
+void hd_report_text(hd_diff *d, FILE *out) {
+  hd_text_title(d, out);
   if (d->sampled)
     fprintf(out,
             "sampled (mean gap %" PRIu64 " bytes): numbers are "

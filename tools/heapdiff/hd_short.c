@@ -191,3 +191,17 @@ void hd_cut(char *s, size_t cols) {
   /* s[i] starts the cols-th character: the ellipsis takes its place */
   strcpy(s + i, "…");
 }
+
+void hd_cut_left(char *s, size_t cols) {
+  size_t n = hd_cols(s);
+  if (n <= cols || cols == 0)
+    return;
+  const char *keep = s; /* to the start of the last cols - 1 characters */
+  for (; n > cols - 1; n--) {
+    keep++;
+    while (((unsigned char)*keep & 0xc0) == 0x80)
+      keep++;
+  }
+  memmove(s + strlen("…"), keep, strlen(keep) + 1);
+  memcpy(s, "…", strlen("…"));
+}
