@@ -1,4 +1,4 @@
-/* test_hd_names - heapdiff's display names (tools/heapdiff/hd_short.c) on
+/* test_hd_names - heapdiff's display names (tools/common/hd_short.c) on
  * a table of real demangled names, as g++ and libdw give them: the short
  * form, and whether each is runtime code; and cutting to a width. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "hd_names.h"
+#include "hd_short.h"
 
 static const struct {
   const char *name, *file, *shortname;

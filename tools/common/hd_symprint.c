@@ -3,14 +3,17 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "hd_short.h"
 #include "hd_symprint.h"
 #include "hs_tool.h"
 
 void hd_frame_put(FILE *out, const hd_frame *f, const char *module,
                   uint64_t offset, const char *on, const char *off) {
   if (f->function) {
+    char name[4096];
+    hd_name_simplify(f->function, name, sizeof name);
     fputs(on, out);
-    hs__tool_put_safe(out, f->function);
+    hs__tool_put_safe(out, name);
     fputs(off, out);
     if (f->file) {
       fputs("  ", out);

@@ -10,6 +10,7 @@
 #include "hd_symbols.h"
 
 /*! Prints one frame of hd_symbolize() and a newline: "function  file:line"
+ * (the function's display name, hd_name_simplify(), as heapdiff shows it)
  * (the file's last component), "function  (module)" without line info, or
  * "module+0xOFFSET" when the function is unknown; "  (inlined)" after an
  * inlined frame. `module` is the module's path (its last component is

@@ -7,23 +7,7 @@
 #include <stdint.h>
 
 #include "hd.h"
-
-/*! Writes the display form of demangled `name` into out (always
- * terminated): no return type, no parameters, template arguments as <…>,
- * `std::__cxx11::` as `std::`, `basic_string<char, …>` as `string`,
- * `(anonymous namespace)::` and `[abi:…]`, `[clone …]` dropped. NULL
- * gives "". */
-void hd_name_simplify(const char *name, char *out, size_t len);
-
-/*! @return : 1 when the module at `path` is a C or C++ runtime or an
- * allocator (libc, libm, libstdc++, libgcc_s, ld.so, libheapsnap,
- * jemalloc, tcmalloc, libc++). */
-int hd_module_is_runtime(const char *path);
-
-/*! @return : 1 when a source frame is standard-library code: a function
- * in std:: or __gnu_cxx::, or one whose file is under a compiler's include
- * directories (.../include/c++/, .../lib/gcc/, .../lib/clang/). */
-int hd_function_is_runtime(const char *function, const char *file);
+#include "hd_short.h"
 
 /*! @return : the index of the first --alloc-fn pattern matching demangled
  * name fn (fnmatch, against the full or the short name; a pattern without
@@ -53,18 +37,6 @@ int hd_walk_next(hd_walk *w, uint32_t *fid, const hd_frame **f);
  * @return : its index in the walk (JSON `origin`). */
 uint32_t hd_site_origin(hd_diff *d, const hd_site *s, uint32_t *fid,
                         const hd_frame **f);
-
-/*! Columns UTF-8 text takes (one per character). */
-size_t hd_cols(const char *s);
-
-/*! Cuts s to `cols` columns, its last one an ellipsis (…), when wider;
- * s must have room for 2 more bytes. */
-void hd_cut(char *s, size_t cols);
-
-/*! Cuts s to its last `cols` columns, its first one an ellipsis, when
- * wider: for file names, whose end tells them apart. s needs room for 2
- * more bytes. */
-void hd_cut_left(char *s, size_t cols);
 
 /*! Fits a frame's name and the tail after it into the columns from `col`
  * to `width` (0: no limit): the name is cut first, down to 12 columns,

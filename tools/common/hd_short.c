@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hd_names.h"
+#include "hd_short.h"
 #include "hs_tool.h"
 
 /* --- simplification ---------------------------------------------------- */
