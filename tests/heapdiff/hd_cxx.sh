@@ -30,4 +30,8 @@ sys.exit(1 if wide or len(lines) < 20 else 0)
 PY
 grep -Eq '^ +app::cache_insert  hd_cxx_svc\.cpp:[0-9]+  via std::vector<…>::vector$' \
   "$dir/text" || fail "text report: no app::cache_insert ... via std::vector<…>::vector row"
+# globals by their short names too (the symbol is app::g_cache[abi:cxx11])
+grep -Eq '^ +global app::g_cache \(svc\)$' "$dir/text" ||
+  fail "text report: no 'global app::g_cache (svc)' retainer"
+! grep -q 'abi:' "$dir/text" || fail "text report: a name with [abi:...]"
 echo "ok: heapdiff on a C++ service"

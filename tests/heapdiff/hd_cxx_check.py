@@ -59,4 +59,13 @@ for s in vec:
     check("full name kept in function",
           s["stack"][s["origin"]]["function"].startswith("app::cache_insert("),
           s["stack"][s["origin"]]["function"])
+# the cache's retainer paths: from the global g_cache through blocks that
+# each name their own origin, an app:: function, as the text report does
+hops = [h for s in cache for r in s["retainers"] for h in r["path"]
+        if h["kind"] == "block"]
+check("cache_insert retainer paths have block hops", len(hops) > 0, "none")
+for h in hops:
+    o = h["stack"][h["origin"]]["short_function"]
+    check(f"block hop named by {o}, an app:: origin", o.startswith("app::"),
+          str(h["stack"][:h["origin"] + 1]))
 sys.exit(status())

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "hd.h"
+#include "hd_short.h"
 #include "hs_tool.h"
 
 #define HD_UNDONE UINT32_MAX
@@ -265,12 +266,15 @@ void hd_root_describe(const hd_diff *d, uint32_t index, uint64_t from,
 }
 
 /* "global g_sessions+8 (server)", or by offset without a symbol. */
+/* The symbol by its short name, as the report names functions
+ * (`app::g_cache`, not `app::g_cache[abi:cxx11]`); JSON keeps it whole. */
 static void hd_global_name(const hd_root_desc *rd, char *buf, size_t len) {
   const char *mod = hs__tool_basename(rd->module->path);
   const unsigned long long off = rd->symbol_offset;
+  char sym[1024];
+  hd_name_simplify(rd->symbol, sym, sizeof sym);
   if (rd->symbol)
-    snprintf(buf, len, "global %s%s%.0llu (%s)", rd->symbol, off ? "+" : "",
-             off, mod);
+    snprintf(buf, len, "global %s%s%.0llu (%s)", sym, off ? "+" : "", off, mod);
   else
     snprintf(buf, len, "global %s+%#llx", mod, (unsigned long long)rd->offset);
 }

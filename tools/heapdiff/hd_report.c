@@ -558,10 +558,12 @@ static void hd_json_hop(hd_diff *d, FILE *out, const hd_pnode *n, uint64_t from,
   hd_json_str(out, f ? f->file : NULL);
   fprintf(out, ", \"line\": %u, \"stack\": ", f ? f->line : 0);
   hd_json_stack(d, out, s);
+  uint32_t ofid;
+  const hd_frame *of;
   fprintf(out,
-          ", \"offset\": %" PRIu64 ", \"target_offset\": %" PRIu64
-          ", \"count\": %u}",
-          from, target, n->count);
+          ", \"origin\": %u, \"offset\": %" PRIu64
+          ", \"target_offset\": %" PRIu64 ", \"count\": %u}",
+          hd_site_origin(d, s, &ofid, &of), from, target, n->count);
 }
 
 static void hd_json_retainers(hd_diff *d, FILE *out, const hd_site *s) {
