@@ -5,8 +5,22 @@
 # looked up). Prints one table row per output format. Goal: <= 3 s and
 # <= 1 GiB RSS.
 set -euo pipefail
+case ${1:-} in
+-h | --help)
+  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+  exit 0
+  ;;
+-*)
+  echo "heapdiff_speed.sh: unknown option '$1'; try --help" >&2
+  exit 2
+  ;;
+esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
+[ -x "$build/bin/mkbigsnap" ] || {
+  echo "heapdiff_speed.sh: no $build/bin/mkbigsnap: build first (scripts/build)" >&2
+  exit 2
+}
 blocks=${2:-1000000} stacks=${3:-50000}
 bin=$build/bin
 dir=$(mktemp -d)
