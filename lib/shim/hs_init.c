@@ -152,6 +152,7 @@ __attribute__((constructor(200))) static void hs__init(void) {
     hs__say("cannot reserve memory for the tables; not tracking");
   } else {
     hs__sample_init(); /* before tracking: full mode's frees must look */
+    hs__scan_main_tls();
     hs__snap_mark_start();
     pthread_atfork(hs__fork_prepare, hs__fork_parent, hs__fork_child);
     hs__status_open();

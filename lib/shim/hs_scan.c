@@ -68,6 +68,24 @@ void hs__scan_self(uint64_t sp) {
   hs__self_sp = sp;
 }
 
+/* The main thread's static TLS and descriptor: below and above its thread
+ * pointer (x86-64 puts the TLS blocks below the TCB). ld.so maps them
+ * apart from any stack, in a mapping that is a root only while nothing
+ * else makes it look malloc's or a dead stack; this range is a root
+ * whatever that mapping looks like (hs__classify). */
+static uint64_t hs__tls_lo, hs__tls_hi;
+
+void hs__scan_main_tls(void) {
+  const uint64_t tp = (uint64_t)__builtin_thread_pointer();
+  size_t size = 0, align = 0;
+  void (*info)(size_t *, size_t *) = (void (*)(
+      size_t *, size_t *))hs__os_symbol_any("_dl_get_tls_static_info");
+  if (info)
+    info(&size, &align);
+  hs__tls_lo = tp - (size ? size : 4096);
+  hs__tls_hi = tp + 4096; /* struct pthread: its first 32 keys' values */
+}
+
 /* Everything the child needs that it may not gather itself: the mappings,
  * the modules' writable segments, the threads and their names. */
 static int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
@@ -454,31 +472,44 @@ static int hs__dead_stack(const hs__scan *sc, uint64_t a, uint64_t b,
   return 0;
 }
 
-/* One line of /proc/self/maps: a root, or not. */
-static void hs__classify(hs__walk *k, uint64_t a, uint64_t b, const char *perms,
-                         const char *path, int guard_below) {
+/* One writable private line of /proc/self/maps: a root, or not.
+ * @return : 1 when [a, b) is scanned whole (a root, or a module's data). */
+static int hs__classify_root(hs__walk *k, uint64_t a, uint64_t b,
+                             const char *path, int guard_below) {
   hs__scan *sc = k->sc;
-  if (perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p')
-    return;
   if (hs__overlaps(a, b, sc->data, sc->n_data))
-    return; /* a module's data: already a root */
+    return 1; /* a module's data: already a root */
   const hs__task *th = hs__task_in(sc, a, b);
   hs__root *r;
   if (!strcmp(path, "[stack]") || th) {
     if (!(r = hs__root_add(k, HS_ROOT_THREAD, a, b)))
-      return;
+      return 0;
     r->tid = th ? th->tid : sc->pid;
     if (r->tid == sc->self_tid && sc->self_sp > a && sc->self_sp < b)
       r->start = sc->self_sp & ~7ull; /* see hs__scan_self */
     snprintf(r->name, sizeof r->name, "%s", th ? th->name : "main");
-    return;
+    return r->start == a;
   }
   if ((path[0] && path[0] != '[') || !strcmp(path, "[heap]") ||
       !strncmp(path, "[v", 2) || sc->jemalloc || hs__malloc_owns(k, a, b) ||
       hs__dead_stack(sc, a, b, guard_below))
-    return; /* a file, malloc's, the kernel's; with jemalloc, its own */
-  if ((r = hs__root_add(k, HS_ROOT_MAPPING, a, b)))
-    snprintf(r->name, sizeof r->name, "%s", path);
+    return 0; /* a file, malloc's, the kernel's; with jemalloc, its own */
+  if (!(r = hs__root_add(k, HS_ROOT_MAPPING, a, b)))
+    return 0;
+  snprintf(r->name, sizeof r->name, "%s", path);
+  return 1;
+}
+
+static void hs__classify(hs__walk *k, uint64_t a, uint64_t b, const char *perms,
+                         const char *path, int guard_below) {
+  if (perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p')
+    return;
+  hs__root *r;
+  if (!hs__classify_root(k, a, b, path, guard_below) && hs__tls_hi > a &&
+      hs__tls_lo < b &&
+      (r = hs__root_add(k, HS_ROOT_MAPPING, hs__tls_lo > a ? hs__tls_lo : a,
+                        hs__tls_hi < b ? hs__tls_hi : b)))
+    snprintf(r->name, sizeof r->name, "[main thread TLS]");
 }
 
 static void hs__roots_from_maps(hs__walk *k, char *maps) {

@@ -392,6 +392,9 @@ void hs__tasks_settle(const hs__task *t, size_t n, uint64_t *valid_sp);
 typedef struct hs__scan hs__scan;
 /*! The thread taking the snapshot, and its stack pointer on entry. */
 void hs__scan_self(uint64_t sp);
+/*! At start, in the main thread: where its static TLS and descriptor
+ * are, a root of every scan. */
+void hs__scan_main_tls(void);
 /*! Before the table locks: what the child cannot gather itself, room for
  * cap blocks' results and, in precise mode, the helper that stops the
  * threads. @return : the scan, or NULL with *note saying why there is

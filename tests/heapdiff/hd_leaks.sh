@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# hd_leaks.sh HEAPSNAP HEAPDIFF PROG
+# hd_leaks.sh HEAPSNAP HEAPDIFF PROG [LIBJEMALLOC]
 # The leak check at exit on known leaks and non-leaks (hd_leaks.c): exact
 # lost blocks and bytes per site, the gate's exit codes (0, 1, 2), and the
-# CI recipe of docs/heapdiff.md over a suite of several processes.
+# CI recipe of docs/heapdiff.md over a suite of several processes. With
+# LIBJEMALLOC, leaky again with jemalloc as the allocator (preloaded after
+# the shim), where no anonymous mapping is a root: the main thread's TLS
+# must still be one, so nothing kept is lost.
 set -euo pipefail
-heapsnap=$1 heapdiff=$2 prog=$3
+heapsnap=$1 heapdiff=$2 prog=$3 jemalloc=${4:-}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fails=0
@@ -23,9 +26,20 @@ gate() {
   fi
 }
 
-for mode in leaky clean; do
+modes=(leaky clean)
+if [ -f "$jemalloc" ]; then
+  modes+=(jemalloc)
+else
+  echo "not run: leaky with jemalloc (no libjemalloc: scripts/deps installs it)"
+fi
+for mode in "${modes[@]}"; do
   mkdir "$dir/$mode"
-  "$heapsnap" run --at-exit --dir "$dir/$mode" -- "$prog" "$mode"
+  if [ "$mode" = jemalloc ]; then
+    LD_PRELOAD=$jemalloc "$heapsnap" run --at-exit --dir "$dir/$mode" -- \
+      "$prog" leaky
+  else
+    "$heapsnap" run --at-exit --dir "$dir/$mode" -- "$prog" "$mode"
+  fi
   snaps=("$dir/$mode"/*.snap)
   [ ${#snaps[@]} = 1 ] || fail "$mode: expected 1 snapshot, got ${#snaps[@]}"
   "$heapdiff" --json "${snaps[0]}" >"$dir/$mode.json"
@@ -51,10 +65,13 @@ for f, w in want.items():
     if got.get(f) != w:
         bad.append(f"{f}: got {got.get(f)}, expected {w}")
 others = [f for f, g in got.items() if f not in want and g[2]]
-if others:
+if others and mode != "jemalloc":
     bad.append(f"lost blocks in other sites: {others}")
-lost = (4, 176) if mode == "leaky" else (0, 0)
-if (d["total_lost_blocks"], d["total_lost_bytes"]) != lost:
+# jemalloc: only that nothing kept is lost (the main thread's TLS is a root
+# though no anonymous mapping is); its lost blocks may look held by a stale
+# copy on the shim's own thread's stack (docs/reachability.md)
+lost = {"leaky": (4, 176), "clean": (0, 0)}.get(mode)
+if lost and (d["total_lost_blocks"], d["total_lost_bytes"]) != lost:
     bad.append(f"total lost {d['total_lost_blocks']}/{d['total_lost_bytes']}, "
                f"expected {lost}")
 if d["listed"] != "live" or len(d["snapshots"]) != 1 or \
@@ -63,7 +80,8 @@ if d["listed"] != "live" or len(d["snapshots"]) != 1 or \
 for b in bad:
     print(f"FAIL: {mode}: {b}")
 if not bad:
-    print(f"ok: {mode}: exact lost blocks per site, total {lost}")
+    print(f"ok: {mode}: exact lost blocks per site"
+          + (f", total {lost}" if lost else " of the kept ones"))
 sys.exit(1 if bad else 0)
 PY
 done
