@@ -450,11 +450,25 @@ static void hs__threads_at_copy(hs__scan *sc) {
   }
 }
 
-/* The live thread whose stack [a, b) is. */
-static const hs__task *hs__task_in(const hs__scan *sc, uint64_t a, uint64_t b) {
+/* 1 when p lies in the shim's own memory. */
+static int hs__own_at(const hs__walk *k, uint64_t p) {
+  for (size_t i = 0; i < k->n_own; i++)
+    if (p >= k->own[i].start && p < k->own[i].end)
+      return 1;
+  return 0;
+}
+
+/* The live thread whose stack [a, b) is; not the shim's own thread, whose
+ * stack is the shim's memory: a mapping the kernel merged with it (an
+ * allocator's, say) is judged as any other mapping. */
+static const hs__task *hs__task_in(const hs__walk *k, uint64_t a, uint64_t b) {
+  const hs__scan *sc = k->sc;
   for (size_t i = 0; i < sc->n_tasks; i++) {
     const hs__task *t = &sc->tasks[i];
-    if ((t->sp_start >= a && t->sp_start < b) || (t->sp >= a && t->sp < b))
+    const uint64_t sp = t->sp >= a && t->sp < b               ? t->sp
+                        : t->sp_start >= a && t->sp_start < b ? t->sp_start
+                                                              : 0;
+    if (sp && !hs__own_at(k, sp))
       return t;
   }
   return NULL;
@@ -473,13 +487,15 @@ static int hs__dead_stack(const hs__scan *sc, uint64_t a, uint64_t b,
 }
 
 /* One writable private line of /proc/self/maps: a root, or not.
- * @return : 1 when [a, b) is scanned whole (a root, or a module's data). */
+ * @return : 1 when [a, b) is scanned whole. */
 static int hs__classify_root(hs__walk *k, uint64_t a, uint64_t b,
                              const char *path, int guard_below) {
   hs__scan *sc = k->sc;
   if (hs__overlaps(a, b, sc->data, sc->n_data))
-    return 1; /* a module's data: already a root */
-  const hs__task *th = hs__task_in(sc, a, b);
+    return 0; /* a module's data is a root already, but only its segment:
+                 the kernel may have merged the mapping ld.so put the main
+                 thread's TLS in with a module's .bss */
+  const hs__task *th = hs__task_in(k, a, b);
   hs__root *r;
   if (!strcmp(path, "[stack]") || th) {
     if (!(r = hs__root_add(k, HS_ROOT_THREAD, a, b)))
