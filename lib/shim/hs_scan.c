@@ -70,9 +70,10 @@ void hs__scan_self(uint64_t sp) {
 
 /* The main thread's static TLS and descriptor: below and above its thread
  * pointer (x86-64 puts the TLS blocks below the TCB). ld.so maps them
- * apart from any stack, in a mapping that is a root only while nothing
- * else makes it look malloc's or a dead stack; this range is a root
- * whatever that mapping looks like (hs__classify). */
+ * apart from any stack, in an anonymous mapping that is not a root when
+ * it looks malloc's (merged with memory holding a block, or any with
+ * jemalloc); this range is a root whatever that mapping looks like
+ * (hs__classify). */
 static uint64_t hs__tls_lo, hs__tls_hi;
 
 void hs__scan_main_tls(void) {
@@ -486,15 +487,38 @@ static int hs__dead_stack(const hs__scan *sc, uint64_t a, uint64_t b,
   return 0;
 }
 
+static int hs__classify_root(hs__walk *k, uint64_t a, uint64_t b,
+                             const char *path, int guard_below);
+
+/* [a, b) holds a module's data, a root already, but only its segment: the
+ * kernel merges a .bss with the anonymous mapping next to it (the one ld.so
+ * put the main thread's TLS in, a runtime's heap). What the segments leave
+ * at either end is judged as a mapping of its own.
+ * @return : 1 when all of [a, b) is scanned. */
+static int hs__classify_rest(hs__walk *k, uint64_t a, uint64_t b,
+                             const char *path, int guard_below) {
+  uint64_t lo = a, hi = b;
+  for (size_t i = 0; i < k->sc->n_data; i++) {
+    const hs__range *d = &k->sc->data[i];
+    if (d->start <= lo && d->end > lo)
+      lo = d->end;
+    if (d->end >= hi && d->start < hi)
+      hi = d->start;
+  }
+  if (lo >= hi)
+    return 1; /* all data */
+  if (lo == a && hi == b)
+    return 0; /* a segment in its middle: left as it was */
+  return hs__classify_root(k, lo, hi, path, lo == a && guard_below);
+}
+
 /* One writable private line of /proc/self/maps: a root, or not.
  * @return : 1 when [a, b) is scanned whole. */
 static int hs__classify_root(hs__walk *k, uint64_t a, uint64_t b,
                              const char *path, int guard_below) {
   hs__scan *sc = k->sc;
   if (hs__overlaps(a, b, sc->data, sc->n_data))
-    return 0; /* a module's data is a root already, but only its segment:
-                 the kernel may have merged the mapping ld.so put the main
-                 thread's TLS in with a module's .bss */
+    return hs__classify_rest(k, a, b, path, guard_below);
   const hs__task *th = hs__task_in(k, a, b);
   hs__root *r;
   if (!strcmp(path, "[stack]") || th) {
