@@ -21,8 +21,9 @@ const char *hs__tool_prog(void) {
   return hs__prog;
 }
 
-/* One line on stderr: "<prog>[ <cmd>]: <message><tail>\n". */
-static void hs__tool_vsay(const char *cmd, const char *tail, const char *fmt,
+/* One line on stderr: "<prog>[ <cmd>]: <message>", and with try_help
+ * "; try '<prog> --help'". */
+static void hs__tool_vsay(const char *cmd, int try_help, const char *fmt,
                           va_list ap) {
   if (cmd)
     fprintf(stderr, "%s %s: ", hs__prog, cmd);
@@ -30,13 +31,15 @@ static void hs__tool_vsay(const char *cmd, const char *tail, const char *fmt,
     fprintf(stderr, "%s: ", hs__prog);
   /* clang 14's analyzer misses va_start here; a known false positive. */
   vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
-  fprintf(stderr, tail, hs__prog);
+  if (try_help)
+    fprintf(stderr, "; try '%s --help'", hs__prog);
+  fputc('\n', stderr);
 }
 
 void hs__tool_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  hs__tool_vsay(cmd, "\n", fmt, ap);
+  hs__tool_vsay(cmd, 0, fmt, ap);
   va_end(ap);
   hs__reported = 1;
 }
@@ -44,14 +47,14 @@ void hs__tool_error(const char *cmd, const char *fmt, ...) {
 void hs__tool_note(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  hs__tool_vsay(NULL, "\n", fmt, ap);
+  hs__tool_vsay(NULL, 0, fmt, ap);
   va_end(ap);
 }
 
 int hs__tool_usage(const char *cmd, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  hs__tool_vsay(cmd, "; try '%s --help'\n", fmt, ap);
+  hs__tool_vsay(cmd, 1, fmt, ap);
   va_end(ap);
   hs__reported = 1;
   return HS_EINVAL;
