@@ -37,9 +37,9 @@ struct hs_snapshot {
   hs_root *roots; /* the reachability scan's, root_count of them */
   size_t root_count;
   char *root_names;
-  hs_reach *reaches;   /* block_count of them, or NULL: no scan */
-  uint32_t *lives;     /* GENS: load, unload per module; NULL without */
-  uint32_t *stack_gen; /* GENS: per stack, [0] unused */
+  hs_reach *reaches;    /* block_count of them, or NULL: no scan */
+  uint32_t *lives;      /* GENS: load, unload per module; NULL without */
+  uint32_t *stack_gen;  /* GENS: per stack, [0] unused */
   uint32_t *edge_first; /* GRPH: block b's targets are edges[first[b] .. */
   uint32_t *edges;      /* first[b + 1]); NULL without a graph */
   hs_root_edge *root_edges;

@@ -182,8 +182,7 @@ static int hs__graph_room(hs__walk *k) {
   return 0;
 }
 
-static void hs__graph_root(hs__walk *k, uint32_t root, uint64_t from,
-                           long b) {
+static void hs__graph_root(hs__walk *k, uint32_t root, uint64_t from, long b) {
   if (hs__graph_room(k))
     k->g_len += hs__graph_put_root(k->g + k->g_len, root, from, (uint32_t)b);
 }

@@ -73,21 +73,20 @@ void hs_testsnap_gens_stack(hs_testsnap *t, uint32_t gen) {
 void hs_testsnap_graph_root(hs_testsnap *t, uint32_t root, uint64_t from,
                             uint32_t block) {
   uint8_t buf[3 * HS__VARINT_MAX];
-  HS_TESTSNAP_DO(t, hs__writer_graph(t->w, buf,
-                                     hs__graph_put_root(buf, root, from,
-                                                        block)));
+  HS_TESTSNAP_DO(t, hs__writer_graph(
+                        t->w, buf, hs__graph_put_root(buf, root, from, block)));
 }
 
 void hs_testsnap_graph_block(hs_testsnap *t, uint32_t block,
                              const uint32_t *targets, size_t n) {
   uint8_t buf[HS__VARINT_MAX];
-  HS_TESTSNAP_DO(t, hs__writer_graph(t->w, buf,
-                                     hs__graph_put_source(buf, block)));
+  HS_TESTSNAP_DO(t,
+                 hs__writer_graph(t->w, buf, hs__graph_put_source(buf, block)));
   for (size_t i = 0; i < n; i++)
-    HS_TESTSNAP_DO(t, hs__writer_graph(
-                          t->w, buf,
-                          hs__graph_put_target(buf, i ? targets[i - 1] : block,
-                                               targets[i])));
+    HS_TESTSNAP_DO(
+        t, hs__writer_graph(t->w, buf,
+                            hs__graph_put_target(
+                                buf, i ? targets[i - 1] : block, targets[i])));
   HS_TESTSNAP_DO(t, hs__writer_graph(t->w, buf, hs__graph_put_end(buf)));
 }
 

@@ -426,8 +426,9 @@ static void hd_text_holders(hd_diff *d, FILE *out) {
     if (!(v > 0))
       continue;
     if (!shown++)
-      fprintf(out, "\n%swhat holds the %s%s (retained: what would be freed "
-                   "if that root let go)\n",
+      fprintf(out,
+              "\n%swhat holds the %s%s (retained: what would be freed "
+              "if that root let go)\n",
               hd_c(d, HD_BOLD), d->n_snaps > 1 ? "growth" : "heap",
               hd_c(d, HD_OFF));
     hd_text_holder(d, out, r);
@@ -486,7 +487,8 @@ void hd_report_text(hd_diff *d, FILE *out) {
   hd_text_summary(d, out);
   if (hd_list_mode(d)) {
     hd_text_list(d, out);
-    hd_text_holders(d, out);
+    if (!d->opt->lost_only) /* lost blocks have no retainers */
+      hd_text_holders(d, out);
     return;
   }
   if (!d->n_growing)
@@ -732,8 +734,7 @@ static void hd_json_root_sites(hd_diff *d, FILE *out, const hd_root *r) {
     hd_json_str(out, f ? f->function : NULL);
     fputs(", \"file\": ", out);
     hd_json_str(out, f ? f->file : NULL);
-    fprintf(out,
-            ", \"line\": %u, \"first_bytes\": %.0f, \"last_bytes\": %.0f}",
+    fprintf(out, ", \"line\": %u, \"first_bytes\": %.0f, \"last_bytes\": %.0f}",
             f ? f->line : 0, rs->first, rs->last);
   }
   fputc(']', out);
@@ -743,8 +744,8 @@ static void hd_json_root_sites(hd_diff *d, FILE *out, const hd_root *r) {
  * kind as retainer hops have them. */
 static void hd_json_retaining_root(hd_diff *d, FILE *out, const hd_root *r,
                                    int first) {
-  static const char *const kinds[] = {"?",        "global",  "thread",
-                                      "mapping",  "register", "thread-start"};
+  static const char *const kinds[] = {"?",       "global",   "thread",
+                                      "mapping", "register", "thread-start"};
   fprintf(out, "%s\n    {\"kind\": \"%s\"", first ? "" : ",",
           kinds[r->kind <= HS_ROOT_START ? r->kind : 0]);
   if (r->kind == HS_ROOT_GLOBAL) {

@@ -51,8 +51,8 @@ static uint32_t hd_root_new(hd_diff *d, const hd_rkey *k, const hs_root *r,
   if (hd_grow(&d->roots, &d->cap_roots, d->n_roots, sizeof *d->roots, 64))
     return UINT32_MAX;
   hd_root *n = &d->roots[d->n_roots];
-  *n = (hd_root){k->kind, k->module, symbol, k->offset, k->tid, NULL,
-                 r->start, r->end, NULL, NULL, NAN, 0, 0};
+  *n = (hd_root){k->kind, k->module, symbol, k->offset, k->tid, NULL, r->start,
+                 r->end,  NULL,      NULL,   NAN,       0,      0};
   n->name = strdup(r->name ? r->name : "");
   n->bytes = malloc(2 * d->n_snaps * sizeof *n->bytes);
   if (!n->name || !n->bytes) {
@@ -78,8 +78,8 @@ static uint32_t hd_root_id(hd_diff *d, size_t k, uint32_t index,
   hd_rkey key = {r->kind, 0, 0, 0, NULL};
   if (r->kind == HS_ROOT_GLOBAL) {
     key.module = d->snaps[k].module_handle[r->module];
-    key.offset = rd.symbol ? rd.offset - rd.symbol_offset
-                           : r->start - rd.module->bias;
+    key.offset =
+        rd.symbol ? rd.offset - rd.symbol_offset : r->start - rd.module->bias;
   } else if (r->kind == HS_ROOT_MAPPING) {
     key.offset = r->start;
     key.name = r->name ? r->name : "";
@@ -91,7 +91,8 @@ static uint32_t hd_root_id(hd_diff *d, size_t k, uint32_t index,
   return id != UINT32_MAX ? id : hd_root_new(d, &key, r, rd.symbol);
 }
 
-/* --- one snapshot's dominator tree ----------------------------------------- */
+/* --- one snapshot's dominator tree -----------------------------------------
+ */
 
 /* Nodes: 0 the virtual root, 1..L the roots met in this snapshot, then
  * L + 1 + b for block b. Arrays by DFS preorder number (from 1) once the
@@ -101,13 +102,13 @@ typedef struct hd_dom {
   size_t k; /* the snapshot */
   const hs_snapshot *snap;
   const hs_block *blocks;
-  size_t n, L, V, N;    /* blocks, roots, nodes, nodes reached */
-  uint32_t *root_of;    /* per local root: its hd_root id */
-  uint32_t *rfirst;     /* local root r's blocks: rblock[rfirst[r - 1] .. */
-  uint32_t *rblock;     /* rfirst[r]) */
-  uint32_t *dfn;        /* node -> preorder, 0 not reached; later scratch */
-  uint32_t *vertex;     /* preorder -> node */
-  uint32_t *parent;     /* preorder -> its DFS parent's */
+  size_t n, L, V, N; /* blocks, roots, nodes, nodes reached */
+  uint32_t *root_of; /* per local root: its hd_root id */
+  uint32_t *rfirst;  /* local root r's blocks: rblock[rfirst[r - 1] .. */
+  uint32_t *rblock;  /* rfirst[r]) */
+  uint32_t *dfn;     /* node -> preorder, 0 not reached; later scratch */
+  uint32_t *vertex;  /* preorder -> node */
+  uint32_t *parent;  /* preorder -> its DFS parent's */
   uint32_t *semi, *label, *anc; /* anc ends as the immediate dominator */
   uint32_t *pfirst, *pred;      /* predecessors, by preorder */
 } hd_dom;
@@ -292,7 +293,8 @@ static void hd_dom_idom(hd_dom *m) {
   }
 }
 
-/* --- what each snapshot adds up to ------------------------------------------ */
+/* --- what each snapshot adds up to ------------------------------------------
+ */
 
 /* Per (root, site): the bytes of the site's blocks the root dominates, in
  * the first and the last snapshot. */
@@ -312,8 +314,7 @@ static int hd_rsite_add(hd_diff *d, uint32_t root, uint32_t site, int last,
   const uint64_t h = hd_hash(0, &key, sizeof key);
   uint32_t id = hd_map_find(d->rsite_index, h, hd_rsite_eq, d, &key);
   if (id == UINT32_MAX) {
-    if (hd_grow(&d->rsites, &d->cap_rsites, d->n_rsites, sizeof *d->rsites,
-                64))
+    if (hd_grow(&d->rsites, &d->cap_rsites, d->n_rsites, sizeof *d->rsites, 64))
       return HS_ENOMEM;
     id = (uint32_t)d->n_rsites++;
     d->rsites[id] = (hd_rsite){root, site, 0, 0};
@@ -459,7 +460,8 @@ static int hd_dom_snapshot(hd_diff *d, size_t k) {
   return rc;
 }
 
-/* --- the diff's view ---------------------------------------------------------- */
+/* --- the diff's view
+ * ---------------------------------------------------------- */
 
 static int hd_cmp_root(const void *x, const void *y, void *ctx) {
   const hd_diff *d = ctx;
@@ -505,8 +507,8 @@ static void hd_rsites_order(hd_diff *d) {
 static int hd_retain_alloc(hd_diff *d) {
   d->root_index = hd_map_create();
   d->rsite_index = hd_map_create();
-  d->retained_store = malloc((d->n_sites * d->n_snaps + 1) *
-                             sizeof *d->retained_store);
+  d->retained_store =
+      malloc((d->n_sites * d->n_snaps + 1) * sizeof *d->retained_store);
   if (!d->root_index || !d->rsite_index || !d->retained_store)
     return HS_ENOMEM;
   for (size_t i = 0; i < d->n_sites; i++) {
