@@ -683,11 +683,11 @@ static int hs__parse_gens(hs_snapshot *s, hs__cur c) {
 /* One item, checked; with `fill`, its edges go into the arrays (whose
  * edge_first[b] is then the next free slot of block b), else only counted
  * into edge_first[b + 1] and *n_root. */
-static int hs__graph_item(hs_snapshot *s, hs__cur *c, int fill,
-                          size_t *n_root) {
+static int hs__graph_item(hs_snapshot *s, hs__cur *c, int fill, size_t *n_root,
+                          uint64_t *last) {
   uint64_t link, x;
   HS__TRY(hs__get(c, &link));
-  const uint64_t index = link >> 2;
+  uint64_t index = link >> 2;
   if ((link & 3) == HS__GRAPH_ROOT) {
     hs_root_edge e;
     HS__TRY(hs__get(c, &e.from));
@@ -702,8 +702,10 @@ static int hs__graph_item(hs_snapshot *s, hs__cur *c, int fill,
     ++*n_root;
     return 0;
   }
+  index = *last + hs__unzigzag(index);
   if ((link & 3) != HS__GRAPH_BLOCK || index >= s->block_count)
     return HS_ECORRUPT;
+  *last = index;
   for (uint64_t prev = index;;) {
     HS__TRY(hs__get(c, &x));
     if (x == 0)
@@ -721,8 +723,9 @@ static int hs__graph_item(hs_snapshot *s, hs__cur *c, int fill,
 
 static int hs__graph_pass(hs_snapshot *s, hs__cur c, int fill) {
   size_t n_root = 0;
+  uint64_t last = 0;
   while (c.p < c.end)
-    HS__TRY(hs__graph_item(s, &c, fill, &n_root));
+    HS__TRY(hs__graph_item(s, &c, fill, &n_root, &last));
   s->root_edge_count = n_root;
   return 0;
 }

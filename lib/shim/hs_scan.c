@@ -106,9 +106,9 @@ static int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
   sc->out = hs__os_map(sc->out_len, 1);
   /* The graph's items: the blocks' pointers, a few bytes each; the pages
    * the child never writes cost nothing (hs__os_map: NORESERVE). */
-  sc->graph_cap = ((size_t)32 << 20) + cap * 24 + rss / 4;
-  sc->graph = hs__os_map(sc->graph_cap, 1);
-  if (!sc->maps || !sc->out || !sc->graph) {
+  sc->graph_cap = hs__cfg.graph ? ((size_t)32 << 20) + cap * 24 + rss / 4 : 0;
+  sc->graph = sc->graph_cap ? hs__os_map(sc->graph_cap, 1) : NULL;
+  if (!sc->maps || !sc->out || (sc->graph_cap && !sc->graph)) {
     sc->note = "not scanned: no memory for the scan";
     return HS_ENOMEM;
   }
@@ -147,7 +147,8 @@ void hs__scan_free(hs__scan *sc) {
   hs__parent_mem = -1;
   hs__os_free(sc->maps, HS_MAPS_MAX);
   hs__os_unmap(sc->out, sc->out_len);
-  hs__os_unmap(sc->graph, sc->graph_cap);
+  if (sc->graph)
+    hs__os_unmap(sc->graph, sc->graph_cap);
   sc->maps = NULL;
   sc->out = NULL;
   sc->graph = NULL;
@@ -167,6 +168,7 @@ typedef struct hs__walk {
   int pagemap; /* the child's /proc/self/pagemap, or -1 */
   uint8_t *g;  /* the graph's items so far (sc->graph) */
   size_t g_len, g_cap;
+  uint32_t g_last;    /* the last block item's block */
   uint32_t recent[4]; /* a block's last targets: a repeat is one edge */
 } hs__walk;
 
@@ -178,7 +180,7 @@ typedef struct hs__walk {
 static int hs__graph_room(hs__walk *k) {
   if (k->g_len + 3 * HS__VARINT_MAX <= k->g_cap)
     return 1;
-  k->sc->out->graph_full = 1;
+  k->sc->out->graph_full = k->g_cap != 0; /* 0: HEAPSNAP_GRAPH=0 */
   return 0;
 }
 
@@ -195,7 +197,8 @@ static void hs__graph_target(hs__walk *k, uint32_t src, int *started,
       k->recent[2] == tt || k->recent[3] == tt || !hs__graph_room(k))
     return;
   if (!*started) {
-    k->g_len += hs__graph_put_source(k->g + k->g_len, src);
+    k->g_len += hs__graph_put_source(k->g + k->g_len, k->g_last, src);
+    k->g_last = src;
     *started = 1;
   }
   k->g_len += hs__graph_put_target(k->g + k->g_len, *prev, tt);
@@ -939,6 +942,7 @@ void hs__scan_result_root(const hs__scan *sc, uint32_t i, hs_root *out) {
 }
 
 const uint8_t *hs__scan_graph(const hs__scan *sc, size_t *len) {
-  *len = sc->out->graph_full ? 0 : sc->out->graph_len;
-  return sc->out->graph_full ? NULL : sc->graph;
+  const int none = sc->out->graph_full || !sc->graph;
+  *len = none ? 0 : sc->out->graph_len;
+  return none ? NULL : sc->graph;
 }

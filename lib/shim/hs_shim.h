@@ -47,6 +47,7 @@ typedef struct hs__settings {
   int verbose;          /* one line per snapshot on stderr */
   int scan;             /* reachability scan in each snapshot */
   int scan_registers;   /* precise mode: threads stopped for registers */
+  int graph;            /* the scan records the heap graph (GRPH) */
   uint32_t depth;       /* stack depth limit */
   uint64_t interval_ns; /* 0 = no interval snapshots */
   uint64_t keep;        /* files kept per process, 0 = all */

@@ -33,7 +33,7 @@ static int put(hs__writer *w, uint8_t *buf, size_t n) {
  * global's at 16, then 8, point at 0; `bad` spoils one item. */
 static int graph(hs__writer *w, int bad) {
   uint8_t b[64];
-  size_t n = hs__graph_put_source(b, 0);
+  size_t n = hs__graph_put_source(b, 0, 0);
   uint32_t prev = 0;
   const uint32_t t[3] = {2, bad == BAD_SELF ? 0 : 1, bad == BAD_BLOCK ? 3 : 2};
   for (int i = 0; i < 3; i++)

@@ -80,8 +80,10 @@ void hs_testsnap_graph_root(hs_testsnap *t, uint32_t root, uint64_t from,
 void hs_testsnap_graph_block(hs_testsnap *t, uint32_t block,
                              const uint32_t *targets, size_t n) {
   uint8_t buf[HS__VARINT_MAX];
-  HS_TESTSNAP_DO(t,
-                 hs__writer_graph(t->w, buf, hs__graph_put_source(buf, block)));
+  HS_TESTSNAP_DO(
+      t, hs__writer_graph(t->w, buf,
+                          hs__graph_put_source(buf, t->graph_last, block)));
+  t->graph_last = block;
   for (size_t i = 0; i < n; i++)
     HS_TESTSNAP_DO(
         t, hs__writer_graph(t->w, buf,

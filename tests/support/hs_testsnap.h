@@ -27,6 +27,7 @@ typedef struct hs_testsnap {
   int fd;
   int own_fd; /* the file was opened here: close it */
   int err;    /* the first error */
+  uint32_t graph_last; /* the last GRPH block item's block */
 } hs_testsnap;
 
 /*! hs_testsnap_create() :
