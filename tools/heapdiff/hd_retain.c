@@ -61,9 +61,8 @@ static uint32_t hd_root_new(hd_diff *d, const hd_rkey *k, const hs_root *r,
     return UINT32_MAX;
   }
   n->blocks = n->bytes + d->n_snaps;
-  for (size_t j = 0; j < d->n_snaps; j++)
-    n->bytes[j] = n->blocks[j] =
-        hs_snapshot_has_graph(d->snaps[j].snap) ? 0 : NAN;
+  for (size_t j = 0; j < d->n_snaps; j++) /* 0 where a graph: the build */
+    n->bytes[j] = n->blocks[j] = NAN;
   const uint32_t id = (uint32_t)d->n_roots++;
   return hd_map_put(d->root_index, hd_rkey_hash(k), id) ? UINT32_MAX : id;
 }
@@ -504,42 +503,49 @@ static void hd_rsites_order(hd_diff *d) {
   }
 }
 
-static int hd_retain_alloc(hd_diff *d) {
-  d->root_index = hd_map_create();
-  d->rsite_index = hd_map_create();
-  d->retained_store =
-      malloc((d->n_sites * d->n_snaps + 1) * sizeof *d->retained_store);
-  if (!d->root_index || !d->rsite_index || !d->retained_store)
+/* A figure in each snapshot with a graph: 0 where nothing was added. */
+static void hd_zero_where_graph(const hd_diff *d, double *v) {
+  for (size_t k = 0; k < d->n_snaps; k++)
+    if (d->snaps[k].graph && isnan(v[k]))
+      v[k] = 0;
+}
+
+int hd_retain_snapshot(hd_diff *d, size_t k) {
+  hd_snap *s = &d->snaps[k];
+  s->graph = hs_snapshot_has_graph(s->snap) && !(s->h->flags & HS_SNAP_SAMPLED);
+  if (!s->graph)
+    return 0;
+  if (!d->root_index)
+    d->root_index = hd_map_create();
+  if (!d->rsite_index)
+    d->rsite_index = hd_map_create();
+  if (!d->root_index || !d->rsite_index)
     return HS_ENOMEM;
-  for (size_t i = 0; i < d->n_sites; i++) {
-    hd_site *s = &d->sites[i];
-    s->retained = d->retained_store + i * d->n_snaps;
-    for (size_t k = 0; k < d->n_snaps; k++)
-      s->retained[k] = hs_snapshot_has_graph(d->snaps[k].snap) ? 0 : NAN;
-  }
-  return 0;
+  for (size_t i = 0; i < d->n_sites; i++)
+    d->sites[i].retained[k] = 0;
+  for (size_t i = 0; i < d->n_roots; i++)
+    d->roots[i].bytes[k] = d->roots[i].blocks[k] = 0;
+  return hd_dom_snapshot(d, k);
 }
 
 int hd_retain_build(hd_diff *d) {
   const size_t l = d->n_snaps - 1;
   for (size_t k = 0; k < d->n_snaps; k++)
-    d->retained_any |= hs_snapshot_has_graph(d->snaps[k].snap) &&
-                       !(d->snaps[k].h->flags & HS_SNAP_SAMPLED);
-  d->retained_last = d->retained_any && hs_snapshot_has_graph(d->snaps[l].snap);
-  int rc = hd_retain_alloc(d);
-  for (size_t k = 0; !rc && k < d->n_snaps; k++)
-    if (hs_snapshot_has_graph(d->snaps[k].snap))
-      rc = hd_dom_snapshot(d, k);
-  if (rc)
-    return rc;
-  for (size_t i = 0; i < d->n_sites; i++)
-    d->sites[i].delta_retained =
-        d->sites[i].retained[l] - d->sites[i].retained[0]; /* NAN propagates */
+    d->retained_any |= d->snaps[k].graph;
+  d->retained_last = d->snaps[l].graph;
+  for (size_t i = 0; i < d->n_sites; i++) {
+    hd_site *s = &d->sites[i];
+    hd_zero_where_graph(d, s->retained);
+    s->delta_retained = s->retained[l] - s->retained[0]; /* NAN propagates */
+  }
   d->root_order = malloc((d->n_roots + 1) * sizeof *d->root_order);
   if (!d->root_order)
     return HS_ENOMEM;
   for (uint32_t i = 0; i < d->n_roots; i++) {
-    d->roots[i].delta_bytes = d->roots[i].bytes[l] - d->roots[i].bytes[0];
+    hd_root *r = &d->roots[i];
+    hd_zero_where_graph(d, r->bytes);
+    hd_zero_where_graph(d, r->blocks);
+    r->delta_bytes = r->bytes[l] - r->bytes[0];
     d->root_order[i] = i;
   }
   qsort_r(d->root_order, d->n_roots, sizeof *d->root_order, hd_cmp_root, d);
@@ -580,7 +586,6 @@ void hd_retain_free(hd_diff *d) {
   free(d->roots);
   free(d->rsites);
   free(d->root_order);
-  free(d->retained_store);
   hd_map_free(d->root_index);
   hd_map_free(d->rsite_index);
 }
