@@ -177,6 +177,17 @@ static void hs__dump_reach(const hs_snapshot *s) {
   hs__dump_field("reachability");
   printf("scanned from %zu roots; %" PRIu64 " blocks (%s) unreachable\n",
          hs_snapshot_root_count(s), n, size);
+  hs__dump_field("heap graph");
+  if (!hs_snapshot_has_graph(s)) {
+    printf("none (no retained sizes)\n");
+    return;
+  }
+  size_t edges = 0, root_edges;
+  const uint32_t *t;
+  for (size_t i = 0; i < hs_snapshot_block_count(s); i++)
+    edges += hs_snapshot_edges(s, i, &t);
+  hs_snapshot_root_edges(s, &root_edges);
+  printf("%zu pointers between blocks, %zu from roots\n", edges, root_edges);
 }
 
 static void hs__dump_header(const char *path, const hs_header *h) {
