@@ -9,8 +9,15 @@ trap 'rm -rf "$dir"' EXIT
 mapfile -t snaps < <(HEAPSNAP_DIR=$dir LD_PRELOAD=$shim "$prog")
 [ ${#snaps[@]} = 2 ] || { echo "FAIL: expected 2 snapshots"; exit 1; }
 "$heapdiff" --json --retainers 10 "${snaps[@]}" >"$dir/graph.json"
-"$heapdiff" --color never --all "${snaps[@]}"
+"$heapdiff" --color never --all --wide "${snaps[@]}" | tee "$dir/graph.txt"
 python3 "$src/hd_graph_check.py" "$dir/graph.json"
+# the text report: the entry site's retained column (8 x (32 + 100) B) and
+# the table's root retaining its array, entries and payloads
+grep -Eq '^ +[0-9]+ +\+256 B +256 B +0 B +1\.0 KiB +0 -> 8 +new +make_entry ' \
+  "$dir/graph.txt" || { echo "FAIL: make_entry's retained column"; exit 1; }
+grep -q '^  global g_root (hd_graph)  retains 1.1 KiB (+1.1 KiB) in 17 blocks$' \
+  "$dir/graph.txt" || { echo "FAIL: g_root in what holds the growth"; exit 1; }
+echo "ok   text: make_entry retains 1.0 KiB, g_root 1.1 KiB in 17 blocks"
 
 # HEAPSNAP_GRAPH=0 (heapsnap run --no-graph): scanned, no graph, no figure
 mkdir "$dir/nograph"
