@@ -2,8 +2,8 @@
 # bench/heapdiff_speed.sh [BUILD_DIR] [BLOCKS] [STACKS]
 # heapdiff's time and memory on two large snapshots (default 1M live blocks
 # and 50k distinct stacks each, frames in a real library so symbols are
-# looked up). Prints one table row per output format. Goal: <= 3 s and
-# <= 1 GiB RSS.
+# looked up). Prints one table row per output format, --pprof included.
+# Goal: <= 3 s and <= 1 GiB RSS.
 set -euo pipefail
 case ${1:-} in
 -h | --help)
@@ -31,10 +31,11 @@ trap 'rm -rf "$dir"' EXIT
 size=$(($(stat -c %s "$dir/a.snap") + $(stat -c %s "$dir/b.snap")))
 printf '| output | blocks | stacks | files (MiB) | wall (s) | max RSS (MiB) |\n'
 printf '|---|---:|---:|---:|---:|---:|\n'
-for out in text json "text, with retainers"; do
+for out in text json "text, with retainers" pprof "pprof, with reachability"; do
   flag= last=$dir/b.snap
   [ "$out" = json ] && flag=--json
-  [ "$out" = "text, with retainers" ] && last=$dir/c.snap
+  [ "${out#pprof}" != "$out" ] && flag="--pprof $dir/out.pb.gz"
+  [ "${out%with *}" != "$out" ] && last=$dir/c.snap
   /usr/bin/time -f '%e %M' -o "$dir/time" \
     "$bin/heapdiff" $flag "$dir/a.snap" "$last" >/dev/null
   read -r wall rss <"$dir/time"

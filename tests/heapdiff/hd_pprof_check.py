@@ -241,6 +241,19 @@ equal("server 1+3: inuse_space in all = json total_bytes",
 equal("server 1+3: new_space in all = json total_new_bytes",
       sum(v[3] for v in stacks.values()), js["total_new_bytes"])
 
+# And against the text report: the lost bytes, site 0x1100's row.
+rc, text, err = run([heapdiff, "--color", "never", "server.1.snap",
+                     "server.3.snap"])
+lost_all = sum(v[1] for v in lost.values())
+check(f"text report: {lost_all} B of it lost",
+      f": {lost_all} B of it lost," in text, text)
+row = (r"^\s+1\s+\+2\.0 KiB\s+2\.0 KiB\s+%d B\s+%d -> %d\s+growing\s+"
+       r"server\+0x1100$" % (value(p13, lost, S1100, "inuse_space/bytes"),
+                             10, value(p13, stacks, S1100,
+                                       "inuse_objects/count")))
+check("text report: site 0x1100's lost bytes and blocks as pprof's",
+      re.search(row, text, re.M) is not None, text)
+
 # -tagfocus=reachability=lost: the leak alone, as heapdiff's lost bytes.
 focus = raw("-tagfocus=reachability=lost", "s13.pb.gz")
 equal("-tagfocus=reachability=lost: inuse_space = json total_lost_bytes",

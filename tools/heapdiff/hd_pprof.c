@@ -489,6 +489,8 @@ static int hd_pp_link(hd_pp *pp, hd_pb_profile *p) {
 /* @return : 0 and *out (malloc'ed, *len bytes), or HS_ENOMEM. */
 static int hd_pp_gzip(const uint8_t *in, size_t n, uint8_t **out, size_t *len) {
   z_stream z = {0};
+  if (n > UINT32_MAX / 2) /* zlib counts in uInt */
+    return HS_ENOMEM;
   if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
                    Z_DEFAULT_STRATEGY) != Z_OK)
     return HS_ENOMEM;
