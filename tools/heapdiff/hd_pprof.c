@@ -64,9 +64,10 @@ typedef struct hd_pp {
   size_t n_line, cap_line;
   hd_pb_mapping *map;
   size_t n_map, cap_map;
-  uint64_t *map_of;     /* per module handle (+1: no module): id, 0 none */
-  int *map_symbolized;  /* per mapping: -1 unknown, 0 a bare location */
-  hd_pb_sample *sample; /* with values and location ids in one array each */
+  uint64_t *map_of;         /* per module handle (+1: no module): id, 0 none */
+  const hs_module **mod_of; /* per module handle: hd_pp_module's answer */
+  int *map_symbolized;      /* per mapping: -1 unknown, 0 a bare location */
+  hd_pb_sample *sample;     /* with values and location ids in one array each */
   size_t n_sample, cap_sample;
   int64_t *value;
   size_t n_value, cap_value;
@@ -148,7 +149,7 @@ static int hd_pp_add_mapping(hd_pp *pp, uint32_t h) {
   *mp = (hd_pb_mapping)PERFTOOLS__PROFILES__MAPPING__INIT;
   mp->id = ++pp->n_map;
   pp->map_of[h] = mp->id;
-  const hs_module *m = h < pp->d->n_modules ? hd_pp_module(pp->d, h) : NULL;
+  const hs_module *m = h < pp->d->n_modules ? pp->mod_of[h] : NULL;
   if (!m) {
     mp->memory_start = pp->unknown_lo;
     mp->memory_limit = pp->unknown_hi;
@@ -185,8 +186,10 @@ static int hd_pp_mappings(hd_pp *pp) {
     }
   }
   int rc = 0;
+  for (uint32_t h = 0; h < d->n_modules; h++)
+    pp->mod_of[h] = hd_pp_module(d, h);
   for (uint32_t h = 0; !rc && h < d->n_modules; h++) {
-    const hs_module *m = hd_pp_module(d, h);
+    const hs_module *m = pp->mod_of[h];
     if (m && (m->flags & HS_MODULE_MAIN) && !pp->map_of[h])
       rc = hd_pp_add_mapping(pp, h);
   }
@@ -263,7 +266,7 @@ static uint64_t hd_pp_address(const hd_pp *pp, uint32_t fid) {
   const hd_frame_key *k = &pp->d->frames[fid];
   if (k->module == HD_NO_MODULE)
     return k->address ? k->address - 1 : 0;
-  const hs_module *m = hd_pp_module(pp->d, k->module);
+  const hs_module *m = pp->mod_of[k->module];
   return m->bias + (k->offset ? k->offset - 1 : 0);
 }
 
@@ -572,7 +575,8 @@ static void hd_pp_free(hd_pp *pp, hd_pb_profile *p) {
     free(pp->owned[i]);
   free(pp->owned), free(pp->str), free(pp->fn), free(pp->loc);
   free(pp->lockey), free(pp->loc_line), free(pp->line), free(pp->map);
-  free(pp->map_of), free(pp->map_symbolized), free(pp->sample);
+  free(pp->map_of), free(pp->mod_of), free(pp->map_symbolized);
+  free(pp->sample);
   free(pp->value), free(pp->locid), free(pp->sample_loc);
   hd_map_free(pp->str_index), hd_map_free(pp->fn_index);
   hd_map_free(pp->loc_index);
@@ -603,7 +607,8 @@ int hd_report_pprof(hd_diff *d, FILE *out) {
   pp.fn_index = hd_map_create();
   pp.loc_index = hd_map_create();
   pp.map_of = calloc(d->n_modules + 1, sizeof *pp.map_of);
-  int rc = pp.str_index && pp.fn_index && pp.loc_index && pp.map_of
+  pp.mod_of = calloc(d->n_modules + 1, sizeof *pp.mod_of);
+  int rc = pp.str_index && pp.fn_index && pp.loc_index && pp.map_of && pp.mod_of
                ? hd_pp_build(&pp, &p, types, type_ptrs, &period)
                : HS_ENOMEM;
   if (!rc)
