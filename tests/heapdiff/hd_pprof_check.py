@@ -82,13 +82,23 @@ def raw(*args):
             r["samples"][-1]["labels"][m[1]] = m[2]
         j += 1
     loc = None
+    r["mappings"] = {}
+    k = lines.index("Mappings")
+    for ln in lines[k + 1:]:
+        m = re.match(r"^(\d+): (0x[0-9a-f]+)/(0x[0-9a-f]+)/(0x[0-9a-f]+) (\S+)",
+                     ln)
+        if m:
+            r["mappings"][int(m[1])] = {"start": int(m[2], 16),
+                                        "offset": int(m[4], 16),
+                                        "file": m[5]}
     for ln in lines[j + 1:]:
         if ln == "Mappings":
             break
         m = re.match(r"^\s*(\d+): (0x[0-9a-f]+) M=(\d+)\s*(.*)$", ln)
         if m:
             loc = int(m[1])
-            r["locations"][loc] = {"address": int(m[2], 16), "text": [m[4]]}
+            r["locations"][loc] = {"address": int(m[2], 16), "text": [m[4]],
+                                   "mapping": int(m[3])}
         else:
             r["locations"][loc]["text"].append(ln.strip())
     return r
@@ -128,6 +138,51 @@ def site_key(site):
 def functions(text):
     """A -raw location's function names, one per Line, in order."""
     return [re.sub(r" \S*:\d+ s=\d+(\(.*\))?$", "", t) for t in text]
+
+
+def lines_of(text):
+    """A -raw location's Lines: (function, file:line) each, in order."""
+    out = []
+    for t in text:
+        m = re.match(r"^(.*) (\S*:\d+) s=\d+(\(.*\))?$", t)
+        out.append((m[1], m[2]) if m else (t, None))
+    return out
+
+
+def addr2line(file, addresses):
+    """What addr2line says at each file address: (function, file:line) per
+    inlined level, innermost first."""
+    rc, out, err = run(["addr2line", "-a", "-f", "-i", "-C", "-e", file,
+                        *[hex(a) for a in addresses]])
+    res, cur, ln = {}, None, out.splitlines()
+    i = 0
+    while i < len(ln):
+        if re.match(r"^0x[0-9a-f]+$", ln[i]):
+            cur = int(ln[i], 16)
+            res[cur] = []
+            i += 1
+            continue
+        where = re.sub(r" \(discriminator \d+\)$", "", ln[i + 1])
+        where = re.sub(r"^\?\?:[?0]$", ":0", where)  # no line info: as pprof
+        res[cur].append((ln[i], where))
+        i += 2
+    return res
+
+
+def symbolize_like_a_backend(p):
+    """The main program's locations symbolized as a backend would from
+    the Mapping alone: file address = address - memory_start +
+    file_offset (a PIE's first segment is at address 0, offset 0), by
+    addr2line on the mapping's file: the same Lines heapdiff wrote."""
+    main = p["mappings"][1]
+    locs = [v for v in p["locations"].values()
+            if v["mapping"] == 1 and v["text"] != [""]]
+    addrs = [v["address"] - main["start"] + main["offset"] for v in locs]
+    got = addr2line(main["file"], addrs)
+    for v, a in zip(locs, addrs):
+        equal(f"{main['file']}+{a:#x}: addr2line's frames are the Lines",
+              got.get(a), lines_of(v["text"]))
+    check("main program locations compared", len(locs) >= 5, locs)
 
 
 def e2e(snaps):
@@ -175,6 +230,7 @@ def e2e(snaps):
                 inlined += len(group) > 1
                 group = []
     check("inlined frames as several Lines in some location", inlined > 0)
+    symbolize_like_a_backend(p)
     sys.exit(status())
 
 
