@@ -5,8 +5,8 @@
  * library with a symbol table on every Debian machine), so heapdiff has
  * real symbol lookups to do. NUMBER 1 or 2: the second snapshot has 10%
  * more blocks, on the same stacks, so there is growth to report.
- * "scanned" adds a reachability scan: chains of 1000 blocks, each chain
- * held by a global, every tenth block unreachable. */
+ * "scanned" adds a reachability scan and its heap graph: chains of 1000
+ * blocks, each chain held by a global, every tenth block unreachable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +46,7 @@ int main(int argc, char **argv) {
                  .exe = "/opt/bench/server",
                  .trigger = "signal"};
   h.live_blocks = blocks;
-  h.flags = scanned ? HS_SNAP_SCANNED : 0;
+  h.flags = scanned ? HS_SNAP_SCANNED | HS_SNAP_GRAPH : 0;
   uint64_t *sizes = malloc(blocks * sizeof *sizes);
   for (uint64_t i = 0; i < blocks; i++)
     h.live_bytes += sizes[i] = 16 + next() % 1000;
@@ -81,6 +81,14 @@ int main(int argc, char **argv) {
         : i % 1000 == 0 ? (hs_reach){HS_REACH_ROOT, 0, (i / 1000) % 4096 * 8, 0}
                         : (hs_reach){HS_REACH_BLOCK, (uint32_t)prev, 8, 0};
     hs_testsnap_reach(&t, &r, 1);
+  }
+  for (uint64_t i = 0; scanned && i < blocks; i++) {
+    /* the same pointers as the graph: the reach above is its BFS tree */
+    const uint32_t to = (uint32_t)(i % 10 == 8 ? i + 2 : i + 1);
+    if (i % 1000 == 0 && i % 10 != 9)
+      hs_testsnap_graph_root(&t, 0, (i / 1000) % 4096 * 8, (uint32_t)i);
+    if (i % 10 != 9 && to < blocks && to % 1000 != 0)
+      hs_testsnap_graph_block(&t, (uint32_t)i, &to, 1);
   }
   const int rc = hs_testsnap_close(&t);
   free(sizes);

@@ -40,6 +40,9 @@ const char *hs_strerror(int err);
 /* Precise mode: every other thread was stopped for the scan, and its
  * registers were roots. */
 #define HS_SNAP_REGISTERS 0x8u
+/* The heap graph (GRPH) is present: every pointer the scan followed, so a
+ * reader can work out dominators and retained sizes. Only with SCANNED. */
+#define HS_SNAP_GRAPH 0x10u
 
 typedef struct hs_header {
   uint32_t version;        /* format version of the file */
@@ -121,6 +124,13 @@ typedef struct hs_reach {
   uint64_t target; /* how far into this block the pointer points */
 } hs_reach;
 
+/* A pointer out of a root into a block (GRPH). */
+typedef struct hs_root_edge {
+  uint32_t root;  /* root index */
+  uint32_t block; /* block index (address order) */
+  uint64_t from;  /* offset of the pointer in the root's range */
+} hs_root_edge;
+
 typedef struct hs_snapshot hs_snapshot;
 
 /*! hs_snapshot_open() :
@@ -180,6 +190,19 @@ const hs_root *hs_snapshot_root(const hs_snapshot *snap, size_t i);
  *           when the snapshot has no scan. Every index is in range, and
  *           following block retainers always ends at a root. */
 const hs_reach *hs_snapshot_reach(const hs_snapshot *snap);
+
+/*! @return : 1 when the snapshot carries its heap graph (HS_SNAP_GRAPH):
+ *           then the two calls below give every pointer the scan followed
+ *           from a reached block or a root into a block. */
+int hs_snapshot_has_graph(const hs_snapshot *snap);
+/*! @return : the number of distinct blocks block b points into (not
+ *           itself), and in *targets their indexes, ascending; 0 and NULL
+ *           without a graph or for b out of range. */
+size_t hs_snapshot_edges(const hs_snapshot *snap, size_t b,
+                         const uint32_t **targets);
+/*! @return : the pointers out of roots into blocks, by root then offset,
+ *           and their number in *n (0 and NULL without a graph). */
+const hs_root_edge *hs_snapshot_root_edges(const hs_snapshot *snap, size_t *n);
 
 #ifdef __cplusplus
 }

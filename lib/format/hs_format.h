@@ -27,6 +27,7 @@
 #define HS__TAG_ROOT HS__TAG('R', 'O', 'O', 'T')
 #define HS__TAG_RCHB HS__TAG('R', 'C', 'H', 'B')
 #define HS__TAG_GENS HS__TAG('G', 'E', 'N', 'S')
+#define HS__TAG_GRPH HS__TAG('G', 'R', 'P', 'H')
 #define HS__TAG_END HS__TAG('E', 'N', 'D', '!')
 
 /* The 16-byte preamble: magic "HEAPSNAP", u32 version, u32 reserved (0). */
@@ -121,6 +122,14 @@ int hs__writer_finish(hs__writer *w);
 int hs__writer_gens_module(hs__writer *w, uint32_t load_gen,
                            uint32_t unload_gen);
 int hs__writer_gens_stack(hs__writer *w, uint32_t gen);
+
+/*! hs__writer_graph() :
+ * Optional, last (after the generations): `len` bytes of GRPH items,
+ * already encoded (docs/format.md; hs__graph_put_root() and
+ * hs__graph_put_block() in hs_varint.h encode them). May be called many
+ * times; only when the header has HS_SNAP_GRAPH (HS_EINVAL otherwise).
+ * The items are not checked here: the reader checks them. */
+int hs__writer_graph(hs__writer *w, const uint8_t *items, size_t len);
 
 /*! Releases the writer through the memory functions it was created with;
  * accepts NULL. */

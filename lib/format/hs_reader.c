@@ -37,9 +37,13 @@ struct hs_snapshot {
   hs_root *roots; /* the reachability scan's, root_count of them */
   size_t root_count;
   char *root_names;
-  hs_reach *reaches;   /* block_count of them, or NULL: no scan */
-  uint32_t *lives;     /* GENS: load, unload per module; NULL without */
-  uint32_t *stack_gen; /* GENS: per stack, [0] unused */
+  hs_reach *reaches;    /* block_count of them, or NULL: no scan */
+  uint32_t *lives;      /* GENS: load, unload per module; NULL without */
+  uint32_t *stack_gen;  /* GENS: per stack, [0] unused */
+  uint32_t *edge_first; /* GRPH: block b's targets are edges[first[b] .. */
+  uint32_t *edges;      /* first[b + 1]); NULL without a graph */
+  hs_root_edge *root_edges;
+  size_t root_edge_count;
 };
 
 /* Bytes [p, end) still to parse in one section. */
@@ -50,7 +54,7 @@ typedef struct hs__cur {
 
 /* The sections of a body, each the concatenation of its records. */
 typedef struct hs__sections {
-  hs__cur head, mods, stks, blks, root, rchb, gens;
+  hs__cur head, mods, stks, blks, root, rchb, gens, grph;
 } hs__sections;
 
 /* Initial capacity of the growing buffers. */
@@ -254,6 +258,8 @@ static int hs__rank(uint32_t tag) {
     return 5;
   case HS__TAG_GENS:
     return 6;
+  case HS__TAG_GRPH:
+    return 7;
   default:
     return 0;
   }
@@ -274,8 +280,8 @@ static void hs__append(uint8_t *body, size_t *w, size_t pos, uint32_t len,
 /* Splits the body into sections, in place (see hs__append). */
 static int hs__split(uint8_t *body, size_t len, hs__sections *s) {
   hs__cur *const sec[] = {&s->head, &s->mods, &s->stks, &s->blks,
-                          &s->root, &s->rchb, &s->gens};
-  for (int i = 0; i < 7; i++)
+                          &s->root, &s->rchb, &s->gens, &s->grph};
+  for (int i = 0; i < 8; i++)
     sec[i]->p = sec[i]->end = body;
   size_t pos = 0, w = 0;
   int rank = -1;
@@ -671,6 +677,122 @@ static int hs__parse_gens(hs_snapshot *s, hs__cur c) {
   return c.p == c.end ? 0 : HS_ECORRUPT;
 }
 
+/* ------------------------------------------------------------------ */
+/* GRPH */
+
+/* One item, checked; with `fill`, its edges go into the arrays (whose
+ * edge_first[b] is then the next free slot of block b), else only counted
+ * into edge_first[b + 1] and *n_root. */
+static int hs__graph_item(hs_snapshot *s, hs__cur *c, int fill, size_t *n_root,
+                          uint64_t *last) {
+  uint64_t link, x;
+  HS__TRY(hs__get(c, &link));
+  uint64_t index = link >> 2;
+  if ((link & 3) == HS__GRAPH_ROOT) {
+    hs_root_edge e;
+    HS__TRY(hs__get(c, &e.from));
+    HS__TRY(hs__get(c, &x));
+    if (index >= s->root_count || x >= s->block_count ||
+        e.from >= s->roots[index].end - s->roots[index].start)
+      return HS_ECORRUPT;
+    e.root = (uint32_t)index;
+    e.block = (uint32_t)x;
+    if (fill)
+      s->root_edges[*n_root] = e;
+    ++*n_root;
+    return 0;
+  }
+  index = *last + hs__unzigzag(index);
+  if ((link & 3) != HS__GRAPH_BLOCK || index >= s->block_count)
+    return HS_ECORRUPT;
+  *last = index;
+  for (uint64_t prev = index;;) {
+    HS__TRY(hs__get(c, &x));
+    if (x == 0)
+      return 0;
+    const uint64_t t = prev + hs__unzigzag(x - 1);
+    if (t >= s->block_count || t == index)
+      return HS_ECORRUPT;
+    if (fill)
+      s->edges[s->edge_first[index]++] = (uint32_t)t;
+    else if (++s->edge_first[index + 1] == UINT32_MAX)
+      return HS_ETOOBIG;
+    prev = t;
+  }
+}
+
+static int hs__graph_pass(hs_snapshot *s, hs__cur c, int fill) {
+  size_t n_root = 0;
+  uint64_t last = 0;
+  while (c.p < c.end)
+    HS__TRY(hs__graph_item(s, &c, fill, &n_root, &last));
+  s->root_edge_count = n_root;
+  return 0;
+}
+
+static int hs__cmp_u32(const void *x, const void *y) {
+  const uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+  return a < b ? -1 : a > b;
+}
+
+static int hs__cmp_root_edge(const void *x, const void *y) {
+  const hs_root_edge *a = x, *b = y;
+  if (a->root != b->root)
+    return a->root < b->root ? -1 : 1;
+  return a->from < b->from ? -1 : a->from > b->from;
+}
+
+/* Each block's targets sorted and unique (a block may point into another
+ * many times: one edge). */
+static void hs__graph_tidy(hs_snapshot *s) {
+  size_t w = 0;
+  for (size_t b = 0; b < s->block_count; b++) {
+    uint32_t *const t = s->edges + s->edge_first[b];
+    const size_t n = s->edge_first[b + 1] - s->edge_first[b];
+    if (n > 1)
+      qsort(t, n, sizeof *t, hs__cmp_u32);
+    s->edge_first[b] = (uint32_t)w;
+    for (size_t i = 0; i < n; i++)
+      if (i == 0 || t[i] != t[i - 1])
+        s->edges[w++] = t[i];
+  }
+  s->edge_first[s->block_count] = (uint32_t)w;
+  if (s->root_edge_count > 1)
+    qsort(s->root_edges, s->root_edge_count, sizeof *s->root_edges,
+          hs__cmp_root_edge);
+}
+
+/* Counts, then fills: every item takes a byte at least, so the arrays
+ * stay within a small factor of the section. */
+static int hs__parse_graph(hs_snapshot *s, hs__cur c) {
+  const int flagged = (s->header.flags & HS_SNAP_GRAPH) != 0;
+  if (!flagged)
+    return c.p == c.end ? 0 : HS_ECORRUPT;
+  if (!(s->header.flags & HS_SNAP_SCANNED))
+    return HS_ECORRUPT;
+  s->edge_first = hs__array(s->block_count + 1, sizeof *s->edge_first);
+  if (!s->edge_first)
+    return HS_ENOMEM;
+  memset(s->edge_first, 0, (s->block_count + 1) * sizeof *s->edge_first);
+  HS__TRY(hs__graph_pass(s, c, 0));
+  for (size_t b = 0; b < s->block_count; b++) {
+    if (s->edge_first[b + 1] > UINT32_MAX - 1 - s->edge_first[b])
+      return HS_ETOOBIG;
+    s->edge_first[b + 1] += s->edge_first[b];
+  }
+  s->edges = hs__array(s->edge_first[s->block_count] + 1, sizeof *s->edges);
+  s->root_edges = hs__array(s->root_edge_count + 1, sizeof *s->root_edges);
+  if (!s->edges || !s->root_edges)
+    return HS_ENOMEM;
+  HS__TRY(hs__graph_pass(s, c, 1));
+  /* the fill moved each start to the next block's: one back */
+  for (size_t b = s->block_count; b > 0; b--)
+    s->edge_first[b] = s->edge_first[b - 1];
+  s->edge_first[0] = 0;
+  hs__graph_tidy(s);
+  return 0;
+}
+
 static int hs__parse(hs_snapshot *s, uint8_t *body, size_t len) {
   hs__sections sec;
   HS__TRY(hs__split(body, len, &sec));
@@ -680,7 +802,8 @@ static int hs__parse(hs_snapshot *s, uint8_t *body, size_t len) {
   HS__TRY(hs__parse_blocks(s, sec.blks));
   HS__TRY(hs__parse_roots(s, sec.root));
   HS__TRY(hs__parse_reach(s, sec.rchb));
-  return hs__parse_gens(s, sec.gens);
+  HS__TRY(hs__parse_gens(s, sec.gens));
+  return hs__parse_graph(s, sec.grph);
 }
 
 int hs_snapshot_load(const void *data, size_t len, hs_snapshot **out) {
@@ -789,6 +912,9 @@ void hs_snapshot_free(hs_snapshot *s) {
   free(s->roots);
   free(s->root_names);
   free(s->reaches);
+  free(s->edge_first);
+  free(s->edges);
+  free(s->root_edges);
   free(s->lives);
   free(s->stack_gen);
   free(s);
@@ -895,4 +1021,22 @@ const hs_root *hs_snapshot_root(const hs_snapshot *s, size_t i) {
 
 const hs_reach *hs_snapshot_reach(const hs_snapshot *s) {
   return s ? s->reaches : NULL;
+}
+
+int hs_snapshot_has_graph(const hs_snapshot *s) {
+  return s && s->edge_first != NULL;
+}
+
+size_t hs_snapshot_edges(const hs_snapshot *s, size_t b,
+                         const uint32_t **targets) {
+  *targets = NULL;
+  if (!s || !s->edge_first || b >= s->block_count)
+    return 0;
+  *targets = s->edges + s->edge_first[b];
+  return s->edge_first[b + 1] - s->edge_first[b];
+}
+
+const hs_root_edge *hs_snapshot_root_edges(const hs_snapshot *s, size_t *n) {
+  *n = s && s->edge_first ? s->root_edge_count : 0;
+  return *n ? s->root_edges : NULL;
 }

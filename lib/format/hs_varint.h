@@ -74,4 +74,36 @@ static inline uint64_t hs__unzigzag(uint64_t z) {
   return z >> 1 ^ (0 - (z & 1));
 }
 
+/* GRPH items (docs/format.md): a root's pointer into a block is the link
+ * `root << 2 | 1`, the pointer's offset in the root, the block; a block's
+ * pointers are the link `zigzag(block - last) << 2 | 2` (last: the block of
+ * the previous block item, 0 at first), then each target t as
+ * zigzag(t - previous) + 1 (previous: the block itself, then the last
+ * target), then 0. Each put needs HS__VARINT_MAX bytes at dst at most,
+ * hs__graph_put_root() three times that. @return : bytes written. */
+#define HS__GRAPH_ROOT 1u
+#define HS__GRAPH_BLOCK 2u
+
+static inline size_t hs__graph_put_root(uint8_t *dst, uint32_t root,
+                                        uint64_t from, uint32_t block) {
+  size_t n = hs__varint_put(dst, (uint64_t)root << 2 | HS__GRAPH_ROOT);
+  n += hs__varint_put(dst + n, from);
+  return n + hs__varint_put(dst + n, block);
+}
+
+static inline size_t hs__graph_put_source(uint8_t *dst, uint32_t last,
+                                          uint32_t block) {
+  return hs__varint_put(dst, hs__zigzag((uint64_t)block - last) << 2 |
+                                 HS__GRAPH_BLOCK);
+}
+
+static inline size_t hs__graph_put_target(uint8_t *dst, uint32_t prev,
+                                          uint32_t target) {
+  return hs__varint_put(dst, hs__zigzag((uint64_t)target - prev) + 1);
+}
+
+static inline size_t hs__graph_put_end(uint8_t *dst) {
+  return hs__varint_put(dst, 0);
+}
+
 #endif /* HS_VARINT_H */

@@ -26,6 +26,7 @@ enum {
   HS__W_ROOT, /* roots of the reachability scan */
   HS__W_RCHB, /* how each block was reached */
   HS__W_GENS, /* module lives, stack generations */
+  HS__W_GRPH, /* the heap graph */
   HS__W_DONE  /* END and the end of the frame */
 };
 
@@ -423,14 +424,31 @@ int hs__writer_gens_stack(hs__writer *w, uint32_t gen) {
   return w->err;
 }
 
+/* Generations for every module and every stack, or none. */
+static int hs__gens_whole(const hs__writer *w) {
+  return w->state != HS__W_GENS ||
+         (w->lives == w->modules && w->gens == w->stacks);
+}
+
+int hs__writer_graph(hs__writer *w, const uint8_t *items, size_t len) {
+  HS__TRY(hs__may_enter(w, HS__W_GRPH));
+  const uint32_t want = HS_SNAP_SCANNED | HS_SNAP_GRAPH;
+  if ((len > 0 && !items) || (w->flags & want) != want || !hs__gens_whole(w))
+    return HS_EINVAL;
+  hs__enter(w, HS__W_GRPH, HS__TAG_GRPH);
+  hs__put(w, items, len);
+  return w->err;
+}
+
 int hs__writer_finish(hs__writer *w) {
-  HS__TRY(hs__may_enter(w, HS__W_GENS));
-  /* generations for every module and every stack, or none */
-  if (w->state == HS__W_GENS &&
-      (w->lives != w->modules || w->gens != w->stacks))
+  HS__TRY(hs__may_enter(w, HS__W_GRPH));
+  if (!hs__gens_whole(w))
     return HS_EINVAL;
   /* a reader refuses a header that disagrees with the blocks */
   if (w->blocks != w->want_blocks || w->bytes != w->want_bytes)
+    return HS_EINVAL;
+  /* a graph is a scan's */
+  if ((w->flags & HS_SNAP_GRAPH) && !(w->flags & HS_SNAP_SCANNED))
     return HS_EINVAL;
   /* a scanned snapshot says how every block was reached, or none is */
   if (w->reaches != ((w->flags & HS_SNAP_SCANNED) ? w->blocks : 0))

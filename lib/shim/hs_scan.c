@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "hs_scan.h"
+#include "hs_varint.h"
 
 #define HS_MAPS_MAX (4u << 20)
 
@@ -103,7 +104,11 @@ static int hs__scan_prepare(hs__scan *sc, uint64_t rss, size_t cap) {
   sc->maps = hs__os_alloc(HS_MAPS_MAX);
   sc->out_len = sizeof(hs__scan_out) + cap * sizeof(hs_reach);
   sc->out = hs__os_map(sc->out_len, 1);
-  if (!sc->maps || !sc->out) {
+  /* The graph's items: the blocks' pointers, a few bytes each; the pages
+   * the child never writes cost nothing (hs__os_map: NORESERVE). */
+  sc->graph_cap = hs__cfg.graph ? ((size_t)32 << 20) + cap * 24 + rss / 4 : 0;
+  sc->graph = sc->graph_cap ? hs__os_map(sc->graph_cap, 1) : NULL;
+  if (!sc->maps || !sc->out || (sc->graph_cap && !sc->graph)) {
     sc->note = "not scanned: no memory for the scan";
     return HS_ENOMEM;
   }
@@ -142,8 +147,11 @@ void hs__scan_free(hs__scan *sc) {
   hs__parent_mem = -1;
   hs__os_free(sc->maps, HS_MAPS_MAX);
   hs__os_unmap(sc->out, sc->out_len);
+  if (sc->graph)
+    hs__os_unmap(sc->graph, sc->graph_cap);
   sc->maps = NULL;
   sc->out = NULL;
+  sc->graph = NULL;
 }
 
 /* --- in the child ------------------------------------------------------- */
@@ -158,7 +166,51 @@ typedef struct hs__walk {
   const hs__range *own; /* the shim's mappings: never roots */
   size_t n_own;
   int pagemap; /* the child's /proc/self/pagemap, or -1 */
+  uint8_t *g;  /* the graph's items so far (sc->graph) */
+  size_t g_len, g_cap;
+  uint32_t g_last;    /* the last block item's block */
+  uint32_t recent[4]; /* a block's last targets: a repeat is one edge */
 } hs__walk;
+
+/* --- the heap graph: every pointer followed, as GRPH items --------------- */
+
+/* Room for one more item part (30 bytes); when the area is full the
+ * graph is dropped whole, not cut: a partial graph would misstate what
+ * dominates what. */
+static int hs__graph_room(hs__walk *k) {
+  if (k->g_len + 3 * HS__VARINT_MAX <= k->g_cap)
+    return 1;
+  k->sc->out->graph_full = k->g_cap != 0; /* 0: HEAPSNAP_GRAPH=0 */
+  return 0;
+}
+
+static void hs__graph_root(hs__walk *k, uint32_t root, uint64_t from, long b) {
+  if (hs__graph_room(k))
+    k->g_len += hs__graph_put_root(k->g + k->g_len, root, from, (uint32_t)b);
+}
+
+/* Block `src`'s pointers: its item starts at the first target. */
+static void hs__graph_target(hs__walk *k, uint32_t src, int *started,
+                             uint32_t *prev, long t) {
+  const uint32_t tt = (uint32_t)t;
+  if (tt == src || k->recent[0] == tt || k->recent[1] == tt ||
+      k->recent[2] == tt || k->recent[3] == tt || !hs__graph_room(k))
+    return;
+  if (!*started) {
+    k->g_len += hs__graph_put_source(k->g + k->g_len, k->g_last, src);
+    k->g_last = src;
+    *started = 1;
+  }
+  k->g_len += hs__graph_put_target(k->g + k->g_len, *prev, tt);
+  *prev = tt;
+  k->recent[tt & 3] = tt;
+}
+
+static void hs__graph_end(hs__walk *k, int started) {
+  if (started)
+    k->g_len += hs__graph_put_end(k->g + k->g_len); /* room kept for it */
+  k->recent[0] = k->recent[1] = k->recent[2] = k->recent[3] = UINT32_MAX;
+}
 
 /* `new T[0]` for a T with a destructor: an 8-byte block holding the
  * element count, 0, and the program's pointer just past it. Held, as
@@ -253,6 +305,7 @@ static void hs__scan_value(hs__walk *k, uint32_t root, uint64_t p, uint64_t w,
   if (b < 0 || (libc && hs__is_chunk_header(k, b, w)))
     return;
   const uint64_t from = p - k->sc->out->roots[root].start;
+  hs__graph_root(k, root, from, b);
   if (k->sc->out->reach[b].kind == HS_REACH_NONE)
     hs__link(k, b, HS_REACH_ROOT, root, from, w);
   else
@@ -335,12 +388,17 @@ static void hs__scan_blocks(hs__walk *k) {
   while (k->q_head < k->q_tail) {
     const uint32_t b = k->queue[k->q_head++];
     const uint64_t start = k->addr[b], end = start + (k->size[b] & ~7ull);
+    int started = 0;
+    uint32_t prev = b;
     for (uint64_t p = start; p < end; p += 8) {
       const uint64_t w = *(const uint64_t *)p;
       const long t = hs__find(k, w);
-      if (t >= 0)
-        hs__link(k, t, HS_REACH_BLOCK, b, p - start, w);
+      if (t < 0)
+        continue;
+      hs__link(k, t, HS_REACH_BLOCK, b, p - start, w);
+      hs__graph_target(k, b, &started, &prev, t);
     }
+    hs__graph_end(k, started);
   }
 }
 
@@ -761,7 +819,8 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
   if (!maps || !chunk ||
       hs__os_read_file("/proc/self/maps", maps, HS_MAPS_MAX) <= 0)
     syscall(SYS_exit_group, 72);
-  hs__walk k = {.sc = sc, .n = n};
+  hs__walk k = {.sc = sc, .n = n, .g = sc->graph, .g_cap = sc->graph_cap};
+  hs__graph_end(&k, 0);
   k.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   uint64_t *arr = hs__os_map(n * 16 + 16, 0);
   k.queue = hs__os_map(n * 4 + 4, 0);
@@ -814,6 +873,7 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
     hs__scan_blocks(&k);
   }
   sc->out->n_blocks = n;
+  sc->out->graph_len = k.g_len;
   __atomic_store_n(&sc->out->done, 1, __ATOMIC_RELEASE);
   syscall(SYS_exit_group, 0);
 }
@@ -851,6 +911,10 @@ static int hs__scan_wait(hs__scan *sc) {
 int hs__scan_finish(hs__scan *sc, size_t n) {
   if (sc->child <= 0 || hs__scan_wait(sc))
     return HS_EINVAL;
+  if (sc->out->graph_full && !sc->stop_note[0])
+    snprintf(sc->stop_note, sizeof sc->stop_note,
+             "no retained sizes: the heap graph outgrew its %zu MiB",
+             sc->graph_cap >> 20);
   return sc->out->n_blocks == n ? 0 : HS_EINVAL;
 }
 
@@ -875,4 +939,10 @@ void hs__scan_result_root(const hs__scan *sc, uint32_t i, hs_root *out) {
   HS_ASSERT(i < sc->out->n_roots);
   const hs__root *r = &sc->out->roots[i];
   *out = (hs_root){r->kind, r->module, r->tid, r->start, r->end, r->name};
+}
+
+const uint8_t *hs__scan_graph(const hs__scan *sc, size_t *len) {
+  const int none = sc->out->graph_full || !sc->graph;
+  *len = none ? 0 : sc->out->graph_len;
+  return none ? NULL : sc->graph;
 }

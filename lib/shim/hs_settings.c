@@ -62,6 +62,7 @@ static void hs__load_flags(void) {
   hs__cfg.verbose = hs__env_bool("HEAPSNAP_VERBOSE", 0);
   hs__cfg.scan = hs__env_bool("HEAPSNAP_SCAN", 1);
   hs__cfg.scan_registers = hs__env_bool("HEAPSNAP_SCAN_REGISTERS", 0);
+  hs__cfg.graph = hs__env_bool("HEAPSNAP_GRAPH", 1);
   const char *v = getenv("HEAPSNAP_INTERVAL");
   if (v && *v && hs__parse_seconds(v, &hs__cfg.interval_ns)) {
     hs__warn("HEAPSNAP_INTERVAL", v, "seconds (like 10 or 0.5), 0 for off",

@@ -47,6 +47,7 @@ typedef struct hs__settings {
   int verbose;          /* one line per snapshot on stderr */
   int scan;             /* reachability scan in each snapshot */
   int scan_registers;   /* precise mode: threads stopped for registers */
+  int graph;            /* the scan records the heap graph (GRPH) */
   uint32_t depth;       /* stack depth limit */
   uint64_t interval_ns; /* 0 = no interval snapshots */
   uint64_t keep;        /* files kept per process, 0 = all */
@@ -128,7 +129,8 @@ void hs__os_unmap_shared(void *p, size_t size);
 /*! Anonymous memory, zeroed: private, or shared with the children of
  * clone and fork (shared != 0). Not listed in hs__os_owned and takes no
  * lock, so the scan's clone, whose parent's other threads may have held
- * the list's lock at the clone, can call it. Needs size > 0.
+ * the list's lock at the clone, can call it. Shared memory is not
+ * reserved: its pages cost only once written. Needs size > 0.
  * @return : NULL on failure. */
 void *hs__os_map(size_t size, int shared);
 void hs__os_unmap(void *p, size_t size); /* hs__os_map's; accepts NULL */
@@ -426,6 +428,9 @@ const char *hs__scan_stop_note(const hs__scan *sc);
 const hs_reach *hs__scan_result(const hs__scan *sc, uint32_t *n_roots);
 /*! Root i of the result, its name in the scan's memory. */
 void hs__scan_result_root(const hs__scan *sc, uint32_t i, hs_root *out);
+/*! After hs__scan_finish: the heap graph as GRPH items (docs/format.md),
+ * *len bytes; NULL when the scan's graph area filled up. */
+const uint8_t *hs__scan_graph(const hs__scan *sc, size_t *len);
 /*! Ends the scan: its helper let go and reaped, its memory given back.
  * Accepts NULL. */
 void hs__scan_free(hs__scan *sc);

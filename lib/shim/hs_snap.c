@@ -131,6 +131,9 @@ static void hs__header_fill(hs_header *h, const hs__copy *c,
   h->flags = hs__stacks_full() ? HS_SNAP_STACKS_FULL : 0;
   h->flags |= c->scan ? HS_SNAP_SCANNED : 0;
   h->flags |= c->scan && hs__scan_stopped_all(c->scan) ? HS_SNAP_REGISTERS : 0;
+  size_t graph_len;
+  h->flags |=
+      c->scan && hs__scan_graph(c->scan, &graph_len) ? HS_SNAP_GRAPH : 0;
   h->flags |= hs__cfg.sample_bytes ? HS_SNAP_SAMPLED : 0;
   h->sample_bytes = hs__cfg.sample_bytes;
   /* Scanned: what precise mode missed, if anything; else why no scan. */
@@ -207,6 +210,10 @@ static int hs__write_body(hs__writer *w, const hs__copy *c) {
     rc = hs__write_reach(w, c->scan, c->n);
   if (!rc)
     rc = hs__write_gens(w, c, n_mods);
+  size_t graph_len;
+  const uint8_t *graph = c->scan ? hs__scan_graph(c->scan, &graph_len) : NULL;
+  if (!rc && graph)
+    rc = hs__writer_graph(w, graph, graph_len);
   return rc ? rc : hs__writer_finish(w);
 }
 

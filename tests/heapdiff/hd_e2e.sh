@@ -19,12 +19,15 @@ python3 "$src/hd_e2e_check.py" function "$dir/function.json"
 "$heapdiff" --json --alloc-fn my_alloc "${snaps[@]}" >"$dir/allocfn.json"
 python3 "$src/hd_e2e_check.py" allocfn "$dir/allocfn.json"
 
-"$heapdiff" --color never --all "${snaps[@]}" >"$dir/text"
+"$heapdiff" --color never --all --wide "${snaps[@]}" >"$dir/text"
 cat "$dir/text"
-grep -Eq '^ +[0-9]+ +\+1\.2 KiB +1\.2 KiB +0 B +5 -> 25 +growing +site_grow  hd_e2e_grow\.c:[0-9]+$' \
+# growth, new, lost, retained (25 blocks of 64 B, each held by a global)
+grep -Eq '^ +[0-9]+ +\+1\.2 KiB +1\.2 KiB +0 B +1\.6 KiB +5 -> 25 +growing +site_grow  hd_e2e_grow\.c:[0-9]+$' \
   "$dir/text" || fail "text report: no site_grow line"
-grep -Eq ' +\+40 B +440 B +0 B +8 -> 8 +bounded +site_ring ' "$dir/text" ||
+grep -Eq ' +\+40 B +440 B +0 B +440 B +8 -> 8 +bounded +site_ring ' "$dir/text" ||
   fail "text report: no bounded site_ring line"
+grep -Eq '^  global grown \(hd_e2e_grow\)  retains 1\.6 KiB \(\+1\.2 KiB\) in 25 blocks$' \
+  "$dir/text" || fail "text report: what holds the growth has no global grown"
 ! grep -q site_churn "$dir/text" || fail "site_churn reported"
 
 "$heapdiff" --folded "${snaps[@]}" >"$dir/folded"

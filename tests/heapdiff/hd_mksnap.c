@@ -24,6 +24,11 @@
  *   reach FIRST COUNT none | root R FROM TARGET | block B FROM TARGET
  *                             how blocks FIRST..FIRST+COUNT-1 (in address
  *                             order) were reached; others: not reached
+ *   edge root R FROM B | edge block B T...
+ *                             the heap graph (HS_SNAP_GRAPH): root R's
+ *                             word at FROM points into block B; block B
+ *                             points into blocks T... (indexes in address
+ *                             order); `graph` alone: a graph, maybe empty
  * Blocks must be given in ascending address order. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -50,6 +55,9 @@ typedef struct spec {
   size_t n_roots;
   hs_reach reach[MAX_ITEMS];
   char note[256];
+  uint64_t edges[MAX_ITEMS][18]; /* kind (1 root, 2 block), then numbers */
+  uint32_t n_numbers[MAX_ITEMS];
+  size_t n_edges;
 } spec;
 
 static void add_block(spec *s, uint64_t addr, uint64_t size, uint32_t stack,
@@ -126,6 +134,36 @@ static int parse_root(spec *s, char *rest) {
   return 0;
 }
 
+static int parse_edge(spec *s, char *rest) {
+  uint64_t *e = s->edges[s->n_edges];
+  uint32_t n = 0;
+  char *t = strtok(rest, " \t\n");
+  if (!t || s->n_edges == MAX_ITEMS)
+    return -1;
+  e[0] = !strcmp(t, "root") ? 1 : !strcmp(t, "block") ? 2 : 0;
+  while ((t = strtok(NULL, " \t\n")) && n < 17)
+    e[1 + n++] = strtoull(t, NULL, 0);
+  if (!e[0] || (e[0] == 1 && n != 3) || (e[0] == 2 && n < 1))
+    return -1;
+  s->n_numbers[s->n_edges++] = n;
+  s->h.flags |= HS_SNAP_GRAPH;
+  return 0;
+}
+
+static void write_graph(hs_testsnap *t, const spec *s) {
+  for (size_t i = 0; i < s->n_edges; i++) {
+    const uint64_t *e = s->edges[i];
+    if (e[0] == 1) {
+      hs_testsnap_graph_root(t, (uint32_t)e[1], e[2], (uint32_t)e[3]);
+      continue;
+    }
+    uint32_t targets[16];
+    for (uint32_t j = 1; j < s->n_numbers[i]; j++)
+      targets[j - 1] = (uint32_t)e[1 + j];
+    hs_testsnap_graph_block(t, (uint32_t)e[1], targets, s->n_numbers[i] - 1);
+  }
+}
+
 static int parse_reach(spec *s, char *rest) {
   uint64_t first, count, index = 0, from = 0, target = 0;
   char kind[16];
@@ -159,6 +197,10 @@ static int parse_line(spec *s, char *line) {
     return parse_root(s, rest);
   if (!strcmp(key, "reach"))
     return parse_reach(s, rest);
+  if (!strcmp(key, "edge"))
+    return parse_edge(s, rest);
+  if (!strcmp(key, "graph"))
+    return s->h.flags |= HS_SNAP_GRAPH, 0;
   if (!strcmp(key, "registers"))
     return s->h.flags |= HS_SNAP_REGISTERS, 0;
   if (!strcmp(key, "note")) {
@@ -210,6 +252,7 @@ static int write_spec(const spec *s, const char *path) {
   hs_testsnap_roots(&t, s->roots, s->n_roots);
   if (s->n_roots)
     hs_testsnap_reach(&t, s->reach, s->n_blocks);
+  write_graph(&t, s);
   return hs_testsnap_close(&t);
 }
 

@@ -1,6 +1,7 @@
 /* hs_testsnap.c - the one way test programs write a snapshot
  * (see hs_testsnap.h). */
 #include "hs_testsnap.h"
+#include "hs_varint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +68,28 @@ void hs_testsnap_gens_module(hs_testsnap *t, uint32_t load_gen,
 
 void hs_testsnap_gens_stack(hs_testsnap *t, uint32_t gen) {
   HS_TESTSNAP_DO(t, hs__writer_gens_stack(t->w, gen));
+}
+
+void hs_testsnap_graph_root(hs_testsnap *t, uint32_t root, uint64_t from,
+                            uint32_t block) {
+  uint8_t buf[3 * HS__VARINT_MAX];
+  HS_TESTSNAP_DO(t, hs__writer_graph(
+                        t->w, buf, hs__graph_put_root(buf, root, from, block)));
+}
+
+void hs_testsnap_graph_block(hs_testsnap *t, uint32_t block,
+                             const uint32_t *targets, size_t n) {
+  uint8_t buf[HS__VARINT_MAX];
+  HS_TESTSNAP_DO(
+      t, hs__writer_graph(t->w, buf,
+                          hs__graph_put_source(buf, t->graph_last, block)));
+  t->graph_last = block;
+  for (size_t i = 0; i < n; i++)
+    HS_TESTSNAP_DO(
+        t, hs__writer_graph(t->w, buf,
+                            hs__graph_put_target(
+                                buf, i ? targets[i - 1] : block, targets[i])));
+  HS_TESTSNAP_DO(t, hs__writer_graph(t->w, buf, hs__graph_put_end(buf)));
 }
 
 int hs_testsnap_close(hs_testsnap *t) {

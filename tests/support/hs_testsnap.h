@@ -27,6 +27,7 @@ typedef struct hs_testsnap {
   int fd;
   int own_fd; /* the file was opened here: close it */
   int err;    /* the first error */
+  uint32_t graph_last; /* the last GRPH block item's block */
 } hs_testsnap;
 
 /*! hs_testsnap_create() :
@@ -53,6 +54,13 @@ void hs_testsnap_reach(hs_testsnap *t, const hs_reach *r, size_t n);
 void hs_testsnap_gens_module(hs_testsnap *t, uint32_t load_gen,
                              uint32_t unload_gen);
 void hs_testsnap_gens_stack(hs_testsnap *t, uint32_t gen);
+/*! The heap graph (the header has HS_SNAP_GRAPH), last: a root's pointer
+ * at offset `from` into `block`; block `block`'s pointers into `targets`
+ * (any order, repeats allowed). */
+void hs_testsnap_graph_root(hs_testsnap *t, uint32_t root, uint64_t from,
+                            uint32_t block);
+void hs_testsnap_graph_block(hs_testsnap *t, uint32_t block,
+                             const uint32_t *targets, size_t n);
 
 /*! hs_testsnap_close() :
  * Ends the snapshot (the END record) unless an error came first, frees

@@ -76,7 +76,33 @@ typedef struct hd_site {
   double new_unreachable_blocks, new_unreachable_bytes; /* of those, new */
   struct hd_path *paths; /* retainer paths, most blocks first (hd_reach.c) */
   size_t n_paths, cap_paths;
+  double *retained;      /* per snapshot: retained bytes (hd_retain.c), */
+                         /* NAN for a snapshot without its heap graph */
+  double delta_retained; /* last - first; NAN unless both have graphs */
 } hd_site;
+
+/* A root as retained sizes see it, the same in every snapshot: one global
+ * symbol (a segment's words without symbols: the segment), one thread's
+ * stack, registers or not-yet-started argument, one mapping. */
+typedef struct hd_root {
+  uint32_t kind;          /* HS_ROOT_* */
+  uint32_t module;        /* a global's symbolizer handle */
+  const char *symbol;     /* a global's data symbol, or NULL */
+  uint64_t offset;        /* a global: its symbol's (segment's) offset */
+  int32_t tid;            /* threads, registers, thread arguments */
+  char *name;             /* thread or mapping name */
+  uint64_t start, end;    /* the range, as first seen */
+  double *bytes, *blocks; /* per snapshot: retained; NAN without a graph */
+  double delta_bytes;     /* last - first; NAN unless both have graphs */
+  uint32_t rs_first, rs_count; /* its hd_rsite entries, most growth first */
+} hd_root;
+
+/* The bytes of one site's blocks that one root dominates, in the first
+ * and the last snapshot: what the root retains, by site. */
+typedef struct hd_rsite {
+  uint32_t root, site;
+  double first, last;
+} hd_rsite;
 
 /* One hop of a retainer path, from a named root towards the site's
  * blocks: a root (hop 0), then blocks of other sites. */
@@ -129,6 +155,15 @@ typedef struct hd_diff {
   size_t n_new_sites;               /* sites with new blocks */
   size_t n_lost_sites;              /* sites with lost blocks */
   double total_bytes, total_blocks; /* live, all sites */
+  /* hd_retain.c: retained sizes, from the snapshots with a heap graph */
+  int retained_any, retained_last; /* some snapshot has one; the last */
+  hd_root *roots;
+  size_t n_roots, cap_roots;
+  uint32_t *root_order; /* most retained growth first */
+  hd_rsite *rsites;
+  size_t n_rsites, cap_rsites;
+  struct hd_map *root_index, *rsite_index;
+  double *retained_store; /* the sites' retained arrays */
 } hd_diff;
 
 /* hd_load.c */
@@ -168,6 +203,9 @@ typedef struct hd_root_desc {
  * symbolizer. */
 void hd_root_describe(const hd_diff *d, uint32_t index, uint64_t from,
                       hd_root_desc *out);
+/*! The same, for root `index` of snapshot k. */
+void hd_root_describe_in(const hd_diff *d, size_t k, uint32_t index,
+                         uint64_t from, hd_root_desc *out);
 
 /*! For a root hop whose pointer is at `from` in the root: "global
  * g_sessions (server)", "stack of thread 42 (worker)", "mapping
@@ -177,6 +215,15 @@ void hd_root_name(hd_diff *d, const hd_pnode *n, uint64_t from, char *buf,
 /*! A register root's register at offset `from` ("r15", "xmm0"). */
 const char *hd_register_name(const hs_root *r, uint64_t from, char *buf,
                              size_t len);
+
+/* hd_retain.c: retained sizes from each snapshot's dominator tree. */
+/*! After hd_sites_build: every site's retained bytes per snapshot, the
+ * roots' and the per-root breakdown by site. @return : 0 or HS_ENOMEM. */
+int hd_retain_build(hd_diff *d);
+void hd_retain_free(hd_diff *d);
+/*! "global g_sessions (server)", "stack of thread 42 (worker)", as
+ * retainer paths name roots; into buf. */
+void hd_root_label(const hd_diff *d, const hd_root *r, char *buf, size_t len);
 
 /* hd_check.c: the leak check (one snapshot, --lost, --fail-over-lost). */
 /*! Whether the report lists sites by what they hold (one snapshot, or

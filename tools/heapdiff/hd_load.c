@@ -187,6 +187,7 @@ int hd_load(hd_diff *d, char **paths, size_t n) {
 
 void hd_diff_free(hd_diff *d) {
   hd_reach_free(d);
+  hd_retain_free(d);
   for (size_t i = 0; i < d->n_snaps; i++) {
     hs_snapshot_free(d->snaps[i].snap);
     free(d->snaps[i].module_handle);

@@ -254,7 +254,12 @@ const char *hd_register_name(const hs_root *r, uint64_t from, char *buf,
 
 void hd_root_describe(const hd_diff *d, uint32_t index, uint64_t from,
                       hd_root_desc *out) {
-  const hd_snap *s = &d->snaps[d->n_snaps - 1];
+  hd_root_describe_in(d, d->n_snaps - 1, index, from, out);
+}
+
+void hd_root_describe_in(const hd_diff *d, size_t k, uint32_t index,
+                         uint64_t from, hd_root_desc *out) {
+  const hd_snap *s = &d->snaps[k];
   const hs_root *r = hs_snapshot_root(s->snap, index);
   *out = (hd_root_desc){r, NULL, 0, NULL, 0};
   if (r->kind != HS_ROOT_GLOBAL)

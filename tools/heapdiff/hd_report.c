@@ -251,6 +251,21 @@ static void hd_text_paths(hd_diff *d, FILE *out, const hd_site *s) {
             s->n_paths - d->opt->retainers);
 }
 
+/* The column the stacks start at: `base` plus the lost and retained
+ * columns when there are any. */
+static size_t hd_text_col(const hd_diff *d, size_t base) {
+  return base + (d->scanned ? 12 : 0) + (d->retained_last ? 12 : 0);
+}
+
+/* The site's retained bytes in the last snapshot, when it has a graph. */
+static void hd_text_retained(const hd_diff *d, FILE *out, const hd_site *s) {
+  char buf[32];
+  if (!d->retained_last)
+    return;
+  hd_size(buf, sizeof buf, s->retained[d->n_snaps - 1], 0);
+  fprintf(out, "%11s ", buf);
+}
+
 static void hd_text_site(hd_diff *d, FILE *out, size_t rank, const hd_site *s) {
   char growth[32], fresh[32], blocks[48], lost[32];
   hd_size(growth, sizeof growth, s->delta_bytes, 1);
@@ -265,8 +280,9 @@ static void hd_text_site(hd_diff *d, FILE *out, size_t rank, const hd_site *s) {
           hd_c(d, HD_OFF), fresh);
   if (d->scanned)
     fprintf(out, "%11s ", lost);
+  hd_text_retained(d, out, s);
   fprintf(out, "%19s  %s", blocks, s->trend);
-  hd_text_stack(d, out, s, d->scanned ? 70 : 58,
+  hd_text_stack(d, out, s, hd_text_col(d, 58),
                 strlen(s->trend) < 9 ? 9 - strlen(s->trend) : 0);
   if (d->scanned)
     hd_text_paths(d, out, s);
@@ -327,6 +343,8 @@ static void hd_text_columns(const hd_diff *d, FILE *out, const char *a,
   fprintf(out, "%3s %11s %11s ", "#", a, b);
   if (d->scanned)
     fprintf(out, "%11s ", "lost");
+  if (d->retained_last)
+    fprintf(out, "%11s ", "retained");
 }
 
 /* One snapshot, or --lost: the sites by what the last snapshot holds (or
@@ -351,8 +369,9 @@ static void hd_text_list(hd_diff *d, FILE *out) {
     if (d->scanned)
       fprintf(out, "%s%11s%s ", hd_c(d, s->unreachable_blocks ? HD_RED : ""),
               lost, hd_c(d, s->unreachable_blocks ? HD_OFF : ""));
+    hd_text_retained(d, out, s);
     fprintf(out, " %s", s->trend);
-    hd_text_stack(d, out, s, d->scanned ? 50 : 38,
+    hd_text_stack(d, out, s, hd_text_col(d, 38),
                   strlen(s->trend) < 9 ? 9 - strlen(s->trend) : 0);
     if (d->scanned)
       hd_text_paths(d, out, s);
@@ -360,6 +379,60 @@ static void hd_text_list(hd_diff *d, FILE *out) {
   if (shown < d->n_order)
     fprintf(out, "... and %zu more %ssites (--top N, --all)\n",
             d->n_order - shown, d->opt->lost_only ? "losing " : "");
+}
+
+/* One root's line: "global g_sessions (server)  retains 48.1 MiB (+32.0
+ * MiB) in 2000 blocks", then the sites it retains most growth of. */
+static void hd_text_holder(hd_diff *d, FILE *out, const hd_root *r) {
+  const size_t l = d->n_snaps - 1;
+  char name[4096], kept[32], grew[32], tail[128];
+  hd_root_label(d, r, name, sizeof name);
+  hd_size(kept, sizeof kept, r->bytes[l], 0);
+  hd_size(grew, sizeof grew, r->delta_bytes, 1);
+  snprintf(tail, sizeof tail, "  retains %s%s%s%s in %.0f block%s", kept,
+           d->n_snaps > 1 ? " (" : "", d->n_snaps > 1 ? grew : "",
+           d->n_snaps > 1 ? ")" : "", r->blocks[l],
+           r->blocks[l] == 1 ? "" : "s");
+  hd_fit(name, tail, d->opt->width, 2);
+  fputs("  ", out);
+  hs__tool_put_safe(out, name);
+  hs__tool_put_safe(out, tail);
+  fputc('\n', out);
+  for (uint32_t i = 0; i < r->rs_count && i < 3; i++) {
+    const hd_rsite *rs = &d->rsites[r->rs_first + i];
+    const double v = d->n_snaps > 1 ? rs->last - rs->first : rs->last;
+    if (v <= 0)
+      break;
+    char size[32], site[4096], where[4096 + 8];
+    hd_size(size, sizeof size, v, d->n_snaps > 1);
+    hd_text_site_name(d, &d->sites[rs->site], site, sizeof site, where,
+                      sizeof where);
+    hd_fit(site, where, d->opt->width, 17);
+    fprintf(out, "    %11s  ", size);
+    hs__tool_put_safe(out, site);
+    hs__tool_put_safe(out, where);
+    fputc('\n', out);
+  }
+}
+
+/* What holds the growth: the roots whose retained size grew most (with
+ * one snapshot: that retain most), each with the sites it retains. */
+static void hd_text_holders(hd_diff *d, FILE *out) {
+  const size_t l = d->n_snaps - 1;
+  size_t shown = 0;
+  for (size_t i = 0; i < d->n_roots && shown < 5; i++) {
+    const hd_root *r = &d->roots[d->root_order[i]];
+    const double v = d->n_snaps > 1 ? r->delta_bytes : r->bytes[l];
+    if (!(v > 0))
+      continue;
+    if (!shown++)
+      fprintf(out,
+              "\n%swhat holds the %s%s (retained: what would be freed "
+              "if that root let go)\n",
+              hd_c(d, HD_BOLD), d->n_snaps > 1 ? "growth" : "heap",
+              hd_c(d, HD_OFF));
+    hd_text_holder(d, out, r);
+  }
 }
 
 /* "3 snapshots of EXE (pid N), 2.0 s from first to last", the program's
@@ -414,6 +487,8 @@ void hd_report_text(hd_diff *d, FILE *out) {
   hd_text_summary(d, out);
   if (hd_list_mode(d)) {
     hd_text_list(d, out);
+    if (!d->opt->lost_only) /* lost blocks have no retainers */
+      hd_text_holders(d, out);
     return;
   }
   if (!d->n_growing)
@@ -426,6 +501,7 @@ void hd_report_text(hd_diff *d, FILE *out) {
   if (shown < d->n_growing)
     fprintf(out, "... and %zu more growing sites (--top N, --all)\n",
             d->n_growing - shown);
+  hd_text_holders(d, out);
 }
 
 /* --- JSON ---------------------------------------------------------------- */
@@ -596,6 +672,24 @@ static void hd_json_retainers(hd_diff *d, FILE *out, const hd_site *s) {
   fputc(']', out);
 }
 
+/* A number, or null for NAN (no figure: a snapshot without its graph). */
+static void hd_json_maybe(FILE *out, double v) {
+  if (isnan(v))
+    fputs("null", out);
+  else
+    fprintf(out, "%.0f", v);
+}
+
+static void hd_json_maybe_numbers(FILE *out, const double *v, size_t n) {
+  fputc('[', out);
+  for (size_t i = 0; i < n; i++) {
+    if (i)
+      fputs(", ", out);
+    hd_json_maybe(out, v ? v[i] : NAN);
+  }
+  fputc(']', out);
+}
+
 static void hd_json_site(hd_diff *d, FILE *out, const hd_site *s, int last) {
   const double secs = hd_seconds(d);
   uint32_t fid;
@@ -617,8 +711,67 @@ static void hd_json_site(hd_diff *d, FILE *out, const hd_site *s, int last) {
     fprintf(out, "%.1f", s->delta_bytes / secs);
   else
     fputs("null", out);
+  fputs(",\n     \"retained_bytes\": ", out);
+  hd_json_maybe_numbers(out, s->retained, d->n_snaps);
+  fputs(", \"delta_retained_bytes\": ", out);
+  hd_json_maybe(out, s->delta_retained);
   hd_json_retainers(d, out, s);
   fprintf(out, "}%s\n", last ? "" : ",");
+}
+
+/* What one root retains by site: the site's origin frame and the bytes
+ * of its blocks the root dominates in the first and the last snapshot. */
+static void hd_json_root_sites(hd_diff *d, FILE *out, const hd_root *r) {
+  fputs(", \"sites\": [", out);
+  for (uint32_t i = 0; i < r->rs_count; i++) {
+    const hd_rsite *rs = &d->rsites[r->rs_first + i];
+    const hd_site *s = &d->sites[rs->site];
+    uint32_t fid;
+    const hd_frame *f = NULL;
+    if (s->depth)
+      hd_site_origin(d, s, &fid, &f);
+    fputs(i ? ",\n       {\"function\": " : "\n       {\"function\": ", out);
+    hd_json_str(out, f ? f->function : NULL);
+    fputs(", \"file\": ", out);
+    hd_json_str(out, f ? f->file : NULL);
+    fprintf(out, ", \"line\": %u, \"first_bytes\": %.0f, \"last_bytes\": %.0f}",
+            f ? f->line : 0, rs->first, rs->last);
+  }
+  fputc(']', out);
+}
+
+/* A root with what it retains (docs/json.md, roots[]): the fields of its
+ * kind as retainer hops have them. */
+static void hd_json_retaining_root(hd_diff *d, FILE *out, const hd_root *r,
+                                   int first) {
+  static const char *const kinds[] = {"?",       "global",   "thread",
+                                      "mapping", "register", "thread-start"};
+  fprintf(out, "%s\n    {\"kind\": \"%s\"", first ? "" : ",",
+          kinds[r->kind <= HS_ROOT_START ? r->kind : 0]);
+  if (r->kind == HS_ROOT_GLOBAL) {
+    fputs(", \"symbol\": ", out);
+    hd_json_str(out, r->symbol);
+    fputs(", \"module\": ", out);
+    hd_json_str(out, d->module_paths[r->module]);
+    fprintf(out, ", \"offset\": %" PRIu64, r->offset);
+  } else if (r->kind == HS_ROOT_MAPPING) {
+    fprintf(out, ", \"start\": %" PRIu64 ", \"end\": %" PRIu64, r->start,
+            r->end);
+  } else {
+    fprintf(out, ", \"tid\": %d", r->tid);
+  }
+  if (r->kind != HS_ROOT_GLOBAL) {
+    fputs(", \"name\": ", out);
+    hd_json_str(out, r->name);
+  }
+  fputs(",\n     \"retained_bytes\": ", out);
+  hd_json_maybe_numbers(out, r->bytes, d->n_snaps);
+  fputs(", \"retained_blocks\": ", out);
+  hd_json_maybe_numbers(out, r->blocks, d->n_snaps);
+  fputs(", \"delta_retained_bytes\": ", out);
+  hd_json_maybe(out, r->delta_bytes);
+  hd_json_root_sites(d, out, r);
+  fputc('}', out);
 }
 
 /* The leak check's top-level fields: what sites[] lists, what the last
@@ -686,7 +839,10 @@ void hd_report_json(hd_diff *d, FILE *out) {
   fputs("],\n  \"sites\": [\n", out);
   for (size_t i = 0; i < shown; i++)
     hd_json_site(d, out, &d->sites[d->order[i]], i + 1 == shown);
-  fputs("  ]\n}\n", out);
+  fputs("  ],\n  \"roots\": [", out);
+  for (size_t i = 0; i < d->n_roots; i++)
+    hd_json_retaining_root(d, out, &d->roots[d->root_order[i]], i == 0);
+  fputs(d->n_roots ? "\n  ]\n}\n" : "]\n}\n", out);
 }
 
 /* --- folded ------------------------------------------------------------- */

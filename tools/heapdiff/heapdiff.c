@@ -261,6 +261,8 @@ static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
   if (!rc)
     rc = hd_sites_build(&d);
   if (!rc)
+    rc = hd_retain_build(&d);
+  if (!rc)
     rc = hd_check_list(&d);
   if (!rc)
     rc = hd_reach_build(&d);

@@ -53,6 +53,8 @@ const char hs__help_run[] =
     "                  allowed; 0 = every block): for production, at the\n"
     "                  price of estimates and no reachability\n"
     "  --no-scan       HEAPSNAP_SCAN=0: no reachability scan in snapshots\n"
+    "  --no-graph      HEAPSNAP_GRAPH=0: the scan keeps no heap graph\n"
+    "                  (smaller files, no retained sizes)\n"
     "  --scan-registers  HEAPSNAP_SCAN_REGISTERS=1: precise mode, each\n"
     "                  thread stopped briefly (ptrace) for its registers;\n"
     "                  epoll_wait and a few other calls then return EINTR\n"
@@ -76,6 +78,7 @@ enum {
   HS__RUN_SAMPLE,
   HS__RUN_NO_SCAN,
   HS__RUN_SCAN_REGISTERS,
+  HS__RUN_NO_GRAPH,
   HS__RUN_COUNT
 };
 
@@ -91,11 +94,12 @@ static const hs__opt hs__run_opts[] = {
     {"sample", HS__RUN_SAMPLE, 1},
     {"no-scan", HS__RUN_NO_SCAN, 0},
     {"scan-registers", HS__RUN_SCAN_REGISTERS, 0},
+    {"no-graph", HS__RUN_NO_GRAPH, 0},
     {NULL, 0, 0},
 };
 
 /* The variable each option sets; flags set theirs to "1", except
- * --no-scan ("0"). */
+ * --no-scan and --no-graph ("0"). */
 static const char *const hs__run_vars[HS__RUN_COUNT] = {
     [HS__RUN_DIR] = "HEAPSNAP_DIR",
     [HS__RUN_INTERVAL] = "HEAPSNAP_INTERVAL",
@@ -107,6 +111,7 @@ static const char *const hs__run_vars[HS__RUN_COUNT] = {
     [HS__RUN_SAMPLE] = "HEAPSNAP_SAMPLE_BYTES",
     [HS__RUN_NO_SCAN] = "HEAPSNAP_SCAN",
     [HS__RUN_SCAN_REGISTERS] = "HEAPSNAP_SCAN_REGISTERS",
+    [HS__RUN_NO_GRAPH] = "HEAPSNAP_GRAPH",
 };
 
 /* What the options asked for, by option id; NULL leaves the variable as
@@ -288,7 +293,9 @@ static int hs__run_options(hs__args *a, hs__run_cfg *cfg) {
     const int rc = hs__run_check(id, v);
     if (rc)
       return rc;
-    cfg->val[id] = v ? v : id == HS__RUN_NO_SCAN ? "0" : "1";
+    cfg->val[id] = v                                                 ? v
+                   : id == HS__RUN_NO_SCAN || id == HS__RUN_NO_GRAPH ? "0"
+                                                                     : "1";
   }
   return id;
 }
