@@ -32,18 +32,19 @@ trap 'rm -rf "$dir"' EXIT
 "$bin/mkbigsnap" "$dir/c.snap" "$blocks" "$stacks" 2 "" scanned
 "$bin/mkbigsnap" "$dir/d.snap" "$blocks" "$stacks" 1 "" scanned
 size=$(($(stat -c %s "$dir/a.snap") + $(stat -c %s "$dir/b.snap")))
-printf '| output | blocks | stacks | files (MiB) | wall (s) | max RSS (MiB) |\n'
-printf '|---|---:|---:|---:|---:|---:|\n'
+printf '| output | blocks | stacks | files (MiB) | wall (s) | cpu (s) | max RSS (MiB) |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|\n'
 for out in text json "text, with retainers" "text, retainers, retained" \
   pprof "pprof, with reachability"; do
   flag= first=$dir/a.snap last=$dir/b.snap
   case $out in json*) flag=--json ;; pprof*) flag="--pprof $dir/out.pb.gz" ;; esac
   case $out in *retainers* | *reachability) last=$dir/c.snap ;; esac
   case $out in *retained) first=$dir/d.snap ;; esac
-  /usr/bin/time -f '%e %M' -o "$dir/time" \
+  /usr/bin/time -f '%e %U %S %M' -o "$dir/time" \
     "$bin/heapdiff" $flag "$first" "$last" >/dev/null
-  read -r wall rss <"$dir/time"
+  read -r wall user sys rss <"$dir/time"
   awk -v o="$out" -v b="$blocks" -v s="$stacks" -v f="$size" -v w="$wall" \
-    -v r="$rss" 'BEGIN { printf "| %s | %d | %d | %.1f | %.2f | %.0f |\n",
-                 o, b, s, f / 1048576, w, r / 1024 }'
+    -v c="$user + $sys" -v r="$rss" 'BEGIN { split(c, x, " + ");
+      printf "| %s | %d | %d | %.1f | %.2f | %.2f | %.0f |\n",
+             o, b, s, f / 1048576, w, x[1] + x[2], r / 1024 }'
 done

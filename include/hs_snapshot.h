@@ -140,6 +140,21 @@ typedef struct hs_snapshot hs_snapshot;
  *           can justify. */
 int hs_snapshot_open(const char *path, hs_snapshot **out);
 
+/*! hs_snapshot_peek_header() :
+ * Reads only the header of the snapshot at `path` (the body is
+ * decompressed as far as its first record): the numbers, with exe,
+ * trigger, scan_note and argv NULL. For ordering many big files before
+ * opening each. @return : 0, or an error code as hs_snapshot_open(). */
+int hs_snapshot_peek_header(const char *path, hs_header *out);
+
+/*! hs_snapshot_drop_blocks() :
+ * Frees the blocks, the reachability records and the heap graph of a
+ * snapshot a reader is done with, keeping the header, modules, stacks and
+ * roots. hs_snapshot_block_count() still gives the number of blocks;
+ * hs_snapshot_blocks(), hs_snapshot_reach() and hs_snapshot_has_graph()
+ * then say there are none. Accepts NULL. */
+void hs_snapshot_drop_blocks(hs_snapshot *snap);
+
 /*! hs_snapshot_load() :
  * As hs_snapshot_open(), from `len` bytes in memory (copied as needed). */
 int hs_snapshot_load(const void *data, size_t len, hs_snapshot **out);

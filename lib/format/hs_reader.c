@@ -1040,3 +1040,89 @@ const hs_root_edge *hs_snapshot_root_edges(const hs_snapshot *s, size_t *n) {
   *n = s && s->edge_first ? s->root_edge_count : 0;
   return *n ? s->root_edges : NULL;
 }
+
+/* ------------------------------------------------------------------ */
+/* the header alone, and a snapshot without its blocks */
+
+/* Decompresses from fd only until the HEAD record is whole, into *out. */
+static int hs__peek_head(int fd, ZSTD_DCtx *d, ZSTD_outBuffer *out) {
+  uint8_t in_buf[1 << 16];
+  int first = 1;
+  for (;;) {
+    ssize_t k = read(fd, in_buf, sizeof in_buf);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k < 0)
+      return -errno;
+    uint32_t version;
+    if (k == 0) /* an empty file is told apart from a truncated one */
+      return first ? hs__check_preamble(in_buf, 0, &version) : HS_ETRUNC;
+    size_t skip = 0;
+    if (first) {
+      HS__TRY(hs__check_preamble(in_buf, (size_t)k, &version));
+      skip = HS__PREAMBLE_SIZE;
+      first = 0;
+    }
+    ZSTD_inBuffer in = {in_buf + skip, (size_t)k - skip, 0};
+    while (in.pos < in.size) {
+      if (out->pos == out->size)
+        HS__TRY(hs__grow(out, HS__BODY_BASE));
+      const size_t r = ZSTD_decompressStream(d, out, &in);
+      if (ZSTD_isError(r))
+        return hs__unzstd_error(r);
+      const uint8_t *b = out->dst;
+      if (out->pos >= HS__RECORD_HEAD_SIZE &&
+          out->pos >= HS__RECORD_HEAD_SIZE + (size_t)hs__le32(b + 4))
+        return hs__le32(b) == HS__TAG_HEAD ? 0 : HS_ECORRUPT;
+      if (r == 0)
+        return HS_ETRUNC;
+    }
+  }
+}
+
+int hs_snapshot_peek_header(const char *path, hs_header *out) {
+  if (!path || !out)
+    return HS_EINVAL;
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  ZSTD_outBuffer body = {malloc(HS__READ_CHUNK), HS__READ_CHUNK, 0};
+  ZSTD_DCtx *const d = ZSTD_createDCtx();
+  int err = body.dst && d ? hs__dctx_setup(d) : HS_ENOMEM;
+  if (!err)
+    err = hs__peek_head(fd, d, &body);
+  close(fd);
+  ZSTD_freeDCtx(d);
+  hs_snapshot s;
+  memset(&s, 0, sizeof s);
+  if (!err) {
+    const uint8_t *b = body.dst;
+    const hs__cur c = {b + HS__RECORD_HEAD_SIZE,
+                       b + HS__RECORD_HEAD_SIZE + hs__le32(b + 4)};
+    err = hs__parse_head(&s, c);
+  }
+  if (!err) {
+    *out = s.header;
+    out->exe = out->trigger = out->scan_note = NULL;
+    out->argv = NULL;
+  }
+  free(s.head_strings);
+  free(s.argv);
+  free(body.dst);
+  return err;
+}
+
+void hs_snapshot_drop_blocks(hs_snapshot *s) {
+  if (!s)
+    return;
+  free(s->blocks);
+  free(s->reaches);
+  free(s->edge_first);
+  free(s->edges);
+  free(s->root_edges);
+  s->blocks = NULL;
+  s->reaches = NULL;
+  s->edge_first = s->edges = NULL;
+  s->root_edges = NULL;
+  s->root_edge_count = 0;
+}

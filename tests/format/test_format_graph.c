@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -134,11 +136,47 @@ static void test_reader_refuses(void **state) {
   }
 }
 
+/* The header alone from a file; a snapshot whose blocks are dropped keeps
+ * the rest and their count. */
+static void test_peek_and_drop(void **state) {
+  fmt_buf file;
+  scene sc = {HS_SNAP_SCANNED | HS_SNAP_GRAPH, 0};
+  assert_int_equal(fmt_write(fill, &sc, 3, &file), 0);
+  char path[] = "/tmp/test_format_graph.XXXXXX";
+  const int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, file.data, file.len), (ssize_t)file.len);
+  close(fd);
+  hs_header h;
+  assert_int_equal(hs_snapshot_peek_header(path, &h), 0);
+  assert_int_equal(h.pid, 7);
+  assert_int_equal(h.live_blocks, 3);
+  assert_int_equal(h.flags, HS_SNAP_SCANNED | HS_SNAP_GRAPH);
+  assert_null(h.exe);
+  hs_snapshot *s;
+  assert_int_equal(hs_snapshot_open(path, &s), 0);
+  hs_snapshot_drop_blocks(s);
+  assert_int_equal(hs_snapshot_block_count(s), 3);
+  assert_null(hs_snapshot_blocks(s));
+  assert_null(hs_snapshot_reach(s));
+  assert_false(hs_snapshot_has_graph(s));
+  assert_int_equal(hs_snapshot_root_count(s), 2);
+  hs_snapshot_free(s);
+  /* an empty file is said so, as hs_snapshot_open says it */
+  const int e = open(path, O_WRONLY | O_TRUNC);
+  close(e);
+  assert_int_equal(hs_snapshot_peek_header(path, &h),
+                   hs_snapshot_open(path, &s));
+  unlink(path);
+  fmt_buf_free(&file);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip),
       cmocka_unit_test(test_writer_refuses),
       cmocka_unit_test(test_reader_refuses),
+      cmocka_unit_test(test_peek_and_drop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

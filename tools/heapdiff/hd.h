@@ -62,6 +62,7 @@ typedef struct hd_snap {
   const hs_header *h;
   uint32_t *module_handle;      /* per module of the snapshot */
   uint32_t *stack_site;         /* per stack of the snapshot: its site */
+  int graph;                    /* it came with its heap graph (GRPH) */
   double est_blocks, est_bytes; /* live totals, weighted when sampled */
 } hd_snap;
 
@@ -163,7 +164,6 @@ typedef struct hd_diff {
   hd_rsite *rsites;
   size_t n_rsites, cap_rsites;
   struct hd_map *root_index, *rsite_index;
-  double *retained_store; /* the sites' retained arrays */
 } hd_diff;
 
 /* hd_load.c */
@@ -171,6 +171,10 @@ int hd_load(hd_diff *d, char **paths, size_t n);
 void hd_diff_free(hd_diff *d);
 
 /* hd_sites.c */
+/*! Snapshot k, just opened: its stacks named as sites, its blocks summed
+ * per site (the earlier snapshots done already). */
+int hd_sites_snapshot(hd_diff *d, size_t k);
+/*! After every snapshot: trends, the order of the growing sites. */
 int hd_sites_build(hd_diff *d);
 /*! Whether block b of snapshot k was allocated after the first snapshot
  * was taken (every block is, when they are different processes). */
@@ -217,8 +221,12 @@ const char *hd_register_name(const hs_root *r, uint64_t from, char *buf,
                              size_t len);
 
 /* hd_retain.c: retained sizes from each snapshot's dominator tree. */
-/*! After hd_sites_build: every site's retained bytes per snapshot, the
- * roots' and the per-root breakdown by site. @return : 0 or HS_ENOMEM. */
+/*! Snapshot k, after hd_sites_snapshot (before its blocks are dropped):
+ * from its heap graph, if any, every site's and root's retained bytes and
+ * blocks in it. @return : 0 or HS_ENOMEM. */
+int hd_retain_snapshot(hd_diff *d, size_t k);
+/*! After every snapshot: the growth, the roots' order, each root's
+ * breakdown by site. @return : 0 or HS_ENOMEM. */
 int hd_retain_build(hd_diff *d);
 void hd_retain_free(hd_diff *d);
 /*! "global g_sessions (server)", "stack of thread 42 (worker)", as

@@ -27,49 +27,17 @@ static int hd_same_program(const hd_snap *a, const hd_snap *b) {
          memcmp(ma->build_id, mb->build_id, ma->build_id_len) == 0;
 }
 
+/* The order to read the snapshots in: by time, then number. */
+typedef struct hd_peek {
+  hs_header h;
+  char *path;
+} hd_peek;
+
 static int hd_cmp_time(const void *x, const void *y) {
-  const hd_snap *a = x, *b = y;
-  if (a->h->time_ns != b->h->time_ns)
-    return a->h->time_ns < b->h->time_ns ? -1 : 1;
-  return a->h->number < b->h->number ? -1 : a->h->number > b->h->number;
-}
-
-static int hd_open_all(hd_diff *d, char **paths, size_t n) {
-  d->snaps = calloc(n, sizeof *d->snaps);
-  if (!d->snaps)
-    return HS_ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    hd_snap *s = &d->snaps[i];
-    const int rc = hs_snapshot_open(paths[i], &s->snap);
-    if (rc) {
-      hs__tool_error(NULL, "%s: %s", paths[i], hs_strerror(rc));
-      return rc;
-    }
-    d->n_snaps++;
-    s->path = paths[i];
-    s->h = hs_snapshot_header(s->snap);
-    d->sampled |= (s->h->flags & HS_SNAP_SAMPLED) != 0;
-  }
-  return 0;
-}
-
-static int hd_check_program(const hd_diff *d) {
-  for (size_t i = 1; i < d->n_snaps; i++) {
-    if (hd_same_program(&d->snaps[0], &d->snaps[i]))
-      continue;
-    if (d->opt->force)
-      continue;
-    hs__tool_error(NULL,
-                   "%s: a snapshot of %s, but %s is of %s%s; use --force to "
-                   "compare them anyway",
-                   d->snaps[i].path, d->snaps[i].h->exe, d->snaps[0].path,
-                   d->snaps[0].h->exe,
-                   strcmp(d->snaps[i].h->exe, d->snaps[0].h->exe) == 0
-                       ? " (another build)"
-                       : "");
-    return HS_EINVAL;
-  }
-  return 0;
+  const hs_header *a = &((const hd_peek *)x)->h, *b = &((const hd_peek *)y)->h;
+  if (a->time_ns != b->time_ns)
+    return a->time_ns < b->time_ns ? -1 : 1;
+  return a->number < b->number ? -1 : a->number > b->number;
 }
 
 static int hd_same_process(const hs_header *a, const hs_header *b) {
@@ -78,17 +46,17 @@ static int hd_same_process(const hs_header *a, const hs_header *b) {
 
 /* One file given twice (or a copy of one snapshot) would compare a
  * snapshot with itself. */
-static int hd_check_distinct(const hd_diff *d) {
-  for (size_t i = 1; i < d->n_snaps; i++)
+static int hd_check_distinct(const hd_peek *p, size_t n) {
+  for (size_t i = 1; i < n; i++)
     for (size_t j = 0; j < i; j++) {
-      const hd_snap *a = &d->snaps[j], *b = &d->snaps[i];
+      const hd_peek *a = &p[j], *b = &p[i];
       struct stat sa, sb;
       const int same_file = stat(a->path, &sa) == 0 &&
                             stat(b->path, &sb) == 0 && sa.st_dev == sb.st_dev &&
                             sa.st_ino == sb.st_ino;
       if (!same_file &&
-          !(hd_same_process(a->h, b->h) && a->h->number == b->h->number &&
-            a->h->time_ns == b->h->time_ns))
+          !(hd_same_process(&a->h, &b->h) && a->h.number == b->h.number &&
+            a->h.time_ns == b->h.time_ns))
         continue;
       hs__tool_error(NULL, "%s: the same snapshot as %s; give each once",
                      b->path, a->path);
@@ -97,32 +65,73 @@ static int hd_check_distinct(const hd_diff *d) {
   return 0;
 }
 
-/* Epochs and the rate mean something within one process only: snapshots
- * of two processes of one program are compared with --force alone. */
-static int hd_check_process(const hd_diff *d) {
-  for (size_t i = 1; i < d->n_snaps && !d->opt->force; i++) {
-    const hs_header *a = d->snaps[0].h, *b = d->snaps[i].h;
-    if (hd_same_process(a, b))
-      continue;
-    hs__tool_error(NULL,
-                   "%s: a snapshot of pid %d, but %s is of pid %d (another "
-                   "process of %s); use --force to compare them anyway",
-                   d->snaps[i].path, b->pid, d->snaps[0].path, a->pid, a->exe);
-    return HS_EINVAL;
+/* The paths in time order, from each file's header alone (the user is
+ * told when the order they gave was not it): snapshots are then read one
+ * at a time, oldest first, each done with before the next is read. */
+static int hd_order_paths(char **paths, size_t n) {
+  hd_peek *p = calloc(n + 1, sizeof *p);
+  if (!p)
+    return HS_ENOMEM;
+  int rc = 0, sorted = 1;
+  for (size_t i = 0; !rc && i < n; i++) {
+    p[i].path = paths[i];
+    rc = hs_snapshot_peek_header(paths[i], &p[i].h);
+    if (rc)
+      hs__tool_error(NULL, "%s: %s", paths[i], hs_strerror(rc));
+    else if (i > 0)
+      sorted &= hd_cmp_time(&p[i - 1], &p[i]) <= 0;
   }
+  if (!rc)
+    rc = hd_check_distinct(p, n);
+  if (!rc && !sorted) {
+    qsort(p, n, sizeof *p, hd_cmp_time);
+    for (size_t i = 0; i < n; i++)
+      paths[i] = p[i].path;
+    hs__tool_note("note: the snapshots were not given in time order; "
+                  "compared oldest first");
+  }
+  free(p);
+  return rc;
+}
+
+static int hd_open(hd_diff *d, size_t k, const char *path) {
+  hd_snap *s = &d->snaps[k];
+  const int rc = hs_snapshot_open(path, &s->snap);
+  if (rc) {
+    hs__tool_error(NULL, "%s: %s", path, hs_strerror(rc));
+    return rc;
+  }
+  s->path = path;
+  s->h = hs_snapshot_header(s->snap);
+  d->sampled |= (s->h->flags & HS_SNAP_SAMPLED) != 0;
   return 0;
 }
 
-/* Sorted by time; the user is told when the order they gave was not it. */
-static void hd_sort(hd_diff *d) {
-  int sorted = 1;
-  for (size_t i = 1; i < d->n_snaps; i++)
-    sorted &= hd_cmp_time(&d->snaps[i - 1], &d->snaps[i]) <= 0;
-  if (sorted)
-    return;
-  qsort(d->snaps, d->n_snaps, sizeof *d->snaps, hd_cmp_time);
-  hs__tool_note("note: the snapshots were not given in time order; "
-                "compared oldest first");
+static int hd_check_program(const hd_diff *d, size_t i) {
+  if (i == 0 || hd_same_program(&d->snaps[0], &d->snaps[i]) || d->opt->force)
+    return 0;
+  hs__tool_error(NULL,
+                 "%s: a snapshot of %s, but %s is of %s%s; use --force to "
+                 "compare them anyway",
+                 d->snaps[i].path, d->snaps[i].h->exe, d->snaps[0].path,
+                 d->snaps[0].h->exe,
+                 strcmp(d->snaps[i].h->exe, d->snaps[0].h->exe) == 0
+                     ? " (another build)"
+                     : "");
+  return HS_EINVAL;
+}
+
+/* Epochs and the rate mean something within one process only: snapshots
+ * of two processes of one program are compared with --force alone. */
+static int hd_check_process(const hd_diff *d, size_t i) {
+  const hs_header *a = d->snaps[0].h, *b = d->snaps[i].h;
+  if (i == 0 || d->opt->force || hd_same_process(a, b))
+    return 0;
+  hs__tool_error(NULL,
+                 "%s: a snapshot of pid %d, but %s is of pid %d (another "
+                 "process of %s); use --force to compare them anyway",
+                 d->snaps[i].path, b->pid, d->snaps[0].path, a->pid, a->exe);
+  return HS_EINVAL;
 }
 
 static int hd_kind(const char *path) {
@@ -138,51 +147,66 @@ static int hd_kind(const char *path) {
 
 /* Every module of every snapshot gets a symbolizer handle; the same file
  * in two snapshots shares one. */
-static int hd_register_modules(hd_diff *d) {
-  int rc = hd_symbolizer_create(&d->opt->sym, &d->sym);
-  for (size_t i = 0; !rc && i < d->n_snaps; i++) {
-    hd_snap *s = &d->snaps[i];
-    const size_t nm = hs_snapshot_module_count(s->snap);
-    s->module_handle = calloc(nm + 1, sizeof *s->module_handle);
-    if (!s->module_handle)
-      return HS_ENOMEM;
-    for (size_t j = 0; !rc && j < nm; j++) {
-      const hs_module *m = hs_snapshot_module(s->snap, j);
-      uint32_t h;
-      rc = hd_symbolizer_add_module(d->sym, m, &h);
-      if (rc)
-        break;
-      s->module_handle[j] = h;
-      if (h >= d->n_modules) {
-        const char **p = realloc(d->module_paths, (h + 1) * sizeof *p);
-        uint8_t *k = p ? realloc(d->module_kind, h + 1) : NULL;
-        if (p)
-          d->module_paths = p;
-        if (!k)
-          return HS_ENOMEM;
-        d->module_kind = k;
-        for (size_t x = d->n_modules; x <= h; x++)
-          d->module_paths[x] = m->path,
-          d->module_kind[x] = (uint8_t)hd_kind(m->path);
-        d->n_modules = h + 1;
-      }
+static int hd_register_modules(hd_diff *d, hd_snap *s) {
+  int rc = d->sym ? 0 : hd_symbolizer_create(&d->opt->sym, &d->sym);
+  const size_t nm = hs_snapshot_module_count(s->snap);
+  s->module_handle = rc ? NULL : calloc(nm + 1, sizeof *s->module_handle);
+  if (!rc && !s->module_handle)
+    return HS_ENOMEM;
+  for (size_t j = 0; !rc && j < nm; j++) {
+    const hs_module *m = hs_snapshot_module(s->snap, j);
+    uint32_t h;
+    rc = hd_symbolizer_add_module(d->sym, m, &h);
+    if (rc)
+      break;
+    s->module_handle[j] = h;
+    if (h >= d->n_modules) {
+      const char **p = realloc(d->module_paths, (h + 1) * sizeof *p);
+      uint8_t *k = p ? realloc(d->module_kind, h + 1) : NULL;
+      if (p)
+        d->module_paths = p;
+      if (!k)
+        return HS_ENOMEM;
+      d->module_kind = k;
+      for (size_t x = d->n_modules; x <= h; x++)
+        d->module_paths[x] = m->path,
+        d->module_kind[x] = (uint8_t)hd_kind(m->path);
+      d->n_modules = h + 1;
     }
   }
   return rc;
 }
 
+/* Snapshot k: read, checked against the earlier ones, summed; then its
+ * blocks are dropped unless it is the last (whose blocks the reachability
+ * report needs), so memory holds one snapshot's blocks at a time. */
+static int hd_load_one(hd_diff *d, size_t k, const char *path, int last) {
+  int rc = hd_open(d, k, path);
+  if (!rc)
+    rc = hd_check_program(d, k);
+  if (!rc)
+    rc = hd_check_process(d, k);
+  if (!rc)
+    rc = hd_register_modules(d, &d->snaps[k]);
+  if (!rc)
+    rc = hd_sites_snapshot(d, k);
+  if (!rc)
+    rc = hd_retain_snapshot(d, k);
+  if (!rc && !last)
+    hs_snapshot_drop_blocks(d->snaps[k].snap);
+  return rc;
+}
+
 int hd_load(hd_diff *d, char **paths, size_t n) {
-  int rc = hd_open_all(d, paths, n);
-  if (!rc)
-    rc = hd_check_distinct(d);
-  if (!rc)
-    rc = hd_check_program(d);
-  if (!rc)
-    rc = hd_check_process(d);
-  if (rc)
-    return rc;
-  hd_sort(d);
-  return hd_register_modules(d);
+  d->snaps = calloc(n, sizeof *d->snaps);
+  if (!d->snaps)
+    return HS_ENOMEM;
+  int rc = hd_order_paths(paths, n);
+  /* the site arrays are sized for every snapshot from the first */
+  d->n_snaps = n;
+  for (size_t k = 0; !rc && k < n; k++)
+    rc = hd_load_one(d, k, paths[k], k + 1 == n);
+  return rc;
 }
 
 void hd_diff_free(hd_diff *d) {
@@ -197,6 +221,7 @@ void hd_diff_free(hd_diff *d) {
     free(d->sites[i].frames);
     free(d->sites[i].blocks);
     free(d->sites[i].bytes);
+    free(d->sites[i].retained);
   }
   free(d->snaps);
   free(d->sites);

@@ -61,9 +61,8 @@ static uint32_t hd_root_new(hd_diff *d, const hd_rkey *k, const hs_root *r,
     return UINT32_MAX;
   }
   n->blocks = n->bytes + d->n_snaps;
-  for (size_t j = 0; j < d->n_snaps; j++)
-    n->bytes[j] = n->blocks[j] =
-        hs_snapshot_has_graph(d->snaps[j].snap) ? 0 : NAN;
+  for (size_t j = 0; j < d->n_snaps; j++) /* 0 where a graph: the build */
+    n->bytes[j] = n->blocks[j] = NAN;
   const uint32_t id = (uint32_t)d->n_roots++;
   return hd_map_put(d->root_index, hd_rkey_hash(k), id) ? UINT32_MAX : id;
 }
@@ -360,22 +359,63 @@ static void hd_dom_sums(hd_dom *m, hd_sums *s) {
  * dominates: a walk of the dominator tree keeps, per site, how many of the
  * current node's dominators are of that site. Children lists by counting;
  * the walk's stack reuses parent and semi. */
+/* What one root dominates, by site: summed in a dense array while the
+ * walk is inside the root's subtree (which it visits in one piece), then
+ * added to the (root, site) entries once per site. */
+typedef struct hd_acc {
+  double *bytes; /* per site */
+  uint8_t *in;   /* per site: in touched */
+  uint32_t *touched, n;
+} hd_acc;
+
+static int hd_acc_flush(hd_diff *d, hd_acc *a, uint32_t root, int last) {
+  int rc = 0;
+  for (uint32_t i = 0; i < a->n; i++) {
+    const uint32_t site = a->touched[i];
+    if (!rc)
+      rc = hd_rsite_add(d, root, site, last, a->bytes[site]);
+    a->bytes[site] = 0;
+    a->in[site] = 0;
+  }
+  a->n = 0;
+  return rc;
+}
+
+static void hd_acc_add(hd_acc *a, uint32_t site, uint64_t size) {
+  if (!a->in[site])
+    a->in[site] = 1, a->touched[a->n++] = site;
+  a->bytes[site] += (double)size;
+}
+
+/* Children lists of the dominator tree, by counting. */
+static int hd_dom_children(const hd_dom *m, uint32_t **cfirst,
+                           uint32_t **child) {
+  *cfirst = calloc(m->N + 2, sizeof **cfirst);
+  *child = malloc((m->N + 1) * sizeof **child);
+  if (!*cfirst || !*child)
+    return HS_ENOMEM;
+  uint32_t *const f = *cfirst, *const c = *child;
+  for (uint32_t i = 2; i <= m->N; i++)
+    f[m->anc[i] + 1]++;
+  for (size_t i = 1; i <= m->N + 1; i++)
+    f[i] += f[i - 1];
+  for (uint32_t i = 2; i <= m->N; i++)
+    c[f[m->anc[i]]++] = i;
+  for (size_t i = m->N + 1; i > 0; i--)
+    f[i] = f[i - 1];
+  f[0] = 0;
+  return 0;
+}
+
 static int hd_dom_sites(hd_dom *m, const hd_sums *s, int first, int last) {
   hd_diff *const d = m->d;
-  uint32_t *cfirst = calloc(m->N + 2, sizeof *cfirst);
-  uint32_t *child = malloc((m->N + 1) * sizeof *child);
+  uint32_t *cfirst = NULL, *child = NULL;
   uint32_t *active = calloc(d->n_sites + 1, sizeof *active);
-  int rc = cfirst && child && active ? 0 : HS_ENOMEM;
-  for (uint32_t i = 2; !rc && i <= m->N; i++)
-    cfirst[m->anc[i] + 1]++;
-  for (size_t i = 1; !rc && i <= m->N + 1; i++)
-    cfirst[i] += cfirst[i - 1];
-  for (uint32_t i = 2; !rc && i <= m->N; i++)
-    child[cfirst[m->anc[i]]++] = i;
-  for (size_t i = m->N + 1; !rc && i > 0; i--)
-    cfirst[i] = cfirst[i - 1];
-  if (!rc)
-    cfirst[0] = 0;
+  hd_acc acc = {calloc(d->n_sites + 1, sizeof *acc.bytes),
+                calloc(d->n_sites + 1, 1),
+                malloc((d->n_sites + 1) * sizeof *acc.touched), 0};
+  int rc = hd_dom_children(m, &cfirst, &child);
+  rc = rc ? rc : active && acc.bytes && acc.in && acc.touched ? 0 : HS_ENOMEM;
   uint32_t *const stk = m->parent, *const pos = m->semi;
   size_t sp = 0;
   if (!rc)
@@ -386,6 +426,8 @@ static int hd_dom_sites(hd_dom *m, const hd_sums *s, int first, int last) {
       const uint32_t site = hd_site_at(m, v);
       if (site != UINT32_MAX)
         active[site]--;
+      else if (v != 1 && (first || last)) /* a root's subtree is done */
+        rc = hd_acc_flush(d, &acc, m->root_of[m->vertex[v] - 1], last);
       sp--;
       continue;
     }
@@ -394,16 +436,17 @@ static int hd_dom_sites(hd_dom *m, const hd_sums *s, int first, int last) {
     if (site != UINT32_MAX) {
       if (!active[site]++)
         d->sites[site].retained[m->k] += (double)s->bytes[w];
-      const uint32_t top = s->top[w];
-      if ((first || last) && m->vertex[top] <= m->L)
-        rc = hd_rsite_add(d, m->root_of[m->vertex[top] - 1], site, last,
-                          (double)m->blocks[m->vertex[w] - m->L - 1].size);
+      if ((first || last) && m->vertex[s->top[w]] <= m->L)
+        hd_acc_add(&acc, site, m->blocks[m->vertex[w] - m->L - 1].size);
     }
     stk[sp] = w, pos[sp++] = cfirst[w];
   }
   free(cfirst);
   free(child);
   free(active);
+  free(acc.bytes);
+  free(acc.in);
+  free(acc.touched);
   return rc;
 }
 
@@ -504,42 +547,49 @@ static void hd_rsites_order(hd_diff *d) {
   }
 }
 
-static int hd_retain_alloc(hd_diff *d) {
-  d->root_index = hd_map_create();
-  d->rsite_index = hd_map_create();
-  d->retained_store =
-      malloc((d->n_sites * d->n_snaps + 1) * sizeof *d->retained_store);
-  if (!d->root_index || !d->rsite_index || !d->retained_store)
+/* A figure in each snapshot with a graph: 0 where nothing was added. */
+static void hd_zero_where_graph(const hd_diff *d, double *v) {
+  for (size_t k = 0; k < d->n_snaps; k++)
+    if (d->snaps[k].graph && isnan(v[k]))
+      v[k] = 0;
+}
+
+int hd_retain_snapshot(hd_diff *d, size_t k) {
+  hd_snap *s = &d->snaps[k];
+  s->graph = hs_snapshot_has_graph(s->snap) && !(s->h->flags & HS_SNAP_SAMPLED);
+  if (!s->graph)
+    return 0;
+  if (!d->root_index)
+    d->root_index = hd_map_create();
+  if (!d->rsite_index)
+    d->rsite_index = hd_map_create();
+  if (!d->root_index || !d->rsite_index)
     return HS_ENOMEM;
-  for (size_t i = 0; i < d->n_sites; i++) {
-    hd_site *s = &d->sites[i];
-    s->retained = d->retained_store + i * d->n_snaps;
-    for (size_t k = 0; k < d->n_snaps; k++)
-      s->retained[k] = hs_snapshot_has_graph(d->snaps[k].snap) ? 0 : NAN;
-  }
-  return 0;
+  for (size_t i = 0; i < d->n_sites; i++)
+    d->sites[i].retained[k] = 0;
+  for (size_t i = 0; i < d->n_roots; i++)
+    d->roots[i].bytes[k] = d->roots[i].blocks[k] = 0;
+  return hd_dom_snapshot(d, k);
 }
 
 int hd_retain_build(hd_diff *d) {
   const size_t l = d->n_snaps - 1;
   for (size_t k = 0; k < d->n_snaps; k++)
-    d->retained_any |= hs_snapshot_has_graph(d->snaps[k].snap) &&
-                       !(d->snaps[k].h->flags & HS_SNAP_SAMPLED);
-  d->retained_last = d->retained_any && hs_snapshot_has_graph(d->snaps[l].snap);
-  int rc = hd_retain_alloc(d);
-  for (size_t k = 0; !rc && k < d->n_snaps; k++)
-    if (hs_snapshot_has_graph(d->snaps[k].snap))
-      rc = hd_dom_snapshot(d, k);
-  if (rc)
-    return rc;
-  for (size_t i = 0; i < d->n_sites; i++)
-    d->sites[i].delta_retained =
-        d->sites[i].retained[l] - d->sites[i].retained[0]; /* NAN propagates */
+    d->retained_any |= d->snaps[k].graph;
+  d->retained_last = d->snaps[l].graph;
+  for (size_t i = 0; i < d->n_sites; i++) {
+    hd_site *s = &d->sites[i];
+    hd_zero_where_graph(d, s->retained);
+    s->delta_retained = s->retained[l] - s->retained[0]; /* NAN propagates */
+  }
   d->root_order = malloc((d->n_roots + 1) * sizeof *d->root_order);
   if (!d->root_order)
     return HS_ENOMEM;
   for (uint32_t i = 0; i < d->n_roots; i++) {
-    d->roots[i].delta_bytes = d->roots[i].bytes[l] - d->roots[i].bytes[0];
+    hd_root *r = &d->roots[i];
+    hd_zero_where_graph(d, r->bytes);
+    hd_zero_where_graph(d, r->blocks);
+    r->delta_bytes = r->bytes[l] - r->bytes[0];
     d->root_order[i] = i;
   }
   qsort_r(d->root_order, d->n_roots, sizeof *d->root_order, hd_cmp_root, d);
@@ -580,7 +630,6 @@ void hd_retain_free(hd_diff *d) {
   free(d->roots);
   free(d->rsites);
   free(d->root_order);
-  free(d->retained_store);
   hd_map_free(d->root_index);
   hd_map_free(d->rsite_index);
 }

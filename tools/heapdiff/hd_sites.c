@@ -196,10 +196,13 @@ static int hd_site_new(hd_diff *d, const hd_site_key *k, uint32_t *out) {
   s->frames = malloc((k->depth + 1) * sizeof *s->frames);
   s->blocks = calloc(d->n_snaps, sizeof *s->blocks);
   s->bytes = calloc(d->n_snaps, sizeof *s->bytes);
-  if (!s->frames || !s->blocks || !s->bytes) {
-    free(s->frames), free(s->blocks), free(s->bytes);
+  s->retained = malloc(d->n_snaps * sizeof *s->retained);
+  if (!s->frames || !s->blocks || !s->bytes || !s->retained) {
+    free(s->frames), free(s->blocks), free(s->bytes), free(s->retained);
     return HS_ENOMEM;
   }
+  for (size_t i = 0; i < d->n_snaps; i++) /* hd_retain.c fills them */
+    s->retained[i] = NAN;
   if (k->depth) /* frames may be NULL for an empty stack */
     memcpy(s->frames, k->frames, k->depth * sizeof *k->frames);
   s->depth = k->depth;
@@ -386,17 +389,20 @@ static int hd_order(hd_diff *d) {
   return 0;
 }
 
-int hd_sites_build(hd_diff *d) {
-  d->frame_index = hd_map_create();
-  d->site_index = hd_map_create();
+int hd_sites_snapshot(hd_diff *d, size_t k) {
+  if (!d->frame_index)
+    d->frame_index = hd_map_create();
+  if (!d->site_index)
+    d->site_index = hd_map_create();
   if (!d->frame_index || !d->site_index)
     return HS_ENOMEM;
-  int rc = 0;
-  for (size_t k = 0; !rc && k < d->n_snaps; k++)
-    rc = hd_map_stacks(d, &d->snaps[k]);
-  for (size_t k = 0; !rc && k < d->n_snaps; k++)
-    hd_count(d, k);
+  const int rc = hd_map_stacks(d, &d->snaps[k]);
   if (!rc)
-    hd_alloc_fns_check(d);
-  return rc ? rc : hd_order(d);
+    hd_count(d, k);
+  return rc;
+}
+
+int hd_sites_build(hd_diff *d) {
+  hd_alloc_fns_check(d);
+  return hd_order(d);
 }
