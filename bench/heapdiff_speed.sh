@@ -4,12 +4,12 @@
 # and 50k distinct stacks each, frames in a real library so symbols are
 # looked up). Prints one table row per output format: the retainer rows
 # diff against a scanned snapshot with its heap graph, the retained rows
-# have both scanned (a dominator tree each). Goal: <= 3 s and <= 1 GiB RSS
-# at 1M blocks; <= 5 s and <= 1 GiB at 10M.
+# have both scanned (a dominator tree each); --pprof too. Goal: <= 3 s and
+# <= 1 GiB RSS at 1M blocks; <= 5 s and <= 1 GiB at 10M.
 set -euo pipefail
 case ${1:-} in
 -h | --help)
-  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
   ;;
 -*)
@@ -34,10 +34,11 @@ trap 'rm -rf "$dir"' EXIT
 size=$(($(stat -c %s "$dir/a.snap") + $(stat -c %s "$dir/b.snap")))
 printf '| output | blocks | stacks | files (MiB) | wall (s) | cpu (s) | max RSS (MiB) |\n'
 printf '|---|---:|---:|---:|---:|---:|---:|\n'
-for out in text json "text, with retainers" "text, retainers, retained"; do
+for out in text json "text, with retainers" "text, retainers, retained" \
+  pprof "pprof, with reachability"; do
   flag= first=$dir/a.snap last=$dir/b.snap
-  case $out in json*) flag=--json ;; esac
-  case $out in *retainers*) last=$dir/c.snap ;; esac
+  case $out in json*) flag=--json ;; pprof*) flag="--pprof $dir/out.pb.gz" ;; esac
+  case $out in *retainers* | *reachability) last=$dir/c.snap ;; esac
   case $out in *retained) first=$dir/d.snap ;; esac
   /usr/bin/time -f '%e %U %S %M' -o "$dir/time" \
     "$bin/heapdiff" $flag "$first" "$last" >/dev/null

@@ -100,4 +100,20 @@ expect 2 "unknown option|unrecognized|--bogus" --bogus $good $good
 expect 2 "^heapdiff: --top needs a value" $good $good --top
 expect 2 "^heapdiff: --json takes no value" --json=yes $good $good
 expect 2 "^heapdiff: -: No such file|^heapdiff: -: " $good -
+# --pprof: one output at a time; a profile is whole under its name or not
+# there (no temporary file left), and bad input writes none.
+expect 2 "^heapdiff: --json and --pprof do not go together" --json --pprof p.pb.gz $good
+expect 2 "^heapdiff: --folded and --pprof do not go together" --pprof p.pb.gz --folded $good
+expect 2 "^heapdiff: --pprof: expected a file name, got ''" --pprof '' $good
+expect 2 "^heapdiff: --pprof needs a value" $good --pprof
+expect 2 "^heapdiff: truncated.snap: " --pprof p.pb.gz truncated.snap
+expect 1 "^heapdiff: nodir/p.pb.gz: cannot write the profile: No such file or directory$" --pprof nodir/p.pb.gz $good
+mkdir adir
+expect 1 "^heapdiff: adir: cannot write the profile: Is a directory$" --pprof adir $good
+leftover=$(ls -d p.pb.gz* adir.tmp* 2>/dev/null || true)
+if [ -n "$leftover" ]; then
+  echo "FAIL: --pprof left $leftover"; fails=$((fails + 1))
+else
+  echo "ok: --pprof left no file behind"
+fi
 exit $((fails > 0))

@@ -146,7 +146,7 @@ struct hd_symbolizer {
   hd_chunk *chunks;
 };
 
-static const hd_frame hd__unknown = {NULL, NULL, 0, 0};
+static const hd_frame hd__unknown = {NULL, NULL, 0, 0, NULL};
 static const hd_dataref hd__nodata = {NULL, 0};
 
 /* ---- arena: everything handed out lives until hd_symbolizer_free() ---- */
@@ -349,6 +349,15 @@ static const char *hd__die_name(hd_symbolizer *s, Dwarf_Die *die) {
   (void)hd__cache_put(&s->names, key, HD_NAME_DIE,
                       (void *)(name ? name : none));
   return name;
+}
+
+/* A function DIE's name as linked (not demangled), for pprof's
+ * system_name: the linkage name, else the plain name. */
+static const char *hd__die_system_name(Dwarf_Die *die) {
+  const char *name = hd__die_string(die, DW_AT_linkage_name);
+  if (name == NULL)
+    name = hd__die_string(die, DW_AT_MIPS_linkage_name);
+  return name != NULL ? name : hd__die_string(die, DW_AT_name);
 }
 
 /* ---- opening a module ---- */
@@ -598,10 +607,13 @@ static void hd__syms_load(hd_module *m) {
   hd__ranges_sort(m->data, m->n_data, sizeof *m->data);
 }
 
-static const char *hd__elf_name(hd_symbolizer *s, hd_module *m, uint64_t off) {
+/* The ELF symbol holding off, demangled; *raw is its name as linked. */
+static const char *hd__elf_name(hd_symbolizer *s, hd_module *m, uint64_t off,
+                                const char **raw) {
   if (!m->syms_loaded)
     hd__syms_load(m);
   const hd_symrange *f = hd__ranges_find(m->code, m->n_code, sizeof *f, off);
+  *raw = f != NULL ? f->name : NULL;
   return f != NULL ? hd__demangle(s, f->name) : NULL;
 }
 
@@ -680,6 +692,7 @@ static size_t hd__chain_frames(hd_symbolizer *s, Dwarf_Die *chain, size_t n,
     hd_frame *f = &out[nf++];
     *f = hd__unknown;
     f->function = hd__die_name(s, &chain[i]);
+    f->system_name = hd__die_system_name(&chain[i]);
     f->inlined = tag == DW_TAG_inlined_subroutine;
     if (callee != NULL)
       hd__call_site(callee, &f->file, &f->line);
@@ -821,7 +834,7 @@ static size_t hd__code_frames(hd_symbolizer *s, hd_module *m, uint64_t off,
   }
   hd_frame *real = &out[n - 1];
   if (real->function == NULL)
-    real->function = hd__elf_name(s, m, off);
+    real->function = hd__elf_name(s, m, off, &real->system_name);
   if (cu != NULL)
     hd__line(&cudie, pc, &out[0]);
   return n;

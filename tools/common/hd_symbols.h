@@ -25,10 +25,11 @@
  * the inlined callee first (innermost), then each caller it was inlined
  * into, the last one being the real function the address belongs to. */
 typedef struct hd_frame {
-  const char *function; /* demangled name; NULL when unknown */
-  const char *file;     /* source file; NULL when unknown */
-  uint32_t line;        /* 0 when unknown */
-  uint32_t inlined;     /* 1: this frame was inlined into the next one */
+  const char *function;    /* demangled name; NULL when unknown */
+  const char *file;        /* source file; NULL when unknown */
+  uint32_t line;           /* 0 when unknown */
+  uint32_t inlined;        /* 1: this frame was inlined into the next one */
+  const char *system_name; /* the name as linked (mangled), or NULL */
 } hd_frame;
 
 /* hd_symbolizer_module_status() */

@@ -23,7 +23,7 @@
 enum { HD_KIND_CODE, HD_KIND_SHIM, HD_KIND_LIBC, HD_KIND_JEMALLOC };
 
 enum { HD_GROUP_STACK, HD_GROUP_FUNCTION, HD_GROUP_LINE };
-enum { HD_OUT_TEXT, HD_OUT_JSON, HD_OUT_FOLDED };
+enum { HD_OUT_TEXT, HD_OUT_JSON, HD_OUT_FOLDED, HD_OUT_PPROF };
 
 typedef struct hd_options {
   size_t top;              /* sites shown; 0 = all */
@@ -42,6 +42,7 @@ typedef struct hd_options {
   int lost_only;           /* --lost: list the sites with lost blocks */
   int have_lost_gate;      /* --fail-over-lost given */
   uint64_t fail_over_lost; /* bytes */
+  const char *pprof;       /* --pprof FILE */
   const char **alloc_fns;  /* --alloc-fn names */
   size_t n_alloc_fns;
   hd_sym_options sym;
@@ -255,5 +256,11 @@ int hd_has_rate(const hd_diff *d);
 void hd_report_text(hd_diff *d, FILE *out);
 void hd_report_json(hd_diff *d, FILE *out);
 void hd_report_folded(hd_diff *d, FILE *out);
+
+/* hd_pprof.c */
+/*! Writes d as a gzipped pprof profile (profile.proto) to d->opt->pprof,
+ * through a temporary file in the same folder, and prints one line naming
+ * it. @return : 0, or HS__TOOL_EFAIL (or HS_ENOMEM) after one line. */
+int hd_report_pprof(hd_diff *d, FILE *out);
 
 #endif /* HD_H */

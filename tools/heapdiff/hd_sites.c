@@ -122,7 +122,7 @@ static int hd_frame_of(hd_diff *d, const hd_snap *s, uint64_t addr,
 }
 
 size_t hd_frame_symbols(hd_diff *d, uint32_t fid, const hd_frame **out) {
-  static const hd_frame unknown = {NULL, NULL, 0, 0};
+  static const hd_frame unknown = {NULL, NULL, 0, 0, NULL};
   const hd_frame_key *k = &d->frames[fid];
   if (k->module == HD_NO_MODULE) {
     *out = &unknown;

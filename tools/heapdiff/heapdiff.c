@@ -34,6 +34,10 @@ static const char hd_help[] =
     "                    site unless --top is given\n"
     "  --folded          the growth as folded stacks (flamegraph.pl,\n"
     "                    speedscope)\n"
+    "  --pprof FILE      write a gzipped pprof profile (go tool pprof,\n"
+    "                    Pyroscope, Parca) to FILE instead of the report:\n"
+    "                    every stack, in-use and new objects and bytes, lost\n"
+    "                    or held (docs/heapdiff.md, docs/fleet.md)\n"
     "  --stack-depth N   source frames shown per site, from the one it is\n"
     "                    named by outward (default 5)\n"
     "  --all-frames      show the runtime frames too, from the innermost\n"
@@ -89,7 +93,8 @@ enum {
   HD_LOST,
   HD_FAIL_OVER_LOST,
   HD_WIDE,
-  HD_ALL_FRAMES
+  HD_ALL_FRAMES,
+  HD_PPROF
 };
 
 static const hs__opt hd_opts[] = {
@@ -112,6 +117,7 @@ static const hs__opt hd_opts[] = {
     {"fail-over-lost", HD_FAIL_OVER_LOST, 1},
     {"wide", HD_WIDE, 0},
     {"all-frames", HD_ALL_FRAMES, 0},
+    {"pprof", HD_PPROF, 1},
     {NULL, 0, 0},
 };
 
@@ -137,10 +143,13 @@ static int hd_set_group(hd_options *o, const char *v) {
   return hs__tool_bad_value(NULL, "group-by", "stack, function or line", v);
 }
 
-/* --json and --folded are two outputs: one of them, or the report. */
+/* --json, --folded and --pprof are outputs: one of them, or the report. */
 static int hd_set_output(hd_options *o, int output) {
+  static const char *const names[] = {"", "--json", "--folded", "--pprof"};
   if (o->output != HD_OUT_TEXT && o->output != output)
-    return hs__tool_usage(NULL, "--json and --folded do not go together");
+    return hs__tool_usage(NULL, "%s and %s do not go together",
+                          names[o->output < output ? o->output : output],
+                          names[o->output < output ? output : o->output]);
   o->output = output;
   return 0;
 }
@@ -178,6 +187,11 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
   case HD_JSON:
   case HD_FOLDED:
     return hd_set_output(o, id == HD_JSON ? HD_OUT_JSON : HD_OUT_FOLDED);
+  case HD_PPROF:
+    if (!*v)
+      return hs__tool_bad_value(NULL, "pprof", "a file name", v);
+    o->pprof = v;
+    return hd_set_output(o, HD_OUT_PPROF);
   case HD_LOST:
     o->lost_only = 1;
     return 0;
@@ -241,6 +255,8 @@ static int hd_gates(const hd_options *o, const hd_diff *d) {
  * (hd_load reports what it finds). */
 static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
   hd_diff d = {.opt = o};
+  if (o->output == HD_OUT_PPROF) /* pprof merges stacks by itself */
+    o->group_by = HD_GROUP_STACK;
   int rc = hd_load(&d, paths, n);
   if (!rc)
     rc = hd_sites_build(&d);
@@ -256,15 +272,17 @@ static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
     hd_diff_free(&d);
     return rc;
   }
-  if (o->output == HD_OUT_JSON)
+  if (o->output == HD_OUT_PPROF)
+    rc = hd_report_pprof(&d, stdout);
+  else if (o->output == HD_OUT_JSON)
     hd_report_json(&d, stdout);
   else if (o->output == HD_OUT_FOLDED)
     hd_report_folded(&d, stdout);
   else
     hd_report_text(&d, stdout);
-  *over = hd_gates(o, &d);
+  *over = !rc && hd_gates(o, &d);
   hd_diff_free(&d);
-  return 0;
+  return rc;
 }
 
 /* Options may come before, between or after the files ("--" ends them). */
