@@ -571,11 +571,12 @@ static uint64_t hs__rule_learn(uint64_t pc, uint32_t gen) {
  * has bit 63), so the walk's common case is one load and one compare. */
 #define HS_TCACHE_BITS 8
 #define HS_TC_FP (1ull << 63)
-typedef struct hs__tcache_entry {
-  uint64_t pc, rule;
-} hs__tcache_entry;
-static __thread hs__tcache_entry hs__tcache[1u << HS_TCACHE_BITS]
-    __attribute__((tls_model("initial-exec")));
+/* The pcs first, then the rules: the walk's common case reads pc[] only,
+ * indexed by 8 (one addressing mode, no shift and add). */
+typedef struct hs__tcache {
+  uint64_t pc[1u << HS_TCACHE_BITS], rule[1u << HS_TCACHE_BITS];
+} hs__tcache;
+static __thread hs__tcache hs__tc __attribute__((tls_model("initial-exec")));
 static __thread uint32_t hs__tcache_gen
     __attribute__((tls_model("initial-exec")));
 
@@ -587,22 +588,21 @@ static __thread uint32_t hs__tcache_gen
   (HS_RULE_STEP | 1ull << 2 | 1ull << 3 | 16ull << 20 |                        \
    ((uint64_t)-8 & 0xfff) << 40 | ((uint64_t)-16 & 0xfff) << 52)
 
-static inline hs__tcache_entry *hs__tc_entry(hs__tcache_entry *tc,
-                                             uint64_t pc) {
-  return &tc[(pc ^ pc >> HS_TCACHE_BITS) & ((1u << HS_TCACHE_BITS) - 1)];
+static inline uint32_t hs__tc_slot(uint64_t pc) {
+  return (uint32_t)(pc ^ pc >> HS_TCACHE_BITS) & ((1u << HS_TCACHE_BITS) - 1);
 }
 
 /* The rule of pc, generation bits cleared, from the shared table or
  * worked out, and put in this thread's cache. */
 static __attribute__((noinline)) uint64_t
-hs__rule_slow(hs__tcache_entry *tc, uint64_t pc, uint32_t gen) {
+hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
   uint64_t r = hs__rule_get_shared(pc, gen);
   if (!r)
     r = hs__rule_learn(pc, gen);
   r &= ~HS_RULE_GEN_MASK;
-  hs__tcache_entry *const e = hs__tc_entry(tc, pc);
-  e->pc = r == HS_RULE_FP ? pc | HS_TC_FP : pc;
-  e->rule = r;
+  const uint32_t i = hs__tc_slot(pc);
+  tc->pc[i] = r == HS_RULE_FP ? pc | HS_TC_FP : pc;
+  tc->rule[i] = r;
   return r;
 }
 
@@ -610,7 +610,7 @@ hs__rule_slow(hs__tcache_entry *tc, uint64_t pc, uint32_t gen) {
  * sp (its CFA, once stepped) and rbp; lo is where the walk started. */
 typedef struct hs__walk {
   uint64_t pc, sp, bp, lo;
-  hs__tcache_entry *tc;
+  hs__tcache *tc;
   uint32_t gen;
 } hs__walk;
 
@@ -621,10 +621,10 @@ typedef struct hs__walk {
  * loads depend on rbp alone, so they run ahead while the rule is checked. */
 static inline __attribute__((always_inline)) int hs__step(hs__walk *w) {
   const uint64_t pc = w->pc;
-  const hs__tcache_entry *const e = hs__tc_entry(w->tc, pc);
-  const uint64_t at = e->pc;
+  const uint32_t i = hs__tc_slot(pc);
+  const uint64_t at = w->tc->pc[i];
   const uint64_t r = HS_LIKELY(at == (pc | HS_TC_FP)) ? HS_RULE_FP
-                     : at == pc                       ? e->rule
+                     : at == pc                       ? w->tc->rule[i]
                                 : hs__rule_slow(w->tc, pc, w->gen);
   if (HS_LIKELY(r == HS_RULE_FP)) {
     /* rbp lies in the frame, at or above its stack pointer */
@@ -659,12 +659,11 @@ static inline __attribute__((always_inline)) int
 hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
               uint64_t skip_lo, uint64_t skip_hi, uint32_t depth, int *first,
               uint64_t *hash) {
-  hs__walk w = {
-      pc,         (uint64_t)(fp + 2),
-      fp[0],      (uint64_t)(fp + 2),
-      hs__tcache, atomic_load_explicit(&hs__gen, memory_order_relaxed)};
+  hs__walk w = {pc,      (uint64_t)(fp + 2),
+                fp[0],   (uint64_t)(fp + 2),
+                &hs__tc, atomic_load_explicit(&hs__gen, memory_order_relaxed)};
   if (HS_UNLIKELY(hs__tcache_gen != w.gen)) {
-    memset(w.tc, 0, sizeof hs__tcache);
+    memset(w.tc, 0, sizeof hs__tc);
     hs__tcache_gen = w.gen;
   }
   /* Kept in a register: without this the compiler works the thread's
