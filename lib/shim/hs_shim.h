@@ -187,6 +187,9 @@ void hs__table_insert(uint64_t addr, uint64_t size, uint32_t stack);
 void hs__table_restore(const hs__entry *e); /* put back a removed entry */
 int hs__table_remove(uint64_t addr, hs__entry *out); /* 1 if it was there */
 void hs__table_resize(uint64_t addr, uint64_t size);
+/*! A hint, no lock: a put or remove of addr follows (its cache lines start
+ * loading while the caller walks the stack). */
+void hs__table_prefetch(uint64_t addr);
 void hs__table_lock_all(void);
 void hs__table_unlock_all(void);
 size_t hs__table_count_locked(void);
@@ -214,6 +217,7 @@ static inline uint64_t hs__stack_hash_end(uint64_t h, uint32_t depth) {
 }
 
 /* hs_stacks.c: stack capture and the deduplicated stack table. */
+uint64_t hs__stack_hash(const uint64_t *f, uint32_t depth);
 int hs__stacks_init(void);
 void hs__stacks_set_text(uint64_t lo, uint64_t hi); /* frames to skip */
 uint32_t hs__stack_capture(void); /* 0 when the table is full */
