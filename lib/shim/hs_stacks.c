@@ -88,7 +88,7 @@ void hs__stacks_set_text(uint64_t lo, uint64_t hi) {
 
 /* The walk hashes as it goes (hs__unwind_fast_hashed); this is the same
  * hash, for frames from libunwind and for growing the index. */
-static uint64_t hs__stack_hash(const uint64_t *f, uint32_t depth) {
+uint64_t hs__stack_hash(const uint64_t *f, uint32_t depth) {
   uint64_t h = HS_STACK_HASH_SEED;
   for (uint32_t i = 0; i < depth; i++)
     h = hs__stack_hash_step(h, f[i]);
