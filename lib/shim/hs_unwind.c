@@ -688,6 +688,8 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
   return more < 0 ? -1 : n;
 }
 
+/* The frames of the caller and up, as unw_backtrace numbers them (out[0]
+ * is this function's return address), all kept, the hash unused. */
 __attribute__((noinline)) int hs__unwind_fast(uint64_t *out, int max) {
   int first;
   uint64_t hash;
