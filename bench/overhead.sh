@@ -16,8 +16,12 @@
 #                     at least 11 on a noisy machine)
 #   --ops N           allocbench operations per workload, split evenly
 #                     among its threads (default 4000000)
-#   --threads LIST    thread counts (default "1 2 8")
-#   --depths LIST     call depths (default "12 30")
+#   --threads LIST    thread counts (default 2; "1 2 8" to see how the
+#                     cost changes with threads)
+#   --depths LIST     call depths (default "12 20 30")
+#   --paths LIST      allocbench -p: distinct paths to the allocation sites,
+#                     3 stacks each (default "300 3000"; the first tables
+#                     of docs/performance.md used 64)
 #   --variants LIST   fp (built with frame pointers), nofp (default both)
 #   --sample BYTES    HEAPSNAP_SAMPLE_BYTES of the sampling rows (524288)
 #   --no-peers        skip the peer group; it runs heaptrack and jemalloc's
@@ -44,13 +48,18 @@
 #                     another for minutes: unpinned, a round's bare run
 #                     and its heapsnap run may land on different ones
 #   --quick           smoke run: 1 round, 50000 operations, 2 threads,
-#                     depth 12, fp, no peers
+#                     depth 12, -p 300, fp, no peers
+# After the table, one line per goal of issue 18 (2 threads: full tracking
+# <= 1.6x at depth 12 and 20, <= 1.8x at 30 with frame pointers, <= 2.2x
+# at depth 20 without, sampling <= 1.05x) with the median measured and by
+# how much a goal is missed.
 # Exits 1 if a heapsnap or bare run fails (a peer that fails is reported in
 # its row: Debian's heaptrack 1.4 is known to crash on this workload), 77
 # if GNU time or a compiler is missing.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$top/build runs=11 ops=4000000 threads="1 2 8" depths="12 30"
+build=$top/build runs=11 ops=4000000 threads=2 depths="12 20 30"
+paths="300 3000"
 variants="fp nofp" sample=524288 peers=1 peer_runs=5 peer_ops=1000000
 peer_timeout=120
 callgrind=0 snapshots=0 memory=0 libunwind=0 compare=""
@@ -62,6 +71,7 @@ while [ $# -gt 0 ]; do
   --ops) ops=$2; shift ;;
   --threads) threads=$2; shift ;;
   --depths) depths=$2; shift ;;
+  --paths) paths=$2; shift ;;
   --variants) variants=$2; shift ;;
   --sample) sample=$2; shift ;;
   --no-peers) peers=0 ;;
@@ -74,7 +84,7 @@ while [ $# -gt 0 ]; do
   --libunwind) libunwind=1 ;;
   --compare) compare=$(cd "$2" && pwd); shift ;;
   --cpu) cpu=$2; shift ;;
-  --quick) runs=1 ops=50000 threads=2 depths=12 variants=fp peers=0 ;;
+  --quick) runs=1 ops=50000 threads=2 depths=12 paths=300 variants=fp peers=0 ;;
   *) echo "overhead.sh: unknown option $1 (see the comment at its top)" >&2
      exit 2 ;;
   esac
@@ -187,12 +197,23 @@ row() { # row WORKLOAD LABEL SUMMARY WHY
   fi
 }
 
-# group NAME ROUNDS PROGRAM ARGS -- CONFIG...: one interleaved workload.
-# $pin, when set, is put in front of every run (taskset).
-failed=0 pin=""
+# goal_of WORKLOAD-KEY CONFIG: issue 18's bound for it, or nothing. The
+# key is "threads depth variant".
+goal_of() {
+  case "$1/$2" in
+  "2 "*/"heapsnap sampling") echo 1.05 ;;
+  "2 12 fp/heapsnap full" | "2 20 fp/heapsnap full") echo 1.6 ;;
+  "2 30 fp/heapsnap full") echo 1.8 ;;
+  "2 20 nofp/heapsnap full") echo 2.2 ;;
+  esac
+}
+
+# group NAME ROUNDS PROGRAM ARGS [GOALKEY] -- CONFIG...: one interleaved
+# workload. $pin, when set, is put in front of every run (taskset).
+failed=0 pin="" goals=()
 group() {
-  local name=$1 rounds=$2 prog=$3 args=$4
-  shift 4
+  local name=$1 rounds=$2 prog=$3 args=$4 key=$5
+  shift 5
   local cfgs=("$@") n=$# r i k
   rm -f "$tmp"/res.* "$tmp"/why.*
   for ((r = 0; r < rounds; r++)); do
@@ -205,6 +226,9 @@ group() {
     local s
     s=$(summary 0 "$k")
     row "$name" "${cfgs[$k]}" "$s" "$(cat "$tmp/why.$k" 2>/dev/null || true)"
+    local goal
+    goal=$(goal_of "$key" "${cfgs[$k]}")
+    [ -z "$goal" ] || goals+=("$name|${cfgs[$k]}|$goal|$s")
     case ${cfgs[$k]} in bare* | heapsnap*) [[ $s == fail* ]] && failed=1 ;; esac
   done
   return 0
@@ -218,24 +242,43 @@ echo '| workload | configuration | wall (s) | CPU (s) | peak RSS (MiB) | wall / 
 echo '|---|---|---:|---:|---:|---:|---:|---:|---:|'
 for v in $variants; do
   for d in $depths; do
-    for t in $threads; do
+    for p in $paths; do
+      for t in $threads; do
+        pin=""
+        if [ "$t" = 1 ] && [ "$cpu" != none ] && command -v taskset >/dev/null; then
+          pin="taskset -c $cpu"
+        fi
+        group "$t thr, depth $d, $v, -p $p" "$runs" "$tmp/allocbench_$v" \
+          "-t $t -n $((ops / t)) -d $d -p $p" "$t $d $v" "${matrix[@]}"
+      done
       pin=""
-      if [ "$t" = 1 ] && [ "$cpu" != none ] && command -v taskset >/dev/null; then
-        pin="taskset -c $cpu"
-      fi
-      group "$t thr, depth $d, $v" "$runs" "$tmp/allocbench_$v" \
-        "-t $t -n $((ops / t)) -d $d" "${matrix[@]}"
     done
-    pin=""
   done
 done
 if [ $peers = 1 ]; then
   group "peers: 2 thr, depth 12, fp" "$peer_runs" "$tmp/allocbench_fp" \
-    "-t 2 -n $((peer_ops / 2)) -d 12" "bare glibc" "heapsnap full" \
+    "-t 2 -n $((peer_ops / 2)) -d 12" "" "bare glibc" "heapsnap full" \
     "heapsnap sampling" "${peer_cfgs[@]}"
   [ -z "$peer_note" ] || echo "note: $peer_note"
 fi
 echo "heapsnap sampling: HEAPSNAP_SAMPLE_BYTES=$sample"
+
+if [ ${#goals[@]} -gt 0 ]; then
+  echo
+  echo '| workload (issue 18 goal) | configuration | goal | wall / bare | met |'
+  echo '|---|---|---:|---:|---|'
+  for g in "${goals[@]}"; do
+    IFS='|' read -r name cfg goal s <<<"$g"
+    set -- $s
+    if [ "$1" = fail ]; then
+      echo "| $name | $cfg | <= ${goal}x | failed | no |"
+    else
+      awk -v n="$name" -v c="$cfg" -v g="$goal" -v x="$4" 'BEGIN {
+        met = x <= g ? "yes" : sprintf("no, by %.2fx (%+.0f%% of the time)", x - g, (x / g - 1) * 100)
+        printf "| %s | %s | <= %sx | %sx | %s |\n", n, c, g, x, met }'
+    fi
+  done
+fi
 
 if [ $callgrind = 1 ] && command -v valgrind >/dev/null; then
   echo
@@ -247,12 +290,14 @@ if [ $callgrind = 1 ] && command -v valgrind >/dev/null; then
   }
   for v in $variants; do
     for d in $depths; do
-      args="-t 1 -n 200000 -d $d"
-      b=$(ir "" "$tmp/allocbench_$v" $args)
-      f=$(ir "HEAPSNAP_DIR=$tmp/snaps HEAPSNAP_SCAN=0 LD_PRELOAD=$shim" "$tmp/allocbench_$v" $args)
-      s=$(ir "HEAPSNAP_DIR=$tmp/snaps HEAPSNAP_SCAN=0 HEAPSNAP_SAMPLE_BYTES=$sample LD_PRELOAD=$shim" "$tmp/allocbench_$v" $args)
-      awk -v w="depth $d, $v" -v b="$b" -v f="$f" -v s="$s" 'BEGIN {
-        printf "| %s | %d | %d (%.2fx) | %d (%.2fx) |\n", w, b, f, f / b, s, s / b }'
+      for p in $paths; do
+        args="-t 1 -n 200000 -d $d -p $p"
+        b=$(ir "" "$tmp/allocbench_$v" $args)
+        f=$(ir "HEAPSNAP_DIR=$tmp/snaps HEAPSNAP_SCAN=0 LD_PRELOAD=$shim" "$tmp/allocbench_$v" $args)
+        s=$(ir "HEAPSNAP_DIR=$tmp/snaps HEAPSNAP_SCAN=0 HEAPSNAP_SAMPLE_BYTES=$sample LD_PRELOAD=$shim" "$tmp/allocbench_$v" $args)
+        awk -v w="depth $d, $v, -p $p" -v b="$b" -v f="$f" -v s="$s" 'BEGIN {
+          printf "| %s | %d | %d (%.2fx) | %d (%.2fx) |\n", w, b, f, f / b, s, s / b }'
+      done
     done
   done
 fi

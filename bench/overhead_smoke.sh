@@ -9,7 +9,7 @@ trap 'rm -f "$out"' EXIT
 rc=$?
 cat "$out"
 [ $rc = 0 ] || exit $rc
-rows='^\| 2 thr, depth 12, fp \| (bare glibc|heapsnap full|heapsnap sampling) \| [0-9]'
+rows='^\| 2 thr, depth 12, fp, -p 300 \| (bare glibc|heapsnap full|heapsnap sampling) \| [0-9]'
 n=$(grep -cE "$rows" "$out")
 [ "$n" = 3 ] || { echo "FAIL: expected 3 table rows, got $n"; exit 1; }
 echo "ok: the table has its rows"

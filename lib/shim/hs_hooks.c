@@ -100,6 +100,7 @@ int hs__allocator_found(void) {
 /* Records p: its stack, then the table. What the C library allocates
  * during the walk is recorded too (HS_BUSY_WALK). */
 static __attribute__((noinline)) void *hs__track(void *p, size_t n) {
+  hs__table_prefetch((uint64_t)p); /* its slot loads during the walk */
   hs__busy = HS_BUSY_WALK;
   hs__signal_fix(); /* the snapshot signal moved: this thread follows */
   const uint32_t stack = hs__stack_capture();

@@ -189,6 +189,9 @@ void hs__table_insert(uint64_t addr, uint64_t size, uint32_t stack);
 void hs__table_restore(const hs__entry *e); /* put back a removed entry */
 int hs__table_remove(uint64_t addr, hs__entry *out); /* 1 if it was there */
 void hs__table_resize(uint64_t addr, uint64_t size);
+/*! A hint, no lock: a put or remove of addr follows (its cache lines start
+ * loading while the caller walks the stack). */
+void hs__table_prefetch(uint64_t addr);
 void hs__table_lock_all(void);
 void hs__table_unlock_all(void);
 size_t hs__table_count_locked(void);
@@ -202,7 +205,21 @@ void hs__table_decode(const uint64_t *pair, hs__entry *out);
 uint64_t *hs__table_sort(uint64_t *pairs, uint64_t *tmp, size_t n);
 uint32_t hs__table_epoch_advance_locked(void); /* returns the old epoch */
 
+/* The stack table's hash of frames f[0..depth): one multiply a frame, so
+ * that the walk can work it out as it goes (its loads, one frame after
+ * the other, take longer than the multiply). */
+#define HS_STACK_HASH_SEED 0xcbf29ce484222325ull
+static inline uint64_t hs__stack_hash_step(uint64_t h, uint64_t frame) {
+  return (h ^ frame) * 0x9E3779B97F4A7C15ull;
+}
+/* Mixed at the end because the low bits pick the index slot. */
+static inline uint64_t hs__stack_hash_end(uint64_t h, uint32_t depth) {
+  h = (h ^ depth ^ (h >> 29)) * 0xD6E8FEB86659FD93ull;
+  return h ^ (h >> 32);
+}
+
 /* hs_stacks.c: stack capture and the deduplicated stack table. */
+uint64_t hs__stack_hash(const uint64_t *f, uint32_t depth);
 int hs__stacks_init(void);
 void hs__stacks_set_text(uint64_t lo, uint64_t hi); /* frames to skip */
 uint32_t hs__stack_capture(void); /* 0 when the table is full */
@@ -225,6 +242,16 @@ int hs__unwind_init(void);
  * unwind rule it does not follow (the caller then uses hs__unwind_slow). */
 int hs__unwind_fast(uint64_t *out, int max);
 int hs__unwind_slow(uint64_t *out, int max); /* unw_backtrace */
+/*! hs__unwind_fast for a capture, in one pass: the leading frames whose
+ * return address lies in [skip_lo, skip_hi) (the shim's own) are walked
+ * and stored but not hashed; *first says how many. After them at most
+ * depth frames are stored (the walk stops there, or at max in all) and
+ * hashed: *hash is hs__stack_hash of out + *first. @return the number
+ * of frames stored, or -1 as hs__unwind_fast (then *hash is not to be
+ * used). */
+int hs__unwind_fast_hashed(uint64_t *out, int max, uint64_t skip_lo,
+                           uint64_t skip_hi, uint32_t depth, int *first,
+                           uint64_t *hash);
 /*! Walks through return address pc use libunwind from now on. */
 void hs__unwind_distrust(uint64_t pc);
 uint64_t hs__unwind_mismatches(void); /* hs__unwind_distrust calls */

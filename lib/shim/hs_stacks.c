@@ -21,25 +21,30 @@
 
 #define HS_STACK_ID_MAX ((1u << 24) - 1)
 
-typedef struct hs__slot {
-  _Atomic uint32_t id; /* 0 = empty; published last */
-  uint32_t hash;
-} hs__slot;
+/* The hash index over the arena: one word a slot, the stack's offset in
+ * the arena (low HS_OFF_BITS) and the top bits of its hash as a tag (0 =
+ * empty: offset 0 is stack 0, never indexed). A lookup goes from the slot
+ * straight to the frames, with no id -> offset load in between, and a
+ * slot whose tag differs is passed over without touching the arena (on a
+ * program with thousands of hot stacks, each of those loads was a cache
+ * miss). The index starts small, so the few stacks a program allocates
+ * from most stay in cache, and doubles under the lock; an index it
+ * outgrew stays mapped and valid (readers that still probe it find fewer
+ * stacks and take the locked path). Per stack: 8 bytes in offs, an id
+ * word in the arena, two slots, and the outgrown indexes, which add up to
+ * less than the last: 40 bytes, from a quarter of HEAPSNAP_STACK_MB, and
+ * the id word in the arena's three quarters. */
+#define HS_OFF_BITS 40
+#define HS_OFF_MASK ((1ull << HS_OFF_BITS) - 1)
 
-/* The hash index over the arena. It starts small, so the few stacks a
- * program allocates from most stay in cache, and doubles under the lock;
- * an index it outgrew stays mapped and valid (readers that still probe it
- * find fewer stacks and take the locked path). Per stack: 8 bytes in offs,
- * two slots, and the outgrown indexes, which add up to less than the last:
- * 40 bytes, from a quarter of HEAPSNAP_STACK_MB. */
 typedef struct hs__index {
   uint64_t mask;
-  hs__slot slot[];
+  _Atomic uint64_t slot[];
 } hs__index;
 
 static struct {
   pthread_mutex_t lock;
-  uint64_t *arena; /* per stack: depth, then frames */
+  uint64_t *arena; /* per stack: depth and generation, id, then frames */
   uint64_t arena_words, arena_used;
   uint64_t *offs; /* id -> offset in arena */
   uint32_t max_stacks;
@@ -61,16 +66,17 @@ int hs__stacks_init(void) {
     hs__st.index_max *= 2;
   hs__st.max_stacks = (uint32_t)max;
   hs__st.arena_words = budget * 3 / 4 / 8;
+  if (hs__st.arena_words > HS_OFF_MASK)
+    hs__st.arena_words = HS_OFF_MASK;
   hs__st.arena = hs__os_alloc(hs__st.arena_words * 8);
   hs__st.offs = hs__os_alloc((max + 1) * 8);
-  hs__index *const x =
-      hs__os_alloc(sizeof(hs__index) + 1024 * sizeof(hs__slot));
+  hs__index *const x = hs__os_alloc(sizeof(hs__index) + 1024 * 8);
   if (!hs__st.arena || !hs__st.offs || !x || hs__unwind_init())
     return HS_ENOMEM;
   x->mask = 1023;
   atomic_store(&hs__st.index, x);
   atomic_store(&hs__st.slow_only, hs__cfg.unwind_slow);
-  hs__st.arena_used = 1; /* offset 0 is stack 0: depth 0 */
+  hs__st.arena_used = 2; /* offset 0 is stack 0: depth 0, id 0 */
   atomic_store(&hs__st.count, 1);
   return 0;
 }
@@ -80,25 +86,13 @@ void hs__stacks_set_text(uint64_t lo, uint64_t hi) {
   hs__st.text_hi = hi;
 }
 
-/* Four independent lanes, so the multiplies overlap; mixed at the end
- * because the low bits pick the slot. */
-static uint64_t hs__stack_hash(const uint64_t *f, uint32_t depth) {
-  const uint64_t k = 0x9E3779B97F4A7C15ull;
-  uint64_t a = 0xcbf29ce484222325ull ^ depth, b = 0x243F6A8885A308D3ull;
-  uint64_t c = 0x13198A2E03707344ull, d = 0xA4093822299F31D0ull;
-  uint32_t i = 0;
-  for (; i + 4 <= depth; i += 4) {
-    a = (a ^ f[i]) * k;
-    b = (b ^ f[i + 1]) * k;
-    c = (c ^ f[i + 2]) * k;
-    d = (d ^ f[i + 3]) * k;
-  }
-  for (; i < depth; i++)
-    a = (a ^ f[i]) * k;
-  uint64_t h =
-      a ^ (b << 17 | b >> 47) ^ (c << 31 | c >> 33) ^ (d << 47 | d >> 17);
-  h = (h ^ (h >> 32)) * 0xD6E8FEB86659FD93ull;
-  return h ^ (h >> 32);
+/* The walk hashes as it goes (hs__unwind_fast_hashed); this is the same
+ * hash, for frames from libunwind and for growing the index. */
+uint64_t hs__stack_hash(const uint64_t *f, uint32_t depth) {
+  uint64_t h = HS_STACK_HASH_SEED;
+  for (uint32_t i = 0; i < depth; i++)
+    h = hs__stack_hash_step(h, f[i]);
+  return hs__stack_hash_end(h, depth);
 }
 
 /* A stack's first arena word: its depth, and the load generation it was
@@ -124,35 +118,55 @@ hs__stack_same_since(uint64_t *s, const uint64_t *f, uint32_t depth,
   return 1;
 }
 
-static inline int hs__stack_equal(uint32_t id, const uint64_t *f,
+/* Branch-free, four frames a step: the loads of a stack's cache lines all
+ * start at once, with no call (memcmp) in between. */
+static inline int hs__frames_equal(const uint64_t *a, const uint64_t *b,
+                                   uint32_t n) {
+  uint64_t diff = 0;
+  uint32_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    diff |= (a[i] ^ b[i]) | (a[i + 1] ^ b[i + 1]) | (a[i + 2] ^ b[i + 2]) |
+            (a[i + 3] ^ b[i + 3]);
+  for (; i < n; i++)
+    diff |= a[i] ^ b[i];
+  return diff == 0;
+}
+
+static inline int hs__stack_equal(uint64_t *s, const uint64_t *f,
                                   uint32_t depth, uint32_t gen) {
-  uint64_t *const s = &hs__st.arena[hs__st.offs[id]];
   const uint64_t head = __atomic_load_n(&s[0], __ATOMIC_RELAXED);
-  if ((uint32_t)head != depth || memcmp(s + 1, f, (size_t)depth * 8) != 0)
+  if ((uint32_t)head != depth || !hs__frames_equal(s + 2, f, depth))
     return 0;
   const uint32_t was = (uint32_t)(head >> 32);
   return HS_LIKELY(was == gen) || hs__stack_same_since(s, f, depth, gen, was);
 }
 
-/* Probes x from *at; returns the id found, or 0 with *at at an empty slot. */
-static uint32_t hs__stack_probe(const hs__index *x, uint64_t *at, uint32_t h32,
+static inline uint64_t hs__slot_tag(uint64_t h) {
+  return h & ~HS_OFF_MASK;
+}
+
+/* Probes x from *at; returns the id found, or 0 with *at at an empty slot.
+ * The acquire load of a slot makes its stack's words visible. */
+static uint32_t hs__stack_probe(const hs__index *x, uint64_t *at, uint64_t h,
                                 const uint64_t *f, uint32_t depth,
                                 uint32_t gen) {
+  const uint64_t tag = hs__slot_tag(h);
   for (uint64_t i = *at;; i = (i + 1) & x->mask) {
-    const uint32_t id =
-        atomic_load_explicit(&x->slot[i].id, memory_order_acquire);
-    if (id == 0) {
+    const uint64_t w = atomic_load_explicit(&x->slot[i], memory_order_acquire);
+    if (w == 0) {
       *at = i;
       return 0;
     }
-    if (x->slot[i].hash == h32 && hs__stack_equal(id, f, depth, gen))
-      return id;
+    if (hs__slot_tag(w) != tag)
+      continue;
+    uint64_t *const s = &hs__st.arena[w & HS_OFF_MASK];
+    if (hs__stack_equal(s, f, depth, gen))
+      return (uint32_t)__atomic_load_n(&s[1], __ATOMIC_RELAXED);
   }
 }
 
-static void hs__slot_fill(hs__slot *s, uint32_t id, uint32_t h32) {
-  s->hash = h32;
-  atomic_store_explicit(&s->id, id, memory_order_release);
+static void hs__slot_fill(_Atomic uint64_t *slot, uint64_t off, uint64_t h) {
+  atomic_store_explicit(slot, off | hs__slot_tag(h), memory_order_release);
 }
 
 /* Under the lock: a twice bigger index with every stack in it, published
@@ -161,19 +175,20 @@ static hs__index *hs__index_grow(const hs__index *old) {
   const uint64_t n = (old->mask + 1) * 2;
   if (n > hs__st.index_max)
     return NULL;
-  hs__index *x = hs__os_alloc(sizeof(hs__index) + n * sizeof(hs__slot));
+  hs__index *x = hs__os_alloc(sizeof(hs__index) + n * 8);
   if (!x)
     return NULL;
   x->mask = n - 1;
   const uint32_t count =
       atomic_load_explicit(&hs__st.count, memory_order_relaxed);
   for (uint32_t id = 1; id < count; id++) {
-    const uint64_t *s = &hs__st.arena[hs__st.offs[id]];
-    const uint64_t h = hs__stack_hash(s + 1, (uint32_t)s[0]); /* depth */
+    const uint64_t off = hs__st.offs[id];
+    const uint64_t *s = &hs__st.arena[off];
+    const uint64_t h = hs__stack_hash(s + 2, (uint32_t)s[0]); /* depth */
     uint64_t i = h & x->mask;
-    while (atomic_load_explicit(&x->slot[i].id, memory_order_relaxed))
+    while (atomic_load_explicit(&x->slot[i], memory_order_relaxed))
       i = (i + 1) & x->mask;
-    hs__slot_fill(&x->slot[i], id, (uint32_t)(h >> 32));
+    hs__slot_fill(&x->slot[i], off, h);
   }
   atomic_store_explicit(&hs__st.index, x, memory_order_release);
   return x;
@@ -189,18 +204,20 @@ static uint32_t hs__stack_add(uint64_t h, const uint64_t *f, uint32_t depth,
     x = bigger ? bigger : x;
   }
   if (id > hs__st.max_stacks || (uint64_t)id * 8 > x->mask * 7 ||
-      hs__st.arena_used + 1 + depth > hs__st.arena_words) {
+      hs__st.arena_used + 2 + depth > hs__st.arena_words) {
     atomic_store(&hs__st.full, 1);
     return 0;
   }
   uint64_t at = h & x->mask;
-  hs__stack_probe(x, &at, (uint32_t)(h >> 32), f, depth, gen);
-  uint64_t *s = &hs__st.arena[hs__st.arena_used];
+  hs__stack_probe(x, &at, h, f, depth, gen);
+  const uint64_t off = hs__st.arena_used;
+  uint64_t *s = &hs__st.arena[off];
   s[0] = hs__stack_head(depth, gen);
-  memcpy(s + 1, f, (size_t)depth * 8);
-  hs__st.offs[id] = hs__st.arena_used;
-  hs__st.arena_used += 1 + depth;
-  hs__slot_fill(&x->slot[at], id, (uint32_t)(h >> 32));
+  s[1] = id;
+  memcpy(s + 2, f, (size_t)depth * 8);
+  hs__st.offs[id] = off;
+  hs__st.arena_used += 2 + depth;
+  hs__slot_fill(&x->slot[at], off, h);
   atomic_store_explicit(&hs__st.count, id + 1, memory_order_release);
   return id;
 }
@@ -211,11 +228,11 @@ static uint32_t hs__stack_find(uint64_t h, const uint64_t *f, uint32_t depth,
   const hs__index *x =
       atomic_load_explicit(&hs__st.index, memory_order_acquire);
   uint64_t at = h & x->mask;
-  return hs__stack_probe(x, &at, (uint32_t)(h >> 32), f, depth, gen);
+  return hs__stack_probe(x, &at, h, f, depth, gen);
 }
 
-uint32_t hs__stack_intern(const uint64_t *f, uint32_t depth, uint32_t gen) {
-  const uint64_t h = hs__stack_hash(f, depth);
+static uint32_t hs__stack_intern_hashed(uint64_t h, const uint64_t *f,
+                                        uint32_t depth, uint32_t gen) {
   uint32_t id = hs__stack_find(h, f, depth, gen);
   if (id)
     return id;
@@ -226,6 +243,10 @@ uint32_t hs__stack_intern(const uint64_t *f, uint32_t depth, uint32_t gen) {
     id = hs__stack_add(h, f, depth, gen);
   pthread_mutex_unlock(&hs__st.lock);
   return id;
+}
+
+uint32_t hs__stack_intern(const uint64_t *f, uint32_t depth, uint32_t gen) {
+  return hs__stack_intern_hashed(hs__stack_hash(f, depth), f, depth, gen);
 }
 
 /* The frames after the shim's own, cut to the depth limit. */
@@ -250,17 +271,20 @@ static int hs__stack_parting(const uint64_t *f, int n, const uint64_t *g,
   return i == n && i == m ? 0 : i;
 }
 
-/* Settles which walk to keep: f (the fast walk, n < 0 if it gave up) if
- * libunwind's g agrees with it. A disagreement distrusts the return
- * address where they parted, so later walks through it use libunwind. */
-static uint32_t hs__stack_settle(const uint64_t *f, int n, const uint64_t *g,
-                                 int m, uint32_t gen) {
+/* Settles which walk to keep: the fast walk's f (n frames, the first
+ * `first` of them the shim's, hashed h; n < 0 if it gave up) if
+ * libunwind's g (m frames) agrees with it, over the frames the fast walk
+ * went through (it stops at the depth limit). A disagreement distrusts
+ * the return address where they parted, so later walks through it use
+ * libunwind. */
+static uint32_t hs__stack_settle(const uint64_t *f, int n, int first,
+                                 uint64_t h, const uint64_t *g, int m,
+                                 uint32_t gen) {
   uint32_t depth;
-  const int at = n < 0 ? -1 : hs__stack_parting(f, n, g, m);
-  if (at == 0) {
-    const uint64_t *s = hs__stack_trim(f, n, &depth);
-    return hs__stack_intern(s, depth, gen);
-  }
+  const int kept = first + (int)hs__cfg.depth;
+  const int at = n < 0 ? -1 : hs__stack_parting(f, n, g, m < kept ? m : kept);
+  if (at == 0)
+    return hs__stack_intern_hashed(h, f + first, (uint32_t)(n - first), gen);
   if (at == 1) /* wrong from its very first step: never use it again */
     atomic_store(&hs__st.slow_only, 1);
   else if (at > 1)
@@ -272,40 +296,43 @@ static uint32_t hs__stack_settle(const uint64_t *f, int n, const uint64_t *g,
   return hs__stack_intern(s, depth, gen);
 }
 
+/* The fast walk from the caller of hs__stack_capture{,_fast}: n frames or
+ * -1, the shim's first, hashed past them. */
+static inline int hs__walk(uint64_t *f, int *first, uint64_t *h) {
+  if (atomic_load_explicit(&hs__st.slow_only, memory_order_relaxed))
+    return -1;
+  return hs__unwind_fast_hashed(f, (int)hs__cfg.depth + 8, hs__st.text_lo,
+                                hs__st.text_hi, hs__cfg.depth, first, h);
+}
+
 /* Both walks start here, so their frame 0 is this function. The load
  * generation is read first: every frame walked lay in a module loaded in
  * it (one unloaded meanwhile leaves its code to no new call). */
 uint32_t hs__stack_capture(void) {
   const uint32_t gen = hs__modules_gen();
-  uint64_t f[HS_DEPTH_MAX + 8], g[HS_DEPTH_MAX + 8];
-  const int max = (int)hs__cfg.depth + 8;
-  const int n = atomic_load_explicit(&hs__st.slow_only, memory_order_relaxed)
-                    ? -1
-                    : hs__unwind_fast(f, max);
+  uint64_t f[HS_DEPTH_MAX + 8], g[HS_DEPTH_MAX + 8], h = 0;
+  int first = 0;
+  const int n = hs__walk(f, &first, &h);
   if (n >= 0) {
-    uint32_t depth;
-    const uint64_t *s = hs__stack_trim(f, n, &depth);
-    const uint32_t id = hs__stack_find(hs__stack_hash(s, depth), s, depth, gen);
+    const uint32_t depth = (uint32_t)(n - first);
+    const uint32_t id = hs__stack_find(h, f + first, depth, gen);
     if (id || !hs__unwind_usable())
-      return id ? id : hs__stack_intern(s, depth, gen);
+      return id ? id : hs__stack_intern_hashed(h, f + first, depth, gen);
   }
   if (!hs__unwind_usable())
     return 0; /* the fast walk gave up, and there is nothing else */
-  const int m = hs__unwind_slow(g, max);
-  return hs__stack_settle(f, n, g, m, gen);
+  const int m = hs__unwind_slow(g, (int)hs__cfg.depth + 8);
+  return hs__stack_settle(f, n, first, h, g, m, gen);
 }
 
 uint32_t hs__stack_capture_fast(void) {
   const uint32_t gen = hs__modules_gen();
-  uint64_t f[HS_DEPTH_MAX + 8];
-  const int n = atomic_load_explicit(&hs__st.slow_only, memory_order_relaxed)
-                    ? -1
-                    : hs__unwind_fast(f, (int)hs__cfg.depth + 8);
+  uint64_t f[HS_DEPTH_MAX + 8], h;
+  int first;
+  const int n = hs__walk(f, &first, &h);
   if (n < 0)
     return 0;
-  uint32_t depth;
-  const uint64_t *s = hs__stack_trim(f, n, &depth);
-  return hs__stack_intern(s, depth, gen);
+  return hs__stack_intern_hashed(h, f + first, (uint32_t)(n - first), gen);
 }
 
 uint32_t hs__stacks_count(void) {
@@ -319,7 +346,7 @@ int hs__stacks_full(void) {
 const uint64_t *hs__stack_frames(uint32_t id, uint32_t *depth) {
   const uint64_t *s = &hs__st.arena[id ? hs__st.offs[id] : 0];
   *depth = (uint32_t)__atomic_load_n(&s[0], __ATOMIC_RELAXED);
-  return s + 1;
+  return s + 2;
 }
 
 uint32_t hs__stack_gen(uint32_t id) {

@@ -115,8 +115,9 @@ static void hs__shard_grow(hs__shard *s) {
   uint64_t *old = s->slots, *fresh = hs__os_alloc(n * 16);
   if (!fresh)
     return;
-  s->slots = fresh;
-  s->mask = n - 1;
+  /* atomic: hs__table_prefetch reads both without the lock */
+  __atomic_store_n(&s->slots, fresh, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->mask, n - 1, __ATOMIC_RELAXED);
   for (uint64_t i = 0; i < old_n; i++) {
     if (old[2 * i] == 0)
       continue;
@@ -131,6 +132,22 @@ static void hs__shard_grow(hs__shard *s) {
 
 static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
                           uint32_t epoch_in);
+
+/* Starts loading the lines that a put or remove of addr will write: its
+ * shard's lock and its home slot. No lock: a shard that grows meanwhile
+ * may make it fetch a stale line, which costs nothing but the fetch (a
+ * prefetch never faults). */
+static inline void hs__shard_prefetch(const hs__shard *s, uint64_t h) {
+  const uint64_t *const slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
+  const uint64_t mask = __atomic_load_n(&s->mask, __ATOMIC_RELAXED);
+  __builtin_prefetch(s, 1);
+  __builtin_prefetch(&slots[2 * ((h >> 28) & mask)], 1);
+}
+
+void hs__table_prefetch(uint64_t addr) {
+  const uint64_t h = hs__hash(addr);
+  hs__shard_prefetch(hs__shard_of(addr, h), h);
+}
 
 void hs__table_insert(uint64_t addr, uint64_t size, uint32_t stack) {
   hs__table_put(addr, size, stack, UINT32_MAX);
@@ -196,6 +213,7 @@ int hs__table_remove(uint64_t addr, hs__entry *out) {
     return 0;
   const uint64_t h = hs__hash(addr);
   hs__shard *s = hs__shard_of(addr, h);
+  hs__shard_prefetch(s, h); /* the slot's miss overlaps the lock's atomic */
   pthread_mutex_lock(&s->lock);
   const uint64_t i = hs__shard_probe(s, h, addr >> 3);
   const int found = s->slots[2 * i] != 0;

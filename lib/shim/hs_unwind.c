@@ -566,30 +566,21 @@ static uint64_t hs__rule_learn(uint64_t pc, uint32_t gen) {
 /* Each thread keeps the rules it used last in a small direct-mapped cache:
  * one page, where the shared table spreads a program's few hot return
  * addresses over as many pages. Its rules carry no generation: the whole
- * cache is dropped when the generation moves. */
+ * cache is dropped when the generation moves. An entry whose rule is the
+ * frame-pointer one has HS_TC_FP set in its pc (a return address never
+ * has bit 63), so the walk's common case is one load and one compare. */
 #define HS_TCACHE_BITS 8
-typedef struct hs__tcache_entry {
-  uint64_t pc, rule;
-} hs__tcache_entry;
-static __thread hs__tcache_entry hs__tcache[1u << HS_TCACHE_BITS]
-    __attribute__((tls_model("initial-exec")));
+#define HS_TC_FP (1ull << 63)
+/* The pcs first, then the rules: the walk's common case reads pc[] only,
+ * indexed by 8 (one addressing mode, no shift and add). */
+typedef struct hs__tcache {
+  uint64_t pc[1u << HS_TCACHE_BITS], rule[1u << HS_TCACHE_BITS];
+} hs__tcache;
+static __thread hs__tcache hs__tc __attribute__((tls_model("initial-exec")));
 static __thread uint32_t hs__tcache_gen
     __attribute__((tls_model("initial-exec")));
 
 #define HS_RULE_GEN_MASK (0xffffull << 4)
-
-/* The rule of pc, generation bits cleared. */
-static uint64_t hs__rule_slow(uint64_t pc, uint32_t gen) {
-  uint64_t r = hs__rule_get_shared(pc, gen);
-  if (!r)
-    r = hs__rule_learn(pc, gen);
-  r &= ~HS_RULE_GEN_MASK;
-  hs__tcache_entry *const e =
-      &hs__tcache[(pc ^ pc >> HS_TCACHE_BITS) & ((1u << HS_TCACHE_BITS) - 1)];
-  e->pc = pc;
-  e->rule = r;
-  return r;
-}
 
 /* The rule of a frame that keeps a frame pointer: CFA = rbp + 16, the
  * return address at CFA - 8, the caller's rbp at CFA - 16. */
@@ -597,55 +588,124 @@ static uint64_t hs__rule_slow(uint64_t pc, uint32_t gen) {
   (HS_RULE_STEP | 1ull << 2 | 1ull << 3 | 16ull << 20 |                        \
    ((uint64_t)-8 & 0xfff) << 40 | ((uint64_t)-16 & 0xfff) << 52)
 
-/* The frames of the caller and up, as unw_backtrace numbers them: out[0]
- * is this function's return address. -1 when some frame's CFI is not one
- * the walk follows; then nothing in out is to be used.
+static inline uint32_t hs__tc_slot(uint64_t pc) {
+  return (uint32_t)(pc ^ pc >> HS_TCACHE_BITS) & ((1u << HS_TCACHE_BITS) - 1);
+}
+
+/* The rule of pc, generation bits cleared, from the shared table or
+ * worked out, and put in this thread's cache. */
+static __attribute__((noinline)) uint64_t
+hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
+  uint64_t r = hs__rule_get_shared(pc, gen);
+  if (!r)
+    r = hs__rule_learn(pc, gen);
+  r &= ~HS_RULE_GEN_MASK;
+  const uint32_t i = hs__tc_slot(pc);
+  tc->pc[i] = r == HS_RULE_FP ? pc | HS_TC_FP : pc;
+  tc->rule[i] = r;
+  return r;
+}
+
+/* A walk in progress: the frame of return address pc, its stack pointer
+ * sp (its CFA, once stepped) and rbp; lo is where the walk started. */
+typedef struct hs__walk {
+  uint64_t pc, sp, bp, lo;
+  hs__tcache *tc;
+  uint32_t gen;
+} hs__walk;
+
+/* Steps from w->pc's frame to its caller's: 1 when there is one, 0 at the
+ * outermost frame, -1 when its CFI is not one the walk follows.
  *
  * A frame whose rule is the frame-pointer one steps through rbp: the next
  * loads depend on rbp alone, so they run ahead while the rule is checked. */
+static inline __attribute__((always_inline)) int hs__step(hs__walk *w) {
+  const uint64_t pc = w->pc;
+  const uint32_t i = hs__tc_slot(pc);
+  const uint64_t at = w->tc->pc[i];
+  const uint64_t r = HS_LIKELY(at == (pc | HS_TC_FP)) ? HS_RULE_FP
+                     : at == pc                       ? w->tc->rule[i]
+                                : hs__rule_slow(w->tc, pc, w->gen);
+  if (HS_LIKELY(r == HS_RULE_FP)) {
+    /* rbp lies in the frame, at or above its stack pointer */
+    if (HS_UNLIKELY(w->bp - w->sp >= (1ull << 30)))
+      return -1;
+    const uint64_t *const bp = (const uint64_t *)w->bp;
+    w->pc = bp[1];
+    w->sp = w->bp + 16;
+    w->bp = bp[0];
+  } else {
+    if ((r & 3) == HS_RULE_END)
+      return 0;
+    if ((r & 3) != HS_RULE_STEP)
+      return -1;
+    const uint64_t cfa =
+        ((r & 4) ? w->bp : w->sp) + (uint64_t)hs__sext(r >> 20, 20);
+    /* frames only ever go up; a wild value means a stack we cannot read */
+    if (cfa <= w->sp || cfa - w->lo > (1ull << 30) || (cfa & 7))
+      return -1;
+    w->pc = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 40, 12));
+    if (r & 8)
+      w->bp = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 52, 12));
+    w->sp = cfa;
+  }
+  return w->pc != 0;
+}
+
+/* The walk from the frame at fp, whose return address is pc: see
+ * hs__unwind_fast_hashed. Inlined into each of its two callers, so that
+ * frame 0 is the caller's own return address. */
+static inline __attribute__((always_inline)) int
+hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
+              uint64_t skip_lo, uint64_t skip_hi, uint32_t depth, int *first,
+              uint64_t *hash) {
+  hs__walk w = {pc,      (uint64_t)(fp + 2),
+                fp[0],   (uint64_t)(fp + 2),
+                &hs__tc, atomic_load_explicit(&hs__gen, memory_order_relaxed)};
+  if (HS_UNLIKELY(hs__tcache_gen != w.gen)) {
+    memset(w.tc, 0, sizeof hs__tc);
+    hs__tcache_gen = w.gen;
+  }
+  /* Kept in a register: without this the compiler works the thread's
+   * address out again at every frame (two loads). */
+  __asm__("" : "+r"(w.tc));
+  int n = 0, more = 1;
+  while (n < max && w.pc - skip_lo < skip_hi - skip_lo) {
+    out[n++] = w.pc;
+    more = hs__step(&w);
+    if (more <= 0)
+      break;
+  }
+  *first = n;
+  const int end = (uint32_t)(max - n) > depth ? n + (int)depth : max;
+  uint64_t h = HS_STACK_HASH_SEED;
+  while (more > 0 && n < end) {
+    out[n++] = w.pc;
+    h = hs__stack_hash_step(h, w.pc);
+    more = hs__step(&w);
+  }
+  *hash = hs__stack_hash_end(h, (uint32_t)(n - *first));
+  return more < 0 ? -1 : n;
+}
+
+/* The frames of the caller and up, as unw_backtrace numbers them (out[0]
+ * is this function's return address), all kept, the hash unused. */
 __attribute__((noinline)) int hs__unwind_fast(uint64_t *out, int max) {
-  const uint64_t *fp = __builtin_frame_address(0);
-  uint64_t pc = (uint64_t)__builtin_return_address(0);
-  uint64_t sp = (uint64_t)(fp + 2), bp = fp[0];
-  const uint64_t lo = sp;
-  const uint32_t gen = atomic_load_explicit(&hs__gen, memory_order_relaxed);
-  hs__tcache_entry *const tc = hs__tcache;
-  if (HS_UNLIKELY(hs__tcache_gen != gen)) {
-    memset(tc, 0, sizeof hs__tcache);
-    hs__tcache_gen = gen;
-  }
-  int n = 0;
-  while (n < max) {
-    out[n++] = pc;
-    const hs__tcache_entry *const e =
-        &tc[(pc ^ pc >> HS_TCACHE_BITS) & ((1u << HS_TCACHE_BITS) - 1)];
-    const uint64_t r = e->pc == pc ? e->rule : hs__rule_slow(pc, gen);
-    if (HS_LIKELY(r == HS_RULE_FP)) {
-      /* rbp lies in the frame, at or above its stack pointer */
-      if (HS_UNLIKELY(bp - sp >= (1ull << 30)))
-        return -1;
-      pc = ((const uint64_t *)bp)[1];
-      sp = bp + 16;
-      bp = ((const uint64_t *)bp)[0];
-    } else {
-      if ((r & 3) == HS_RULE_END)
-        return n;
-      if ((r & 3) != HS_RULE_STEP)
-        return -1;
-      const uint64_t cfa =
-          ((r & 4) ? bp : sp) + (uint64_t)hs__sext(r >> 20, 20);
-      /* frames only ever go up; a wild value means a stack we cannot read */
-      if (cfa <= sp || cfa - lo > (1ull << 30) || (cfa & 7))
-        return -1;
-      pc = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 40, 12));
-      if (r & 8)
-        bp = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 52, 12));
-      sp = cfa;
-    }
-    if (pc == 0)
-      return n;
-  }
-  return n;
+  int first;
+  uint64_t hash;
+  return hs__walk_from(__builtin_frame_address(0),
+                       (uint64_t)__builtin_return_address(0), out, max, 0, 0,
+                       (uint32_t)max, &first, &hash);
+}
+
+__attribute__((noinline)) int hs__unwind_fast_hashed(uint64_t *out, int max,
+                                                     uint64_t skip_lo,
+                                                     uint64_t skip_hi,
+                                                     uint32_t depth, int *first,
+                                                     uint64_t *hash) {
+  return hs__walk_from(__builtin_frame_address(0),
+                       (uint64_t)__builtin_return_address(0), out, max, skip_lo,
+                       skip_hi, depth, first, hash);
 }
 
 /* libunwind takes locks of its own (its register-state cache, its memory

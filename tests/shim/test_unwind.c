@@ -345,6 +345,51 @@ static void test_signal_frame_falls_back(void **state) {
   assert_true(passes(w.slow, w.n_slow, (void *)test_signal_frame_falls_back));
 }
 
+/* The capture's walk (hs__unwind_fast_hashed): the frames hs__unwind_fast
+ * gives from the same function, minus the leading ones in the skipped
+ * range, cut at the depth limit, hashed as the stack table hashes them. */
+static NOINLINE int hashed_site(uint64_t *f, int *nf, uint64_t *g, int *first,
+                                uint64_t *h, uint32_t depth) {
+  unw_proc_info_t pi;
+  assert_int_equal(unw_get_proc_info_by_ip(unw_local_addr_space,
+                                           (unw_word_t)hashed_site, &pi, NULL),
+                   0);
+  *nf = hs__unwind_fast(f, MAXF);
+  const int n =
+      hs__unwind_fast_hashed(g, MAXF, pi.start_ip, pi.end_ip, depth, first, h);
+  KEEP();
+  return n;
+}
+
+static NOINLINE int hashed_caller(int levels, uint64_t *f, int *nf, uint64_t *g,
+                                  int *first, uint64_t *h, uint32_t depth) {
+  const int n = levels ? hashed_caller(levels - 1, f, nf, g, first, h, depth)
+                       : hashed_site(f, nf, g, first, h, depth);
+  KEEP();
+  return n;
+}
+
+static void test_hashed_walk_skips_cuts_and_hashes(void **state) {
+  uint64_t f[MAXF], g[MAXF], h;
+  int nf, first;
+  for (uint32_t depth = 1; depth <= 40; depth += 13) {
+    const int n = hashed_caller(20, f, &nf, g, &first, &h, depth);
+    /* frame 0 (the walk's own call site in hashed_site) is skipped */
+    assert_int_equal(first, 1);
+    assert_true(nf > 22);
+    const int want = nf - 1 < (int)depth ? nf - 1 : (int)depth;
+    assert_int_equal(n - first, want);
+    assert_true(in_fn(g[1], (void *)hashed_caller));
+    assert_memory_equal(g + 1, f + 1, (size_t)want * 8);
+    assert_int_equal(h, hs__stack_hash(g + 1, (uint32_t)want));
+  }
+  /* depth 0: the skipped frame only, and the hash of no frames */
+  const int n = hashed_caller(3, f, &nf, g, &first, &h, 0);
+  assert_int_equal(first, 1);
+  assert_int_equal(n, 1);
+  assert_int_equal(h, hs__stack_hash(g + 1, 0));
+}
+
 /* hs__stack_capture keeps exactly libunwind's frames. */
 static NOINLINE uint32_t capture_site(void) {
   const uint32_t id = hs__stack_capture();
@@ -415,6 +460,7 @@ static void test_distrusted_address_goes_to_libunwind(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_through_strdup),
+      cmocka_unit_test(test_hashed_walk_skips_cuts_and_hashes),
       cmocka_unit_test(test_through_operator_new),
       cmocka_unit_test(test_through_qsort_callback),
       cmocka_unit_test(test_rbp_frame_among_rsp_frames),
