@@ -34,6 +34,11 @@ static const char hd_help[] =
     "                    site unless --top is given\n"
     "  --folded          the growth as folded stacks (flamegraph.pl,\n"
     "                    speedscope)\n"
+    "  --html FILE       write one self-contained page (timeline, flame\n"
+    "                    graph, every site; docs/html.md) to FILE and print\n"
+    "                    a line naming it instead of the report (with --json\n"
+    "                    or --folded those still go to stdout, the line to\n"
+    "                    stderr)\n"
     "  --stack-depth N   source frames shown per site, from the one it is\n"
     "                    named by outward (default 5)\n"
     "  --all-frames      show the runtime frames too, from the innermost\n"
@@ -89,7 +94,8 @@ enum {
   HD_LOST,
   HD_FAIL_OVER_LOST,
   HD_WIDE,
-  HD_ALL_FRAMES
+  HD_ALL_FRAMES,
+  HD_HTML
 };
 
 static const hs__opt hd_opts[] = {
@@ -112,6 +118,7 @@ static const hs__opt hd_opts[] = {
     {"fail-over-lost", HD_FAIL_OVER_LOST, 1},
     {"wide", HD_WIDE, 0},
     {"all-frames", HD_ALL_FRAMES, 0},
+    {"html", HD_HTML, 1},
     {NULL, 0, 0},
 };
 
@@ -200,6 +207,11 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
   case HD_ALL_FRAMES:
     o->all_frames = 1;
     return 0;
+  case HD_HTML:
+    if (!v[0])
+      return hs__tool_bad_value(NULL, "html", "a file name", v);
+    o->html = v;
+    return 0;
   case HD_COLOR:
     return hd_set_color(o, v);
   case HD_GROUP:
@@ -247,9 +259,12 @@ static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
   if (!rc)
     rc = hd_check_list(&d);
   if (!rc)
-    rc = hd_reach_build(&d);
+    rc = o->html ? hd_html_reach(&d) : hd_reach_build(&d);
   if (!rc)
     rc = hd_check_finish(&d);
+  if (!rc && o->html) /* the line naming it keeps off JSON and folded */
+    rc =
+        hd_report_html(&d, o->html, o->output == HD_OUT_TEXT ? stdout : stderr);
   if (rc) {
     hd_diff_free(&d);
     return rc;
@@ -258,7 +273,7 @@ static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
     hd_report_json(&d, stdout);
   else if (o->output == HD_OUT_FOLDED)
     hd_report_folded(&d, stdout);
-  else
+  else if (!o->html) /* the page is the report */
     hd_report_text(&d, stdout);
   *over = hd_gates(o, &d);
   hd_diff_free(&d);
