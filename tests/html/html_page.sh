@@ -55,19 +55,23 @@ rc=0
 # them (retained_bytes, one per snapshot): grow_kept's 512 B over its
 # bytes, grow_lost's null.
 python3 - "$page" "$dir/retained.html" <<'PY'
-import json, re, sys
+import base64, gzip, json, re, sys
 html = open(sys.argv[1]).read()
-m = re.search(r'(<script type="application/json" id="hd-data">)(.*?)(</script>)', html, re.S)
-d = json.loads(m.group(2))
+m = re.search(r'<script type="application/octet-stream" id="hd-data" '
+              r'data-encoding="gzip\+base64">(.*?)</script>', html, re.S)
+d = json.loads(gzip.decompress(base64.b64decode(m.group(1))))
 s, f = d["sites"], d["frames"]
+n, k = len(s["stack_depth"]), len(d["report"]["snapshots"])
+start = [sum(s["stack_depth"][:i]) for i in range(n)]
 def name(i):
-    st = s["stack"][i]
-    return f["function"][st[s["origin"][i]]] if st else None
-s["retained_bytes"] = [[None] * len(b) if name(i) == "grow_lost" else
-                       [x + (512 if name(i) == "grow_kept" else 0) for x in b]
-                       for i, b in enumerate(s["bytes"])]
+    return f["function"][s["stack_frames"][start[i] + s["origin"][i]]]
+s["retained_bytes"] = [[None] * k if name(i) == "grow_lost" else
+                       [x + (512 if name(i) == "grow_kept" else 0)
+                        for x in s["bytes"][i * k:i * k + k]] for i in range(n)]
+# as plain JSON, which the page reads too
 data = json.dumps(d).replace("<", "\\u003c")
-open(sys.argv[2], "w").write(html[:m.start(2)] + data + html[m.end(2):])
+tag = '<script type="application/json" id="hd-data">' + data + "</script>"
+open(sys.argv[2], "w").write(html[:m.start()] + tag + html[m.end():])
 PY
 
 node "$src/html_page_check.js" "$page" "$dir/retained.html" "$out/html_svc.png" ||

@@ -117,6 +117,7 @@ async function openPage(file, opts) {
     const end = Date.now() + ms;
     for (;;) {
       if (await page.eval('!!(' + expr + ')')) return;
+      if (page.errors.length) throw new Error('the page failed while waiting for ' + expr + ': ' + page.errors[0]);
       if (Date.now() > end) throw new Error('timed out after ' + ms + ' ms waiting for ' + expr);
       await sleep(20);
     }

@@ -5,10 +5,40 @@
  * docs/html.md for why. When it has drawn, it sets data-drawn on <body>
  * (and data-drawn-ms, milliseconds since navigation started). */
 'use strict';
-(function () {
-  const D = JSON.parse(document.getElementById('hd-data').textContent);
+/* The data: gzip-compressed JSON in base64, inflated by the browser's own
+ * DecompressionStream (no request: a Blob's stream); or plain JSON. */
+function hdBytes(bin) {
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+async function hdData() {
+  const e = document.getElementById('hd-data');
+  if (e.dataset.encoding !== 'gzip+base64') return JSON.parse(e.textContent);
+  const b64 = e.textContent.trim();
+  const bytes = Uint8Array.fromBase64 ? Uint8Array.fromBase64(b64) : hdBytes(atob(b64));
+  const text = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return JSON.parse(await new Response(text).text());
+}
+
+hdData().then((D) => {
   const R = D.report, S = D.sites, F = D.frames, H = D.hops;
-  const snaps = R.snapshots, NS = snaps.length, N = S.bytes.length;
+  const snaps = R.snapshots, NS = snaps.length, N = S.stack_depth.length;
+  /* Flat columns (docs/html.md): a site's frames and its numbers per
+   * snapshot, one after the other. */
+  const SF = Int32Array.from(S.stack_frames), SS = new Int32Array(N + 1);
+  for (let i = 0; i < N; i++) SS[i + 1] = SS[i] + S.stack_depth[i];
+  const stack = (i) => SF.subarray(SS[i], SS[i + 1]);
+  const BY = Float64Array.from(S.bytes), BL = Float64Array.from(S.blocks);
+  const bytes = (i, k) => BY[i * NS + k], blocks = (i, k) => BL[i * NS + k];
+  const RT = S.retainers || [], RS = new Int32Array(N + 1);
+  if (S.retainer_count) for (let i = 0; i < N; i++) RS[i + 1] = RS[i] + S.retainer_count[i];
+  const pathsOf = (i) => {
+    const out = [];
+    for (let j = RS[i]; j < RS[i + 1]; j++) out.push(RT.slice(3 * j, 3 * j + 3));
+    return out;
+  };
+  const bytesOf = (i) => Array.from(BY.subarray(i * NS, i * NS + NS));
   const OTHER = D.other_sites ? N - 1 : -1;
   const scanned = !!R.scanned && !!S.unreachable_bytes;
   const hasRetained = Array.isArray(S.retained_bytes);
@@ -52,16 +82,16 @@
   }
   function siteName(i) {
     if (i === OTHER) return 'other (' + D.other_sites + ' smallest sites)';
-    const st = S.stack[i];
+    const st = stack(i);
     return st.length ? frameName(st[S.origin[i]]) : '(no stack)';
   }
   function siteWhere(i) {
-    const st = S.stack[i];
+    const st = stack(i);
     return i !== OTHER && st.length ? frameWhere(st[S.origin[i]]) : '';
   }
 
   /* --- the interval --------------------------------------------------- */
-  const growth = (i) => S.bytes[i][sel[1]] - S.bytes[i][sel[0]];
+  const growth = (i) => bytes(i, sel[1]) - bytes(i, sel[0]);
   const endsLast = () => sel[1] === NS - 1;
   /* The lost part of a growth: lost blocks are known in the last snapshot,
    * and only the new ones count (older ones were there before). */
@@ -70,7 +100,7 @@
     const lost = sel[0] === 0 ? S.new_unreachable_bytes[i] : S.unreachable_bytes[i];
     return Math.min(g, lost);
   }
-  const value = (i) => (NS === 1 ? S.bytes[i][0] : growth(i));
+  const value = (i) => (NS === 1 ? bytes(i, 0) : growth(i));
   function t(k) { return snaps[k].time - snaps[0].time; }
 
   /* --- header --------------------------------------------------------- */
@@ -152,10 +182,10 @@
   const layers = (() => {
     const ids = [];
     for (let i = 0; i < N; i++) if (i !== OTHER) ids.push(i);
-    ids.sort((a, b) => (S.bytes[b][NS - 1] - S.bytes[b][0]) - (S.bytes[a][NS - 1] - S.bytes[a][0]));
-    const top = ids.slice(0, TOPK).filter((i) => S.bytes[i][NS - 1] - S.bytes[i][0] > 0);
-    const rows = top.map((i) => ({ name: siteName(i), v: S.bytes[i] }));
-    const rest = snaps.map((s, k) => Math.max(0, s.estimated_bytes - top.reduce((a, i) => a + S.bytes[i][k], 0)));
+    ids.sort((a, b) => (bytes(b, NS - 1) - bytes(b, 0)) - (bytes(a, NS - 1) - bytes(a, 0)));
+    const top = ids.slice(0, TOPK).filter((i) => bytes(i, NS - 1) - bytes(i, 0) > 0);
+    const rows = top.map((i) => ({ name: siteName(i), v: bytesOf(i) }));
+    const rest = snaps.map((s, k) => Math.max(0, s.estimated_bytes - top.reduce((a, i) => a + bytes(i, k), 0)));
     rows.push({ name: 'other sites', v: rest });
     return rows;
   })();
@@ -281,100 +311,125 @@
 
   /* --- flame graph ----------------------------------------------------- */
   /* Root at the top, callers above callees, each frame as wide as the
-   * growth under it: growing sites' (lost and held) and shrinking ones'. */
+   * growth under it: growing sites' (lost and held) and shrinking ones'.
+   * The call tree of every site's stack is built once, in flat arrays,
+   * from the stacks sorted outermost frame first (so a prefix is met in one
+   * run: no hash of children); an interval only changes the values. */
   const ROW = 18;
-  let tree = null, zoom = null, boxes = [], query = null;
-  function node(f, parent) {
-    return { f, parent, kids: new Map(), lost: 0, held: 0, shrank: 0, depth: parent ? parent.depth + 1 : 0 };
-  }
-  function buildTree() {
-    const root = node(-1, null);
-    let depth = 0;
+  const T = (() => {
+    /* children found through one open-addressing table of (parent, frame)
+     * in typed arrays: no object per node; a child's index is above its
+     * parent's, so sums run bottom-up in one pass */
+    const cap = 1 << Math.ceil(Math.log2(2 * (SF.length + 2 * N) + 2));
+    const slot = new Int32Array(cap).fill(-1), mask = cap - 1;
+    let M = 1, size0 = SF.length + N + 1;
+    let parent = new Int32Array(size0), frame = new Int32Array(size0), depth = new Int32Array(size0);
+    parent[0] = -1; frame[0] = -1;
+    const child = (p, f) => {
+      let h = (Math.imul(p, 0x9e3779b1) ^ Math.imul(f + 3, 0x85ebca6b)) & mask;
+      for (;; h = (h + 1) & mask) {
+        const n = slot[h];
+        if (n < 0) break;
+        if (parent[n] === p && frame[n] === f) return n;
+      }
+      slot[h] = M;
+      parent[M] = p; frame[M] = f; depth[M] = depth[p] + 1;
+      return M++;
+    };
+    const leaf = new Int32Array(N);
     for (let i = 0; i < N; i++) {
-      const g = value(i);
+      let n = 0;
+      if (i === OTHER || SS[i] === SS[i + 1]) n = child(0, i === OTHER ? -3 : -2);
+      else for (let j = SS[i + 1] - 1; j >= SS[i]; j--) n = child(n, SF[j]);
+      leaf[i] = n;
+    }
+    parent = parent.subarray(0, M); frame = frame.subarray(0, M); depth = depth.subarray(0, M);
+    const start = new Int32Array(M + 1), kids = new Int32Array(M), fill = new Int32Array(M);
+    for (let n = 1; n < M; n++) start[parent[n] + 1]++;
+    for (let n = 0; n < M; n++) start[n + 1] += start[n];
+    for (let n = 1; n < M; n++) kids[start[parent[n]] + fill[parent[n]]++] = n;
+    return { M, parent, frame, depth, leaf, start, kids, lost: new Float64Array(M),
+      held: new Float64Array(M), shrank: new Float64Array(M) };
+  })();
+  T.maxDepth = T.depth.reduce((a, b) => Math.max(a, b), 0);
+  let zoom = 0, boxes = [], hit = null;
+  function values() {
+    T.lost.fill(0); T.held.fill(0); T.shrank.fill(0);
+    for (let i = 0; i < N; i++) {
+      const g = value(i), n = T.leaf[i];
       if (!g) continue;
       const lost = NS === 1 ? (scanned ? Math.min(g, S.unreachable_bytes[i]) : 0) : lostPart(i, g);
-      const add = (n) => { if (g > 0) n.lost += lost, n.held += g - lost; else n.shrank -= g; };
-      add(root);
-      let n = root;
-      const st = S.stack[i];
-      const path = i === OTHER || !st.length ? [-2 - (i === OTHER)] : st;
-      for (let j = path.length - 1; j >= 0; j--) {
-        const f = path[j];
-        let k = n.kids.get(f);
-        if (!k) n.kids.set(f, (k = node(f, n)));
-        add(k);
-        n = k;
-      }
-      depth = Math.max(depth, path.length);
+      if (g > 0) T.lost[n] += lost, T.held[n] += g - lost;
+      else T.shrank[n] -= g;
     }
-    root.maxDepth = depth;
-    return root;
+    for (let n = T.M - 1; n > 0; n--) {
+      const p = T.parent[n];
+      T.lost[p] += T.lost[n]; T.held[p] += T.held[n]; T.shrank[p] += T.shrank[n];
+    }
   }
-  const total = (n) => n.lost + n.held + n.shrank;
-  const nodeName = (n) => (n.f === -1 ? 'all' : n.f === -2 ? '(no stack)' : n.f === -3 ? 'other sites' : frameName(n.f));
-  function matches(n) {
-    if (!query || n.f < 0) return false;
-    const a = frameName(n.f), b = F.function[n.f] || '';
-    return query.test ? query.test(a) || query.test(b) : a.includes(query) || b.includes(query);
+  const total = (n) => T.lost[n] + T.held[n] + T.shrank[n];
+  function nodeName(n) {
+    const f = T.frame[n];
+    return f === -1 ? 'all' : f === -2 ? '(no stack)' : f === -3 ? 'other sites' : frameName(f);
   }
+  const matches = (n) => !!hit && T.frame[n] >= 0 && hit[T.frame[n]] === 1;
   function flame() {
-    tree = buildTree();
-    zoom = null;
+    values();
+    zoom = 0;
     const what = NS === 1 ? 'bytes held in the snapshot, by stack' :
-      'growth from snapshot #' + (sel[0] + 1) + ' to #' + (sel[1] + 1) + ' (' + size(tree.lost + tree.held, 1) +
-      (tree.shrank ? ', ' + size(-tree.shrank, 1) + ' shrank' : '') + ')';
+      'growth from snapshot #' + (sel[0] + 1) + ' to #' + (sel[1] + 1) + ' (' + size(T.lost[0] + T.held[0], 1) +
+      (T.shrank[0] ? ', ' + size(-T.shrank[0], 1) + ' shrank' : '') + ')';
     $('flame-what').textContent = what;
     drawFlame();
   }
   function drawFlame() {
     const c = $('flame');
-    const depth = tree.maxDepth + 1;
-    const { g, w } = fitCanvas(c, Math.max(3, depth + 1) * ROW);
+    const { g, w } = fitCanvas(c, Math.max(3, T.maxDepth + 2) * ROW);
     g.clearRect(0, 0, c.width, c.height);
     g.font = '11px ui-monospace, Menlo, Consolas, monospace';
     g.textBaseline = 'middle';
     boxes = [];
-    let matched = 0;
-    const top = zoom || tree;
     /* the zoomed frame's ancestors, full width above it */
     const chain = [];
-    for (let n = top; n; n = n.parent) chain.unshift(n);
-    chain.forEach((n, d) => box(g, n, 0, w, d, w));
-    const lay = (n, x, width, d) => {
-      if (width < 0.4) return;
-      if (d >= chain.length) {
-        box(g, n, x, width, d, w);
-        if (matches(n)) matched += total(n);
-      }
-      const kids = [...n.kids.values()].sort((a, b) => total(b) - total(a));
+    for (let n = zoom; n >= 0; n = T.parent[n]) chain.unshift(n);
+    chain.forEach((n, d) => box(g, n, 0, w, d));
+    const lay = (n, x, width) => {
+      const kids = Array.from(T.kids.subarray(T.start[n], T.start[n + 1]));
+      kids.sort((a, b) => total(b) - total(a));
       const tt = total(n) || 1;
       let cx = x;
       for (const k of kids) {
         const kw = width * total(k) / tt;
-        lay(k, cx, kw, d + 1);
+        if (kw < 0.4) break;
+        box(g, k, cx, kw, T.depth[k]);
+        lay(k, cx, kw);
         cx += kw;
       }
     };
-    const kids = [...top.kids.values()].sort((a, b) => total(b) - total(a));
-    let cx = 0;
-    const tt = total(top) || 1;
-    for (const k of kids) { const kw = w * total(k) / tt; lay(k, cx, kw, chain.length); cx += kw; }
-    if (!total(tree)) {
+    lay(zoom, 0, w);
+    if (!total(0)) {
       g.fillStyle = '#6b7078';
       g.fillText('nothing grew or shrank in this interval', 8, ROW * 1.5);
     }
-    $('match').textContent = query ? 'matched: ' + size(matched) + ' (' +
-      (100 * matched / (total(top) || 1)).toFixed(1) + '% of the frame shown)' : '';
+    matched();
   }
-  function box(g, n, x, width, d, w) {
+  /* What the frames matching the search hold: each site counted once. */
+  function matched() {
+    if (!hit) { $('match').textContent = ''; return; }
+    let m = 0;
+    for (let i = 0; i < N; i++) {
+      for (let j = SS[i]; j < SS[i + 1]; j++) if (hit[SF[j]] === 1) { m += Math.abs(value(i)); break; }
+    }
+    $('match').textContent = 'matched: ' + size(m) + ' (' + (100 * m / (total(0) || 1)).toFixed(1) + '% of the graph)';
+  }
+  function box(g, n, x, width, d) {
     const y = d * ROW, tt = total(n) || 1;
-    const hit = matches(n);
+    const on = matches(n);
     let cx = x;
-    for (const [v, col] of [[n.lost, '#d64541'], [n.held, '#f0a030'], [n.shrank, '#5b8fd6']]) {
+    for (const [v, col] of [[T.lost[n], '#d64541'], [T.held[n], '#f0a030'], [T.shrank[n], '#5b8fd6']]) {
       if (!v) continue;
       const pw = width * v / tt;
-      g.fillStyle = hit ? '#c03cc0' : col;
+      g.fillStyle = on ? '#c03cc0' : col;
       g.fillRect(cx, y, Math.max(pw, 0.5), ROW - 1);
       cx += pw;
     }
@@ -395,31 +450,37 @@
       const b = boxes[i];
       if (x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + ROW) return b.n;
     }
-    return null;
+    return -1;
+  }
+  /* Which frames the search matches: text, or /regex/; short or full name. */
+  function search(v) {
+    const m = /^\/(.+)\/$/.exec(v);
+    let re = null;
+    try { re = m ? new RegExp(m[1]) : null; } catch (e) { re = null; }
+    const test = (s) => (re ? re.test(s) : s.includes(v));
+    hit = null;
+    if (!v) return;
+    hit = new Uint8Array(F.function.length);
+    for (let f = 0; f < hit.length; f++) hit[f] = test(frameName(f)) || test(F.function[f] || '') ? 1 : 0;
   }
   function flameEvents() {
     const c = $('flame');
     c.addEventListener('mousemove', (ev) => {
       const n = flameAt(ev);
-      if (!n) return tip(null);
-      const head = n.f >= 0 ? frameFull(n.f) : nodeName(n);
-      tip(ev, head + '\n\ngrowth ' + size(n.lost + n.held, 1) +
-        (scanned ? ': lost ' + size(n.lost) + ', held ' + size(n.held) : '') +
-        (n.shrank ? '\nshrank ' + size(-n.shrank, 1) : ''));
+      if (n < 0) return tip(null);
+      const f = T.frame[n];
+      tip(ev, (f >= 0 ? frameFull(f) : nodeName(n)) + '\n\ngrowth ' + size(T.lost[n] + T.held[n], 1) +
+        (scanned ? ': lost ' + size(T.lost[n]) + ', held ' + size(T.held[n]) : '') +
+        (T.shrank[n] ? '\nshrank ' + size(-T.shrank[n], 1) : ''));
     });
     c.addEventListener('mouseleave', () => tip(null));
     c.addEventListener('click', (ev) => {
       const n = flameAt(ev);
-      zoom = n && n !== tree ? n : null;
+      zoom = n > 0 ? n : 0;
       drawFlame();
     });
-    $('reset').addEventListener('click', () => { zoom = null; drawFlame(); });
-    $('search').addEventListener('input', () => {
-      const v = $('search').value;
-      const m = /^\/(.+)\/$/.exec(v);
-      try { query = !v ? null : m ? new RegExp(m[1]) : v; } catch (e) { query = v; }
-      drawFlame();
-    });
+    $('reset').addEventListener('click', () => { zoom = 0; drawFlame(); });
+    $('search').addEventListener('input', () => { search($('search').value); drawFlame(); });
   }
 
   /* --- sites table ----------------------------------------------------- */
@@ -434,8 +495,8 @@
   if (scanned) cols.push({ key: 'lost', name: 'lost', get: (i) => S.unreachable_bytes[i], tip: 'bytes nothing reaches in the last snapshot' });
   if (hasRetained) cols.push({ key: 'retained', name: 'retained', get: (i) => S.retained_bytes[i][sel[1]], tip: 'bytes this site keeps alive, at the end of the interval' });
   cols.push({ key: 'trend', name: 'trend', get: (i) => S.trend[i] },
-    { key: 'spark', name: 'bytes per snapshot', get: (i) => S.bytes[i][sel[1]] },
-    { key: 'blocks', name: 'blocks', get: (i) => S.blocks[i][sel[1]] - S.blocks[i][sel[0]] });
+    { key: 'spark', name: 'bytes per snapshot', get: (i) => bytes(i, sel[1]) },
+    { key: 'blocks', name: 'blocks', get: (i) => blocks(i, sel[1]) - blocks(i, sel[0]) });
   if (NS === 1) cols[2].name = 'bytes';
 
   function tableHead() {
@@ -456,8 +517,8 @@
     const f = $('filter').value.toLowerCase();
     order = [];
     for (let i = 0; i < N; i++) {
-      if (NS > 1 && sortKey === 'growth' && !f && !value(i) && !S.bytes[i][sel[1]]) continue;
-      if (f && !S.stack[i].some((x) => frameName(x).toLowerCase().includes(f) ||
+      if (NS > 1 && sortKey === 'growth' && !f && !value(i) && !bytes(i, sel[1])) continue;
+      if (f && !stack(i).some((x) => frameName(x).toLowerCase().includes(f) ||
           (F.file[x] || '').toLowerCase().includes(f))) continue;
       order.push(i);
     }
@@ -468,7 +529,7 @@
       : (a, b) => sortDir * (v[a] - v[b]) || a - b);
   }
   function spark(i) {
-    const v = S.bytes[i], w = 80, h = 18;
+    const v = bytesOf(i), w = 80, h = 18;
     const max = Math.max(1, ...v);
     const px = (k) => (NS === 1 ? w / 2 : 2 + (w - 4) * k / (NS - 1));
     const py = (x) => h - 2 - (h - 4) * x / max;
@@ -505,8 +566,8 @@
         const r = S.retained_bytes[i][sel[1]];
         td = numCell(r, r == null ? '–' : size(r));
       } else if (c.key === 'trend') td = el('td', { cls: 'num', text: S.trend[i] });
-      else if (c.key === 'spark') td = el('td', { cls: 'num', title: S.bytes[i].map((x) => size(x)).join(' → ') }, spark(i));
-      else td = numCell(c.get(i), S.blocks[i][sel[0]] + ' → ' + S.blocks[i][sel[1]]);
+      else if (c.key === 'spark') td = el('td', { cls: 'num', title: bytesOf(i).map((x) => size(x)).join(' → ') }, spark(i));
+      else td = numCell(c.get(i), blocks(i, sel[0]) + ' → ' + blocks(i, sel[1]));
       td.dataset.col = c.key;
       tr.append(td);
     }
@@ -542,7 +603,7 @@
     const td = el('td', { colspan: cols.length });
     td.append(el('b', { text: 'allocated at' }));
     const ul = el('ul', { cls: 'stack' });
-    const st = S.stack[i];
+    const st = stack(i);
     if (!st.length) ul.append(el('li', { text: i === OTHER ? 'the smallest sites, summed' : '(no stack recorded)' }));
     st.forEach((f, k) => {
       const m = F.module[f] >= 0 ? D.modules[F.module[f]] : null;
@@ -555,12 +616,20 @@
     if (scanned && i !== OTHER) td.append(retainers(i));
     tr.after(el('tr', { cls: 'details' }, td));
   }
+  /* A hop as the text report writes it: a root by what it is; a block by
+   * its site, the blocks of that site in a row, where the pointer is. */
+  function hopLabel(h) {
+    const site = H.site[h];
+    let s = site >= 0 ? siteName(site) + (siteWhere(site) ? '  ' + siteWhere(site) : '') : H.label[h];
+    if (H.parent[h] >= 0) s += (H.count[h] > 1 ? '  (' + H.count[h] + ' in a row)' : '') + '  at +' + H.at[h];
+    return s + (H.into[h] ? ', into +' + H.into[h] : '');
+  }
   function retainers(i) {
     const box = el('div', { cls: 'retainers' });
     const n = S.unreachable_blocks[i];
     if (n) box.append(el('p', { cls: 'lost-note', text: n + ' block' + (n === 1 ? '' : 's') + ', ' +
       size(S.unreachable_bytes[i]) + ', lost: nothing reaches them from the roots' }));
-    const paths = S.retainers[i];
+    const paths = pathsOf(i);
     if (!paths.length) {
       if (!n) box.append(el('p', { cls: 'dim', text: 'no retainer path (no blocks in the last snapshot)' }));
       return box;
@@ -581,7 +650,7 @@
     const render = (t) => {
       const ul = el('ul', {});
       for (const [h, k] of t.kids) {
-        const li = el('li', { 'data-hop': h, text: H.label[h] });
+        const li = el('li', { 'data-hop': h, text: hopLabel(h) });
         if (k.held) li.append(el('span', { cls: 'held-by', text: '  → holds ' + k.held[0] + ' block' +
           (k.held[0] === 1 ? '' : 's') + ', ' + size(k.held[1]) }));
         if (k.kids.size) li.append(render(k));
@@ -607,4 +676,7 @@
   window.addEventListener('resize', () => { timeline(); drawFlame(); });
   document.body.dataset.drawnMs = performance.now().toFixed(0);
   document.body.dataset.drawn = '1';
-})();
+}).catch((e) => {
+  document.getElementById('loading').textContent = 'could not draw the page: ' + e;
+  throw e;
+});
