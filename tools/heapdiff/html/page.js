@@ -184,7 +184,7 @@ hdData().then((D) => {
     for (let i = 0; i < N; i++) if (i !== OTHER) ids.push(i);
     ids.sort((a, b) => (bytes(b, NS - 1) - bytes(b, 0)) - (bytes(a, NS - 1) - bytes(a, 0)));
     const top = ids.slice(0, TOPK).filter((i) => bytes(i, NS - 1) - bytes(i, 0) > 0);
-    const rows = top.map((i) => ({ name: siteName(i), v: bytesOf(i) }));
+    const rows = top.map((i) => ({ name: siteName(i) + (siteWhere(i) ? ' ' + siteWhere(i) : ''), v: bytesOf(i) }));
     const rest = snaps.map((s, k) => Math.max(0, s.estimated_bytes - top.reduce((a, i) => a + bytes(i, k), 0)));
     rows.push({ name: 'other sites', v: rest });
     return rows;
