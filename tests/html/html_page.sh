@@ -3,7 +3,8 @@
 # heapdiff --html on a real process (html_svc under the shim): the line it
 # prints, --json alongside, bad output paths; then the page in headless
 # Chromium (html_page_check.js), with a copy whose data carries retained
-# sizes added by hand. Leaves the page and its screenshot in OUTDIR.
+# sizes added by hand, and the page of one snapshot. Leaves the page and
+# its screenshot in OUTDIR.
 set -euo pipefail
 shim=$1 heapdiff=$2 prog=$3 src=$(cd "$4" && pwd) out=$5
 chromium=${CHROMIUM:-chromium}
@@ -74,7 +75,9 @@ tag = '<script type="application/json" id="hd-data">' + data + "</script>"
 open(sys.argv[2], "w").write(html[:m.start()] + tag + html[m.end():])
 PY
 
-node "$src/html_page_check.js" "$page" "$dir/retained.html" "$out/html_svc.png" ||
+"$heapdiff" --html "$dir/one.html" "${snaps[2]}" >/dev/null
+node "$src/html_page_check.js" "$page" "$dir/retained.html" "$dir/one.html" \
+  "$out/html_svc.png" ||
   fails=$((fails + 1))
 echo "page: $page; screenshot: $out/html_svc.png"
 exit $((fails > 0))

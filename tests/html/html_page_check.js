@@ -1,11 +1,12 @@
-// html_page_check.js PAGE RETAINED_PAGE SCREENSHOT
+// html_page_check.js PAGE RETAINED_PAGE ONE_SNAPSHOT_PAGE SCREENSHOT
 // Opens heapdiff's page for html_svc (html_svc.c says what it holds) in
 // headless Chromium and checks what the page shows once its scripts ran:
 // the sites' growth, new and lost bytes, the lost/held split, a retainer
 // path, another interval picked by dragging on the timeline (and by the
 // selects), the flame graph's search; that the page asked for nothing and
 // logged no error. RETAINED_PAGE is the same page with retained sizes
-// added to its data by hand: the sites table must show them. Saves a
+// added to its data by hand: the sites table must show them;
+// ONE_SNAPSHOT_PAGE is the last snapshot's alone. Saves a
 // screenshot of PAGE. Exit 1 on any failure.
 'use strict';
 const path = require('path');
@@ -123,6 +124,16 @@ async function mainPage(file, png) {
   await p.close();
 }
 
+// One snapshot: what it holds, and what of that is lost.
+async function onePage(file) {
+  const p = await load(file);
+  expectSites(await p.eval(ROWS), { grow_kept: { growth: 1920, lost: 0 }, grow_lost: { growth: 600, lost: 600 },
+    shrink_old: { growth: 640 } }, 'one snapshot');
+  check(/1 snapshot of pid/.test(await p.eval('document.getElementById("head").textContent')), 'one snapshot: header');
+  check(p.errors.length === 0 && p.requests.length === 0, 'one snapshot: no error, no request', p.errors);
+  await p.close();
+}
+
 async function retainedPage(file) {
   const p = await load(file);
   check(await p.eval('!!document.querySelector("th[data-key=retained]")'), 'retained column with retained sizes');
@@ -133,8 +144,9 @@ async function retainedPage(file) {
 }
 
 (async () => {
-  const [page, retained, png] = process.argv.slice(2);
+  const [page, retained, one, png] = process.argv.slice(2);
   await mainPage(page, png);
   await retainedPage(retained);
+  await onePage(one);
   process.exit(fails ? 1 : 0);
 })().catch((e) => { console.log('FAIL: ' + (e.stack || e)); process.exit(1); });
