@@ -575,7 +575,7 @@ static int hd_html_save(const char *path, const unsigned char *data,
   FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
   int rc = out ? 0 : -errno;
   if (fd >= 0 && !out)
-    close(fd);
+    close(fd), unlink(tmp);
   if (!rc) {
     const mode_t mask = umask(0);
     umask(mask);
