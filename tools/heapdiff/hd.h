@@ -43,6 +43,7 @@ typedef struct hd_options {
   int have_lost_gate;      /* --fail-over-lost given */
   uint64_t fail_over_lost; /* bytes */
   const char *pprof;       /* --pprof FILE */
+  const char *html;        /* --html FILE: write the page there */
   const char **alloc_fns;  /* --alloc-fn names */
   size_t n_alloc_fns;
   hd_sym_options sym;
@@ -164,6 +165,9 @@ typedef struct hd_diff {
   hd_rsite *rsites;
   size_t n_rsites, cap_rsites;
   struct hd_map *root_index, *rsite_index;
+  uint32_t *page; /* hd_html.c: the page's sites, most bytes first, */
+  size_t n_page;  /* then the n_page_other it sums into "other" */
+  size_t n_page_other;
 } hd_diff;
 
 /* hd_load.c */
@@ -256,6 +260,20 @@ int hd_has_rate(const hd_diff *d);
 void hd_report_text(hd_diff *d, FILE *out);
 void hd_report_json(hd_diff *d, FILE *out);
 void hd_report_folded(hd_diff *d, FILE *out);
+/*! s as a JSON string (null for NULL). */
+void hd_json_str(FILE *out, const char *s);
+/*! "modules_without_symbols": [...] for the modules of the first `shown`
+ * listed sites' frames that have no symbols here. */
+void hd_json_unsymbolized(hd_diff *d, FILE *out, size_t shown);
+
+/* hd_html.c: the page (--html FILE, docs/html.md). */
+/*! In place of hd_reach_build with --html: picks the page's sites (every
+ * live one, up to 100,000) and works out the retainer paths of those and
+ * of the listed ones. @return : 0 or HS_ENOMEM. */
+int hd_html_reach(hd_diff *d);
+/*! Writes the page to `path` (a temporary file renamed into place) and
+ * one line naming it on `say`. @return : 0, or a code after one line. */
+int hd_report_html(hd_diff *d, const char *path, FILE *say);
 
 /* hd_pprof.c */
 /*! Writes d as a gzipped pprof profile (profile.proto) to d->opt->pprof,

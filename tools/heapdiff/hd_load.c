@@ -228,6 +228,7 @@ void hd_diff_free(hd_diff *d) {
   free(d->frames);
   free(d->frame_alloc);
   free(d->order);
+  free(d->page);
   free(d->module_paths);
   free(d->module_kind);
   hd_map_free(d->frame_index);

@@ -506,7 +506,7 @@ void hd_report_text(hd_diff *d, FILE *out) {
 
 /* --- JSON ---------------------------------------------------------------- */
 
-static void hd_json_str(FILE *out, const char *s) {
+void hd_json_str(FILE *out, const char *s) {
   if (!s) {
     fputs("null", out);
     return;
@@ -800,6 +800,21 @@ static void hd_json_check(const hd_diff *d, FILE *out) {
             d->opt->fail_over_lost, hd_check_lost_over(d) ? "true" : "false");
 }
 
+void hd_json_unsymbolized(hd_diff *d, FILE *out, size_t shown) {
+  uint32_t mods[64];
+  const char *why[64];
+  const size_t nmods = hd_unsymbolized(d, shown, mods, why, 64);
+  fputs("\"modules_without_symbols\": [", out);
+  for (size_t i = 0; i < nmods; i++) {
+    fputs(i ? ", {\"path\": " : "{\"path\": ", out);
+    hd_json_str(out, d->module_paths[mods[i]]);
+    fputs(", \"why\": ", out);
+    hd_json_str(out, why[i]);
+    fputc('}', out);
+  }
+  fputc(']', out);
+}
+
 void hd_report_json(hd_diff *d, FILE *out) {
   const size_t shown = hd_shown(d, 1);
   fputs("{\n  \"schema\": 1,\n  \"snapshots\": [\n", out);
@@ -825,18 +840,9 @@ void hd_report_json(hd_diff *d, FILE *out) {
     fprintf(out, "  \"fail_over\": %" PRIu64 ",\n  \"gate_exceeded\": %s,\n",
             d->opt->fail_over,
             d->total_growth > (double)d->opt->fail_over ? "true" : "false");
-  uint32_t mods[64];
-  const char *why[64];
-  const size_t nmods = hd_unsymbolized(d, shown, mods, why, 64);
-  fputs("  \"modules_without_symbols\": [", out);
-  for (size_t i = 0; i < nmods; i++) {
-    fputs(i ? ", {\"path\": " : "{\"path\": ", out);
-    hd_json_str(out, d->module_paths[mods[i]]);
-    fputs(", \"why\": ", out);
-    hd_json_str(out, why[i]);
-    fputc('}', out);
-  }
-  fputs("],\n  \"sites\": [\n", out);
+  fputs("  ", out);
+  hd_json_unsymbolized(d, out, shown);
+  fputs(",\n  \"sites\": [\n", out);
   for (size_t i = 0; i < shown; i++)
     hd_json_site(d, out, &d->sites[d->order[i]], i + 1 == shown);
   fputs("  ],\n  \"roots\": [", out);

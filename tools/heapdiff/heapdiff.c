@@ -38,6 +38,11 @@ static const char hd_help[] =
     "                    Pyroscope, Parca) to FILE instead of the report:\n"
     "                    every stack, in-use and new objects and bytes, lost\n"
     "                    or held (docs/heapdiff.md, docs/fleet.md)\n"
+    "  --html FILE       write one self-contained page (timeline, flame\n"
+    "                    graph, every site; docs/html.md) to FILE and print\n"
+    "                    a line naming it instead of the report (with --json\n"
+    "                    or --folded those still go to stdout, the line to\n"
+    "                    stderr)\n"
     "  --stack-depth N   source frames shown per site, from the one it is\n"
     "                    named by outward (default 5)\n"
     "  --all-frames      show the runtime frames too, from the innermost\n"
@@ -94,7 +99,8 @@ enum {
   HD_FAIL_OVER_LOST,
   HD_WIDE,
   HD_ALL_FRAMES,
-  HD_PPROF
+  HD_PPROF,
+  HD_HTML
 };
 
 static const hs__opt hd_opts[] = {
@@ -118,6 +124,7 @@ static const hs__opt hd_opts[] = {
     {"wide", HD_WIDE, 0},
     {"all-frames", HD_ALL_FRAMES, 0},
     {"pprof", HD_PPROF, 1},
+    {"html", HD_HTML, 1},
     {NULL, 0, 0},
 };
 
@@ -214,6 +221,11 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
   case HD_ALL_FRAMES:
     o->all_frames = 1;
     return 0;
+  case HD_HTML:
+    if (!v[0])
+      return hs__tool_bad_value(NULL, "html", "a file name", v);
+    o->html = v;
+    return 0;
   case HD_COLOR:
     return hd_set_color(o, v);
   case HD_GROUP:
@@ -265,9 +277,12 @@ static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
   if (!rc)
     rc = hd_check_list(&d);
   if (!rc)
-    rc = hd_reach_build(&d);
+    rc = o->html ? hd_html_reach(&d) : hd_reach_build(&d);
   if (!rc)
     rc = hd_check_finish(&d);
+  if (!rc && o->html) /* the line naming it keeps off JSON and folded */
+    rc =
+        hd_report_html(&d, o->html, o->output == HD_OUT_TEXT ? stdout : stderr);
   if (rc) {
     hd_diff_free(&d);
     return rc;
@@ -278,7 +293,7 @@ static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
     hd_report_json(&d, stdout);
   else if (o->output == HD_OUT_FOLDED)
     hd_report_folded(&d, stdout);
-  else
+  else if (!o->html) /* the page is the report */
     hd_report_text(&d, stdout);
   *over = !rc && hd_gates(o, &d);
   hd_diff_free(&d);
