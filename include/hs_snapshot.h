@@ -40,6 +40,9 @@ const char *hs_strerror(int err);
 /* Precise mode: every other thread was stopped for the scan, and its
  * registers were roots. */
 #define HS_SNAP_REGISTERS 0x8u
+/* Tracking began at an attach (`heapsnap attach`), at start_ns: blocks
+ * allocated before it are not in the snapshot. */
+#define HS_SNAP_ATTACHED 0x10u
 
 typedef struct hs_header {
   uint32_t version;        /* format version of the file */

@@ -77,7 +77,14 @@ void hs__scan_self(uint64_t sp) {
 static uint64_t hs__tls_lo, hs__tls_hi;
 
 void hs__scan_main_tls(void) {
-  const uint64_t tp = (uint64_t)__builtin_thread_pointer();
+  hs__scan_main_tls_at((uint64_t)__builtin_thread_pointer());
+}
+
+void hs__scan_main_tls_at(uint64_t tp) {
+  if (!tp) {
+    hs__tls_lo = hs__tls_hi = 0;
+    return;
+  }
   size_t size = 0, align = 0;
   void (*info)(size_t *, size_t *) = (void (*)(
       size_t *, size_t *))hs__os_symbol_any("_dl_get_tls_static_info");

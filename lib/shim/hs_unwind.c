@@ -567,7 +567,9 @@ static uint64_t hs__rule_learn(uint64_t pc, uint32_t gen) {
  * one page, where the shared table spreads a program's few hot return
  * addresses over as many pages. Its rules carry no generation: the whole
  * cache is dropped when the generation moves. */
+#ifndef HS_TCACHE_BITS /* the attach build's is smaller (CMakeLists.txt) */
 #define HS_TCACHE_BITS 8
+#endif
 typedef struct hs__tcache_entry {
   uint64_t pc, rule;
 } hs__tcache_entry;
