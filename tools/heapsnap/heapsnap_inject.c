@@ -1,0 +1,586 @@
+/* heapsnap_inject.c - a function call inside another process (ptrace,
+ * x86-64): see heapsnap_inject.h for the safe point and what is kept. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "heapsnap_inject.h"
+#include "hs_tool.h"
+
+#define HS__WAIT_NS 5000000000ull /* a safe point, or a call, at most */
+#define HS__THREADS_MAX 4096
+
+static uint64_t hs__mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* --- the process's modules --------------------------------------------- */
+
+typedef struct hs__mapping {
+  uint64_t lo, hi, off; /* the module's first mapping (file offset 0) */
+  uint64_t end;         /* the end of its last mapping */
+  char path[4096];
+} hs__mapping;
+
+/* Finds the module whose file name is base. @return : 0, -ENOENT, -errno */
+static int hs__find_module(int pid, const char *base, hs__mapping *m) {
+  char p[64];
+  snprintf(p, sizeof p, "/proc/%d/maps", pid);
+  FILE *f = fopen(p, "re");
+  if (!f)
+    return -errno;
+  char line[4352];
+  int found = 0;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long long lo, hi, off;
+    int path_at = 0;
+    if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &lo, &hi, &off,
+               &path_at) < 3 ||
+        !path_at || line[path_at] != '/')
+      continue;
+    char *path = line + path_at;
+    path[strcspn(path, "\n")] = '\0';
+    if (strcmp(hs__tool_basename(path), base) != 0)
+      continue;
+    if (!found || strcmp(path, m->path) != 0) {
+      if (found)
+        continue; /* another file of that name: the first one counts */
+      snprintf(m->path, sizeof m->path, "%s", path);
+      m->lo = lo, m->hi = hi, m->off = off;
+      found = 1;
+    }
+    m->end = hi;
+  }
+  fclose(f);
+  return found && m->off == 0 ? 0 : -ENOENT;
+}
+
+int hs__proc_maps_module(int pid, const char *base) {
+  hs__mapping m;
+  return hs__find_module(pid, base, &m) == 0;
+}
+
+/* The symbol's value and the file's first PT_LOAD address, by libelf. */
+static int hs__elf_symbol(int fd, const char *sym, uint64_t *value,
+                          uint64_t *first_load) {
+  elf_version(EV_CURRENT);
+  Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+  if (!e)
+    return -ENOEXEC;
+  int rc = -ENOENT;
+  size_t nph = 0;
+  elf_getphdrnum(e, &nph);
+  *first_load = UINT64_MAX;
+  for (size_t i = 0; i < nph; i++) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD &&
+        ph.p_vaddr < *first_load)
+      *first_load = ph.p_vaddr & ~(uint64_t)0xfff;
+  }
+  for (Elf_Scn *s = NULL; rc && (s = elf_nextscn(e, s));) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(s, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+      continue;
+    Elf_Data *d = elf_getdata(s, NULL);
+    for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+      GElf_Sym st;
+      const char *n = gelf_getsym(d, (int)i, &st)
+                          ? elf_strptr(e, sh.sh_link, st.st_name)
+                          : NULL;
+      if (n && st.st_shndx != SHN_UNDEF && strcmp(n, sym) == 0) {
+        *value = st.st_value;
+        rc = 0;
+        break;
+      }
+    }
+  }
+  elf_end(e);
+  return *first_load == UINT64_MAX ? -ENOEXEC : rc;
+}
+
+int hs__proc_symbol(int pid, const char *base, const char *sym,
+                    uint64_t *addr) {
+  hs__mapping m;
+  int rc = hs__find_module(pid, base, &m);
+  if (rc)
+    return rc;
+  char path[4200];
+  snprintf(path, sizeof path, "/proc/%d/root%s", pid, m.path);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  uint64_t value = 0, first = 0;
+  rc = hs__elf_symbol(fd, sym, &value, &first);
+  close(fd);
+  if (rc == 0)
+    *addr = m.lo - first + value;
+  return rc;
+}
+
+/* --- threads ------------------------------------------------------------ */
+
+/* The ids of pid's threads, from /proc/PID/task. */
+static size_t hs__proc_task_ids(int pid, int32_t *out, size_t max) {
+  char p[64];
+  snprintf(p, sizeof p, "/proc/%d/task", pid);
+  DIR *d = opendir(p);
+  size_t n = 0;
+  for (struct dirent *e; d && n < max && (e = readdir(d));)
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+      out[n++] = (int32_t)atoi(e->d_name);
+  if (d)
+    closedir(d);
+  return n;
+}
+
+/* Waits for tid's next stop. @return : 0 with *status, -ESRCH when it
+ * exited, -ETIMEDOUT. */
+static int hs__wait_stop(int tid, int *status, uint64_t deadline) {
+  for (;;) {
+    const int r = waitpid(tid, status, __WALL | WNOHANG);
+    if (r == tid)
+      return WIFSTOPPED(*status) ? 0 : -ESRCH;
+    if (r < 0 && errno != EINTR)
+      return -ESRCH;
+    if (hs__mono_ns() > deadline)
+      return -ETIMEDOUT;
+    const struct timespec us = {0, 100000};
+    nanosleep(&us, NULL);
+  }
+}
+
+static int hs__is_event_stop(int status) {
+  return (status >> 16) == PTRACE_EVENT_STOP;
+}
+
+static void hs__keep_sig(hs__inject *ij, int sig) {
+  for (int i = 0; i < ij->n_sigs; i++)
+    if (ij->sigs[i] == sig && sig < SIGRTMIN)
+      return; /* a standard signal is pending once */
+  if (ij->n_sigs < HS__INJECT_SIGS)
+    ij->sigs[ij->n_sigs++] = sig;
+}
+
+/* Interrupts tid (seized) and waits for the interrupt's stop; a signal
+ * that comes first is delivered (keep == NULL) or kept for later. */
+static int hs__interrupt(int tid, hs__inject *keep, int *status) {
+  if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
+    return -errno;
+  const uint64_t deadline = hs__mono_ns() + HS__WAIT_NS;
+  for (;;) {
+    const int rc = hs__wait_stop(tid, status, deadline);
+    if (rc || hs__is_event_stop(*status) ||
+        (WSTOPSIG(*status) == SIGTRAP && (*status >> 8) == SIGTRAP))
+      return rc;
+    const int sig = WSTOPSIG(*status);
+    if (keep) {
+      hs__keep_sig(keep, sig);
+      ptrace(PTRACE_CONT, tid, 0, 0);
+    } else {
+      ptrace(PTRACE_CONT, tid, 0, sig);
+    }
+  }
+}
+
+/* A thread the interrupt took out of a call that reports EINTR whatever
+ * the handler flags say (epoll_wait, poll...): the call is made again
+ * when the thread goes on, so the program never sees our stop. */
+static int hs__restart_eintr(int pid, struct user_regs_struct *r) {
+  if ((int64_t)r->rax != -EINTR || (int64_t)r->orig_rax < 0)
+    return 0;
+  uint16_t insn = 0;
+  struct iovec local = {&insn, 2}, remote = {(void *)(r->rip - 2), 2};
+  if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != 2 || insn != 0x050f)
+    return 0;
+  r->rax = r->orig_rax;
+  r->rip -= 2;
+  return 1;
+}
+
+/* --- the safe point: a thread waiting in a system call ------------------ */
+
+static int hs__waiting_call(long nr) {
+  static const long calls[] = {
+      SYS_read,         SYS_poll,
+      SYS_select,       SYS_nanosleep,
+      SYS_pause,        SYS_accept,
+      SYS_recvfrom,     SYS_recvmsg,
+      SYS_wait4,        SYS_rt_sigsuspend,
+      SYS_epoll_wait,   SYS_epoll_pwait,
+      SYS_pselect6,     SYS_ppoll,
+      SYS_accept4,      SYS_clock_nanosleep,
+      SYS_waitid,       SYS_rt_sigtimedwait,
+      SYS_msgrcv,       SYS_semtimedop,
+#ifdef SYS_epoll_pwait2
+      SYS_epoll_pwait2,
+#endif
+  };
+  for (size_t i = 0; i < sizeof calls / sizeof *calls; i++)
+    if (calls[i] == nr)
+      return 1;
+  return 0;
+}
+
+/* /proc/PID/task/TID/syscall: "NR args... SP PC" while blocked. */
+static int hs__task_waits(int pid, int tid, const hs__mapping *ld) {
+  char p[96], buf[256];
+  snprintf(p, sizeof p, "/proc/%d/task/%d/syscall", pid, tid);
+  const int fd = open(p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  char *end;
+  const long nr = strtol(buf, &end, 10);
+  if (end == buf || !hs__waiting_call(nr))
+    return 0;
+  const char *last = strrchr(buf, ' ');
+  const uint64_t pc = last ? strtoull(last + 1, NULL, 16) : 0;
+  return !(pc >= ld->lo && pc < ld->end);
+}
+
+static int hs__seize(hs__inject *ij, int tid) {
+  if (ptrace(PTRACE_SEIZE, tid, 0, 0) == 0)
+    return 0;
+  const int err = errno;
+  if (err == EPERM || err == EACCES) {
+    char scope[16] = "?";
+    FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+    if (f) {
+      if (!fgets(scope, sizeof scope, f))
+        strcpy(scope, "?");
+      scope[strcspn(scope, "\n")] = '\0';
+      fclose(f);
+    }
+    hs__tool_error(ij->cmd,
+                   "process %d: ptrace not permitted (%s); it needs the "
+                   "process's user with kernel.yama.ptrace_scope 0 (now "
+                   "%s), or CAP_SYS_PTRACE (root), and no other tracer",
+                   ij->pid, strerror(err), scope);
+    return -EPERM;
+  }
+  return -err;
+}
+
+/* Takes a thread blocked in a waiting call, if one still is once stopped. */
+static int hs__take_waiting(hs__inject *ij, const hs__mapping *ld) {
+  int32_t tids[HS__THREADS_MAX];
+  const size_t n = hs__proc_task_ids(ij->pid, tids, HS__THREADS_MAX);
+  for (size_t i = 0; i < n; i++) {
+    if (!hs__task_waits(ij->pid, tids[i], ld))
+      continue;
+    int rc = hs__seize(ij, tids[i]), status;
+    if (rc)
+      return rc;
+    const uint64_t t0 = hs__mono_ns();
+    if (hs__interrupt(tids[i], ij, &status) != 0 ||
+        ptrace(PTRACE_GETREGS, tids[i], 0, &ij->saved) != 0) {
+      ptrace(PTRACE_DETACH, tids[i], 0, 0);
+      continue;
+    }
+    if (hs__waiting_call((long)ij->saved.orig_rax) &&
+        !(ij->saved.rip >= ld->lo && ij->saved.rip < ld->end)) {
+      uint16_t insn = 0;
+      struct iovec l = {&insn, 2}, r = {(void *)(ij->saved.rip - 2), 2};
+      if (process_vm_readv(ij->pid, &l, 1, &r, 1, 0) == 2 && insn == 0x050f) {
+        ij->tid = tids[i];
+        ij->taken_ns = t0;
+        if (ij->n_sigs == 0)
+          hs__restart_eintr(ij->pid, &ij->saved);
+        ij->how = "waiting in a system call";
+        return 0;
+      }
+    }
+    /* it went on and stopped elsewhere: let it go as it was */
+    for (int k = 0; k < ij->n_sigs; k++)
+      syscall(SYS_tgkill, ij->pid, tids[i], ij->sigs[k]);
+    ij->n_sigs = 0;
+    ptrace(PTRACE_DETACH, tids[i], 0, 0);
+  }
+  return -EAGAIN;
+}
+
+/* --- the safe point: the entry of an allocation function ---------------- */
+
+#define HS__DR(i) offsetof(struct user, u_debugreg[i])
+
+static int hs__set_breakpoints(int tid, const uint64_t at[4]) {
+  for (int i = 0; i < 4; i++)
+    if (ptrace(PTRACE_POKEUSER, tid, HS__DR(i), at[i]) != 0)
+      return -errno;
+  /* L0..L3: execution breakpoints, one byte */
+  return ptrace(PTRACE_POKEUSER, tid, HS__DR(7), 0x55) ? -errno : 0;
+}
+
+static void hs__clear_breakpoints(int tid) {
+  ptrace(PTRACE_POKEUSER, tid, HS__DR(7), 0);
+}
+
+/* A stop of a thread that is not the one taken: the interrupt's restart,
+ * breakpoints cleared, let go with the signal it stopped for, if any (a
+ * breakpoint's trap is ours: dropped). */
+static void hs__let_go(int pid, int tid, int status) {
+  int sig = 0;
+  if (hs__is_event_stop(status)) {
+    struct user_regs_struct r;
+    if (ptrace(PTRACE_GETREGS, tid, 0, &r) == 0 && hs__restart_eintr(pid, &r))
+      ptrace(PTRACE_SETREGS, tid, 0, &r);
+  } else if (WSTOPSIG(status) != SIGTRAP) {
+    sig = WSTOPSIG(status);
+  } else {
+    siginfo_t si;
+    if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) != 0 ||
+        si.si_code != TRAP_HWBKPT)
+      sig = SIGTRAP;
+  }
+  hs__clear_breakpoints(tid);
+  ptrace(PTRACE_DETACH, tid, 0, sig);
+}
+
+/* Every thread seized, stopped, given the breakpoints and sent on. */
+static size_t hs__arm_all(hs__inject *ij, const uint64_t at[4], int32_t *tids,
+                          int *rc) {
+  const size_t n = hs__proc_task_ids(ij->pid, tids, HS__THREADS_MAX);
+  size_t armed = 0;
+  for (size_t i = 0; i < n; i++) {
+    int status;
+    if ((*rc = hs__seize(ij, tids[i])) == -EPERM)
+      return armed;
+    if (*rc)
+      continue;
+    if (hs__interrupt(tids[i], NULL, &status) != 0) {
+      ptrace(PTRACE_DETACH, tids[i], 0, 0);
+      continue;
+    }
+    struct user_regs_struct r;
+    if (ptrace(PTRACE_GETREGS, tids[i], 0, &r) == 0 &&
+        hs__restart_eintr(ij->pid, &r))
+      ptrace(PTRACE_SETREGS, tids[i], 0, &r);
+    if (hs__set_breakpoints(tids[i], at) != 0) {
+      hs__clear_breakpoints(tids[i]);
+      ptrace(PTRACE_DETACH, tids[i], 0, 0);
+      continue;
+    }
+    ptrace(PTRACE_CONT, tids[i], 0, 0);
+    tids[armed++] = tids[i];
+  }
+  *rc = 0;
+  return armed;
+}
+
+/* The first armed thread at an allocation function's entry, called from
+ * outside ld.so (ld.so allocates inside dlopen, under its own lock). */
+static int hs__catch(hs__inject *ij, const hs__mapping *ld) {
+  const uint64_t deadline = hs__mono_ns() + HS__WAIT_NS;
+  while (hs__mono_ns() < deadline) {
+    int status;
+    const int tid = waitpid(-1, &status, __WALL | WNOHANG);
+    if (tid <= 0) {
+      const struct timespec us = {0, 100000};
+      nanosleep(&us, NULL);
+      continue;
+    }
+    if (!WIFSTOPPED(status)) {
+      if (tid == ij->pid)
+        return -ESRCH;
+      continue;
+    }
+    siginfo_t si;
+    struct user_regs_struct r;
+    uint64_t ret = 0;
+    struct iovec l = {&ret, 8}, rem = {NULL, 8};
+    if (WSTOPSIG(status) == SIGTRAP && !hs__is_event_stop(status) &&
+        ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 &&
+        si.si_code == TRAP_HWBKPT && ptrace(PTRACE_GETREGS, tid, 0, &r) == 0 &&
+        (rem.iov_base = (void *)r.rsp,
+         process_vm_readv(ij->pid, &l, 1, &rem, 1, 0) == 8) &&
+        !(ret >= ld->lo && ret < ld->end)) {
+      ij->tid = tid;
+      ij->saved = r;
+      ij->taken_ns = hs__mono_ns();
+      ij->how = "at the entry of an allocation function";
+      hs__clear_breakpoints(tid);
+      return 0;
+    }
+    const int sig = hs__is_event_stop(status) ? 0
+                    : WSTOPSIG(status) == SIGTRAP &&
+                            ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 &&
+                            si.si_code == TRAP_HWBKPT
+                        ? 0
+                        : WSTOPSIG(status);
+    ptrace(PTRACE_CONT, tid, 0, sig);
+  }
+  return -ETIMEDOUT;
+}
+
+/* Breakpoints off in every armed thread but the one taken, each let go. */
+static void hs__disarm(hs__inject *ij, const int32_t *tids, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (tids[i] == ij->tid)
+      continue;
+    int status;
+    if (hs__interrupt(tids[i], NULL, &status) == 0)
+      hs__let_go(ij->pid, tids[i], status);
+  }
+}
+
+static int hs__take_at_entry(hs__inject *ij, const hs__mapping *ld) {
+  static const char *const fns[4] = {"malloc", "free", "calloc", "realloc"};
+  uint64_t at[4];
+  for (int i = 0; i < 4; i++)
+    if (hs__proc_symbol(ij->pid, "libc.so.6", fns[i], &at[i]) != 0)
+      return -ENOENT;
+  static int32_t tids[HS__THREADS_MAX];
+  int rc;
+  const size_t n = hs__arm_all(ij, at, tids, &rc);
+  if (rc)
+    return rc;
+  if (n == 0)
+    return -EAGAIN;
+  rc = hs__catch(ij, ld);
+  if (rc == -ESRCH)
+    return rc;
+  if (rc != 0)
+    ij->tid = 0;
+  hs__disarm(ij, tids, n);
+  return rc;
+}
+
+int hs__inject_open(hs__inject *ij, const char *cmd, int pid) {
+  memset(ij, 0, sizeof *ij);
+  ij->cmd = cmd;
+  ij->pid = pid;
+  ij->mem = -1;
+  hs__mapping ld;
+  if (hs__find_module(pid, "ld-linux-x86-64.so.2", &ld) != 0)
+    memset(&ld, 0, sizeof ld);
+  int rc = hs__take_waiting(ij, &ld);
+  if (rc == -EAGAIN)
+    rc = hs__take_at_entry(ij, &ld);
+  if (rc == -EPERM)
+    return rc;
+  if (rc == -ESRCH) {
+    hs__tool_error(cmd, "process %d exited", pid);
+    return -ESRCH;
+  }
+  if (rc) {
+    hs__tool_error(cmd,
+                   "process %d: no thread came to a safe point in %llu s (none "
+                   "waits in a system call, none calls malloc)",
+                   pid, HS__WAIT_NS / 1000000000ull);
+    return HS__TOOL_EFAIL;
+  }
+  char p[64];
+  snprintf(p, sizeof p, "/proc/%d/mem", pid);
+  ij->mem = open(p, O_RDWR | O_CLOEXEC);
+  return 0;
+}
+
+/* --- the call ------------------------------------------------------------ */
+
+static int hs__write(const hs__inject *ij, uint64_t at, const void *p,
+                     size_t len) {
+  return pwrite(ij->mem, p, len, (off_t)at) == (ssize_t)len ? 0 : -EIO;
+}
+
+void hs__inject_read_str(const hs__inject *ij, uint64_t addr, char *buf,
+                         size_t len) {
+  const ssize_t n = addr ? pread(ij->mem, buf, len - 1, (off_t)addr) : 0;
+  buf[n > 0 ? n : 0] = '\0';
+  buf[strnlen(buf, len - 1)] = '\0';
+}
+
+/* Runs the thread until the call returns to address 0 (a SIGSEGV stop
+ * there); signals meanwhile are kept. */
+static int hs__run_call(hs__inject *ij, uint64_t *ret) {
+  const uint64_t deadline = hs__mono_ns() + HS__WAIT_NS;
+  ptrace(PTRACE_CONT, ij->tid, 0, 0);
+  for (;;) {
+    int status;
+    const int rc = hs__wait_stop(ij->tid, &status, deadline);
+    if (rc)
+      return rc;
+    struct user_regs_struct r;
+    if (!hs__is_event_stop(status) && WSTOPSIG(status) == SIGSEGV &&
+        ptrace(PTRACE_GETREGS, ij->tid, 0, &r) == 0 && r.rip == 0) {
+      *ret = r.rax;
+      return 0;
+    }
+    if (!hs__is_event_stop(status)) {
+      if (WSTOPSIG(status) == SIGSEGV || WSTOPSIG(status) == SIGBUS)
+        return -EFAULT;
+      hs__keep_sig(ij, WSTOPSIG(status));
+    }
+    ptrace(PTRACE_CONT, ij->tid, 0, 0);
+  }
+}
+
+int hs__inject_call(hs__inject *ij, uint64_t fn, uint64_t args[6],
+                    const char *str, uint64_t *ret) {
+  struct user_regs_struct r = ij->saved;
+  uint64_t sp = (r.rsp - 4096) & ~(uint64_t)15; /* past the red zone */
+  if (str) {
+    const size_t len = strlen(str) + 1;
+    sp = (sp - len) & ~(uint64_t)15;
+    if (hs__write(ij, sp, str, len))
+      return -EIO;
+    args[0] = sp;
+  }
+  sp -= 8; /* at a call's entry, rsp + 8 is 16-aligned */
+  const uint64_t zero = 0;
+  if (hs__write(ij, sp, &zero, 8))
+    return -EIO;
+  r.rsp = sp;
+  r.rip = fn;
+  r.rdi = args[0], r.rsi = args[1], r.rdx = args[2];
+  r.rcx = args[3], r.r8 = args[4], r.r9 = args[5];
+  r.rax = 0;
+  r.orig_rax = (uint64_t)-1; /* no system call to restart under it */
+  if (ptrace(PTRACE_SETREGS, ij->tid, 0, &r) != 0)
+    return -errno;
+  const int rc = hs__run_call(ij, ret);
+  if (rc == -ESRCH)
+    hs__tool_error(ij->cmd, "process %d exited during the call", ij->pid);
+  else if (rc == -ETIMEDOUT)
+    hs__tool_error(ij->cmd, "process %d: the call did not return in %llu s",
+                   ij->pid, HS__WAIT_NS / 1000000000ull);
+  else if (rc)
+    hs__tool_error(ij->cmd, "process %d: the call faulted", ij->pid);
+  return rc ? (rc == -ESRCH ? rc : HS__TOOL_EFAIL) : 0;
+}
+
+void hs__inject_close(hs__inject *ij) {
+  if (ij->tid <= 0)
+    return;
+  ptrace(PTRACE_SETREGS, ij->tid, 0, &ij->saved);
+  const int first = ij->n_sigs ? ij->sigs[0] : 0;
+  ptrace(PTRACE_DETACH, ij->tid, 0, first);
+  ij->held_ns = hs__mono_ns() - ij->taken_ns;
+  ij->tid_taken = ij->tid;
+  for (int i = 1; i < ij->n_sigs; i++)
+    syscall(SYS_tgkill, ij->pid, ij->tid, ij->sigs[i]);
+  if (ij->mem >= 0)
+    close(ij->mem);
+  ij->mem = -1;
+  ij->tid = 0;
+}

@@ -1,0 +1,66 @@
+/* heapsnap_inject.h - calling a function inside another process, with
+ * ptrace (x86-64 Linux), for `heapsnap attach` and `heapsnap detach`.
+ *
+ * One thread of the process is taken at a safe point, never inside the
+ * allocator or the loader: a thread blocked in a system call that waits
+ * (poll, epoll_wait, nanosleep, accept, read...) from outside ld.so, or,
+ * when no thread waits, the first thread to reach the entry of malloc,
+ * free, calloc or realloc (hardware breakpoints, in every thread). Only
+ * that thread is held while the calls run; the others run on (a thread
+ * holding an allocator lock must be able to let go of it). Signals the
+ * held thread receives meanwhile are kept and delivered when it is let go;
+ * a system call the stop interrupted is restarted.
+ *
+ * Every function returns 0 or a negative code after one line
+ * (hs__tool_error, command `cmd`). */
+#ifndef HEAPSNAP_INJECT_H
+#define HEAPSNAP_INJECT_H
+
+#include <stdint.h>
+#include <sys/user.h>
+
+#define HS__INJECT_SIGS 8
+
+typedef struct hs__inject {
+  const char *cmd;               /* "attach" or "detach", for messages */
+  int pid, tid;                  /* the process and the thread taken */
+  int tid_taken;                 /* tid, kept after hs__inject_close */
+  int mem;                       /* /proc/PID/mem, read-write */
+  struct user_regs_struct saved; /* the thread's registers when taken */
+  uint64_t taken_ns;             /* when it stopped */
+  uint64_t held_ns;              /* after hs__inject_close: how long */
+  const char *how;               /* "waiting in a system call", ... */
+  int sigs[HS__INJECT_SIGS];     /* signals kept for it */
+  int n_sigs;
+} hs__inject;
+
+/*! Takes a thread of process pid at a safe point (waits up to 5 s for one).
+ * @return : 0, -EPERM when ptrace is not permitted (said what to change),
+ * -ESRCH when the process is gone, HS__TOOL_EFAIL otherwise. */
+int hs__inject_open(hs__inject *ij, const char *cmd, int pid);
+
+/*! Calls fn(args[0..5]) in the taken thread. When str is not NULL, it is
+ * copied onto the thread's stack (below its red zone) and args[0] set to
+ * its address. @return : 0 with *ret the call's rax, or a code. */
+int hs__inject_call(hs__inject *ij, uint64_t fn, uint64_t args[6],
+                    const char *str, uint64_t *ret);
+
+/*! Reads a NUL-terminated string at addr of the process into buf. */
+void hs__inject_read_str(const hs__inject *ij, uint64_t addr, char *buf,
+                         size_t len);
+
+/*! Lets the thread go as it was: registers, the call it was in, the
+ * signals kept. Sets ij->held_ns. Accepts a closed one. */
+void hs__inject_close(hs__inject *ij);
+
+/*! The address of symbol `sym` of the module mapped in process pid whose
+ * file name is `base` (libc.so.6): its load address in the process plus
+ * the symbol's value in the file's .dynsym (libelf).
+ * @return : 0 with *addr set, -ENOENT when the module or symbol is not
+ * there, or -errno. Prints nothing. */
+int hs__proc_symbol(int pid, const char *base, const char *sym, uint64_t *addr);
+
+/*! 1 when a module whose file name is `base` is mapped in pid, else 0. */
+int hs__proc_maps_module(int pid, const char *base);
+
+#endif /* HEAPSNAP_INJECT_H */
