@@ -519,6 +519,69 @@ static int hs__classify_rest(hs__walk *k, uint64_t a, uint64_t b,
   return hs__classify_root(k, lo, hi, path, lo == a && guard_below);
 }
 
+/* A fault while a root is scanned (a module dlclose'd since its data
+ * segment was listed) skips the rest of that root; anywhere else the
+ * scan gives up. */
+static sigjmp_buf hs__fault_jmp;
+static volatile int hs__fault_armed;
+
+#ifdef HS_ATTACH
+/* Attach mode: the blocks malloc handed out before the attach are not in
+ * the table, yet the program's structures may run through them (a hash
+ * table's bucket array, a list's first nodes). In glibc's heaps (not with
+ * jemalloc) they are found by walking the chunk headers: each chunk's size,
+ * in use when the next one's PREV_INUSE bit says so; every in-use chunk
+ * that is not a tracked block is a root, named "allocated before attach".
+ * Chunks in tcache and fastbins look in use: what they held before their
+ * free stays a root. The walk starts where glibc puts the first chunk (the
+ * [heap] mapping's start; an arena heap's after its heap_info and, for the
+ * arena's first heap, the arena itself) and stops at a size it does not
+ * believe. */
+static uint8_t hs__preattach[HS_ROOTS_MAX]; /* in the child */
+
+#define HS_HEAP_INFO 32     /* sizeof(heap_info), glibc x86-64 */
+#define HS_ARENA_FIRST 2240 /* its first chunk after heap_info + arena */
+
+static void hs__scan_preattach(hs__walk *k, uint32_t root) {
+  const hs__root *r = &k->sc->out->roots[root];
+  const uint64_t a = r->start, b = r->end;
+  uint64_t c = a;
+  if (strncmp(r->name, "[heap]", 6) != 0)
+    c = *(const uint64_t *)a == a + HS_HEAP_INFO ? a + HS_ARENA_FIRST
+                                                 : a + HS_HEAP_INFO;
+  while (c + 32 <= b) {
+    const uint64_t size = *(const uint64_t *)(c + 8) & ~7ull;
+    const uint64_t next = c + size;
+    if (size < 32 || (size & 15) || next + 16 > b)
+      break; /* the top chunk, or a size not believed */
+    if ((*(const uint64_t *)(next + 8) & 1) && hs__find(k, c + 16) < 0)
+      for (uint64_t p = c + 16; p + 8 <= next + 8; p += 8)
+        hs__scan_word(k, root, p, 0);
+    c = next;
+  }
+}
+
+static void hs__scan_preattach_safe(hs__walk *k, uint32_t root) {
+  if (sigsetjmp(hs__fault_jmp, 1) == 0) {
+    hs__fault_armed = 1;
+    hs__scan_preattach(k, root);
+  }
+  hs__fault_armed = 0;
+}
+
+/* A mapping of malloc's: a root of the chunks allocated before attach. */
+static int hs__classify_preattach(hs__walk *k, uint64_t a, uint64_t b,
+                                  const char *path) {
+  hs__root *r;
+  if (k->sc->jemalloc || !(r = hs__root_add(k, HS_ROOT_MAPPING, a, b)))
+    return 0;
+  snprintf(r->name, sizeof r->name, "%s allocated before attach",
+           path[0] ? path : "[arena]");
+  hs__preattach[r - k->sc->out->roots] = 1;
+  return 0;
+}
+#endif
+
 /* One writable private line of /proc/self/maps: a root, or not.
  * @return : 1 when [a, b) is scanned whole. */
 static int hs__classify_root(hs__walk *k, uint64_t a, uint64_t b,
@@ -537,6 +600,10 @@ static int hs__classify_root(hs__walk *k, uint64_t a, uint64_t b,
     snprintf(r->name, sizeof r->name, "%s", th ? th->name : "main");
     return r->start == a;
   }
+#ifdef HS_ATTACH
+  if (!strcmp(path, "[heap]") || (!path[0] && hs__malloc_owns(k, a, b)))
+    return hs__classify_preattach(k, a, b, path);
+#endif
   if ((path[0] && path[0] != '[') || !strcmp(path, "[heap]") ||
       !strncmp(path, "[v", 2) || sc->jemalloc || hs__malloc_owns(k, a, b) ||
       hs__dead_stack(sc, a, b, guard_below))
@@ -683,12 +750,6 @@ static void hs__roots_from_modules(hs__walk *k) {
   }
 }
 
-/* A fault while a root is scanned (a module dlclose'd since its data
- * segment was listed) skips the rest of that root; anywhere else the
- * scan gives up. */
-static sigjmp_buf hs__fault_jmp;
-static volatile int hs__fault_armed;
-
 static void hs__on_fault(int sig) {
   if (hs__fault_armed)
     siglongjmp(hs__fault_jmp, 1);
@@ -813,6 +874,10 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
         hs__scan_registers(&k, r);
       else if (hs__remote[r])
         hs__scan_remote(&k, r, chunk, 1 << 16);
+#ifdef HS_ATTACH
+      else if (hs__preattach[r])
+        hs__scan_preattach_safe(&k, r);
+#endif
       else
         hs__scan_root_safe(&k, r,
                            root->module != UINT32_MAX &&
