@@ -273,11 +273,15 @@ static void *hs__dlopen_hook(const char *file, int mode) {
 
 static void hs__resolve_hooks(void) {
   hs__resolve();
-  for (size_t i = 0; i < HS_HOOKS; i++)
-    hs__hooks[i].real = hs__os_symbol_any(hs__hooks[i].name);
   Dl_info di;
   if (dladdr((void *)hs__resolve_hooks, &di))
     hs__self_base = (uint64_t)di.dli_fbase;
+  for (size_t i = 0; i < HS_HOOKS; i++) {
+    void *const f = hs__os_symbol_any(hs__hooks[i].name);
+    Dl_info fi; /* the shim's own, found in its local scope: none */
+    if (f && dladdr(f, &fi) && (uint64_t)fi.dli_fbase != hs__self_base)
+      hs__hooks[i].real = f;
+  }
 }
 
 /* The settings `heapsnap attach` gives; the rest from the process's

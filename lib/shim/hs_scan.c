@@ -533,31 +533,61 @@ static volatile int hs__fault_armed;
  * in use when the next one's PREV_INUSE bit says so; every in-use chunk
  * that is not a tracked block is a root, named "allocated before attach".
  * Chunks in tcache and fastbins look in use: what they held before their
- * free stays a root. The walk starts where glibc puts the first chunk (the
- * [heap] mapping's start; an arena heap's after its heap_info and, for the
- * arena's first heap, the arena itself) and stops at a size it does not
- * believe. */
+ * free stays a root. A heap is the [heap] mapping (up to the break) or an
+ * arena's heap, 64 MiB-aligned, its heap_info giving its size (the kernel
+ * may have merged it with other mappings). Its first chunk lies after the
+ * heap's own headers: the first offset from which the chunks tile the
+ * heap exactly, up to the top chunk, is taken; a heap that no offset tiles
+ * is not a root. */
 static uint8_t hs__preattach[HS_ROOTS_MAX]; /* in the child */
 
-#define HS_HEAP_INFO 32     /* sizeof(heap_info), glibc x86-64 */
-#define HS_ARENA_FIRST 2240 /* its first chunk after heap_info + arena */
+#define HS_HEAP_MAX (64ull << 20) /* glibc's HEAP_MAX_SIZE, 64-bit */
+#define HS_HEAP_HEAD 4096 /* heap_info and an arena come before the chunks */
+
+static uint64_t hs__chunk_size(uint64_t c) {
+  return *(const uint64_t *)(c + 8) & ~7ull;
+}
+
+/* 1 when the chunks from c on end exactly at end (the top chunk's end). */
+static int hs__chunks_tile(uint64_t c, uint64_t end) {
+  for (uint64_t size; c + 32 <= end; c += size) {
+    size = hs__chunk_size(c);
+    if (size < 32 || (size & 15) || c + size > end)
+      return 0;
+    if (c + size == end)
+      return 1;
+  }
+  return 0;
+}
+
+static void hs__scan_chunks(hs__walk *k, uint32_t root, uint64_t c,
+                            uint64_t end) {
+  for (uint64_t next; (next = c + hs__chunk_size(c)) < end; c = next)
+    if ((*(const uint64_t *)(next + 8) & 1) && hs__find(k, c + 16) < 0)
+      for (uint64_t p = c + 16; p < next + 8; p += 8)
+        hs__scan_word(k, root, p, 0);
+}
+
+static void hs__scan_heap(hs__walk *k, uint32_t root, uint64_t h,
+                          uint64_t end) {
+  for (uint64_t off = 0; off < HS_HEAP_HEAD && h + off < end; off += 16)
+    if (hs__chunks_tile(h + off, end)) {
+      hs__scan_chunks(k, root, h + off, end);
+      return;
+    }
+}
 
 static void hs__scan_preattach(hs__walk *k, uint32_t root) {
   const hs__root *r = &k->sc->out->roots[root];
-  const uint64_t a = r->start, b = r->end;
-  uint64_t c = a;
-  if (strncmp(r->name, "[heap]", 6) != 0)
-    c = *(const uint64_t *)a == a + HS_HEAP_INFO ? a + HS_ARENA_FIRST
-                                                 : a + HS_HEAP_INFO;
-  while (c + 32 <= b) {
-    const uint64_t size = *(const uint64_t *)(c + 8) & ~7ull;
-    const uint64_t next = c + size;
-    if (size < 32 || (size & 15) || next + 16 > b)
-      break; /* the top chunk, or a size not believed */
-    if ((*(const uint64_t *)(next + 8) & 1) && hs__find(k, c + 16) < 0)
-      for (uint64_t p = c + 16; p + 8 <= next + 8; p += 8)
-        hs__scan_word(k, root, p, 0);
-    c = next;
+  if (strncmp(r->name, "[heap]", 6) == 0) {
+    hs__scan_heap(k, root, r->start, r->end);
+    return;
+  }
+  for (uint64_t h = (r->start + HS_HEAP_MAX - 1) & ~(HS_HEAP_MAX - 1);
+       h + 32 <= r->end; h += HS_HEAP_MAX) {
+    const uint64_t size = ((const uint64_t *)h)[2]; /* heap_info.size */
+    if (size >= 4096 && size <= HS_HEAP_MAX && h + size <= r->end)
+      hs__scan_heap(k, root, h, h + size);
   }
 }
 

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# attach_grow.sh BIN SRC
+# attach_grow (its banner) started without the shim and warmed up with 10
+# requests, then attached; 5 requests, snapshot A; 7 more, snapshot B.
+# heapdiff A B must give each site's exact growth (blocks [5, 12]), the
+# cache (its bucket array allocated before the attach), the worker's
+# stack list and the interior-pointer list held, the dropped requests all
+# lost; its header says "tracking since attach". Then detach: the service
+# goes on serving, exits 0, and its answers are those of a run without
+# heapsnap.
+set -euo pipefail
+. "$2/attach_lib.sh"
+prog=$bin/attach_grow
+
+printf 'r 10\nr 5\nr 7\nr 3\nq\n' | timeout 30 "$prog" >"$rl_dir/bare.out" ||
+  fail "failed without heapsnap"
+
+mkfifo "$rl_dir/in"
+"$prog" <"$rl_dir/in" >"$rl_dir/out" 2>"$rl_dir/err" &
+pid=$!
+rl_track $pid
+exec 3>"$rl_dir/in"
+served() { [ "$(rl_lines "$rl_dir/out" '^done')" -ge "$1" ]; }
+request() {
+  echo "r $1" >&3
+  hs_wait_for 20 served "$2" || fail "request $2 not served: $(cat "$rl_dir/err")"
+}
+request 10 1
+al_attach $pid --dir "$rl_dir"
+echo "$al_line"
+request 5 2
+a=$("$hs" snap "$pid") || fail "snapshot A"
+request 7 3
+b=$("$hs" snap "$pid") || fail "snapshot B"
+"$bin/heapdiff" --json "$a" "$b" >"$rl_dir/diff.json" || fail "heapdiff --json"
+"$bin/heapdiff" --color never --all "$a" "$b" >"$rl_dir/diff.txt" ||
+  fail "heapdiff"
+cat "$rl_dir/diff.txt"
+grep -q '^tracking since attach (' "$rl_dir/diff.txt" ||
+  fail "heapdiff's header does not say tracking since attach"
+python3 "$src/attach_grow_check.py" "$rl_dir/diff.json"
+
+line=$("$hs" detach "$pid") || fail "detach: $line"
+echo "$line"
+request 3 4
+echo q >&3
+exec 3>&-
+rl_wait_exit "$pid" 10
+[ "$rl_status" = 0 ] || fail "exited with $rl_status: $(cat "$rl_dir/err")"
+cmp "$rl_dir/bare.out" "$rl_dir/out" || fail "answers differ from a run without heapsnap"
+[ ! -s "$rl_dir/err" ] || fail "stderr: $(head -3 "$rl_dir/err")"
+echo "ok: attached service's growth, held and lost as built"
