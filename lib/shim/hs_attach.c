@@ -308,7 +308,7 @@ HS_EXPORT int hs_attach_start(const char *dir, uint64_t interval_ns,
   if (hs__tracking)
     return HS_EBUSY;
   hs__busy = HS_BUSY;
-  static int once;
+  static int once, sampled, before;
   if (!once) {
     hs__resolve_hooks();
     hs__loader_init();
@@ -319,8 +319,11 @@ HS_EXPORT int hs_attach_start(const char *dir, uint64_t interval_ns,
   hs__scan_main_tls_at(main_tp);
   int rc = hs__patches ? 0 : HS_ENOMEM;
   if (rc == 0 && (rc = hs__shim_start()) == 0) {
-    hs__table_clear();
-    hs__sample_clear();
+    if (before) /* what a former attach left; fresh tables are empty */
+      hs__table_clear();
+    before = 1;
+    hs__sample_clear(sampled);
+    sampled = hs__cfg.sample_bytes != 0;
     hs__tracking = 1;
     pthread_mutex_lock(&hs__patch_lock);
     hs__patching = 1;

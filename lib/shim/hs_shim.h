@@ -295,9 +295,9 @@ void hs__sample_release(void); /* gives the held countdown back */
 /*! Reseeds this thread's generator (tests): the same seed, the same gaps. */
 void hs__sample_reset(uint64_t seed);
 uint64_t hs__sample_gap(void); /* the next gap drawn (tests) */
-/*! Attach mode, at a new attach: the filter emptied, full mode's flag set
- * from the settings. */
-void hs__sample_clear(void);
+/*! Attach mode, at a new attach: the filter emptied (filter != 0: the
+ * last attach sampled), full mode's flag set from the settings. */
+void hs__sample_clear(int filter);
 
 /* hs_modules.c: every module seen loaded, including dlclose'd ones. */
 void hs__modules_refresh(void);

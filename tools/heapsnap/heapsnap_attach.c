@@ -200,16 +200,23 @@ static int hs__attach_free(int pid) {
   return shim < 0 ? shim : 0;
 }
 
-/* The attach library: beside the preloaded shim. */
-static int hs__attach_lib(char *out) {
+/* The attach library: beside the preloaded shim (attach), or the file
+ * process pid maps (detach, pid > 0). */
+static int hs__attach_lib(const char *cmd, int pid, char *out) {
+  if (pid > 0) {
+    if (hs__proc_module_path(pid, HS__ATTACH_LIB, out, PATH_MAX) == 0)
+      return 0;
+    hs__tool_error(cmd, "process %d: %s is not mapped", pid, HS__ATTACH_LIB);
+    return HS__TOOL_EFAIL;
+  }
   char shim[PATH_MAX];
-  int rc = hs__shim_path("attach", shim);
+  int rc = hs__shim_path(cmd, shim);
   if (rc)
     return rc;
   *strrchr(shim, '/') = '\0';
   if (snprintf(out, PATH_MAX, "%s/%s", shim, HS__ATTACH_LIB) >= PATH_MAX ||
       access(out, R_OK) != 0) {
-    hs__tool_error("attach", "cannot find %s beside %s/libheapsnap.so",
+    hs__tool_error(cmd, "cannot find %s beside %s/libheapsnap.so",
                    HS__ATTACH_LIB, shim);
     return -ENOENT;
   }
@@ -230,41 +237,62 @@ static int hs__attach_dir(const char *dir, char *out) {
   return 0;
 }
 
-/* dlopen(lib, RTLD_NOW) in the taken thread: glibc 2.34 and later have it
- * in libc.so.6, older ones __libc_dlopen_mode. */
-static int hs__remote_dlopen(hs__inject *ij, const char *lib) {
-  uint64_t fn, args[6] = {0, HS__RTLD_NOW, 0, 0, 0, 0}, h = 0;
-  if (hs__proc_symbol(ij->pid, "libc.so.6", "dlopen", &fn) != 0) {
-    if (hs__proc_symbol(ij->pid, "libc.so.6", "__libc_dlopen_mode", &fn)) {
-      hs__tool_error("attach", "process %d: its libc.so.6 has no dlopen",
-                     ij->pid);
+/* What the calls need, looked up before a thread is held: the process's
+ * dlopen and dlerror (glibc 2.34 and later have dlopen in libc.so.6,
+ * older ones __libc_dlopen_mode), and where fn lies in the attach
+ * library (its file here; its place in the process once it is loaded). */
+typedef struct hs__calls {
+  uint64_t dlopen, dlerror, mode;
+  uint64_t fn_value, fn_first; /* in the library's file */
+} hs__calls;
+
+static int hs__calls_find(const char *cmd, int pid, const char *lib,
+                          const char *fn, hs__calls *c) {
+  c->mode = HS__RTLD_NOW;
+  if (hs__proc_symbol(pid, "libc.so.6", "dlopen", &c->dlopen) != 0) {
+    if (hs__proc_symbol(pid, "libc.so.6", "__libc_dlopen_mode", &c->dlopen)) {
+      hs__tool_error(cmd, "process %d: its libc.so.6 has no dlopen", pid);
       return HS__TOOL_EFAIL;
     }
-    args[1] |= HS__RTLD_DLOPEN;
+    c->mode |= HS__RTLD_DLOPEN;
   }
-  int rc = hs__inject_call(ij, fn, args, lib, &h);
+  if (hs__proc_symbol(pid, "libc.so.6", "dlerror", &c->dlerror) != 0)
+    c->dlerror = 0;
+  if (hs__file_symbol(lib, fn, &c->fn_value, &c->fn_first) != 0) {
+    hs__tool_error(cmd, "%s: no %s in it", lib, fn);
+    return HS__TOOL_EFAIL;
+  }
+  return 0;
+}
+
+/* dlopen(lib) in the taken thread. */
+static int hs__remote_dlopen(hs__inject *ij, const hs__calls *c,
+                             const char *lib) {
+  uint64_t args[6] = {0, c->mode, 0, 0, 0, 0}, h = 0;
+  int rc = hs__inject_call(ij, c->dlopen, args, lib, &h);
   if (rc || h)
     return rc;
   char why[512] = "";
-  uint64_t err_fn, msg = 0, none[6] = {0};
-  if (hs__proc_symbol(ij->pid, "libc.so.6", "dlerror", &err_fn) == 0 &&
-      hs__inject_call(ij, err_fn, none, NULL, &msg) == 0)
+  uint64_t msg = 0, none[6] = {0};
+  if (c->dlerror && hs__inject_call(ij, c->dlerror, none, NULL, &msg) == 0)
     hs__inject_read_str(ij, msg, why, sizeof why);
   hs__tool_error("attach", "process %d could not load the shim: %s", ij->pid,
                  why[0] ? why : "dlopen failed");
   return HS__TOOL_EFAIL;
 }
 
-/* Calls the attach library's fn. @return : 0 with *out its int result. */
-static int hs__remote_shim(hs__inject *ij, const char *fn, uint64_t args[6],
+/* Calls the attach library's function (c->fn_*), loaded in the process.
+ * @return : 0 with *out its int result. */
+static int hs__remote_shim(hs__inject *ij, const hs__calls *c, uint64_t args[6],
                            const char *str, int *out) {
-  uint64_t at, ret = 0;
-  if (hs__proc_symbol(ij->pid, HS__ATTACH_LIB, fn, &at) != 0) {
-    hs__tool_error(ij->cmd, "process %d: %s not found in its %s", ij->pid, fn,
+  uint64_t lo, ret = 0;
+  if (hs__proc_module_at(ij->pid, HS__ATTACH_LIB, &lo) != 0) {
+    hs__tool_error(ij->cmd, "process %d: %s is not mapped", ij->pid,
                    HS__ATTACH_LIB);
     return HS__TOOL_EFAIL;
   }
-  const int rc = hs__inject_call(ij, at, args, str, &ret);
+  const int rc =
+      hs__inject_call(ij, lo - c->fn_first + c->fn_value, args, str, &ret);
   *out = (int)(int32_t)ret;
   return rc;
 }
@@ -276,14 +304,16 @@ static void hs__print_held(const hs__inject *ij) {
 
 static int hs__attach(const hs__attach_cfg *c, const char *lib,
                       const char *dir) {
+  hs__calls calls;
   hs__inject ij;
-  int rc = hs__inject_open(&ij, "attach", c->pid), started = 0;
-  if (rc)
+  int rc = hs__calls_find("attach", c->pid, lib, "hs_attach_start", &calls),
+      started = 0;
+  if (rc || (rc = hs__inject_open(&ij, "attach", c->pid)))
     return rc;
   const uint64_t main_tp = ij.tid == c->pid ? ij.saved.fs_base : 0;
   uint64_t args[6] = {0, c->interval_ns, c->sample_bytes, c->scan, main_tp, 0};
-  if ((rc = hs__remote_dlopen(&ij, lib)) == 0)
-    rc = hs__remote_shim(&ij, "hs_attach_start", args, dir, &started);
+  if ((rc = hs__remote_dlopen(&ij, &calls, lib)) == 0)
+    rc = hs__remote_shim(&ij, &calls, args, dir, &started);
   hs__inject_close(&ij);
   if (rc)
     return rc;
@@ -326,7 +356,8 @@ static int hs__attach_cmd(int argc, char **argv) {
   int rc;
   if ((rc = hs__attach_pid("attach", &it, &c.pid)) ||
       (rc = hs__attach_kind("attach", c.pid)) ||
-      (rc = hs__attach_free(c.pid)) || (rc = hs__attach_lib(lib)) ||
+      (rc = hs__attach_free(c.pid)) ||
+      (rc = hs__attach_lib("attach", 0, lib)) ||
       (rc = hs__attach_dir(c.dir, dir)))
     return rc;
   return hs__attach(&c, lib, dir);
@@ -368,11 +399,15 @@ static int hs__detach_cmd(int argc, char **argv) {
   if ((rc = hs__attach_pid("detach", &it, &pid)) ||
       (rc = hs__detach_check(pid)))
     return rc;
+  char lib[PATH_MAX];
+  hs__calls calls;
   hs__inject ij;
-  if ((rc = hs__inject_open(&ij, "detach", pid)))
+  if ((rc = hs__attach_lib("detach", pid, lib)) ||
+      (rc = hs__calls_find("detach", pid, lib, "hs_attach_stop", &calls)) ||
+      (rc = hs__inject_open(&ij, "detach", pid)))
     return rc;
   uint64_t args[6] = {0};
-  rc = hs__remote_shim(&ij, "hs_attach_stop", args, NULL, &stopped);
+  rc = hs__remote_shim(&ij, &calls, args, NULL, &stopped);
   hs__inject_close(&ij);
   if (rc)
     return rc;

@@ -115,6 +115,33 @@ static int hs__elf_symbol(int fd, const char *sym, uint64_t *value,
   return *first_load == UINT64_MAX ? -ENOEXEC : rc;
 }
 
+int hs__file_symbol(const char *path, const char *sym, uint64_t *value,
+                    uint64_t *first_load) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  const int rc = hs__elf_symbol(fd, sym, value, first_load);
+  close(fd);
+  return rc;
+}
+
+int hs__proc_module_path(int pid, const char *base, char *out, size_t len) {
+  hs__mapping m;
+  const int rc = hs__find_module(pid, base, &m);
+  if (rc == 0 &&
+      (size_t)snprintf(out, len, "/proc/%d/root%s", pid, m.path) >= len)
+    return -ENAMETOOLONG;
+  return rc;
+}
+
+int hs__proc_module_at(int pid, const char *base, uint64_t *lo) {
+  hs__mapping m;
+  const int rc = hs__find_module(pid, base, &m);
+  if (rc == 0)
+    *lo = m.lo;
+  return rc;
+}
+
 int hs__proc_symbol(int pid, const char *base, const char *sym,
                     uint64_t *addr) {
   hs__mapping m;
@@ -320,150 +347,128 @@ static int hs__take_waiting(hs__inject *ij, const hs__mapping *ld) {
   return -EAGAIN;
 }
 
-/* --- the safe point: the entry of an allocation function ---------------- */
+/* --- the safe point: a thread running the program's own code ------------ */
 
-#define HS__DR(i) offsetof(struct user, u_debugreg[i])
+/* The code where a thread may be inside the allocator or the loader, or
+ * hold their locks: the C library, ld.so, the shim, and every module that
+ * defines malloc itself (jemalloc, tcmalloc, a program with its own
+ * allocator). A thread stopped anywhere else that runs code (the
+ * program's, an interpreter's, JIT code, libstdc++'s) is outside them. */
+typedef struct hs__unsafe {
+  uint64_t lo[256], hi[256];
+  size_t n;
+} hs__unsafe;
 
-static int hs__set_breakpoints(int tid, const uint64_t at[4]) {
-  for (int i = 0; i < 4; i++)
-    if (ptrace(PTRACE_POKEUSER, tid, HS__DR(i), at[i]) != 0)
-      return -errno;
-  /* L0..L3: execution breakpoints, one byte */
-  return ptrace(PTRACE_POKEUSER, tid, HS__DR(7), 0x55) ? -errno : 0;
+static int hs__defines_malloc(int pid, const char *path) {
+  char p[4200];
+  snprintf(p, sizeof p, "/proc/%d/root%s", pid, path);
+  const int fd = open(p, O_RDONLY | O_CLOEXEC);
+  uint64_t v, first;
+  const int rc = fd >= 0 ? hs__elf_symbol(fd, "malloc", &v, &first) : -1;
+  if (fd >= 0)
+    close(fd);
+  return rc == 0;
 }
 
-static void hs__clear_breakpoints(int tid) {
-  ptrace(PTRACE_POKEUSER, tid, HS__DR(7), 0);
+static void hs__unsafe_add(hs__unsafe *u, uint64_t lo, uint64_t hi) {
+  if (u->n < 256)
+    u->lo[u->n] = lo, u->hi[u->n++] = hi;
 }
 
-/* A stop of a thread that is not the one taken: the interrupt's restart,
- * breakpoints cleared, let go with the signal it stopped for, if any (a
- * breakpoint's trap is ours: dropped). */
-static void hs__let_go(int pid, int tid, int status) {
-  int sig = 0;
-  if (hs__is_event_stop(status)) {
-    struct user_regs_struct r;
-    if (ptrace(PTRACE_GETREGS, tid, 0, &r) == 0 && hs__restart_eintr(pid, &r))
-      ptrace(PTRACE_SETREGS, tid, 0, &r);
-  } else if (WSTOPSIG(status) != SIGTRAP) {
-    sig = WSTOPSIG(status);
-  } else {
-    siginfo_t si;
-    if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) != 0 ||
-        si.si_code != TRAP_HWBKPT)
-      sig = SIGTRAP;
+static void hs__unsafe_read(int pid, hs__unsafe *u) {
+  static const char *const named[] = {"libc.so.6", "ld-linux-x86-64.so.2",
+                                      "libheapsnap-attach.so"};
+  char p[64], line[4352], last[4096] = "";
+  int last_unsafe = 0;
+  snprintf(p, sizeof p, "/proc/%d/maps", pid);
+  FILE *f = fopen(p, "re");
+  u->n = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    unsigned long long lo, hi;
+    char perms[8];
+    int at = 0;
+    if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &lo, &hi, perms, &at) <
+            3 ||
+        perms[2] != 'x' || !at || line[at] != '/')
+      continue;
+    char *path = line + at;
+    path[strcspn(path, "\n")] = '\0';
+    if (strcmp(path, last) != 0) {
+      snprintf(last, sizeof last, "%s", path);
+      last_unsafe = hs__defines_malloc(pid, path);
+      for (size_t i = 0; i < sizeof named / sizeof *named; i++)
+        last_unsafe |= strcmp(hs__tool_basename(path), named[i]) == 0;
+    }
+    if (last_unsafe)
+      hs__unsafe_add(u, lo, hi);
   }
-  hs__clear_breakpoints(tid);
+  if (f)
+    fclose(f);
+}
+
+static int hs__pc_safe(const hs__unsafe *u, uint64_t pc) {
+  for (size_t i = 0; i < u->n; i++)
+    if (pc >= u->lo[i] && pc < u->hi[i])
+      return 0;
+  return pc != 0;
+}
+
+/* One look at thread tid (seized): stopped, and kept when its pc is safe;
+ * else let go, its interrupted call restarted, the signals met on the way
+ * given back.
+ * @return : 1 taken, 0 not, -ESRCH gone. */
+static int hs__sample(hs__inject *ij, int tid, const hs__unsafe *u) {
+  int status;
+  const uint64_t t0 = hs__mono_ns();
+  const int rc = hs__interrupt(tid, ij, &status);
+  if (rc)
+    return rc == -ESRCH ? -ESRCH : 0;
+  struct user_regs_struct r;
+  if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0)
+    return 0;
+  if (hs__pc_safe(u, r.rip)) {
+    ij->tid = tid;
+    ij->saved = r;
+    ij->taken_ns = t0;
+    ij->how = "running the program's code";
+    if (ij->n_sigs == 0)
+      hs__restart_eintr(ij->pid, &ij->saved);
+    return 1;
+  }
+  if (ij->n_sigs == 0 && hs__restart_eintr(ij->pid, &r))
+    ptrace(PTRACE_SETREGS, tid, 0, &r);
+  const int sig = ij->n_sigs ? ij->sigs[0] : 0;
   ptrace(PTRACE_DETACH, tid, 0, sig);
+  for (int k = 1; k < ij->n_sigs; k++)
+    syscall(SYS_tgkill, ij->pid, tid, ij->sigs[k]);
+  ij->n_sigs = 0;
+  return 0;
 }
 
-/* Every thread seized, stopped, given the breakpoints and sent on. */
-static size_t hs__arm_all(hs__inject *ij, const uint64_t at[4], int32_t *tids,
-                          int *rc) {
-  const size_t n = hs__proc_task_ids(ij->pid, tids, HS__THREADS_MAX);
-  size_t armed = 0;
-  for (size_t i = 0; i < n; i++) {
-    int status;
-    if ((*rc = hs__seize(ij, tids[i])) == -EPERM)
-      return armed;
-    if (*rc)
-      continue;
-    if (hs__interrupt(tids[i], NULL, &status) != 0) {
-      ptrace(PTRACE_DETACH, tids[i], 0, 0);
-      continue;
-    }
-    struct user_regs_struct r;
-    if (ptrace(PTRACE_GETREGS, tids[i], 0, &r) == 0 &&
-        hs__restart_eintr(ij->pid, &r))
-      ptrace(PTRACE_SETREGS, tids[i], 0, &r);
-    if (hs__set_breakpoints(tids[i], at) != 0) {
-      hs__clear_breakpoints(tids[i]);
-      ptrace(PTRACE_DETACH, tids[i], 0, 0);
-      continue;
-    }
-    ptrace(PTRACE_CONT, tids[i], 0, 0);
-    tids[armed++] = tids[i];
-  }
-  *rc = 0;
-  return armed;
-}
-
-/* The first armed thread at an allocation function's entry, called from
- * outside ld.so (ld.so allocates inside dlopen, under its own lock). */
-static int hs__catch(hs__inject *ij, const hs__mapping *ld) {
+/* Each thread in turn, over and over: seized, stopped for a look (a few
+ * microseconds), kept when it is in safe code, else let go at once. Only
+ * one thread is traced at a time. */
+static int hs__take_running(hs__inject *ij) {
+  static int32_t tids[HS__THREADS_MAX];
+  hs__unsafe u;
+  hs__unsafe_read(ij->pid, &u);
   const uint64_t deadline = hs__mono_ns() + HS__WAIT_NS;
   while (hs__mono_ns() < deadline) {
-    int status;
-    const int tid = waitpid(-1, &status, __WALL | WNOHANG);
-    if (tid <= 0) {
-      const struct timespec us = {0, 100000};
-      nanosleep(&us, NULL);
-      continue;
+    const size_t n = hs__proc_task_ids(ij->pid, tids, HS__THREADS_MAX);
+    if (n == 0)
+      return -ESRCH;
+    for (size_t i = 0; i < n; i++) {
+      const int rc = hs__seize(ij, tids[i]);
+      if (rc == -EPERM)
+        return rc;
+      const int got = rc ? 0 : hs__sample(ij, tids[i], &u);
+      if (got == 1)
+        return 0;
     }
-    if (!WIFSTOPPED(status)) {
-      if (tid == ij->pid)
-        return -ESRCH;
-      continue;
-    }
-    siginfo_t si;
-    struct user_regs_struct r;
-    uint64_t ret = 0;
-    struct iovec l = {&ret, 8}, rem = {NULL, 8};
-    if (WSTOPSIG(status) == SIGTRAP && !hs__is_event_stop(status) &&
-        ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 &&
-        si.si_code == TRAP_HWBKPT && ptrace(PTRACE_GETREGS, tid, 0, &r) == 0 &&
-        (rem.iov_base = (void *)r.rsp,
-         process_vm_readv(ij->pid, &l, 1, &rem, 1, 0) == 8) &&
-        !(ret >= ld->lo && ret < ld->end)) {
-      ij->tid = tid;
-      ij->saved = r;
-      ij->taken_ns = hs__mono_ns();
-      ij->how = "at the entry of an allocation function";
-      hs__clear_breakpoints(tid);
-      return 0;
-    }
-    const int sig = hs__is_event_stop(status) ? 0
-                    : WSTOPSIG(status) == SIGTRAP &&
-                            ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 &&
-                            si.si_code == TRAP_HWBKPT
-                        ? 0
-                        : WSTOPSIG(status);
-    ptrace(PTRACE_CONT, tid, 0, sig);
+    const struct timespec us = {0, 200000};
+    nanosleep(&us, NULL);
   }
   return -ETIMEDOUT;
-}
-
-/* Breakpoints off in every armed thread but the one taken, each let go. */
-static void hs__disarm(hs__inject *ij, const int32_t *tids, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    if (tids[i] == ij->tid)
-      continue;
-    int status;
-    if (hs__interrupt(tids[i], NULL, &status) == 0)
-      hs__let_go(ij->pid, tids[i], status);
-  }
-}
-
-static int hs__take_at_entry(hs__inject *ij, const hs__mapping *ld) {
-  static const char *const fns[4] = {"malloc", "free", "calloc", "realloc"};
-  uint64_t at[4];
-  for (int i = 0; i < 4; i++)
-    if (hs__proc_symbol(ij->pid, "libc.so.6", fns[i], &at[i]) != 0)
-      return -ENOENT;
-  static int32_t tids[HS__THREADS_MAX];
-  int rc;
-  const size_t n = hs__arm_all(ij, at, tids, &rc);
-  if (rc)
-    return rc;
-  if (n == 0)
-    return -EAGAIN;
-  rc = hs__catch(ij, ld);
-  if (rc == -ESRCH)
-    return rc;
-  if (rc != 0)
-    ij->tid = 0;
-  hs__disarm(ij, tids, n);
-  return rc;
 }
 
 int hs__inject_open(hs__inject *ij, const char *cmd, int pid) {
@@ -476,7 +481,7 @@ int hs__inject_open(hs__inject *ij, const char *cmd, int pid) {
     memset(&ld, 0, sizeof ld);
   int rc = hs__take_waiting(ij, &ld);
   if (rc == -EAGAIN)
-    rc = hs__take_at_entry(ij, &ld);
+    rc = hs__take_running(ij);
   if (rc == -EPERM)
     return rc;
   if (rc == -ESRCH) {
@@ -486,7 +491,8 @@ int hs__inject_open(hs__inject *ij, const char *cmd, int pid) {
   if (rc) {
     hs__tool_error(cmd,
                    "process %d: no thread came to a safe point in %llu s (none "
-                   "waits in a system call, none calls malloc)",
+                   "waits in a system call or runs code outside the C "
+                   "library, ld.so and the allocator)",
                    pid, HS__WAIT_NS / 1000000000ull);
     return HS__TOOL_EFAIL;
   }

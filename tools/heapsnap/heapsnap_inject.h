@@ -16,6 +16,7 @@
 #ifndef HEAPSNAP_INJECT_H
 #define HEAPSNAP_INJECT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/user.h>
 
@@ -59,6 +60,21 @@ void hs__inject_close(hs__inject *ij);
  * @return : 0 with *addr set, -ENOENT when the module or symbol is not
  * there, or -errno. Prints nothing. */
 int hs__proc_symbol(int pid, const char *base, const char *sym, uint64_t *addr);
+
+/*! The value of `sym` in the .dynsym of the ELF file at path, and the
+ * file's first PT_LOAD address (page-aligned): the symbol lies at the
+ * module's first mapping + value - first_load. @return : 0, -ENOENT, or
+ * -errno. */
+int hs__file_symbol(const char *path, const char *sym, uint64_t *value,
+                    uint64_t *first_load);
+
+/*! The file of module `base` mapped in pid, as this process can open it
+ * (/proc/PID/root/...). @return : 0, -ENOENT, -ENAMETOOLONG. */
+int hs__proc_module_path(int pid, const char *base, char *out, size_t len);
+
+/*! The start of the first mapping (offset 0) of module `base` in pid.
+ * @return : 0, or -ENOENT when it is not mapped. */
+int hs__proc_module_at(int pid, const char *base, uint64_t *lo);
 
 /*! 1 when a module whose file name is `base` is mapped in pid, else 0. */
 int hs__proc_maps_module(int pid, const char *base);
