@@ -152,10 +152,12 @@ static int hs__attach_kind(const char *cmd, int pid) {
   const int err = errno;
   if (fd >= 0)
     close(fd);
+  if (n < 0 && (err == EACCES || err == EPERM))
+    return hs__ptrace_refused(cmd, pid, "/proc/PID/exe", err);
   if (n < (ssize_t)sizeof e) {
     hs__tool_error(cmd, "process %d: cannot read its executable: %s", pid,
                    n < 0 ? strerror(err) : "too short");
-    return n < 0 && (err == EACCES || err == EPERM) ? -err : HS_EINVAL;
+    return HS_EINVAL;
   }
   const unsigned machine = e[EI_NIDENT + 2] | (unsigned)e[EI_NIDENT + 3] << 8;
   if (e[EI_CLASS] != ELFCLASS64 || machine != EM_X86_64) {
@@ -373,6 +375,8 @@ static int hs__detach_check(int pid) {
   const int shim = hs__proc_maps_shim(pid);
   hs__proc p;
   hs_status st;
+  if (shim == -EACCES || shim == -EPERM)
+    return hs__ptrace_refused("detach", pid, "/proc/PID/maps", -shim);
   if (shim == HS__SHIM_PRELOADED) {
     hs__tool_error("detach",
                    "process %d runs the shim preloaded, not attached; only "

@@ -286,26 +286,30 @@ static int hs__task_waits(int pid, int tid, const hs__mapping *ld) {
   return !(pc >= ld->lo && pc < ld->end);
 }
 
+int hs__ptrace_refused(const char *cmd, int pid, const char *what, int err) {
+  char scope[64] = "no Yama here";
+  FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+  if (f) {
+    char v[16] = "?";
+    if (fgets(v, sizeof v, f))
+      v[strcspn(v, "\n")] = '\0';
+    snprintf(scope, sizeof scope, "it is %s", v);
+    fclose(f);
+  }
+  hs__tool_error(cmd,
+                 "process %d: ptrace not permitted (%s: %s); it needs "
+                 "CAP_SYS_PTRACE (root), or the process's own user with "
+                 "kernel.yama.ptrace_scope 0 (%s), and no other tracer",
+                 pid, what, strerror(err), scope);
+  return -EPERM;
+}
+
 static int hs__seize(hs__inject *ij, int tid) {
   if (ptrace(PTRACE_SEIZE, tid, 0, 0) == 0)
     return 0;
   const int err = errno;
-  if (err == EPERM || err == EACCES) {
-    char scope[16] = "?";
-    FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
-    if (f) {
-      if (!fgets(scope, sizeof scope, f))
-        strcpy(scope, "?");
-      scope[strcspn(scope, "\n")] = '\0';
-      fclose(f);
-    }
-    hs__tool_error(ij->cmd,
-                   "process %d: ptrace not permitted (%s); it needs the "
-                   "process's user with kernel.yama.ptrace_scope 0 (now "
-                   "%s), or CAP_SYS_PTRACE (root), and no other tracer",
-                   ij->pid, strerror(err), scope);
-    return -EPERM;
-  }
+  if (err == EPERM || err == EACCES)
+    return hs__ptrace_refused(ij->cmd, ij->pid, "PTRACE_SEIZE", err);
   return -err;
 }
 

@@ -76,6 +76,11 @@ int hs__proc_module_path(int pid, const char *base, char *out, size_t len);
  * @return : 0, or -ENOENT when it is not mapped. */
 int hs__proc_module_at(int pid, const char *base, uint64_t *lo);
 
+/*! Says in one line that ptrace of pid is not permitted (what failed and
+ * err), naming kernel.yama.ptrace_scope and CAP_SYS_PTRACE.
+ * @return : -EPERM. */
+int hs__ptrace_refused(const char *cmd, int pid, const char *what, int err);
+
 /*! 1 when a module whose file name is `base` is mapped in pid, else 0. */
 int hs__proc_maps_module(int pid, const char *base);
 
