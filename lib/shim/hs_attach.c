@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -51,29 +52,30 @@ typedef struct hs__hook {
   const char *name;
   void *hook;
   void *real;
+  void *alias; /* a non-PIE executable's PLT entry standing for real */
 } hs__hook;
 
 static hs__hook hs__hooks[] = {
-    {"malloc", (void *)malloc, NULL},
-    {"free", (void *)free, NULL},
-    {"calloc", (void *)calloc, NULL},
-    {"realloc", (void *)realloc, NULL},
-    {"reallocarray", (void *)reallocarray, NULL},
-    {"posix_memalign", (void *)posix_memalign, NULL},
-    {"aligned_alloc", (void *)aligned_alloc, NULL},
-    {"memalign", (void *)memalign, NULL},
-    {"valloc", (void *)valloc, NULL},
-    {"pvalloc", (void *)pvalloc, NULL},
-    {"malloc_usable_size", (void *)malloc_usable_size, NULL},
-    {"mallocx", (void *)mallocx, NULL},
-    {"rallocx", (void *)rallocx, NULL},
-    {"xallocx", (void *)xallocx, NULL},
-    {"sallocx", (void *)sallocx, NULL},
-    {"dallocx", (void *)dallocx, NULL},
-    {"sdallocx", (void *)sdallocx, NULL},
-    {"nallocx", (void *)nallocx, NULL},
-    {"dlclose", (void *)dlclose, NULL},
-    {"dlopen", (void *)hs__dlopen_hook, NULL},
+    {"malloc", (void *)malloc, NULL, NULL},
+    {"free", (void *)free, NULL, NULL},
+    {"calloc", (void *)calloc, NULL, NULL},
+    {"realloc", (void *)realloc, NULL, NULL},
+    {"reallocarray", (void *)reallocarray, NULL, NULL},
+    {"posix_memalign", (void *)posix_memalign, NULL, NULL},
+    {"aligned_alloc", (void *)aligned_alloc, NULL, NULL},
+    {"memalign", (void *)memalign, NULL, NULL},
+    {"valloc", (void *)valloc, NULL, NULL},
+    {"pvalloc", (void *)pvalloc, NULL, NULL},
+    {"malloc_usable_size", (void *)malloc_usable_size, NULL, NULL},
+    {"mallocx", (void *)mallocx, NULL, NULL},
+    {"rallocx", (void *)rallocx, NULL, NULL},
+    {"xallocx", (void *)xallocx, NULL, NULL},
+    {"sallocx", (void *)sallocx, NULL, NULL},
+    {"dallocx", (void *)dallocx, NULL, NULL},
+    {"sdallocx", (void *)sdallocx, NULL, NULL},
+    {"nallocx", (void *)nallocx, NULL, NULL},
+    {"dlclose", (void *)dlclose, NULL, NULL},
+    {"dlopen", (void *)hs__dlopen_hook, NULL, NULL},
 };
 #define HS_HOOKS (sizeof hs__hooks / sizeof *hs__hooks)
 #define HS_HOOK_DLOPEN (HS_HOOKS - 1)
@@ -214,7 +216,8 @@ static void hs__patch_slot(const hs__module_view *m, uint64_t slot, int h,
   if (v == hook)
     return;
   const int lazy = v >= m->lo && v < m->hi; /* its own PLT: not bound yet */
-  if (v != (uint64_t)hs__hooks[h].real && !lazy) {
+  if (v != (uint64_t)hs__hooks[h].real && v != (uint64_t)hs__hooks[h].alias &&
+      !lazy) {
     hs__n_skipped++; /* bound elsewhere (symbolic, deep-bound): left */
     return;
   }
@@ -271,17 +274,106 @@ static void *hs__dlopen_hook(const char *file, int mode) {
   return h;
 }
 
+/* --- which definition the modules bound to ------------------------------ */
+
+#define HS_MODS_MAX 1024
+typedef struct hs__mods {
+  size_t n;
+  uint64_t lo[HS_MODS_MAX], hi[HS_MODS_MAX];
+  char name[HS_MODS_MAX][256];
+} hs__mods;
+
+static int hs__mods_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  hs__mods *m = arg;
+  if (m->n == HS_MODS_MAX)
+    return 1;
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+    if (p->p_type != PT_LOAD)
+      continue;
+    const uint64_t a = info->dlpi_addr + p->p_vaddr;
+    lo = a < lo ? a : lo;
+    hi = a + p->p_memsz > hi ? a + p->p_memsz : hi;
+  }
+  m->lo[m->n] = lo;
+  m->hi[m->n] = hi;
+  snprintf(m->name[m->n], sizeof m->name[0], "%s",
+           info->dlpi_name ? info->dlpi_name : "");
+  m->n++;
+  return 0;
+}
+
+static size_t hs__mod_of(const hs__mods *m, uint64_t a) {
+  for (size_t i = 0; i < m->n; i++)
+    if (a >= m->lo[i] && a < m->hi[i])
+      return i;
+  return SIZE_MAX;
+}
+
+/* A PLT entry: jmp *GOT(%rip), after an endbr64 and a bnd prefix maybe. */
+static int hs__is_plt(const unsigned char *c) {
+  if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+    c += 4;
+  if (c[0] == 0xf2)
+    c++;
+  return c[0] == 0xff && c[1] == 0x25;
+}
+
+/* The first module after the executable, in load order, that defines
+ * name itself (dlsym on its own handle, the address inside it). */
+static void *hs__first_library_definition(const hs__mods *m, const char *name) {
+  for (size_t i = 1; i < m->n; i++) {
+    if (!m->name[i][0] || hs__mod_of(m, hs__self_base) == i)
+      continue;
+    void *const h = dlopen(m->name[i], RTLD_NOLOAD | RTLD_LAZY);
+    void *const f = h ? dlsym(h, name) : NULL;
+    if (h)
+      dlclose(h);
+    if (f && hs__mod_of(m, (uint64_t)f) == i)
+      return f;
+  }
+  return NULL;
+}
+
+static hs__mods *hs__the_mods;
+
+/* hs__attach_symbol's answer, with alias: what the global scope gives
+ * when that is a non-PIE executable's PLT entry (its canonical address,
+ * which modules' GLOB_DAT slots hold), else NULL. */
+static void *hs__definition(const char *name, void **alias) {
+  *alias = NULL;
+  Dl_info di;
+  if (!hs__self_base && dladdr((void *)hs__definition, &di))
+    hs__self_base = (uint64_t)di.dli_fbase;
+  if (!hs__the_mods && !(hs__the_mods = hs__os_alloc(sizeof(hs__mods))))
+    return NULL;
+  hs__mods *const m = hs__the_mods;
+  m->n = 0;
+  int (*iterate)(int (*)(struct dl_phdr_info *, size_t, void *), void *) =
+      (__typeof__(iterate))hs__os_symbol_next("dl_iterate_phdr");
+  if (iterate)
+    iterate(hs__mods_cb, m);
+  void *const g = hs__os_symbol_any(name);
+  const size_t in = g ? hs__mod_of(m, (uint64_t)g) : SIZE_MAX;
+  if (!g || hs__mod_of(m, hs__self_base) == in)
+    return NULL; /* only the shim has it (mallocx without jemalloc) */
+  if (in != 0 || !hs__is_plt(g))
+    return g;
+  *alias = g;
+  return hs__first_library_definition(m, name);
+}
+
+void *hs__attach_symbol(const char *name) {
+  void *alias;
+  return hs__definition(name, &alias);
+}
+
 static void hs__resolve_hooks(void) {
   hs__resolve();
-  Dl_info di;
-  if (dladdr((void *)hs__resolve_hooks, &di))
-    hs__self_base = (uint64_t)di.dli_fbase;
-  for (size_t i = 0; i < HS_HOOKS; i++) {
-    void *const f = hs__os_symbol_any(hs__hooks[i].name);
-    Dl_info fi; /* the shim's own, found in its local scope: none */
-    if (f && dladdr(f, &fi) && (uint64_t)fi.dli_fbase != hs__self_base)
-      hs__hooks[i].real = f;
-  }
+  for (size_t i = 0; i < HS_HOOKS; i++)
+    hs__hooks[i].real = hs__definition(hs__hooks[i].name, &hs__hooks[i].alias);
 }
 
 /* The settings `heapsnap attach` gives; the rest from the process's

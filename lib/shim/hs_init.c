@@ -17,18 +17,7 @@ static _Atomic int hs__resolve_state; /* 0 no, 1 under way, 2 done */
  * (loaded by dlopen, in no one's scope), it is the one every module bound
  * to: the first in the global scope, jemalloc's when the program links it. */
 #ifdef HS_ATTACH
-/* RTLD_DEFAULT from a library loaded RTLD_LOCAL searches its own scope
- * after the global one: a name only the shim defines (mallocx without
- * jemalloc) would come back as the shim's hook. */
-#include <dlfcn.h>
-static void *hs__os_symbol_alloc(const char *name) {
-  void *const f = hs__os_symbol_any(name);
-  Dl_info fi, self;
-  if (f && dladdr(f, &fi) && dladdr((void *)hs__os_symbol_alloc, &self) &&
-      fi.dli_fbase == self.dli_fbase)
-    return NULL;
-  return f;
-}
+#define hs__os_symbol_alloc hs__attach_symbol
 #else
 #define hs__os_symbol_alloc hs__os_symbol_next
 #endif

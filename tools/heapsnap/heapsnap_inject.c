@@ -380,13 +380,13 @@ static void hs__unsafe_add(hs__unsafe *u, uint64_t lo, uint64_t hi) {
 }
 
 static void hs__unsafe_read(int pid, hs__unsafe *u) {
+  u->n = 0;
   static const char *const named[] = {"libc.so.6", "ld-linux-x86-64.so.2",
                                       "libheapsnap-attach.so"};
   char p[64], line[4352], last[4096] = "";
   int last_unsafe = 0;
   snprintf(p, sizeof p, "/proc/%d/maps", pid);
   FILE *f = fopen(p, "re");
-  u->n = 0;
   while (f && fgets(line, sizeof line, f)) {
     unsigned long long lo, hi;
     char perms[8];
@@ -449,30 +449,44 @@ static int hs__sample(hs__inject *ij, int tid, const hs__unsafe *u) {
   return 0;
 }
 
-/* Each thread in turn, over and over: seized, stopped for a look (a few
- * microseconds), kept when it is in safe code, else let go at once. Only
- * one thread is traced at a time. */
-static int hs__take_running(hs__inject *ij) {
+/* Each thread in turn: seized, stopped for a look (a few microseconds),
+ * kept when it is in safe code, else let go at once. Only one thread is
+ * traced at a time. @return : 0 taken, -EAGAIN none, or a code. */
+static int hs__take_running(hs__inject *ij, const hs__unsafe *u) {
   static int32_t tids[HS__THREADS_MAX];
-  hs__unsafe u;
+  const size_t n = hs__proc_task_ids(ij->pid, tids, HS__THREADS_MAX);
+  if (n == 0)
+    return -ESRCH;
+  for (size_t i = 0; i < n; i++) {
+    const int rc = hs__seize(ij, tids[i]);
+    if (rc == -EPERM)
+      return rc;
+    if (rc == 0 && hs__sample(ij, tids[i], u) == 1)
+      return 0;
+  }
+  return -EAGAIN;
+}
+
+/* A thread waiting in a system call, else one running safe code; looked
+ * for again and again (a service between two epoll_wait calls, threads
+ * all in the allocator for a moment) until the deadline. */
+static int hs__take(hs__inject *ij) {
+  hs__mapping ld;
+  if (hs__find_module(ij->pid, "ld-linux-x86-64.so.2", &ld) != 0)
+    memset(&ld, 0, sizeof ld);
+  static hs__unsafe u;
   hs__unsafe_read(ij->pid, &u);
   const uint64_t deadline = hs__mono_ns() + HS__WAIT_NS;
+  int rc = -ETIMEDOUT;
   while (hs__mono_ns() < deadline) {
-    const size_t n = hs__proc_task_ids(ij->pid, tids, HS__THREADS_MAX);
-    if (n == 0)
-      return -ESRCH;
-    for (size_t i = 0; i < n; i++) {
-      const int rc = hs__seize(ij, tids[i]);
-      if (rc == -EPERM)
-        return rc;
-      const int got = rc ? 0 : hs__sample(ij, tids[i], &u);
-      if (got == 1)
-        return 0;
-    }
-    const struct timespec us = {0, 200000};
+    if ((rc = hs__take_waiting(ij, &ld)) != -EAGAIN ||
+        (rc = hs__take_running(ij, &u)) != -EAGAIN)
+      return rc;
+    const struct timespec us = {0, 500000};
     nanosleep(&us, NULL);
+    rc = -ETIMEDOUT;
   }
-  return -ETIMEDOUT;
+  return rc;
 }
 
 int hs__inject_open(hs__inject *ij, const char *cmd, int pid) {
@@ -480,12 +494,7 @@ int hs__inject_open(hs__inject *ij, const char *cmd, int pid) {
   ij->cmd = cmd;
   ij->pid = pid;
   ij->mem = -1;
-  hs__mapping ld;
-  if (hs__find_module(pid, "ld-linux-x86-64.so.2", &ld) != 0)
-    memset(&ld, 0, sizeof ld);
-  int rc = hs__take_waiting(ij, &ld);
-  if (rc == -EAGAIN)
-    rc = hs__take_running(ij);
+  int rc = hs__take(ij);
   if (rc == -EPERM)
     return rc;
   if (rc == -ESRCH) {
