@@ -52,25 +52,32 @@ cc=${CC:-cc}
 bench=("$tmp/allocbench" -t "$threads" -n "$ops" -d 12 -w)
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-held() { sed -n 's/.* held \([0-9.]*\) ms .*/\1/p'; }
+held() { sed -n 's/.* held \([0-9.]*\) ms.*/\1/p'; }
+running() { sed -n 's/.* ms, \([0-9.]*\) ms of it running.*/\1/p'; }
 
 # holds TARGET PID: ROUNDS attach/detach pairs; one table row
 holds() {
   local i a d
-  : >"$tmp/att" && : >"$tmp/det"
+  : >"$tmp/att" && : >"$tmp/det" && : >"$tmp/attc" && : >"$tmp/detc"
   for i in $(seq 1 "$rounds"); do
     a=$("$hs" attach --dir "$tmp" "$2") || { echo "attach failed: $a" >&2; exit 1; }
     held <<<"$a" >>"$tmp/att"
+    running <<<"$a" >>"$tmp/attc"
     d=$("$hs" detach "$2") || { echo "detach failed: $d" >&2; exit 1; }
     held <<<"$d" >>"$tmp/det"
+    running <<<"$d" >>"$tmp/detc"
   done
-  printf '| %s | %s | %s ms | %s ms | %s ms | %s ms |\n' "$1" "$rounds" \
-    "$(median <"$tmp/att")" "$(sort -g "$tmp/att" | tail -1)" \
-    "$(median <"$tmp/det")" "$(sort -g "$tmp/det" | tail -1)"
+  printf '| %s | %s | %s / %s ms | %s ms | %s / %s ms | %s ms | %s ms |\n' \
+    "$1" "$rounds" "$(median <"$tmp/att")" "$(median <"$tmp/attc")" \
+    "$(sort -g "$tmp/att" | tail -1)" "$(median <"$tmp/det")" \
+    "$(median <"$tmp/detc")" "$(sort -g "$tmp/det" | tail -1)" \
+    "$(head -1 "$tmp/att")"
 }
 
-echo "| target | attach/detach pairs | attach: median hold | attach: max | detach: median | detach: max |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+echo "held: wall time the thread was held / time it ran on a CPU meanwhile (schedstat)"
+echo
+echo "| target | attach/detach pairs | attach: median held / running | attach: max held | detach: median held / running | detach: max held | first attach (loads the library) held |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 "$stress" "$tmp/stop" >/dev/null 2>&1 &
 pids+=($!)
 sleep 0.5

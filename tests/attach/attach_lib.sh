@@ -28,5 +28,5 @@ al_attach() {
 }
 
 al_held_ms() {
-  sed -n 's/.* held \([0-9.]*\) ms .*/\1/p' <<<"$al_line"
+  sed -n 's/.* held \([0-9.]*\) ms.*/\1/p' <<<"$al_line"
 }

@@ -300,8 +300,8 @@ static int hs__remote_shim(hs__inject *ij, const hs__calls *c, uint64_t args[6],
 }
 
 static void hs__print_held(const hs__inject *ij) {
-  printf("thread %d held %.1f ms (%s)\n", ij->tid_taken,
-         (double)ij->held_ns / 1e6, ij->how);
+  printf("thread %d held %.1f ms, %.1f ms of it running (%s)\n", ij->tid_taken,
+         (double)ij->held_ns / 1e6, (double)ij->cpu_ns / 1e6, ij->how);
 }
 
 static int hs__attach(const hs__attach_cfg *c, const char *lib,

@@ -343,6 +343,8 @@ static int hs__take_waiting(hs__inject *ij, const hs__mapping *ld) {
       }
     }
     /* it went on and stopped elsewhere: let it go as it was */
+    if (ij->n_sigs == 0 && hs__restart_eintr(ij->pid, &ij->saved))
+      ptrace(PTRACE_SETREGS, tids[i], 0, &ij->saved);
     for (int k = 0; k < ij->n_sigs; k++)
       syscall(SYS_tgkill, ij->pid, tids[i], ij->sigs[k]);
     ij->n_sigs = 0;
@@ -489,6 +491,20 @@ static int hs__take(hs__inject *ij) {
   return rc;
 }
 
+/* Thread tid's time on a CPU so far, from /proc/PID/task/TID/schedstat:
+ * the held thread's work, which a loaded machine stretches in wall time. */
+static uint64_t hs__cpu_ns(int pid, int tid) {
+  char p[96], buf[96] = "";
+  snprintf(p, sizeof p, "/proc/%d/task/%d/schedstat", pid, tid);
+  const int fd = open(p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  buf[n > 0 ? n : 0] = '\0';
+  return strtoull(buf, NULL, 10);
+}
+
 int hs__inject_open(hs__inject *ij, const char *cmd, int pid) {
   memset(ij, 0, sizeof *ij);
   ij->cmd = cmd;
@@ -512,6 +528,7 @@ int hs__inject_open(hs__inject *ij, const char *cmd, int pid) {
   char p[64];
   snprintf(p, sizeof p, "/proc/%d/mem", pid);
   ij->mem = open(p, O_RDWR | O_CLOEXEC);
+  ij->cpu_at_take = hs__cpu_ns(pid, ij->tid);
   return 0;
 }
 
@@ -595,6 +612,8 @@ void hs__inject_close(hs__inject *ij) {
   const int first = ij->n_sigs ? ij->sigs[0] : 0;
   ptrace(PTRACE_DETACH, ij->tid, 0, first);
   ij->held_ns = hs__mono_ns() - ij->taken_ns;
+  const uint64_t cpu = hs__cpu_ns(ij->pid, ij->tid);
+  ij->cpu_ns = cpu > ij->cpu_at_take ? cpu - ij->cpu_at_take : 0;
   ij->tid_taken = ij->tid;
   for (int i = 1; i < ij->n_sigs; i++)
     syscall(SYS_tgkill, ij->pid, ij->tid, ij->sigs[i]);

@@ -30,6 +30,7 @@ typedef struct hs__inject {
   struct user_regs_struct saved; /* the thread's registers when taken */
   uint64_t taken_ns;             /* when it stopped */
   uint64_t held_ns;              /* after hs__inject_close: how long */
+  uint64_t cpu_at_take, cpu_ns;  /* its time on a CPU meanwhile (schedstat) */
   const char *how;               /* "waiting in a system call", ... */
   int sigs[HS__INJECT_SIGS];     /* signals kept for it */
   int n_sigs;
