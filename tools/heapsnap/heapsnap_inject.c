@@ -265,18 +265,26 @@ static int hs__waiting_call(long nr) {
   return 0;
 }
 
-/* /proc/PID/task/TID/syscall: "NR args... SP PC" while blocked. */
-static int hs__task_waits(int pid, int tid, const hs__mapping *ld) {
-  char p[96], buf[256];
-  snprintf(p, sizeof p, "/proc/%d/task/%d/syscall", pid, tid);
+/* Reads /proc/PID/task/TID/NAME into buf, '\0'-terminated.
+ * @return : the bytes read, or -1. */
+static ssize_t hs__task_file(int pid, int tid, const char *name, char *buf,
+                             size_t len) {
+  char p[96];
+  snprintf(p, sizeof p, "/proc/%d/task/%d/%s", pid, tid, name);
   const int fd = open(p, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return 0;
-  const ssize_t n = read(fd, buf, sizeof buf - 1);
+    return -1;
+  const ssize_t n = read(fd, buf, len - 1);
   close(fd);
-  if (n <= 0)
+  buf[n > 0 ? n : 0] = '\0';
+  return n;
+}
+
+/* /proc/PID/task/TID/syscall: "NR args... SP PC" while blocked. */
+static int hs__task_waits(int pid, int tid, const hs__mapping *ld) {
+  char buf[256];
+  if (hs__task_file(pid, tid, "syscall", buf, sizeof buf) <= 0)
     return 0;
-  buf[n] = '\0';
   char *end;
   const long nr = strtol(buf, &end, 10);
   if (end == buf || !hs__waiting_call(nr))
@@ -494,14 +502,9 @@ static int hs__take(hs__inject *ij) {
 /* Thread tid's time on a CPU so far, from /proc/PID/task/TID/schedstat:
  * the held thread's work, which a loaded machine stretches in wall time. */
 static uint64_t hs__cpu_ns(int pid, int tid) {
-  char p[96], buf[96] = "";
-  snprintf(p, sizeof p, "/proc/%d/task/%d/schedstat", pid, tid);
-  const int fd = open(p, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  char buf[96];
+  if (hs__task_file(pid, tid, "schedstat", buf, sizeof buf) <= 0)
     return 0;
-  const ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  buf[n > 0 ? n : 0] = '\0';
   return strtoull(buf, NULL, 10);
 }
 
