@@ -203,9 +203,24 @@ static uint64_t hs__kept(uint64_t slot, uint64_t dflt) {
   return dflt;
 }
 
+/* A JUMP_SLOT not bound yet (lazy binding) points at its PLT entry's
+ * push of the relocation index (after an endbr64 with IBT): inside its
+ * own module, and nothing else does (a module's own definition there,
+ * bound -Bsymbolic, must be left alone). */
+static int hs__lazy(const hs__module_view *m, const Elf64_Rela *r, uint64_t v) {
+  if (ELF64_R_TYPE(r->r_info) != R_X86_64_JUMP_SLOT || v < m->lo ||
+      v + 8 > m->hi)
+    return 0;
+  const unsigned char *c = (const unsigned char *)v;
+  if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+    c += 4;
+  return c[0] == 0x68; /* push imm32 */
+}
+
 /* One slot: to the hook (restore 0) or back (restore 1). */
-static void hs__patch_slot(const hs__module_view *m, uint64_t slot, int h,
+static void hs__patch_slot(const hs__module_view *m, const Elf64_Rela *r, int h,
                            int restore) {
+  const uint64_t slot = m->base + r->r_offset;
   const uint64_t v = __atomic_load_n((uint64_t *)slot, __ATOMIC_ACQUIRE);
   const uint64_t hook = (uint64_t)hs__hooks[h].hook;
   if (restore) {
@@ -215,9 +230,8 @@ static void hs__patch_slot(const hs__module_view *m, uint64_t slot, int h,
   }
   if (v == hook)
     return;
-  const int lazy = v >= m->lo && v < m->hi; /* its own PLT: not bound yet */
   if (v != (uint64_t)hs__hooks[h].real && v != (uint64_t)hs__hooks[h].alias &&
-      !lazy) {
+      !hs__lazy(m, r, v)) {
     hs__n_skipped++; /* bound elsewhere (symbolic, deep-bound): left */
     return;
   }
@@ -236,7 +250,7 @@ static int hs__patch_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     for (size_t i = 0; i < m.n_rela[k]; i++) {
       const int h = hs__hook_of(&m, &m.rela[k][i]);
       if (h >= 0)
-        hs__patch_slot(&m, m.base + m.rela[k][i].r_offset, h, *(int *)arg);
+        hs__patch_slot(&m, &m.rela[k][i], h, *(int *)arg);
     }
   return 0;
 }

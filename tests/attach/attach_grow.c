@@ -1,6 +1,9 @@
 /* attach_grow - a service with known growth, for `heapsnap attach`
  * (attach_grow.sh). Started without the shim; reads commands on stdin:
  *   r N   N requests; then prints "done N" (after the worker's share too)
+ *   v N   N blocks of valloc (make_valloc, kept in a global array): the
+ *         first call of valloc, so its GOT slot is not bound yet at the
+ *         attach (lazy binding); prints "done N"
  *   q     exits
  * Each request, in this order:
  *   make_entry   48 bytes into a global cache: a hash table whose bucket
@@ -47,6 +50,12 @@ static char *g_ilist;  /* offset 40 of the first node */
 static inode *g_itail; /* written once, read by appends */
 static uint64_t g_seq;
 static int g_to_worker[2], g_from_worker[2];
+static void *g_valloc[16];
+static unsigned g_n_valloc;
+
+__attribute__((noinline)) static void *make_valloc(void) {
+  return valloc(100);
+}
 
 __attribute__((noinline)) static entry *make_entry(uint64_t key) {
   entry *e = malloc(sizeof *e);
@@ -135,6 +144,10 @@ int main(void) {
       break;
     if (sscanf(line, "r %lu", &n) == 1) {
       serve(n);
+      printf("done %lu\n", n);
+    } else if (sscanf(line, "v %lu", &n) == 1) {
+      for (unsigned long i = 0; i < n && g_n_valloc < 16; i++)
+        g_valloc[g_n_valloc++] = make_valloc();
       printf("done %lu\n", n);
     }
   }

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # attach_grow.sh BIN SRC
 # attach_grow (its banner) started without the shim and warmed up with 10
-# requests, then attached; 5 requests, snapshot A; 7 more, snapshot B.
-# heapdiff A B must give each site's exact growth (blocks [5, 12]), the
-# cache (its bucket array allocated before the attach), the worker's
-# stack list and the interior-pointer list held, the dropped requests all
-# lost; its header says "tracking since attach". Then detach: the service
-# goes on serving, exits 0, and its answers are those of a run without
-# heapsnap.
+# requests, then attached; 5 requests, snapshot A; 7 more and 3 blocks of
+# valloc (its first call: its GOT slot was not bound yet at the attach),
+# snapshot B. heapdiff A B must give each site's exact growth (blocks
+# [5, 12]; valloc's [0, 3]), the cache (its bucket array allocated before
+# the attach), the worker's stack list and the interior-pointer list held,
+# the dropped requests all lost; its header says "tracking since attach".
+# Then detach: the service goes on serving, exits 0, and its answers are
+# those of a run without heapsnap.
 set -euo pipefail
 . "$2/attach_lib.sh"
 prog=$bin/attach_grow
 
-printf 'r 10\nr 5\nr 7\nr 3\nq\n' | timeout 30 "$prog" >"$rl_dir/bare.out" ||
+printf 'r 10\nr 5\nr 7\nv 3\nr 3\nq\n' | timeout 30 "$prog" >"$rl_dir/bare.out" ||
   fail "failed without heapsnap"
 
 mkfifo "$rl_dir/in"
@@ -31,6 +32,8 @@ echo "$al_line"
 request 5 2
 a=$("$hs" snap "$pid") || fail "snapshot A"
 request 7 3
+echo "v 3" >&3 # valloc's first call: its GOT slot was bound lazily
+hs_wait_for 20 served 4 || fail "valloc not served"
 b=$("$hs" snap "$pid") || fail "snapshot B"
 "$bin/heapdiff" --json "$a" "$b" >"$rl_dir/diff.json" || fail "heapdiff --json"
 "$bin/heapdiff" --color never --all "$a" "$b" >"$rl_dir/diff.txt" ||
@@ -42,7 +45,7 @@ python3 "$src/attach_grow_check.py" "$rl_dir/diff.json"
 
 line=$("$hs" detach "$pid") || fail "detach: $line"
 echo "$line"
-request 3 4
+request 3 5
 echo q >&3
 exec 3>&-
 rl_wait_exit "$pid" 10

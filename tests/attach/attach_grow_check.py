@@ -71,6 +71,11 @@ if i:
           sum(r["blocks"] for r in i["retainers"]
               if hop(r["path"][0]) == PRE and
               r["path"][-1]["target_offset"] == 40), 11)
+v = sites.get("make_valloc", [])
+equal("make_valloc (lazily bound slot): sites", len(v), 1)
+if v:
+    equal("make_valloc: blocks", v[0]["blocks"], [0, 3])
+    equal("make_valloc: unreachable", v[0]["unreachable_blocks"], 0)
 equal("other growing sites",
       sorted(k for k in sites if not k.startswith("make_")), [])
 sys.exit(status())
