@@ -4,6 +4,9 @@
  *   v N   N blocks of valloc (make_valloc, kept in a global array): the
  *         first call of valloc, so its GOT slot is not bound yet at the
  *         attach (lazy binding); prints "done N"
+ *   l N   loads attach_dllib (argv[1]) with dlopen, the first time, and
+ *         keeps N blocks of its attach_dl_alloc in a global array: a
+ *         module loaded after the attach; prints "done N"
  *   q     exits
  * Each request, in this order:
  *   make_entry   48 bytes into a global cache: a hash table whose bucket
@@ -19,6 +22,7 @@
  * after are, and reach the old ones' chains only through them (or the
  * bucket array): the cache, the worker's list and the interior list are
  * held, the dropped requests lost. */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,8 +54,19 @@ static char *g_ilist;  /* offset 40 of the first node */
 static inode *g_itail; /* written once, read by appends */
 static uint64_t g_seq;
 static int g_to_worker[2], g_from_worker[2];
-static void *g_valloc[16];
-static unsigned g_n_valloc;
+static void *g_valloc[16], *g_dl[16];
+static unsigned g_n_valloc, g_n_dl;
+
+static void load_and_alloc(const char *lib, unsigned long n) {
+  static void *(*alloc)(size_t);
+  if (!alloc) {
+    void *h = dlopen(lib, RTLD_NOW);
+    if (!h || !(alloc = (void *(*)(size_t))dlsym(h, "attach_dl_alloc")))
+      exit(4);
+  }
+  for (unsigned long i = 0; i < n && g_n_dl < 16; i++)
+    g_dl[g_n_dl++] = alloc(200);
+}
 
 __attribute__((noinline)) static void *make_valloc(void) {
   return valloc(100);
@@ -130,7 +145,7 @@ static void serve(unsigned long n) {
   }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   g_buckets = calloc(BUCKETS, sizeof *g_buckets);
   pthread_t t;
@@ -144,6 +159,9 @@ int main(void) {
       break;
     if (sscanf(line, "r %lu", &n) == 1) {
       serve(n);
+      printf("done %lu\n", n);
+    } else if (sscanf(line, "l %lu", &n) == 1 && argc > 1) {
+      load_and_alloc(argv[1], n);
       printf("done %lu\n", n);
     } else if (sscanf(line, "v %lu", &n) == 1) {
       for (unsigned long i = 0; i < n && g_n_valloc < 16; i++)

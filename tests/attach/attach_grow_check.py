@@ -76,6 +76,12 @@ equal("make_valloc (lazily bound slot): sites", len(v), 1)
 if v:
     equal("make_valloc: blocks", v[0]["blocks"], [0, 3])
     equal("make_valloc: unreachable", v[0]["unreachable_blocks"], 0)
+d = sites.get("attach_dl_alloc", [])
+equal("attach_dl_alloc (a module loaded after attach): sites", len(d), 1)
+if d:
+    equal("attach_dl_alloc: blocks", d[0]["blocks"], [0, 2])
+    equal("attach_dl_alloc: bytes", d[0]["bytes"], [0, 400])
 equal("other growing sites",
-      sorted(k for k in sites if not k.startswith("make_")), [])
+      sorted(k for k in sites
+             if not k.startswith("make_") and k != "attach_dl_alloc"), [])
 sys.exit(status())
