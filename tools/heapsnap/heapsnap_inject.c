@@ -22,7 +22,9 @@
 #include "heapsnap_inject.h"
 #include "hs_tool.h"
 
-#define HS__WAIT_NS 5000000000ull /* a safe point, or a call, at most */
+#define HS__WAIT_NS 5000000000ull  /* for a safe point, at most */
+#define HS__CALL_NS 30000000000ull /* for a call: dlopen on a loaded machine   \
+                                    */
 #define HS__THREADS_MAX 4096
 
 static uint64_t hs__mono_ns(void) {
@@ -518,7 +520,7 @@ int hs__inject_open(hs__inject *ij, const char *cmd, int pid) {
     return rc;
   if (rc == -ESRCH) {
     hs__tool_error(cmd, "process %d exited", pid);
-    return -ESRCH;
+    return HS__TOOL_EFAIL;
   }
   if (rc) {
     hs__tool_error(cmd,
@@ -552,7 +554,7 @@ void hs__inject_read_str(const hs__inject *ij, uint64_t addr, char *buf,
 /* Runs the thread until the call returns to address 0 (a SIGSEGV stop
  * there); signals meanwhile are kept. */
 static int hs__run_call(hs__inject *ij, uint64_t *ret) {
-  const uint64_t deadline = hs__mono_ns() + HS__WAIT_NS;
+  const uint64_t deadline = hs__mono_ns() + HS__CALL_NS;
   ptrace(PTRACE_CONT, ij->tid, 0, 0);
   for (;;) {
     int status;
@@ -602,10 +604,10 @@ int hs__inject_call(hs__inject *ij, uint64_t fn, uint64_t args[6],
     hs__tool_error(ij->cmd, "process %d exited during the call", ij->pid);
   else if (rc == -ETIMEDOUT)
     hs__tool_error(ij->cmd, "process %d: the call did not return in %llu s",
-                   ij->pid, HS__WAIT_NS / 1000000000ull);
+                   ij->pid, HS__CALL_NS / 1000000000ull);
   else if (rc)
     hs__tool_error(ij->cmd, "process %d: the call faulted", ij->pid);
-  return rc ? (rc == -ESRCH ? rc : HS__TOOL_EFAIL) : 0;
+  return rc ? HS__TOOL_EFAIL : 0;
 }
 
 void hs__inject_close(hs__inject *ij) {

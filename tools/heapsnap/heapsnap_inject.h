@@ -38,12 +38,13 @@ typedef struct hs__inject {
 
 /*! Takes a thread of process pid at a safe point (waits up to 5 s for one).
  * @return : 0, -EPERM when ptrace is not permitted (said what to change),
- * -ESRCH when the process is gone, HS__TOOL_EFAIL otherwise. */
+ * HS__TOOL_EFAIL otherwise (the process exited, no safe point; said). */
 int hs__inject_open(hs__inject *ij, const char *cmd, int pid);
 
 /*! Calls fn(args[0..5]) in the taken thread. When str is not NULL, it is
  * copied onto the thread's stack (below its red zone) and args[0] set to
- * its address. @return : 0 with *ret the call's rax, or a code. */
+ * its address. @return : 0 with *ret the call's rax, or HS__TOOL_EFAIL
+ * after one line (the process exited, the call faulted or hung). */
 int hs__inject_call(hs__inject *ij, uint64_t fn, uint64_t args[6],
                     const char *str, uint64_t *ret);
 
