@@ -44,8 +44,8 @@ size_t malloc_usable_size(void *p);
 
 static void *hs__dlopen_hook(const char *file, int mode);
 
-/* The API the preloaded shim interposes (its allocation part), dlopen
- * added. The library is linked -Bsymbolic-functions, so each name here is
+/* The API the preloaded shim interposes (its allocation part and
+ * dl_iterate_phdr), dlopen added. The library is linked -Bsymbolic-functions, so each name here is
  * the shim's own hook. real: the definition the slots held, from the
  * global scope. */
 typedef struct hs__hook {
@@ -75,6 +75,10 @@ static hs__hook hs__hooks[] = {
     {"sdallocx", (void *)sdallocx, NULL, NULL},
     {"nallocx", (void *)nallocx, NULL, NULL},
     {"dlclose", (void *)dlclose, NULL, NULL},
+    /* the preloaded shim's too: libunwind's calls in a child of fork whose
+     * parent had the loader's lock held must be answered from the copy
+     * (hs_loader.c), or the child's first tracked allocation hangs */
+    {"dl_iterate_phdr", (void *)dl_iterate_phdr, NULL, NULL},
     {"dlopen", (void *)hs__dlopen_hook, NULL, NULL},
 };
 #define HS_HOOKS (sizeof hs__hooks / sizeof *hs__hooks)

@@ -7,9 +7,12 @@
  * fill pattern checked before each free or resize: a block freed by the
  * wrong allocator, moved or corrupted shows. The main thread waits in
  * pthread_join (a futex: not a waiting call heapsnap uses), so attach
- * takes a thread at an allocation function's entry.
+ * takes a thread running the program's own code. With FORK (not in the
+ * ctest: a known hang, see docs/heapsnap.md), thread 0 also forks a child
+ * every 4096 rounds (the child allocates, frees and exits), so forks
+ * happen while heapsnap attaches, detaches and snapshots.
  *
- * usage: attach_stress STOP
+ * usage: attach_stress STOP [fork]
  * stdout: one line per thread, "thread N: ok" or its first error, the same
  * with and without heapsnap; stderr: "signals N", the SIGRTMIN+1 it took
  * (the driver sends some while attaching). */
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define THREADS 4
@@ -33,6 +37,7 @@ typedef struct hdr {
 } hdr;
 
 static const char *g_stop;
+static int g_fork;
 static atomic_uint g_signals;
 
 static void on_signal(int sig) {
@@ -135,6 +140,24 @@ static int round_on(hdr **slot, uint64_t *rng, uint64_t tag) {
   return *slot ? 0 : 3;
 }
 
+/* A child that allocates through whatever the GOT says now, then exits;
+ * 0 when it did so. */
+static int fork_child(void) {
+  const pid_t c = fork();
+  if (c == 0) {
+    char *p = malloc(64);
+    if (p)
+      memset(p, 1, 64);
+    free(p);
+    _exit(p ? 0 : 1);
+  }
+  int st = 0;
+  return c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) &&
+                 WEXITSTATUS(st) == 0
+             ? 0
+             : 5;
+}
+
 static void *worker(void *arg) {
   const long id = (long)arg;
   hdr **slots = calloc(SLOTS, sizeof *slots);
@@ -142,6 +165,8 @@ static void *worker(void *arg) {
   int err = 0;
   for (uint64_t i = 0; !err; i++) {
     if (i % 1024 == 0 && access(g_stop, F_OK) == 0)
+      break;
+    if (g_fork && id == 0 && i % 4096 == 4095 && (err = fork_child()))
       break;
     err = round_on(&slots[i % SLOTS], &rng, ++tag);
   }
@@ -155,9 +180,10 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2)
+  if (argc < 2 || argc > 3)
     return 2;
   g_stop = argv[1];
+  g_fork = argc == 3 && strcmp(argv[2], "fork") == 0;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
