@@ -4,12 +4,12 @@
  * One thread of the process is taken at a safe point, never inside the
  * allocator or the loader: a thread blocked in a system call that waits
  * (poll, epoll_wait, nanosleep, accept, read...) from outside ld.so, or,
- * when no thread waits, the first thread to reach the entry of malloc,
- * free, calloc or realloc (hardware breakpoints, in every thread). Only
- * that thread is held while the calls run; the others run on (a thread
- * holding an allocator lock must be able to let go of it). Signals the
- * held thread receives meanwhile are kept and delivered when it is let go;
- * a system call the stop interrupted is restarted.
+ * when none waits, a thread stopped (briefly, one at a time) while it runs
+ * code that is not the C library's, ld.so's or the allocator's. Only that
+ * thread is held while the calls run; the others run on (a thread holding
+ * an allocator lock must be able to let go of it). Signals the held thread
+ * receives meanwhile are kept and delivered when it is let go; a system
+ * call the stop interrupted is restarted.
  *
  * Every function returns 0 or a negative code after one line
  * (hs__tool_error, command `cmd`). */
