@@ -16,7 +16,9 @@
  *
  * Build: cc -O2 -g -fno-omit-frame-pointer -pthread allocbench.c
  * Usage: allocbench [-t threads=2] [-n ops_per_thread=2000000] [-d depth=12]
- *                   [-p paths=64] [-l leak_blocks=1000]
+ *                   [-p paths=64] [-l leak_blocks=1000] [-w]
+ * -w: wait for a line on stdin before the timed run (bench/attach_cost.sh
+ * attaches heapsnap meanwhile).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -33,7 +35,7 @@
   __asm__ volatile("" ::: "memory") /* also defeats tail calls */
 
 static long g_ops = 2000000;
-static int g_threads = 2, g_depth = 12, g_leak = 1000;
+static int g_threads = 2, g_depth = 12, g_leak = 1000, g_wait;
 static unsigned g_paths = 64;
 
 struct tstate {
@@ -155,7 +157,7 @@ static double now(void) {
 
 int main(int argc, char **argv) {
   int c;
-  while ((c = getopt(argc, argv, "t:n:d:p:l:")) != -1) {
+  while ((c = getopt(argc, argv, "t:n:d:p:l:w")) != -1) {
     switch (c) {
     case 't':
       g_threads = atoi(optarg);
@@ -172,10 +174,13 @@ int main(int argc, char **argv) {
     case 'l':
       g_leak = atoi(optarg);
       break;
+    case 'w':
+      g_wait = 1;
+      break;
     default:
       fprintf(stderr,
               "usage: %s [-t threads] [-n ops/thread] [-d depth] "
-              "[-p paths] [-l leak_blocks]\n",
+              "[-p paths] [-l leak_blocks] [-w]\n",
               argv[0]);
       return 2;
     }
@@ -183,6 +188,9 @@ int main(int argc, char **argv) {
   if (g_threads < 1 || g_paths < 1 || g_depth < 0)
     return 2;
 
+  char line[16];
+  if (g_wait && !fgets(line, sizeof line, stdin))
+    return 2;
   pthread_t *tid = calloc((size_t)g_threads, sizeof *tid);
   struct tstate **ts = calloc((size_t)g_threads, sizeof *ts);
   double t0 = now();

@@ -43,6 +43,9 @@ const char *hs_strerror(int err);
 /* The heap graph (GRPH) is present: every pointer the scan followed, so a
  * reader can work out dominators and retained sizes. Only with SCANNED. */
 #define HS_SNAP_GRAPH 0x10u
+/* Tracking began at an attach (`heapsnap attach`), at start_ns: blocks
+ * allocated before it are not in the snapshot. */
+#define HS_SNAP_ATTACHED 0x20u
 
 typedef struct hs_header {
   uint32_t version;        /* format version of the file */

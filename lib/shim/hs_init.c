@@ -13,13 +13,21 @@
 
 static _Atomic int hs__resolve_state; /* 0 no, 1 under way, 2 done */
 
+/* Preloaded, the allocator is the definition after the shim's. Attached
+ * (loaded by dlopen, in no one's scope), it is the one every module bound
+ * to: the first in the global scope, jemalloc's when the program links it. */
+#ifdef HS_ATTACH
+#define hs__os_symbol_alloc hs__attach_symbol
+#else
+#define hs__os_symbol_alloc hs__os_symbol_next
+#endif
 #define HS_SYM(name)                                                           \
-  hs__real.name = (__typeof__(hs__real.name))hs__os_symbol_next(#name)
+  hs__real.name = (__typeof__(hs__real.name))hs__os_symbol_alloc(#name)
 /* The four the hooks jump through without a test keep their boot function
  * (hs_hooks.c) when the allocator has none. */
 #define HS_SYM_HOT(name)                                                       \
   do {                                                                         \
-    void *const f = hs__os_symbol_next(#name);                                 \
+    void *const f = hs__os_symbol_alloc(#name);                                \
     if (f)                                                                     \
       hs__real.name = (__typeof__(hs__real.name))f;                            \
   } while (0)
@@ -138,28 +146,44 @@ static int hs__own_text(void) {
   return 0;
 }
 
+/* What the constructor (preloaded) or hs_attach_start (attached, the
+ * settings loaded first) does before tracking goes on: the tables once,
+ * the rest at each start. @return : 0, or a code after one line. */
+int hs__shim_start(void) {
+  static int reserved;
+  if (!hs__allocator_found()) {
+    hs__say("cannot find the allocator's malloc; not tracking");
+    return HS_EINVAL;
+  }
+  if (!reserved && (hs__table_init() || hs__stacks_init() || hs__own_text())) {
+    hs__say("cannot reserve memory for the tables; not tracking");
+    return HS_ENOMEM;
+  }
+  if (!reserved)
+    pthread_atfork(hs__fork_prepare, hs__fork_parent, hs__fork_child);
+  reserved = 1;
+  hs__sample_init(); /* before tracking: full mode's frees must look */
+  hs__snap_mark_start();
+  hs__status_open();
+  hs__trigger_start();
+  return 0;
+}
+
 /* Priority 200: before the constructors of the program and of libraries
- * loaded after the shim, which may already allocate. */
+ * loaded after the shim, which may already allocate. Attached, the shim
+ * starts in hs_attach_start (hs_attach.c) instead. */
 __attribute__((constructor(200))) static void hs__init(void) {
+#ifndef HS_ATTACH
   hs__busy = 1;
   hs__resolve();
   hs__loader_init();
   hs__exec_init();
   hs__settings_load();
-  if (!hs__allocator_found()) {
-    hs__say("cannot find the allocator's malloc; not tracking");
-  } else if (hs__table_init() || hs__stacks_init() || hs__own_text()) {
-    hs__say("cannot reserve memory for the tables; not tracking");
-  } else {
-    hs__sample_init(); /* before tracking: full mode's frees must look */
-    hs__scan_main_tls();
-    hs__snap_mark_start();
-    pthread_atfork(hs__fork_prepare, hs__fork_parent, hs__fork_child);
-    hs__status_open();
-    hs__trigger_start();
+  hs__scan_main_tls();
+  if (hs__shim_start() == 0)
     hs__tracking = 1;
-  }
   hs__busy = 0;
+#endif
 }
 
 /* exit(). Runs after the program's atexit handlers and static destructors

@@ -105,6 +105,12 @@ int hs__sample_hit(uint64_t n) {
 
 uint8_t hs__free_looks;
 
+void hs__sample_clear(int filter) {
+  if (filter) /* 4 MiB: only when a sampled attach used it */
+    memset(hs__sample_filter, 0, sizeof hs__sample_filter);
+  hs__free_looks = hs__cfg.sample_bytes == 0;
+}
+
 void hs__sample_init(void) {
   if (hs__cfg.sample_bytes)
     return;

@@ -78,7 +78,14 @@ void hs__scan_self(uint64_t sp) {
 static uint64_t hs__tls_lo, hs__tls_hi;
 
 void hs__scan_main_tls(void) {
-  const uint64_t tp = (uint64_t)__builtin_thread_pointer();
+  hs__scan_main_tls_at((uint64_t)__builtin_thread_pointer());
+}
+
+void hs__scan_main_tls_at(uint64_t tp) {
+  if (!tp) {
+    hs__tls_lo = hs__tls_hi = 0;
+    return;
+  }
   size_t size = 0, align = 0;
   void (*info)(size_t *, size_t *) = (void (*)(
       size_t *, size_t *))hs__os_symbol_any("_dl_get_tls_static_info");
@@ -570,6 +577,99 @@ static int hs__classify_rest(hs__walk *k, uint64_t a, uint64_t b,
   return hs__classify_root(k, lo, hi, path, lo == a && guard_below);
 }
 
+/* A fault while a root is scanned (a module dlclose'd since its data
+ * segment was listed) skips the rest of that root; anywhere else the
+ * scan gives up. */
+static sigjmp_buf hs__fault_jmp;
+static volatile int hs__fault_armed;
+
+#ifdef HS_ATTACH
+/* Attach mode: the blocks malloc handed out before the attach are not in
+ * the table, yet the program's structures may run through them (a hash
+ * table's bucket array, a list's first nodes). In glibc's heaps (not with
+ * jemalloc) they are found by walking the chunk headers: each chunk's size,
+ * in use when the next one's PREV_INUSE bit says so; every in-use chunk
+ * that is not a tracked block is a root, named "allocated before attach".
+ * Chunks in tcache and fastbins look in use: what they held before their
+ * free stays a root. A heap is the [heap] mapping (up to the break) or an
+ * arena's heap, 64 MiB-aligned, its heap_info giving its size (the kernel
+ * may have merged it with other mappings). Its first chunk lies after the
+ * heap's own headers: the first offset from which the chunks tile the
+ * heap exactly, up to the top chunk, is taken; a heap that no offset tiles
+ * is not a root. */
+static uint8_t hs__preattach[HS_ROOTS_MAX]; /* in the child */
+
+#define HS_HEAP_MAX (64ull << 20) /* glibc's HEAP_MAX_SIZE, 64-bit */
+#define HS_HEAP_HEAD 4096 /* heap_info and an arena come before the chunks */
+
+static uint64_t hs__chunk_size(uint64_t c) {
+  return *(const uint64_t *)(c + 8) & ~7ull;
+}
+
+/* 1 when the chunks from c on end exactly at end (the top chunk's end). */
+static int hs__chunks_tile(uint64_t c, uint64_t end) {
+  for (uint64_t size; c + 32 <= end; c += size) {
+    size = hs__chunk_size(c);
+    if (size < 32 || (size & 15) || c + size > end)
+      return 0;
+    if (c + size == end)
+      return 1;
+  }
+  return 0;
+}
+
+static void hs__scan_chunks(hs__walk *k, uint32_t root, uint64_t c,
+                            uint64_t end) {
+  for (uint64_t next; (next = c + hs__chunk_size(c)) < end; c = next)
+    if ((*(const uint64_t *)(next + 8) & 1) && hs__find(k, c + 16) < 0)
+      for (uint64_t p = c + 16; p < next + 8; p += 8)
+        hs__scan_word(k, root, p, 0);
+}
+
+static void hs__scan_heap(hs__walk *k, uint32_t root, uint64_t h,
+                          uint64_t end) {
+  for (uint64_t off = 0; off < HS_HEAP_HEAD && h + off < end; off += 16)
+    if (hs__chunks_tile(h + off, end)) {
+      hs__scan_chunks(k, root, h + off, end);
+      return;
+    }
+}
+
+static void hs__scan_preattach(hs__walk *k, uint32_t root) {
+  const hs__root *r = &k->sc->out->roots[root];
+  if (strncmp(r->name, "[heap]", 6) == 0) {
+    hs__scan_heap(k, root, r->start, r->end);
+    return;
+  }
+  for (uint64_t h = (r->start + HS_HEAP_MAX - 1) & ~(HS_HEAP_MAX - 1);
+       h + 32 <= r->end; h += HS_HEAP_MAX) {
+    const uint64_t size = ((const uint64_t *)h)[2]; /* heap_info.size */
+    if (size >= 4096 && size <= HS_HEAP_MAX && h + size <= r->end)
+      hs__scan_heap(k, root, h, h + size);
+  }
+}
+
+static void hs__scan_preattach_safe(hs__walk *k, uint32_t root) {
+  if (sigsetjmp(hs__fault_jmp, 1) == 0) {
+    hs__fault_armed = 1;
+    hs__scan_preattach(k, root);
+  }
+  hs__fault_armed = 0;
+}
+
+/* A mapping of malloc's: a root of the chunks allocated before attach. */
+static int hs__classify_preattach(hs__walk *k, uint64_t a, uint64_t b,
+                                  const char *path) {
+  hs__root *r;
+  if (k->sc->jemalloc || !(r = hs__root_add(k, HS_ROOT_MAPPING, a, b)))
+    return 0;
+  snprintf(r->name, sizeof r->name, "%s allocated before attach",
+           path[0] ? path : "[arena]");
+  hs__preattach[r - k->sc->out->roots] = 1;
+  return 0;
+}
+#endif
+
 /* One writable private line of /proc/self/maps: a root, or not.
  * @return : 1 when [a, b) is scanned whole. */
 static int hs__classify_root(hs__walk *k, uint64_t a, uint64_t b,
@@ -588,6 +688,10 @@ static int hs__classify_root(hs__walk *k, uint64_t a, uint64_t b,
     snprintf(r->name, sizeof r->name, "%s", th ? th->name : "main");
     return r->start == a;
   }
+#ifdef HS_ATTACH
+  if (!strcmp(path, "[heap]") || (!path[0] && hs__malloc_owns(k, a, b)))
+    return hs__classify_preattach(k, a, b, path);
+#endif
   if ((path[0] && path[0] != '[') || !strcmp(path, "[heap]") ||
       !strncmp(path, "[v", 2) || sc->jemalloc || hs__malloc_owns(k, a, b) ||
       hs__dead_stack(sc, a, b, guard_below))
@@ -734,12 +838,6 @@ static void hs__roots_from_modules(hs__walk *k) {
   }
 }
 
-/* A fault while a root is scanned (a module dlclose'd since its data
- * segment was listed) skips the rest of that root; anywhere else the
- * scan gives up. */
-static sigjmp_buf hs__fault_jmp;
-static volatile int hs__fault_armed;
-
 static void hs__on_fault(int sig) {
   if (hs__fault_armed)
     siglongjmp(hs__fault_jmp, 1);
@@ -865,6 +963,10 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
         hs__scan_registers(&k, r);
       else if (hs__remote[r])
         hs__scan_remote(&k, r, chunk, 1 << 16);
+#ifdef HS_ATTACH
+      else if (hs__preattach[r])
+        hs__scan_preattach_safe(&k, r);
+#endif
       else
         hs__scan_root_safe(&k, r,
                            root->module != UINT32_MAX &&

@@ -107,6 +107,9 @@ extern hs__real_fns hs__real;
 extern int hs__tracking; /* set once start-up is complete */
 void hs__resolve(void);
 int hs__allocator_found(void); /* 1 once malloc and free are resolved */
+/*! The start after the settings (hs_init.c): tables (once), sampling,
+ * status file, the shim's thread. @return : 0 or a code after one line. */
+int hs__shim_start(void);
 
 typedef struct hs__range {
   uint64_t start, end;
@@ -204,6 +207,7 @@ void hs__table_decode(const uint64_t *pair, hs__entry *out);
  * @return : the buffer holding the result, pairs or tmp. */
 uint64_t *hs__table_sort(uint64_t *pairs, uint64_t *tmp, size_t n);
 uint32_t hs__table_epoch_advance_locked(void); /* returns the old epoch */
+void hs__table_clear(void); /* attach mode: a new attach starts empty */
 
 /* The stack table's hash of frames f[0..depth): one multiply a frame, so
  * that the walk can work it out as it goes (its loads, one frame after
@@ -320,6 +324,9 @@ void hs__sample_release(void); /* gives the held countdown back */
 /*! Reseeds this thread's generator (tests): the same seed, the same gaps. */
 void hs__sample_reset(uint64_t seed);
 uint64_t hs__sample_gap(void); /* the next gap drawn (tests) */
+/*! Attach mode, at a new attach: the filter emptied (filter != 0: the
+ * last attach sampled), full mode's flag set from the settings. */
+void hs__sample_clear(int filter);
 
 /* hs_modules.c: every module seen loaded, including dlclose'd ones. */
 void hs__modules_refresh(void);
@@ -424,6 +431,9 @@ void hs__scan_self(uint64_t sp);
 /*! At start, in the main thread: where its static TLS and descriptor
  * are, a root of every scan. */
 void hs__scan_main_tls(void);
+/*! The same from the main thread's thread pointer tp, read by `heapsnap
+ * attach` (0: unknown, no such root). */
+void hs__scan_main_tls_at(uint64_t tp);
 /*! Before the table locks: what the child cannot gather itself, room for
  * cap blocks' results and, in precise mode, the helper that stops the
  * threads. @return : the scan, or NULL with *note saying why there is
@@ -495,6 +505,20 @@ void hs__trigger_stop(void);
 void hs__trigger_fork_child(void);
 extern volatile int hs__thread_pending; /* child of fork: start it lazily */
 void hs__trigger_start_pending(void);
+
+/* Attach mode only (libheapsnap-attach.so, HS_ATTACH). */
+#ifdef HS_ATTACH
+void hs__trigger_end(void); /* detach: the shim's thread ends */
+/*! Detach: the program's disposition of the shim's signal put back. */
+void hs__signal_release(void (*ours)(int));
+/*! hs_attach.c: the GOT slots of modules loaded since the last pass
+ * pointed at the hooks (a snapshot, dlopen, dlclose). */
+void hs__attach_refresh(void);
+/*! The definition of name every module bound to: the first in load order
+ * that is a function body (not an executable's PLT entry standing for it),
+ * never the shim's own. NULL when there is none. */
+void *hs__attach_symbol(const char *name);
+#endif
 
 #pragma GCC visibility pop
 

@@ -123,6 +123,13 @@ int hs__os_sigmask(int how, const sigset_t *set, sigset_t *old) {
  * against the program's view. */
 void hs__signal_fix_slow(void) {
   const uint32_t gen = atomic_load(&hs__sig_gen);
+#ifdef HS_ATTACH
+  /* Attached, the mask calls are the C library's: a signal blocked here
+   * would show in the program's own masks. Its threads are left as they
+   * are; `heapsnap snap` signals the shim's thread alone. */
+  hs__sig_seen = gen;
+  return;
+#endif
   const int cur = atomic_load(&hs__sig_cur);
   sigset_t unblock, block;
   sigemptyset(&unblock);
@@ -505,3 +512,18 @@ int hs__signal_current(void) {
 void hs__signal_fork_child(void) {
   pthread_mutex_init(&hs__sig_lock, NULL);
 }
+
+#ifdef HS_ATTACH
+/* Detach: the program's disposition of the shim's signal, back in place
+ * of the shim's handler (left alone when something replaced that). */
+void hs__signal_release(void (*ours)(int)) {
+  const int cur = atomic_load(&hs__sig_cur);
+  struct sigaction q;
+  if (cur && hs__os_sigaction(cur, NULL, &q) == 0 && q.sa_handler == ours)
+    hs__os_sigaction(cur, &hs__app_act, NULL);
+  atomic_store(&hs__sig_cur, 0);
+  atomic_store(&hs__claimed, 0);
+  atomic_store(&hs__sig_ready, 0);
+  hs__sig_view = 0;
+}
+#endif

@@ -135,6 +135,9 @@ static void hs__header_fill(hs_header *h, const hs__copy *c,
   h->flags |=
       c->scan && hs__scan_graph(c->scan, &graph_len) ? HS_SNAP_GRAPH : 0;
   h->flags |= hs__cfg.sample_bytes ? HS_SNAP_SAMPLED : 0;
+#ifdef HS_ATTACH
+  h->flags |= HS_SNAP_ATTACHED; /* start_ns: the attach */
+#endif
   h->sample_bytes = hs__cfg.sample_bytes;
   /* Scanned: what precise mode missed, if anything; else why no scan. */
   h->scan_note = c->scan        ? hs__scan_stop_note(c->scan)

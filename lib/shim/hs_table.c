@@ -334,3 +334,15 @@ uint32_t hs__table_epoch_advance_locked(void) {
   hs__assert_all_held();
   return hs__epoch++;
 }
+
+/* Attach mode, at a new attach: what a former one left is forgotten (its
+ * blocks may have been freed while no hook saw it). The epoch goes on. */
+void hs__table_clear(void) {
+  hs__table_lock_all();
+  for (unsigned i = 0; i < HS_SHARDS; i++) {
+    hs__shard *const s = &hs__shards[i];
+    memset(s->slots, 0, (s->mask + 1) * 16);
+    s->count = 0;
+  }
+  hs__table_unlock_all();
+}

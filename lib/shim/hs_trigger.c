@@ -42,6 +42,8 @@ static _Atomic unsigned hs__requested, hs__served; /* signals; covered */
  * each time it blocks it again, waits is advanced (hs__trigger_retarget). */
 static _Atomic int hs__waiting;
 static _Atomic unsigned hs__waits;
+/* Attach mode: detach ends the thread (hs__trigger_end). */
+static _Atomic int hs__quit;
 
 static void hs__on_signal(int sig) {
   (void)sig;
@@ -109,6 +111,8 @@ static const char *hs__wait(struct timespec *due) {
   for (;;) {
     hs__signal_check(hs__on_signal);
     const int rc = hs__wait_once(due);
+    if (atomic_load(&hs__quit))
+      return NULL;
     if (rc == 0 && atomic_load(&hs__requested) != atomic_load(&hs__served))
       return "signal";
     if (rc != 0 && errno == ETIMEDOUT) {
@@ -130,6 +134,8 @@ static void *hs__thread_main(void *arg) {
                          (long)(first % 1000000000u)};
   for (;;) {
     const char *trigger = hs__wait(&due);
+    if (!trigger)
+      return NULL; /* detached */
     while (sem_trywait(&hs__sem) == 0)
       ; /* a burst of signals makes one snapshot */
     const unsigned covered = atomic_load(&hs__requested);
@@ -139,6 +145,9 @@ static void *hs__thread_main(void *arg) {
       for (;;)
         pause();
     }
+#ifdef HS_ATTACH
+    hs__attach_refresh(); /* modules the C library loaded by itself */
+#endif
     hs__snapshot_take(trigger, NULL, 0);
     atomic_store(&hs__served, covered);
     atomic_store(&hs__snapping, 0);
@@ -202,7 +211,9 @@ static void hs__thread_create(void) {
     pthread_attr_setstack(&attr, stack, HS_THREAD_STACK);
   else
     pthread_attr_setstacksize(&attr, HS_THREAD_STACK);
+#ifndef HS_ATTACH /* attached: detach joins it, then reuses its stack */
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+#endif
   /* Created with every signal blocked, so none lands on it before it has
    * set its own mask. */
   sigset_t all, old;
@@ -254,3 +265,20 @@ void hs__trigger_start_pending(void) {
   if (hs__signal_current() || hs__cfg.interval_ns)
     hs__thread_create();
 }
+
+#ifdef HS_ATTACH
+/* Detach: the thread finishes a snapshot under way and ends; the signal
+ * goes back to what the program had. Attaching again starts it anew. */
+void hs__trigger_end(void) {
+  if (hs__have_thread) {
+    atomic_store(&hs__quit, 1);
+    sem_post(&hs__sem);
+    pthread_join(hs__thread_id, NULL);
+    hs__have_thread = 0;
+    atomic_store(&hs__quit, 0);
+  }
+  hs__signal_release(hs__on_signal);
+  atomic_store(&hs__served, atomic_load(&hs__requested));
+  sem_destroy(&hs__sem);
+}
+#endif

@@ -569,7 +569,9 @@ static uint64_t hs__rule_learn(uint64_t pc, uint32_t gen) {
  * cache is dropped when the generation moves. An entry whose rule is the
  * frame-pointer one has HS_TC_FP set in its pc (a return address never
  * has bit 63), so the walk's common case is one load and one compare. */
+#ifndef HS_TCACHE_BITS /* the attach build's is smaller (CMakeLists.txt) */
 #define HS_TCACHE_BITS 8
+#endif
 #define HS_TC_FP (1ull << 63)
 /* The pcs first, then the rules: the walk's common case reads pc[] only,
  * indexed by 8 (one addressing mode, no shift and add). */

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "hd.h"
 #include "hd_names.h"
@@ -459,8 +460,26 @@ static void hd_text_title(const hd_diff *d, FILE *out) {
   fputc('\n', out);
 }
 
+/* A process attached to (`heapsnap attach`): its snapshots know nothing
+ * of what it allocated before. */
+static void hd_text_attached(const hd_diff *d, FILE *out) {
+  const hs_header *h = d->snaps[0].h;
+  if (!(h->flags & HS_SNAP_ATTACHED))
+    return;
+  char when[32] = "?";
+  const time_t t = (time_t)(h->start_ns / 1000000000u);
+  struct tm tm;
+  if (gmtime_r(&t, &tm))
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  fprintf(out,
+          "tracking since attach (%s): blocks allocated before it are not "
+          "counted\n",
+          when);
+}
+
 void hd_report_text(hd_diff *d, FILE *out) {
   hd_text_title(d, out);
+  hd_text_attached(d, out);
   if (d->sampled)
     fprintf(out,
             "sampled (mean gap %" PRIu64 " bytes): numbers are "
@@ -828,6 +847,8 @@ void hd_report_json(hd_diff *d, FILE *out) {
               ? "true"
               : "false");
   hd_json_str(out, d->snaps[d->n_snaps - 1].h->scan_note);
+  fprintf(out, ",\n  \"attached\": %s",
+          d->snaps[0].h->flags & HS_SNAP_ATTACHED ? "true" : "false");
   fprintf(out, ",\n  \"sampled\": %s,\n  \"group_by\": \"%s\",\n",
           d->sampled ? "true" : "false",
           (const char *[]){"stack", "function", "line"}[d->opt->group_by]);

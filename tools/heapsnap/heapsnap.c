@@ -31,6 +31,10 @@ static const char hs__help_main[] =
     "shim\n"
     "  dump [OPTIONS] FILE               print a snapshot file, symbolized\n"
     "      --top N  --raw  --sysroot DIR  --debug-dir DIR\n"
+    "  attach [OPTIONS] PID              load the shim into a running "
+    "process\n"
+    "      --dir D  --interval S  --sample BYTES  --no-scan\n"
+    "  detach PID                        stop tracking an attached process\n"
     "  help [COMMAND]                    this help, or a command's\n"
     "\n"
     "options:\n"
@@ -59,6 +63,8 @@ static const hs__command hs__commands[] = {
     {"snap", hs__cmd_snap, hs__help_snap},
     {"ps", hs__cmd_ps, hs__help_ps},
     {"dump", hs__cmd_dump, hs__help_dump},
+    {"attach", hs__cmd_attach, hs__help_attach},
+    {"detach", hs__cmd_detach, hs__help_detach},
 };
 
 static const hs__command *hs__command_find(const char *name) {

@@ -22,4 +22,16 @@ extern const char hs__help_ps[];
 int hs__cmd_dump(int argc, char **argv);
 extern const char hs__help_dump[];
 
+/*! heapsnap attach [options] PID : loads the shim into a running process.
+ * heapsnap detach PID : stops it. */
+int hs__cmd_attach(int argc, char **argv);
+extern const char hs__help_attach[];
+int hs__cmd_detach(int argc, char **argv);
+extern const char hs__help_detach[];
+
+/*! The preloaded shim's path ($HEAPSNAP_LIB, else beside the launcher)
+ * into out (PATH_MAX bytes). @return : 0, or a code after one line that
+ * names cmd. */
+int hs__shim_path(const char *cmd, char *out);
+
 #endif /* HEAPSNAP_CMDS_H */

@@ -149,9 +149,13 @@ static void hs__dump_argv(const hs_header *h) {
 static void hs__dump_tracking(const hs_header *h) {
   hs__dump_field("tracking");
   if (h->flags & HS_SNAP_SAMPLED)
-    printf("sampled (mean gap %" PRIu64 " bytes)\n", h->sample_bytes);
+    printf("sampled (mean gap %" PRIu64 " bytes)", h->sample_bytes);
   else
-    printf("full\n");
+    printf("full");
+  /* start_ns ("shim started") is then the attach */
+  printf("%s\n", h->flags & HS_SNAP_ATTACHED
+                     ? ", since attach (blocks allocated before not tracked)"
+                     : "");
   if (h->flags & HS_SNAP_STACKS_FULL)
     hs__dump_str("note", "the stack table filled up: some blocks have an "
                          "unknown stack (stack 0)");

@@ -80,7 +80,8 @@ int hs__proc_get(int pid, hs__proc *p) {
   return 0;
 }
 
-/* 1 when the mapped file named on a maps line is libheapsnap.so. */
+/* What the mapped file named on a maps line is: HS__SHIM_PRELOADED for
+ * libheapsnap.so, HS__SHIM_ATTACHED for libheapsnap-attach.so, else 0. */
 static int hs__maps_line_is_shim(char *line) {
   char *path = strchr(line, '/');
   if (!path)
@@ -91,8 +92,12 @@ static int hs__maps_line_is_shim(char *line) {
   if (len > dlen && strcmp(path + len - dlen, deleted) == 0)
     path[len - dlen] = '\0';
   const char *base = hs__tool_basename(path);
+  if (strcmp(base, "libheapsnap-attach.so") == 0)
+    return HS__SHIM_ATTACHED;
   return strcmp(base, "libheapsnap.so") == 0 ||
-         strncmp(base, "libheapsnap.so.", 15) == 0;
+                 strncmp(base, "libheapsnap.so.", 15) == 0
+             ? HS__SHIM_PRELOADED
+             : 0;
 }
 
 int hs__proc_maps_shim(int pid) {

@@ -24,9 +24,13 @@ typedef struct hs__proc {
 /*! Reads /proc/PID/status and /proc/PID/stat into p. */
 int hs__proc_get(int pid, hs__proc *p);
 
-/*! @return : 1 when the process maps libheapsnap.so (or .so.N), 0 if not,
- *           or -errno. */
+/*! @return : HS__SHIM_PRELOADED when the process maps libheapsnap.so (or
+ *           .so.N), HS__SHIM_ATTACHED when it maps libheapsnap-attach.so
+ *           (`heapsnap attach`; detached when it has no status file), 0 if
+ *           neither, or -errno. */
 int hs__proc_maps_shim(int pid);
+#define HS__SHIM_PRELOADED 1
+#define HS__SHIM_ATTACHED 2
 
 /*! Reads the process's status file, looked for as the process sees its
  * file system (/proc/PID/root/dev/shm/heapsnap-EUID/NSPID, then /tmp), and

@@ -69,8 +69,10 @@ static int hs__ps_inherited(const hs__proc *p, hs_status *st) {
 static int hs__ps_look(int pid, hs__ps_row *row) {
   hs__proc p;
   hs_status st;
-  if (hs__proc_get(pid, &p) || p.tgid != pid || hs__proc_maps_shim(pid) != 1)
-    return 0;
+  const int shim =
+      hs__proc_get(pid, &p) || p.tgid != pid ? 0 : hs__proc_maps_shim(pid);
+  if (shim <= 0 || (shim == HS__SHIM_ATTACHED && hs__proc_status(&p, &st)))
+    return 0; /* no shim, or detached */
   memset(row, 0, sizeof *row);
   row->pid = pid;
   row->ppid = p.ppid;

@@ -195,11 +195,11 @@ static int hs__run_lib_at(const char *path, char *out) {
 
 /* Finds the shim from $HEAPSNAP_LIB.
  * @return : 0 with the absolute path in `out`, or a code after one line. */
-static int hs__run_lib_env(const char *env, char *out) {
+static int hs__run_lib_env(const char *cmd, const char *env, char *out) {
   const int rc = hs__run_lib_at(env, out);
   if (rc == 0)
     return 0;
-  hs__tool_error("run", "HEAPSNAP_LIB=%s: %s", env,
+  hs__tool_error(cmd, "HEAPSNAP_LIB=%s: %s", env,
                  rc == HS_EINVAL ? "not a regular file" : strerror(-rc));
   return rc;
 }
@@ -208,11 +208,11 @@ static int hs__run_lib_env(const char *env, char *out) {
  * <bin>/../lib, an installation in <bin>/../lib/heapsnap or wherever the
  * build's libdir says, relative to the bindir.
  * @return : 0 with the absolute path in `out`, or -ENOENT after one line. */
-static int hs__run_lib_beside(char *out) {
+static int hs__run_lib_beside(const char *cmd, char *out) {
   char exe[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) {
-    hs__tool_error("run",
+    hs__tool_error(cmd,
                    "cannot find libheapsnap.so: /proc/self/exe: %s; "
                    "set HEAPSNAP_LIB to its path",
                    strerror(errno));
@@ -235,11 +235,17 @@ static int hs__run_lib_beside(char *out) {
     at += (size_t)snprintf(looked + at, sizeof looked - at, "%s%s",
                            i ? ", " : "", path);
   }
-  hs__tool_error("run",
+  hs__tool_error(cmd,
                  "cannot find libheapsnap.so; looked for %s; set "
                  "HEAPSNAP_LIB to its path",
                  looked);
   return -ENOENT;
+}
+
+int hs__shim_path(const char *cmd, char *out) {
+  const char *env = getenv("HEAPSNAP_LIB");
+  return env && *env ? hs__run_lib_env(cmd, env, out)
+                     : hs__run_lib_beside(cmd, out);
 }
 
 /* ld.so splits LD_PRELOAD at spaces and colons, so a path holding one
@@ -332,9 +338,7 @@ static int hs__run_prepare(hs__args *a) {
   const char *want_dir = cfg.val[HS__RUN_DIR];
   if (want_dir && (rc = hs__run_dir(want_dir, dir)))
     return rc;
-  const char *env = getenv("HEAPSNAP_LIB");
-  rc = env && *env ? hs__run_lib_env(env, lib) : hs__run_lib_beside(lib);
-  if (rc || (rc = hs__run_lib_check(lib)))
+  if ((rc = hs__shim_path("run", lib)) || (rc = hs__run_lib_check(lib)))
     return rc;
   if ((rc = hs__run_preload(lib)) || (rc = hs__run_export(&cfg, dir)))
     hs__tool_error("run", "cannot set the environment: %s", strerror(-rc));

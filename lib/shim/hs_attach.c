@@ -1,0 +1,470 @@
+/* hs_attach.c - attach mode: the shim loaded into a running process.
+ *
+ * Built into libheapsnap-attach.so only (lib/shim/CMakeLists.txt), never
+ * into the preloaded libheapsnap.so. `heapsnap attach` loads the library
+ * with dlopen (RTLD_LOCAL: it interposes nothing) from a thread it stopped
+ * at a safe point, then calls hs_attach_start. Interception is by the
+ * GOT: in every loaded module, each relocated slot (JUMP_SLOT, GLOB_DAT)
+ * of the allocation API that holds the definition every module binds to
+ * (the allocator's, kept as hs__real) or is still unresolved (lazy
+ * binding: it points into the module's own PLT) is pointed at the shim's
+ * hook, and its old value kept. dlopen is hooked the same way, so modules
+ * loaded later are patched as soon as they are in; modules the C library
+ * loads by itself (NSS, gconv) are patched at the next dlopen, dlclose or
+ * snapshot. hs_attach_stop puts every kept value back.
+ *
+ * The library stays loaded (-z nodelete), and with it the hooks a thread
+ * may still be running when the slots are restored. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hs_shim.h"
+
+void *reallocarray(void *p, size_t n, size_t m);
+void *mallocx(size_t n, int flags);
+void *rallocx(void *p, size_t n, int flags);
+size_t xallocx(void *p, size_t n, size_t extra, int flags);
+size_t sallocx(const void *p, int flags);
+void dallocx(void *p, int flags);
+void sdallocx(void *p, size_t n, int flags);
+size_t nallocx(size_t n, int flags);
+void *pvalloc(size_t n);
+void *valloc(size_t n);
+void *memalign(size_t align, size_t n);
+size_t malloc_usable_size(void *p);
+
+static void *hs__dlopen_hook(const char *file, int mode);
+
+/* The API the preloaded shim interposes (its allocation part and
+ * dl_iterate_phdr), dlopen added. The library is linked -Bsymbolic-functions, so each name here is
+ * the shim's own hook. real: the definition the slots held, from the
+ * global scope. */
+typedef struct hs__hook {
+  const char *name;
+  void *hook;
+  void *real;
+  void *alias; /* a non-PIE executable's PLT entry standing for real */
+} hs__hook;
+
+static hs__hook hs__hooks[] = {
+    {"malloc", (void *)malloc, NULL, NULL},
+    {"free", (void *)free, NULL, NULL},
+    {"calloc", (void *)calloc, NULL, NULL},
+    {"realloc", (void *)realloc, NULL, NULL},
+    {"reallocarray", (void *)reallocarray, NULL, NULL},
+    {"posix_memalign", (void *)posix_memalign, NULL, NULL},
+    {"aligned_alloc", (void *)aligned_alloc, NULL, NULL},
+    {"memalign", (void *)memalign, NULL, NULL},
+    {"valloc", (void *)valloc, NULL, NULL},
+    {"pvalloc", (void *)pvalloc, NULL, NULL},
+    {"malloc_usable_size", (void *)malloc_usable_size, NULL, NULL},
+    {"mallocx", (void *)mallocx, NULL, NULL},
+    {"rallocx", (void *)rallocx, NULL, NULL},
+    {"xallocx", (void *)xallocx, NULL, NULL},
+    {"sallocx", (void *)sallocx, NULL, NULL},
+    {"dallocx", (void *)dallocx, NULL, NULL},
+    {"sdallocx", (void *)sdallocx, NULL, NULL},
+    {"nallocx", (void *)nallocx, NULL, NULL},
+    {"dlclose", (void *)dlclose, NULL, NULL},
+    /* the preloaded shim's too: libunwind's calls in a child of fork whose
+     * parent had the loader's lock held must be answered from the copy
+     * (hs_loader.c), or the child's first tracked allocation hangs */
+    {"dl_iterate_phdr", (void *)dl_iterate_phdr, NULL, NULL},
+    {"dlopen", (void *)hs__dlopen_hook, NULL, NULL},
+};
+#define HS_HOOKS (sizeof hs__hooks / sizeof *hs__hooks)
+#define HS_HOOK_DLOPEN (HS_HOOKS - 1)
+
+/* One slot rewritten, and what it held. */
+typedef struct hs__patch {
+  uint64_t slot, old;
+} hs__patch;
+
+#define HS_PATCH_MAX 65536
+static hs__patch *hs__patches;
+static size_t hs__n_patches;
+static pthread_mutex_t hs__patch_lock = PTHREAD_MUTEX_INITIALIZER;
+static int hs__patching; /* 1 while attached: the dlopen hook patches */
+static uint64_t hs__self_base;
+static uint64_t hs__n_skipped; /* slots that held another target */
+
+/* What one pass over a module needs: its base, dynamic tables, RELRO. */
+typedef struct hs__module_view {
+  uint64_t base, lo, hi;       /* load bias; its mapped span */
+  uint64_t relro_lo, relro_hi; /* read-only after relocation */
+  const Elf64_Sym *symtab;
+  const char *strtab;
+  const Elf64_Rela *rela[2];
+  size_t n_rela[2];
+} hs__module_view;
+
+/* glibc relocates the dynamic section's addresses in place; the vdso's
+ * (and a module's whose section is read-only) stay relative. */
+static uint64_t hs__dyn_addr(const hs__module_view *m, uint64_t v) {
+  return v < m->base ? v + m->base : v;
+}
+
+static void hs__view_dynamic(hs__module_view *m, const Elf64_Dyn *d) {
+  uint64_t jmprel = 0, pltsz = 0, rela = 0, relasz = 0;
+  for (; d->d_tag != DT_NULL; d++) {
+    if (d->d_tag == DT_SYMTAB)
+      m->symtab = (const Elf64_Sym *)hs__dyn_addr(m, d->d_un.d_ptr);
+    else if (d->d_tag == DT_STRTAB)
+      m->strtab = (const char *)hs__dyn_addr(m, d->d_un.d_ptr);
+    else if (d->d_tag == DT_JMPREL)
+      jmprel = hs__dyn_addr(m, d->d_un.d_ptr);
+    else if (d->d_tag == DT_PLTRELSZ)
+      pltsz = d->d_un.d_val;
+    else if (d->d_tag == DT_RELA)
+      rela = hs__dyn_addr(m, d->d_un.d_ptr);
+    else if (d->d_tag == DT_RELASZ)
+      relasz = d->d_un.d_val;
+  }
+  m->rela[0] = (const Elf64_Rela *)jmprel;
+  m->n_rela[0] = jmprel ? pltsz / sizeof(Elf64_Rela) : 0;
+  m->rela[1] = (const Elf64_Rela *)rela;
+  m->n_rela[1] = rela ? relasz / sizeof(Elf64_Rela) : 0;
+}
+
+/* @return : 0 with m filled, or -1 for a module with nothing to patch. */
+static int hs__view(const struct dl_phdr_info *info, hs__module_view *m) {
+  memset(m, 0, sizeof *m);
+  m->base = info->dlpi_addr;
+  m->lo = UINT64_MAX;
+  const Elf64_Dyn *dyn = NULL;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+    const uint64_t lo = m->base + p->p_vaddr, hi = lo + p->p_memsz;
+    if (p->p_type == PT_LOAD) {
+      m->lo = lo < m->lo ? lo : m->lo;
+      m->hi = hi > m->hi ? hi : m->hi;
+    } else if (p->p_type == PT_DYNAMIC) {
+      dyn = (const Elf64_Dyn *)lo;
+    } else if (p->p_type == PT_GNU_RELRO) {
+      m->relro_lo = lo;
+      m->relro_hi = hi;
+    }
+  }
+  if (!dyn || m->base == hs__self_base)
+    return -1;
+  hs__view_dynamic(m, dyn);
+  return m->symtab && m->strtab ? 0 : -1;
+}
+
+/* The hook a relocation's symbol names, or -1. */
+static int hs__hook_of(const hs__module_view *m, const Elf64_Rela *r) {
+  const uint32_t type = ELF64_R_TYPE(r->r_info);
+  if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
+    return -1;
+  const char *name = m->strtab + m->symtab[ELF64_R_SYM(r->r_info)].st_name;
+  if (name[0] != 'm' && name[0] != 'f' && name[0] != 'c' && name[0] != 'r' &&
+      name[0] != 'p' && name[0] != 'a' && name[0] != 'v' && name[0] != 'x' &&
+      name[0] != 's' && name[0] != 'd' && name[0] != 'n')
+    return -1;
+  for (size_t i = 0; i < HS_HOOKS; i++)
+    if (hs__hooks[i].real && strcmp(name, hs__hooks[i].name) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* A slot in RELRO is read-only by now: writable for the store, then back.
+ * x86-64 stores of an aligned word are atomic: a thread calling through
+ * the slot meanwhile gets the old target or the new one. */
+static void hs__store(const hs__module_view *m, uint64_t slot, uint64_t v) {
+  const int ro = slot >= m->relro_lo && slot < m->relro_hi;
+  const uint64_t page = slot & ~(uint64_t)(getpagesize() - 1);
+  if (ro && mprotect((void *)page, (size_t)getpagesize(),
+                     PROT_READ | PROT_WRITE) != 0)
+    return;
+  __atomic_store_n((uint64_t *)slot, v, __ATOMIC_RELEASE);
+  if (ro)
+    mprotect((void *)page, (size_t)getpagesize(), PROT_READ);
+}
+
+static void hs__keep(uint64_t slot, uint64_t old) {
+  for (size_t i = 0; i < hs__n_patches; i++)
+    if (hs__patches[i].slot == slot) {
+      hs__patches[i].old = old; /* a module loaded where one was */
+      return;
+    }
+  if (hs__n_patches < HS_PATCH_MAX)
+    hs__patches[hs__n_patches++] = (hs__patch){slot, old};
+}
+
+static uint64_t hs__kept(uint64_t slot, uint64_t dflt) {
+  for (size_t i = 0; i < hs__n_patches; i++)
+    if (hs__patches[i].slot == slot)
+      return hs__patches[i].old;
+  return dflt;
+}
+
+/* A JUMP_SLOT not bound yet (lazy binding) points at its PLT entry's
+ * push of the relocation index (after an endbr64 with IBT): inside its
+ * own module, and nothing else does (a module's own definition there,
+ * bound -Bsymbolic, must be left alone). */
+static int hs__lazy(const hs__module_view *m, const Elf64_Rela *r, uint64_t v) {
+  if (ELF64_R_TYPE(r->r_info) != R_X86_64_JUMP_SLOT || v < m->lo ||
+      v + 8 > m->hi)
+    return 0;
+  const unsigned char *c = (const unsigned char *)v;
+  if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+    c += 4;
+  return c[0] == 0x68; /* push imm32 */
+}
+
+/* One slot: to the hook (restore 0) or back (restore 1). */
+static void hs__patch_slot(const hs__module_view *m, const Elf64_Rela *r, int h,
+                           int restore) {
+  const uint64_t slot = m->base + r->r_offset;
+  const uint64_t v = __atomic_load_n((uint64_t *)slot, __ATOMIC_ACQUIRE);
+  const uint64_t hook = (uint64_t)hs__hooks[h].hook;
+  if (restore) {
+    if (v == hook)
+      hs__store(m, slot, hs__kept(slot, (uint64_t)hs__hooks[h].real));
+    return;
+  }
+  if (v == hook)
+    return;
+  if (v != (uint64_t)hs__hooks[h].real && v != (uint64_t)hs__hooks[h].alias &&
+      !hs__lazy(m, r, v)) {
+    hs__n_skipped++; /* bound elsewhere (symbolic, deep-bound): left */
+    return;
+  }
+  if (hs__n_patches >= HS_PATCH_MAX)
+    return;
+  hs__keep(slot, v);
+  hs__store(m, slot, hook);
+}
+
+static int hs__patch_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  hs__module_view m;
+  if (hs__view(info, &m) != 0)
+    return 0;
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; i < m.n_rela[k]; i++) {
+      const int h = hs__hook_of(&m, &m.rela[k][i]);
+      if (h >= 0)
+        hs__patch_slot(&m, &m.rela[k][i], h, *(int *)arg);
+    }
+  return 0;
+}
+
+/* Every module loaded now. The loader's dl_iterate_phdr (not the shim's,
+ * which a child of fork may answer from a copy) holds its lock meanwhile,
+ * so no module comes or goes under the pass. */
+static void hs__patch_all(int restore) {
+  static int (*iterate)(int (*)(struct dl_phdr_info *, size_t, void *), void *);
+  if (!iterate)
+    iterate = (__typeof__(iterate))hs__os_symbol_next("dl_iterate_phdr");
+  if (iterate)
+    iterate(hs__patch_cb, &restore);
+}
+
+/* Modules loaded since the last pass: the C library's own loads (NSS,
+ * gconv) are met here, before each snapshot. */
+void hs__attach_refresh(void) {
+  pthread_mutex_lock(&hs__patch_lock);
+  if (hs__patching)
+    hs__patch_all(0);
+  pthread_mutex_unlock(&hs__patch_lock);
+}
+
+static void *hs__dlopen_hook(const char *file, int mode) {
+  void *(*const real)(const char *, int) =
+      (void *(*)(const char *, int))hs__hooks[HS_HOOK_DLOPEN].real;
+  void *const h = real(file, mode);
+  const int saved = errno;
+  const int was_busy = hs__busy;
+  hs__busy = HS_BUSY;
+  hs__attach_refresh();
+  hs__busy = was_busy;
+  errno = saved;
+  return h;
+}
+
+/* --- which definition the modules bound to ------------------------------ */
+
+#define HS_MODS_MAX 1024
+typedef struct hs__mods {
+  size_t n;
+  uint64_t lo[HS_MODS_MAX], hi[HS_MODS_MAX];
+  char name[HS_MODS_MAX][256];
+} hs__mods;
+
+static int hs__mods_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  hs__mods *m = arg;
+  if (m->n == HS_MODS_MAX)
+    return 1;
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+    if (p->p_type != PT_LOAD)
+      continue;
+    const uint64_t a = info->dlpi_addr + p->p_vaddr;
+    lo = a < lo ? a : lo;
+    hi = a + p->p_memsz > hi ? a + p->p_memsz : hi;
+  }
+  m->lo[m->n] = lo;
+  m->hi[m->n] = hi;
+  snprintf(m->name[m->n], sizeof m->name[0], "%s",
+           info->dlpi_name ? info->dlpi_name : "");
+  m->n++;
+  return 0;
+}
+
+static size_t hs__mod_of(const hs__mods *m, uint64_t a) {
+  for (size_t i = 0; i < m->n; i++)
+    if (a >= m->lo[i] && a < m->hi[i])
+      return i;
+  return SIZE_MAX;
+}
+
+/* A PLT entry: jmp *GOT(%rip), after an endbr64 and a bnd prefix maybe. */
+static int hs__is_plt(const unsigned char *c) {
+  if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+    c += 4;
+  if (c[0] == 0xf2)
+    c++;
+  return c[0] == 0xff && c[1] == 0x25;
+}
+
+/* The first module after the executable, in load order, that defines
+ * name itself (dlsym on its own handle, the address inside it). */
+static void *hs__first_library_definition(const hs__mods *m, const char *name) {
+  for (size_t i = 1; i < m->n; i++) {
+    if (!m->name[i][0] || hs__mod_of(m, hs__self_base) == i)
+      continue;
+    void *const h = dlopen(m->name[i], RTLD_NOLOAD | RTLD_LAZY);
+    void *const f = h ? dlsym(h, name) : NULL;
+    if (h)
+      dlclose(h);
+    if (f && hs__mod_of(m, (uint64_t)f) == i)
+      return f;
+  }
+  return NULL;
+}
+
+static hs__mods *hs__the_mods;
+
+/* hs__attach_symbol's answer, with alias: what the global scope gives
+ * when that is a non-PIE executable's PLT entry (its canonical address,
+ * which modules' GLOB_DAT slots hold), else NULL. */
+static void *hs__definition(const char *name, void **alias) {
+  *alias = NULL;
+  Dl_info di;
+  if (!hs__self_base && dladdr((void *)hs__definition, &di))
+    hs__self_base = (uint64_t)di.dli_fbase;
+  if (!hs__the_mods && !(hs__the_mods = hs__os_alloc(sizeof(hs__mods))))
+    return NULL;
+  hs__mods *const m = hs__the_mods;
+  m->n = 0;
+  int (*iterate)(int (*)(struct dl_phdr_info *, size_t, void *), void *) =
+      (__typeof__(iterate))hs__os_symbol_next("dl_iterate_phdr");
+  if (iterate)
+    iterate(hs__mods_cb, m);
+  void *const g = hs__os_symbol_any(name);
+  const size_t in = g ? hs__mod_of(m, (uint64_t)g) : SIZE_MAX;
+  if (!g || hs__mod_of(m, hs__self_base) == in)
+    return NULL; /* only the shim has it (mallocx without jemalloc) */
+  if (in != 0 || !hs__is_plt(g))
+    return g;
+  *alias = g;
+  return hs__first_library_definition(m, name);
+}
+
+void *hs__attach_symbol(const char *name) {
+  void *alias;
+  return hs__definition(name, &alias);
+}
+
+static void hs__resolve_hooks(void) {
+  hs__resolve();
+  for (size_t i = 0; i < HS_HOOKS; i++)
+    hs__hooks[i].real = hs__definition(hs__hooks[i].name, &hs__hooks[i].alias);
+}
+
+/* The settings `heapsnap attach` gives; the rest from the process's
+ * environment, as a preloaded shim would read them. */
+static void hs__attach_settings(const char *dir, uint64_t interval_ns,
+                                uint64_t sample_bytes, int scan) {
+  hs__settings_load();
+  if (dir && dir[0] == '/' && strlen(dir) < sizeof hs__cfg.dir - 64)
+    strcpy(hs__cfg.dir, dir);
+  hs__cfg.interval_ns = interval_ns;
+  hs__cfg.sample_bytes = sample_bytes;
+  hs__cfg.scan = scan;
+  hs__cfg.at_exit = 0;
+}
+
+/*! Called by `heapsnap attach` in a thread it stopped at a safe point,
+ * after its dlopen of this library. dir: the snapshot folder (absolute);
+ * main_tp: the main thread's thread pointer (its TLS is a root), or 0.
+ * @return : 0 once tracking is on; HS_EBUSY when already attached; or a
+ * negative code (the process's stderr says why). */
+HS_EXPORT int hs_attach_start(const char *dir, uint64_t interval_ns,
+                              uint64_t sample_bytes, int scan,
+                              uint64_t main_tp) {
+  if (hs__tracking)
+    return HS_EBUSY;
+  hs__busy = HS_BUSY;
+  static int once, sampled, before;
+  if (!once) {
+    hs__resolve_hooks();
+    hs__loader_init();
+    hs__patches = hs__os_alloc(HS_PATCH_MAX * sizeof *hs__patches);
+    once = 1;
+  }
+  hs__attach_settings(dir, interval_ns, sample_bytes, scan);
+  hs__scan_main_tls_at(main_tp);
+  int rc = hs__patches ? 0 : HS_ENOMEM;
+  if (rc == 0 && (rc = hs__shim_start()) == 0) {
+    if (before) /* what a former attach left; fresh tables are empty */
+      hs__table_clear();
+    before = 1;
+    hs__sample_clear(sampled);
+    sampled = hs__cfg.sample_bytes != 0;
+    hs__tracking = 1;
+    pthread_mutex_lock(&hs__patch_lock);
+    hs__patching = 1;
+    hs__patch_all(0);
+    pthread_mutex_unlock(&hs__patch_lock);
+  }
+  hs__busy = 0;
+  return rc;
+}
+
+/*! Called by `heapsnap detach`: every slot back to what it held, the
+ * shim's thread ended, the status file removed, tracking off.
+ * @return : 0, or HS_ENOSHIM when not attached. */
+HS_EXPORT int hs_attach_stop(void) {
+  if (!hs__tracking)
+    return HS_ENOSHIM;
+  hs__busy = HS_BUSY;
+  pthread_mutex_lock(&hs__patch_lock);
+  hs__patching = 0;
+  hs__patch_all(1);
+  hs__n_patches = 0;
+  pthread_mutex_unlock(&hs__patch_lock);
+  hs__tracking = 0;
+  hs__trigger_end();
+  hs__status_remove();
+  hs__busy = 0;
+  return 0;
+}
+
+/*! How many slots held a target other than the global definition and
+ * were left alone (tests, `heapsnap attach`'s line). */
+HS_EXPORT uint64_t hs_attach_skipped(void) {
+  return hs__n_skipped;
+}
