@@ -16,7 +16,7 @@
 #include "heapsnap.h"
 
 typedef struct entry {
-  struct entry *next;             /* bucket chain */
+  struct entry *next; /* bucket chain */
   struct entry *lru_prev, *lru_next;
   char *key;
   uint64_t *value;

@@ -45,9 +45,9 @@ size_t malloc_usable_size(void *p);
 static void *hs__dlopen_hook(const char *file, int mode);
 
 /* The API the preloaded shim interposes (its allocation part and
- * dl_iterate_phdr), dlopen added. The library is linked -Bsymbolic-functions, so each name here is
- * the shim's own hook. real: the definition the slots held, from the
- * global scope. */
+ * dl_iterate_phdr), dlopen added. The library is linked -Bsymbolic-functions,
+ * so each name here is the shim's own hook. real: the definition the slots
+ * held, from the global scope. */
 typedef struct hs__hook {
   const char *name;
   void *hook;

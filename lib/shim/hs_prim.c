@@ -117,10 +117,9 @@ void hs__os_unmap_shared(void *p, size_t size) {
 
 void *hs__os_map(size_t size, int shared) {
   HS_ASSERT(size > 0);
-  return hs__mmap(size,
-                  (shared ? MAP_SHARED | MAP_NORESERVE : MAP_PRIVATE) |
-                      MAP_ANONYMOUS,
-                  -1);
+  return hs__mmap(
+      size, (shared ? MAP_SHARED | MAP_NORESERVE : MAP_PRIVATE) | MAP_ANONYMOUS,
+      -1);
 }
 
 void hs__os_unmap(void *p, size_t size) {

@@ -27,9 +27,9 @@ typedef struct hs__scan_out {
   uint32_t done; /* set last, with release order */
   uint32_t n_roots;
   uint64_t n_blocks;
-  uint64_t graph_len;  /* bytes of GRPH items in the scan's graph area */
-  uint32_t graph_full; /* the area filled up: no graph */
-  _Atomic uint32_t sp_ready;          /* set by the parent */
+  uint64_t graph_len;        /* bytes of GRPH items in the scan's graph area */
+  uint32_t graph_full;       /* the area filled up: no graph */
+  _Atomic uint32_t sp_ready; /* set by the parent */
   uint64_t valid_sp[HS_SCAN_THREADS]; /* per task, 0: scan it whole */
   hs__root roots[HS_ROOTS_MAX];
   hs_reach reach[]; /* one per block, in address order */
@@ -73,12 +73,12 @@ struct hs__scan {
   int unknown_stacks; /* live threads whose stack cannot be told */
   size_t (*usable)(void *);
   hs__scan_out *out;
-  uint8_t *graph;    /* shared: the heap graph as GRPH items (the child's) */
-  size_t graph_cap;  /* its bytes */
-  hs__stop *stop;  /* precise mode: the shared stop area, else NULL */
-  int stop_helper; /* its helper process, 0 when none */
-  int stop_done;   /* the helper finished: stop->regs say who stopped */
-  int stopped_all; /* and every thread but this one did */
+  uint8_t *graph;   /* shared: the heap graph as GRPH items (the child's) */
+  size_t graph_cap; /* its bytes */
+  hs__stop *stop;   /* precise mode: the shared stop area, else NULL */
+  int stop_helper;  /* its helper process, 0 when none */
+  int stop_done;    /* the helper finished: stop->regs say who stopped */
+  int stopped_all;  /* and every thread but this one did */
   char stop_note[256];
   uint64_t dead[1024];             /* hs__threads_dead */
   hs__task tasks[HS_SCAN_THREADS]; /* last: not cleared by prepare */

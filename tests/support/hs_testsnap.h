@@ -25,8 +25,8 @@
 typedef struct hs_testsnap {
   hs__writer *w;
   int fd;
-  int own_fd; /* the file was opened here: close it */
-  int err;    /* the first error */
+  int own_fd;          /* the file was opened here: close it */
+  int err;             /* the first error */
   uint32_t graph_last; /* the last GRPH block item's block */
 } hs_testsnap;
 

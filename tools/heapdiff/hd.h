@@ -87,15 +87,15 @@ typedef struct hd_site {
  * symbol (a segment's words without symbols: the segment), one thread's
  * stack, registers or not-yet-started argument, one mapping. */
 typedef struct hd_root {
-  uint32_t kind;          /* HS_ROOT_* */
-  uint32_t module;        /* a global's symbolizer handle */
-  const char *symbol;     /* a global's data symbol, or NULL */
-  uint64_t offset;        /* a global: its symbol's (segment's) offset */
-  int32_t tid;            /* threads, registers, thread arguments */
-  char *name;             /* thread or mapping name */
-  uint64_t start, end;    /* the range, as first seen */
-  double *bytes, *blocks; /* per snapshot: retained; NAN without a graph */
-  double delta_bytes;     /* last - first; NAN unless both have graphs */
+  uint32_t kind;               /* HS_ROOT_* */
+  uint32_t module;             /* a global's symbolizer handle */
+  const char *symbol;          /* a global's data symbol, or NULL */
+  uint64_t offset;             /* a global: its symbol's (segment's) offset */
+  int32_t tid;                 /* threads, registers, thread arguments */
+  char *name;                  /* thread or mapping name */
+  uint64_t start, end;         /* the range, as first seen */
+  double *bytes, *blocks;      /* per snapshot: retained; NAN without a graph */
+  double delta_bytes;          /* last - first; NAN unless both have graphs */
   uint32_t rs_first, rs_count; /* its hd_rsite entries, most growth first */
 } hd_root;
 
@@ -255,6 +255,17 @@ int hd_check_lost_over(const hd_diff *d);
 /*! Whether there is a growth rate to show: one process, time between
  * the first snapshot and the last. */
 int hd_has_rate(const hd_diff *d);
+
+/* hd_out.c: heapdiff's output files. */
+/*! gzip (zlib, `level`) of n bytes into a malloc'ed *out of *len bytes.
+ * @return : 0, or HS_ENOMEM (and *out NULL). */
+int hd_gzip(const void *in, size_t n, int level, uint8_t **out, size_t *len);
+/*! Writes `path` whole or not at all: put(out, ctx) writes the content to
+ * a temporary file beside it (0 or -errno), which gets the mode a new file
+ * gets and is renamed over `path`. On failure, one line "PATH: cannot
+ * write the WHAT: why". @return : 0, or HS__TOOL_EFAIL. */
+int hd_save(const char *path, const char *what, int (*put)(FILE *, void *),
+            void *ctx);
 
 /* hd_report.c */
 void hd_report_text(hd_diff *d, FILE *out);

@@ -531,25 +531,6 @@ static int hd_page_data(hd_diff *d, FILE *out) {
 
 /* --- the file ------------------------------------------------------------ */
 
-/* The data gzip-compressed: the page inflates it with the browser's own
- * DecompressionStream. A 100k-site page's data shrinks several times. */
-static int hd_gzip(const char *in, size_t len, unsigned char **out, size_t *n) {
-  z_stream z = {0};
-  if (len > UINT32_MAX || deflateInit2(&z, HD_GZIP_LEVEL, Z_DEFLATED, 15 + 16,
-                                       8, Z_DEFAULT_STRATEGY) != Z_OK)
-    return HS_ENOMEM;
-  const uLong cap = deflateBound(&z, (uLong)len);
-  int rc = (*out = malloc(cap)) ? 0 : HS_ENOMEM;
-  if (!rc) {
-    z.next_in = (Bytef *)in, z.avail_in = (uInt)len;
-    z.next_out = *out, z.avail_out = (uInt)cap;
-    rc = deflate(&z, Z_FINISH) == Z_STREAM_END ? 0 : HS_ENOMEM;
-    *n = z.total_out;
-  }
-  deflateEnd(&z);
-  return rc;
-}
-
 static void hd_base64(FILE *out, const unsigned char *p, size_t n) {
   static const char b64[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -584,40 +565,15 @@ static int hd_html_put(FILE *out, const unsigned char *data, size_t len) {
   return ferror(out) ? -EIO : 0;
 }
 
-/* Writes under a temporary name next to `path`, then renames: a reader
- * never sees half a page. The mode is what a new file gets (umask). */
-static int hd_html_save(const char *path, const unsigned char *data,
-                        size_t len) {
-  const size_t n = strlen(path);
-  char *tmp = malloc(n + 16);
-  if (!tmp)
-    return HS_ENOMEM;
-  snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-  const int fd = mkstemp(tmp);
-  FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-  int rc = out ? 0 : -errno;
-  if (fd >= 0 && !out)
-    close(fd), unlink(tmp);
-  if (!rc) {
-    const mode_t mask = umask(0);
-    umask(mask);
-    rc = hd_html_put(out, data, len);
-    if (!rc && fchmod(fd, 0666 & ~mask))
-      rc = -errno;
-    if (fflush(out) && !rc)
-      rc = -errno;
-    if (fclose(out) && !rc)
-      rc = -errno;
-    if (!rc && rename(tmp, path))
-      rc = -errno;
-    if (rc)
-      unlink(tmp);
-  }
-  if (rc)
-    hs__tool_error(NULL, "%s: cannot write the page: %s", path,
-                   strerror(rc == -EIO || rc == HS_EINVAL ? EIO : -rc));
-  free(tmp);
-  return rc ? HS__TOOL_EFAIL : 0;
+/* The page for hd_save: its template around the data. */
+typedef struct hd_html_data {
+  const unsigned char *data;
+  size_t len;
+} hd_html_data;
+
+static int hd_html_put_data(FILE *out, void *ctx) {
+  const hd_html_data *h = ctx;
+  return hd_html_put(out, h->data, h->len);
 }
 
 int hd_report_html(hd_diff *d, const char *path, FILE *say) {
@@ -626,16 +582,16 @@ int hd_report_html(hd_diff *d, const char *path, FILE *say) {
   FILE *m = open_memstream(&data, &len);
   if (!m)
     return HS_ENOMEM;
-  unsigned char *gz = NULL;
+  uint8_t *gz = NULL;
   size_t n = 0;
   int rc = hd_page_data(d, m);
   if (fclose(m) && !rc)
     rc = HS_ENOMEM;
   if (!rc)
-    rc = hd_gzip(data, len, &gz, &n);
+    rc = hd_gzip(data, len, HD_GZIP_LEVEL, &gz, &n);
   free(data);
   if (!rc)
-    rc = hd_html_save(path, gz, n);
+    rc = hd_save(path, "page", hd_html_put_data, &(hd_html_data){gz, n});
   free(gz);
   if (!rc) {
     char size[64];

@@ -489,66 +489,15 @@ static int hd_pp_link(hd_pp *pp, hd_pb_profile *p) {
 
 /* --- gzip and the file --------------------------------------------------- */
 
-/* @return : 0 and *out (malloc'ed, *len bytes), or HS_ENOMEM. */
-static int hd_pp_gzip(const uint8_t *in, size_t n, uint8_t **out, size_t *len) {
-  z_stream z = {0};
-  if (n > UINT32_MAX / 2) /* zlib counts in uInt */
-    return HS_ENOMEM;
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                   Z_DEFAULT_STRATEGY) != Z_OK)
-    return HS_ENOMEM;
-  const size_t cap = deflateBound(&z, n) + 32;
-  *out = malloc(cap);
-  z.next_in = (uint8_t *)in, z.avail_in = (uInt)n;
-  z.next_out = *out, z.avail_out = (uInt)cap;
-  const int zrc = *out ? deflate(&z, Z_FINISH) : Z_MEM_ERROR;
-  *len = cap - z.avail_out;
-  deflateEnd(&z);
-  if (zrc != Z_STREAM_END) {
-    free(*out);
-    *out = NULL;
-    return HS_ENOMEM;
-  }
-  return 0;
-}
+/* The packed profile for hd_save. */
+typedef struct hd_pp_bytes {
+  const uint8_t *p;
+  size_t n;
+} hd_pp_bytes;
 
-static int hd_pp_write_all(int fd, const uint8_t *p, size_t n) {
-  while (n > 0) {
-    const ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return w < 0 ? -errno : -EIO;
-    p += w, n -= (size_t)w;
-  }
-  return fsync(fd) ? -errno : 0;
-}
-
-/* Writes data to a temporary name beside path, then renames it: the file
- * is whole under its name, or not there. @return : 0, or -errno after one
- * line. */
-static int hd_pp_save(const char *path, const uint8_t *data, size_t n) {
-  char *tmp = NULL;
-  if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-    return HS_ENOMEM;
-  const int fd = mkostemp(tmp, O_CLOEXEC);
-  int rc = fd < 0 ? -errno : 0;
-  if (!rc) {
-    const mode_t mask = umask(0);
-    umask(mask);
-    rc = fchmod(fd, 0666 & ~mask) ? -errno : hd_pp_write_all(fd, data, n);
-    if (close(fd) && !rc)
-      rc = -errno;
-    if (!rc && rename(tmp, path))
-      rc = -errno;
-    if (rc)
-      unlink(tmp);
-  }
-  if (rc)
-    hs__tool_error(NULL, "%s: cannot write the profile: %s", path,
-                   strerror(-rc));
-  free(tmp);
-  return rc;
+static int hd_pp_put(FILE *out, void *ctx) {
+  const hd_pp_bytes *b = ctx;
+  return fwrite(b->p, 1, b->n, out) == b->n ? 0 : -EIO;
 }
 
 static int hd_pp_pack_save(const hd_pb_profile *p, const char *path) {
@@ -558,11 +507,11 @@ static int hd_pp_pack_save(const hd_pb_profile *p, const char *path) {
   int rc = buf ? 0 : HS_ENOMEM;
   if (!rc) {
     perftools__profiles__profile__pack(p, buf);
-    rc = hd_pp_gzip(buf, n, &gz, &gzlen);
+    rc = hd_gzip(buf, n, Z_DEFAULT_COMPRESSION, &gz, &gzlen);
   }
   free(buf);
-  if (!rc && hd_pp_save(path, gz, gzlen))
-    rc = HS__TOOL_EFAIL;
+  if (!rc)
+    rc = hd_save(path, "profile", hd_pp_put, &(hd_pp_bytes){gz, gzlen});
   free(gz);
   return rc;
 }

@@ -22,9 +22,10 @@
 #include "heapsnap_inject.h"
 #include "hs_tool.h"
 
-#define HS__WAIT_NS 5000000000ull  /* for a safe point, at most */
-#define HS__CALL_NS 30000000000ull /* for a call: dlopen on a loaded machine   \
-                                    */
+#define HS__WAIT_NS 5000000000ull /* for a safe point, at most */
+#define HS__CALL_NS                                                            \
+  30000000000ull /* for a call: dlopen on a loaded machine                     \
+                  */
 #define HS__THREADS_MAX 4096
 
 static uint64_t hs__mono_ns(void) {
