@@ -908,13 +908,9 @@ void hs_snapshot_free(hs_snapshot *s) {
   free(s->reach);
   free(s->stacks);
   free(s->frames);
-  free(s->blocks);
+  hs_snapshot_drop_blocks(s); /* blocks, reachability records, graph */
   free(s->roots);
   free(s->root_names);
-  free(s->reaches);
-  free(s->edge_first);
-  free(s->edges);
-  free(s->root_edges);
   free(s->lives);
   free(s->stack_gen);
   free(s);
