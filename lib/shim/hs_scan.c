@@ -154,8 +154,7 @@ void hs__scan_free(hs__scan *sc) {
   hs__parent_mem = -1;
   hs__os_free(sc->maps, HS_MAPS_MAX);
   hs__os_unmap(sc->out, sc->out_len);
-  if (sc->graph)
-    hs__os_unmap(sc->graph, sc->graph_cap);
+  hs__os_unmap(sc->graph, sc->graph_cap); /* accepts NULL */
   sc->maps = NULL;
   sc->out = NULL;
   sc->graph = NULL;
@@ -918,7 +917,7 @@ static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
       hs__os_read_file("/proc/self/maps", maps, HS_MAPS_MAX) <= 0)
     syscall(SYS_exit_group, 72);
   hs__walk k = {.sc = sc, .n = n, .g = sc->graph, .g_cap = sc->graph_cap};
-  hs__graph_end(&k, 0);
+  hs__graph_end(&k, 0); /* no item open: clears the repeat filter */
   k.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   uint64_t *arr = hs__os_map(n * 16 + 16, 0);
   k.queue = hs__os_map(n * 4 + 4, 0);

@@ -103,8 +103,8 @@ typedef struct hd_dom {
   const hs_block *blocks;
   size_t n, L, V, N; /* blocks, roots, nodes, nodes reached */
   uint32_t *root_of; /* per local root: its hd_root id */
-  uint32_t *rfirst;  /* local root r's blocks: rblock[rfirst[r - 1] .. */
-  uint32_t *rblock;  /* rfirst[r]) */
+  uint32_t *rfirst;  /* local root r's blocks: rblock[rfirst[r] .. */
+  uint32_t *rblock;  /* rfirst[r + 1]) */
   uint32_t *dfn;     /* node -> preorder, 0 not reached; later scratch */
   uint32_t *vertex;  /* preorder -> node */
   uint32_t *parent;  /* preorder -> its DFS parent's */
@@ -138,8 +138,8 @@ static size_t hd_succ(const hd_dom *m, uint32_t v, const uint32_t **list,
     return m->L;
   }
   if (v <= m->L) {
-    *list = m->rblock + m->rfirst[v - 1];
-    return m->rfirst[v] - m->rfirst[v - 1];
+    *list = m->rblock + m->rfirst[v];
+    return m->rfirst[v + 1] - m->rfirst[v];
   }
   return hs_snapshot_edges(m->snap, v - m->L - 1, list);
 }
@@ -174,17 +174,14 @@ static int hd_dom_roots(hd_dom *m) {
   m->rfirst = calloc(m->L + 2, sizeof *m->rfirst);
   m->rblock = malloc((n_edges + 1) * sizeof *m->rblock);
   rc = rc ? rc : m->rfirst && m->rblock ? 0 : HS_ENOMEM;
+  /* counting sort: rfirst[r] counts, then ends, then (filled from the
+   * back) starts; root r's blocks are rblock[rfirst[r] .. rfirst[r + 1]) */
   for (size_t i = 0; !rc && i < n_edges; i++)
-    m->rfirst[edge_root[i]]++; /* counts at [r], r from 1 */
-  for (size_t r = 1; !rc && r <= m->L; r++)
-    m->rfirst[r] += m->rfirst[r - 1]; /* ends */
+    m->rfirst[edge_root[i]]++;
+  for (size_t r = 1; !rc && r <= m->L + 1; r++)
+    m->rfirst[r] += m->rfirst[r - 1];
   for (size_t i = n_edges; !rc && i-- > 0;)
-    m->rblock[--m->rfirst[edge_root[i]]] = e[i].block; /* back to starts */
-  /* rfirst[r] is now root r's start; shift so root r spans [r-1], [r] */
-  for (size_t r = 0; !rc && r < m->L; r++)
-    m->rfirst[r] = m->rfirst[r + 1];
-  if (!rc)
-    m->rfirst[m->L] = (uint32_t)n_edges;
+    m->rblock[--m->rfirst[edge_root[i]]] = e[i].block;
   free(local);
   free(edge_root);
   return rc;
