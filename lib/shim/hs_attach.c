@@ -83,6 +83,7 @@ static hs__hook hs__hooks[] = {
 };
 #define HS_HOOKS (sizeof hs__hooks / sizeof *hs__hooks)
 #define HS_HOOK_DLOPEN (HS_HOOKS - 1)
+#define HS_HOOK_ITERATE (HS_HOOKS - 2)
 
 /* One slot rewritten, and what it held. */
 typedef struct hs__patch {
@@ -93,6 +94,7 @@ typedef struct hs__patch {
 static hs__patch *hs__patches;
 static size_t hs__n_patches;
 static pthread_mutex_t hs__patch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t hs__patch_holder; /* 0 when free; for fork's prepare */
 static int hs__patching; /* 1 while attached: the dlopen hook patches */
 static uint64_t hs__self_base;
 static uint64_t hs__n_skipped; /* slots that held another target */
@@ -245,38 +247,91 @@ static void hs__patch_slot(const hs__module_view *m, const Elf64_Rela *r, int h,
   hs__store(m, slot, hook);
 }
 
+/* The patch lock, its holder known: a fork from a signal handler that
+ * interrupted a pass on this thread must not wait on it. */
+static void hs__patch_enter(void) {
+  pthread_mutex_lock(&hs__patch_lock);
+  __atomic_store_n(&hs__patch_holder, pthread_self(), __ATOMIC_RELAXED);
+}
+
+static void hs__patch_leave(void) {
+  __atomic_store_n(&hs__patch_holder, 0, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&hs__patch_lock);
+}
+
+/* fork (hs_init.c's handlers, before the loader's capture): no pass is
+ * under way while the process is copied, so the child's slots are all
+ * hooked or all put back, and its dlopen hook and snapshots do not wait
+ * on a lock whose holder is not there. */
+static int hs__fork_took_patch_lock;
+
+void hs__attach_fork_prepare(void) {
+  hs__fork_took_patch_lock =
+      __atomic_load_n(&hs__patch_holder, __ATOMIC_RELAXED) != pthread_self();
+  if (hs__fork_took_patch_lock)
+    hs__patch_enter();
+}
+
+void hs__attach_fork_parent(void) {
+  if (hs__fork_took_patch_lock)
+    hs__patch_leave();
+}
+
+void hs__attach_fork_child(void) {
+  hs__patch_holder = 0;
+  pthread_mutex_init(&hs__patch_lock, NULL);
+}
+
+/* Which slots one pass over the modules touches. */
+typedef struct hs__pass {
+  int restore; /* 1: back to what they held */
+  int iterate; /* 1: dl_iterate_phdr's slots only; 0: every other */
+} hs__pass;
+
 static int hs__patch_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)size;
+  const hs__pass *pass = arg;
   hs__module_view m;
   if (hs__view(info, &m) != 0)
     return 0;
   for (int k = 0; k < 2; k++)
     for (size_t i = 0; i < m.n_rela[k]; i++) {
       const int h = hs__hook_of(&m, &m.rela[k][i]);
-      if (h >= 0)
-        hs__patch_slot(&m, &m.rela[k][i], h, *(int *)arg);
+      if (h >= 0 && (h == HS_HOOK_ITERATE) == pass->iterate)
+        hs__patch_slot(&m, &m.rela[k][i], h, pass->restore);
     }
   return 0;
 }
 
 /* Every module loaded now. The loader's dl_iterate_phdr (not the shim's,
  * which a child of fork may answer from a copy) holds its lock meanwhile,
- * so no module comes or goes under the pass. */
+ * so no module comes or goes under the pass.
+ *
+ * dl_iterate_phdr's slots are hooked before any allocation slot and put
+ * back after all of them: whenever a hook can run, libunwind's calls to
+ * the loader come to the shim's dl_iterate_phdr, which a child forked
+ * while another thread held the loader's lock answers from the copy taken
+ * at fork (hs_loader.c). Called straight, the loader would wait forever on
+ * that lock: the one known hang of issue 17. */
 static void hs__patch_all(int restore) {
   static int (*iterate)(int (*)(struct dl_phdr_info *, size_t, void *), void *);
   if (!iterate)
     iterate = (__typeof__(iterate))hs__os_symbol_next("dl_iterate_phdr");
-  if (iterate)
-    iterate(hs__patch_cb, &restore);
+  if (!iterate)
+    return;
+  hs__pass pass = {restore, !restore};
+  iterate(hs__patch_cb, &pass);
+  pass.iterate = restore;
+  iterate(hs__patch_cb, &pass);
 }
 
 /* Modules loaded since the last pass: the C library's own loads (NSS,
  * gconv) are met here, before each snapshot. */
 void hs__attach_refresh(void) {
-  pthread_mutex_lock(&hs__patch_lock);
+  hs__patch_enter();
   if (hs__patching)
     hs__patch_all(0);
-  pthread_mutex_unlock(&hs__patch_lock);
+  hs__patch_leave();
 }
 
 static void *hs__dlopen_hook(const char *file, int mode) {
@@ -435,10 +490,10 @@ HS_EXPORT int hs_attach_start(const char *dir, uint64_t interval_ns,
     hs__sample_clear(sampled);
     sampled = hs__cfg.sample_bytes != 0;
     hs__tracking = 1;
-    pthread_mutex_lock(&hs__patch_lock);
+    hs__patch_enter();
     hs__patching = 1;
     hs__patch_all(0);
-    pthread_mutex_unlock(&hs__patch_lock);
+    hs__patch_leave();
   }
   hs__busy = 0;
   return rc;
@@ -451,11 +506,11 @@ HS_EXPORT int hs_attach_stop(void) {
   if (!hs__tracking)
     return HS_ENOSHIM;
   hs__busy = HS_BUSY;
-  pthread_mutex_lock(&hs__patch_lock);
+  hs__patch_enter();
   hs__patching = 0;
   hs__patch_all(1);
   hs__n_patches = 0;
-  pthread_mutex_unlock(&hs__patch_lock);
+  hs__patch_leave();
   hs__tracking = 0;
   hs__trigger_end();
   hs__status_remove();

@@ -73,6 +73,8 @@ void hs__resolve(void) {
  *      that runs after ours (registered before the shim started, such as
  *      jemalloc's) passes through untracked instead of waiting on the
  *      table locks we are about to hold;
+ *   1a. attached (hs_attach.c): the GOT patch lock, so no patch pass is
+ *      half done in the child;
  *   2. the libunwind gate closes: no thread is left inside libunwind,
  *      whose own locks glibc does not reset;
  *   3. the module list is captured (hs_loader.c: a child that inherits the
@@ -97,10 +99,15 @@ static pthread_mutex_t hs__fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int hs__fork_depth; /* this thread's forks under way */
 
 static void hs__fork_prepare(void) {
-  if (hs__fork_depth++ == 0)
+  const int outer = hs__fork_depth++ == 0;
+  if (outer)
     pthread_mutex_lock(&hs__fork_lock);
   hs__fork_was_busy = hs__busy;
   hs__busy = 1;
+#ifdef HS_ATTACH
+  if (outer)
+    hs__attach_fork_prepare();
+#endif
   hs__unwind_fork_prepare();
   hs__loader_fork_prepare();
   hs__modules_lock();
@@ -116,8 +123,12 @@ static void hs__fork_parent(void) {
   hs__modules_unlock();
   hs__unwind_fork_parent();
   hs__busy = hs__fork_was_busy;
-  if (--hs__fork_depth == 0)
+  if (--hs__fork_depth == 0) {
+#ifdef HS_ATTACH
+    hs__attach_fork_parent();
+#endif
     pthread_mutex_unlock(&hs__fork_lock);
+  }
 }
 
 static void hs__fork_child(void) {
@@ -126,6 +137,9 @@ static void hs__fork_child(void) {
   hs__stacks_unlock();
   hs__modules_reinit_child();
   hs__unwind_fork_child();
+#ifdef HS_ATTACH
+  hs__attach_fork_child();
+#endif
   hs__loader_fork_child();
   hs__sample_fork_child();
   hs__snap_fork_child();

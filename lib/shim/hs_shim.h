@@ -514,6 +514,10 @@ void hs__signal_release(void (*ours)(int));
 /*! hs_attach.c: the GOT slots of modules loaded since the last pass
  * pointed at the hooks (a snapshot, dlopen, dlclose). */
 void hs__attach_refresh(void);
+/*! fork's handlers (hs_init.c): no patch pass runs while it copies. */
+void hs__attach_fork_prepare(void);
+void hs__attach_fork_parent(void);
+void hs__attach_fork_child(void);
 /*! The definition of name every module bound to: the first in load order
  * that is a function body (not an executable's PLT entry standing for it),
  * never the shim's own. NULL when there is none. */

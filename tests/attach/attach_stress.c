@@ -7,10 +7,10 @@
  * fill pattern checked before each free or resize: a block freed by the
  * wrong allocator, moved or corrupted shows. The main thread waits in
  * pthread_join (a futex: not a waiting call heapsnap uses), so attach
- * takes a thread running the program's own code. With FORK (not in the
- * ctest: a known hang, see docs/heapsnap.md), thread 0 also forks a child
- * every 4096 rounds (the child allocates, frees and exits), so forks
- * happen while heapsnap attaches, detaches and snapshots.
+ * takes a thread running the program's own code. With fork (ctest
+ * attach_stress_fork), thread 0 also forks a child every 512 rounds (the
+ * child allocates, frees and exits), so forks happen while heapsnap
+ * attaches, detaches and snapshots.
  *
  * usage: attach_stress STOP [fork]
  * stdout: one line per thread, "thread N: ok" or its first error, the same
@@ -166,7 +166,7 @@ static void *worker(void *arg) {
   for (uint64_t i = 0; !err; i++) {
     if (i % 1024 == 0 && access(g_stop, F_OK) == 0)
       break;
-    if (g_fork && id == 0 && i % 4096 == 4095 && (err = fork_child()))
+    if (g_fork && id == 0 && i % 512 == 511 && (err = fork_child()))
       break;
     err = round_on(&slots[i % SLOTS], &rng, ++tag);
   }
