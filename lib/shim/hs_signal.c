@@ -108,6 +108,13 @@ int hs__os_sigaction(int sig, const struct sigaction *act,
   return hs__rs.sigaction(sig, act, old);
 }
 
+/* The C library's, not the shim's (which would take the signal for the
+ * program's). */
+int hs__os_sigtimedwait(const sigset_t *set, const struct timespec *tmo) {
+  hs__signal_resolve();
+  return hs__rs.sigtimedwait(set, NULL, tmo);
+}
+
 /* glibc's pthread_sigmask, which never blocks its own SIGCANCEL and
  * SIGSETXID (setuid in a program with threads waits for every thread to
  * take SIGSETXID). */

@@ -10,7 +10,8 @@
  * waits, pending, for the next wait. `heapsnap snap` sends it to this
  * thread alone (tgkill). Its name, heapsnap:<signo>, always names the
  * current signal; its own working directory is the snapshot folder; the
- * status file (hs_channel.c) says both and more. */
+ * status file (hs_channel.c) says both and more. Attached, the program's
+ * masks are left alone and the signal is ignored instead (HS_OURS). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -45,6 +46,7 @@ static _Atomic unsigned hs__waits;
 /* Attach mode: detach ends the thread (hs__trigger_end). */
 static _Atomic int hs__quit;
 
+#ifndef HS_ATTACH /* attached, the signal is taken with sigtimedwait */
 static void hs__on_signal(int sig) {
   (void)sig;
   const int saved = errno;
@@ -52,11 +54,25 @@ static void hs__on_signal(int sig) {
   sem_post(&hs__sem);
   errno = saved;
 }
+#endif
+
+/* Attached, the program's threads keep their own masks (hs_signal.c), so
+ * a handler of the shim's could run in any of them and cut its sleep,
+ * poll or epoll_wait short. The signal is ignored instead: a
+ * process-directed one (`kill -USR2 PID`) is dropped where it is sent and
+ * interrupts nothing, while one sent to this thread alone (`heapsnap
+ * snap`, tgkill) stays pending, since the thread blocks it (a blocked
+ * signal is never ignored), and sigtimedwait takes it (hs__wait_once). */
+#ifdef HS_ATTACH
+#define HS_OURS SIG_IGN
+#else
+#define HS_OURS hs__on_signal
+#endif
 
 void hs__trigger_install(int sig) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = hs__on_signal;
+  sa.sa_handler = HS_OURS;
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   hs__os_sigaction(sig, &sa, NULL);
@@ -84,6 +100,42 @@ static void hs__thread_setup(void) {
  * before the signal is read: hs__trigger_retarget stores the new signal
  * before it reads waiting, so either this reads the new one or that sees
  * the thread waiting and wakes it. */
+#ifdef HS_ATTACH
+/* Attached: the signal taken with sigtimedwait (see HS_OURS), counted as
+ * the handler would count it. Detach wakes it with the same signal. The
+ * signal changes only in this thread (hs__signal_check), between waits.
+ * Returns as sem_clockwait would. */
+static int hs__wait_once(const struct timespec *due) {
+  const int sig = hs__signal_current();
+  if (!sig) /* the interval alone */
+    return hs__cfg.interval_ns ? sem_clockwait(&hs__sem, CLOCK_MONOTONIC, due)
+                               : sem_wait(&hs__sem);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  struct timespec left, *tmo = NULL;
+  if (hs__cfg.interval_ns) {
+    const uint64_t now = hs__clock_ns(CLOCK_MONOTONIC);
+    const uint64_t at =
+        (uint64_t)due->tv_sec * 1000000000u + (uint64_t)due->tv_nsec;
+    const uint64_t ns = at > now ? at - now : 0;
+    left =
+        (struct timespec){(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    tmo = &left;
+  }
+  atomic_store(&hs__waiting, 1);
+  const int rc = hs__os_sigtimedwait(&set, tmo);
+  const int err = errno;
+  atomic_store(&hs__waiting, 0);
+  atomic_fetch_add(&hs__waits, 1);
+  if (rc == sig) {
+    atomic_fetch_add(&hs__requested, 1);
+    return 0;
+  }
+  errno = err == EAGAIN ? ETIMEDOUT : err;
+  return -1;
+}
+#else
 static int hs__wait_once(const struct timespec *due) {
   sigset_t mask;
   sigfillset(&mask);
@@ -103,13 +155,14 @@ static int hs__wait_once(const struct timespec *due) {
   errno = err;
   return rc;
 }
+#endif
 
 /* Waits for a signal or the next interval; returns the trigger's name. A
  * wake-up with no signal behind it (hs__trigger_retarget, exit) only
  * makes the thread look again. */
 static const char *hs__wait(struct timespec *due) {
   for (;;) {
-    hs__signal_check(hs__on_signal);
+    hs__signal_check(HS_OURS);
     const int rc = hs__wait_once(due);
     if (atomic_load(&hs__quit))
       return NULL;
@@ -273,11 +326,14 @@ void hs__trigger_end(void) {
   if (hs__have_thread) {
     atomic_store(&hs__quit, 1);
     sem_post(&hs__sem);
+    const int sig = hs__signal_current();
+    if (sig) /* in sigtimedwait: its signal wakes it */
+      pthread_kill(hs__thread_id, sig);
     pthread_join(hs__thread_id, NULL);
     hs__have_thread = 0;
     atomic_store(&hs__quit, 0);
   }
-  hs__signal_release(hs__on_signal);
+  hs__signal_release(HS_OURS);
   atomic_store(&hs__served, atomic_load(&hs__requested));
   sem_destroy(&hs__sem);
 }

@@ -166,14 +166,30 @@ int hs__proc_symbol(int pid, const char *base, const char *sym,
 
 /* --- threads ------------------------------------------------------------ */
 
-/* The ids of pid's threads, from /proc/PID/task. */
+/* The shim's own thread (named heapsnap:<signo>, hs_trigger.c): never a
+ * safe point. Detach would run on the thread it ends, and it waits in
+ * rt_sigtimedwait, a waiting call. */
+static int hs__shim_thread(int pid, const char *tid) {
+  char p[320], comm[32] = "";
+  snprintf(p, sizeof p, "/proc/%d/task/%s/comm", pid, tid);
+  FILE *f = fopen(p, "re");
+  if (!f)
+    return 0;
+  const int is =
+      fgets(comm, sizeof comm, f) && strncmp(comm, "heapsnap:", 9) == 0;
+  fclose(f);
+  return is;
+}
+
+/* The ids of pid's threads, from /proc/PID/task, but for the shim's. */
 static size_t hs__proc_task_ids(int pid, int32_t *out, size_t max) {
   char p[64];
   snprintf(p, sizeof p, "/proc/%d/task", pid);
   DIR *d = opendir(p);
   size_t n = 0;
   for (struct dirent *e; d && n < max && (e = readdir(d));)
-    if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9' &&
+        !hs__shim_thread(pid, e->d_name))
       out[n++] = (int32_t)atoi(e->d_name);
   if (d)
     closedir(d);
