@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -334,10 +335,28 @@ void hs__attach_refresh(void) {
   hs__patch_leave();
 }
 
-static void *hs__dlopen_hook(const char *file, int mode) {
+static void *hs__real_dlopen(const char *file, int mode) {
   void *(*const real)(const char *, int) =
       (void *(*)(const char *, int))hs__hooks[HS_HOOK_DLOPEN].real;
-  void *const h = real(file, mode);
+  return real(file, mode);
+}
+
+/* 1 when a module that name finds is loaded already (hs__dlpath). */
+static int hs__dl_loaded(const char *file) {
+  void *const h = hs__real_dlopen(file, RTLD_NOLOAD | RTLD_LAZY);
+  if (h)
+    hs__real.dlclose(h);
+  return h != NULL;
+}
+
+/* noinline: the return address is the program's call, which dlopen's
+ * search depends on (hs_dlpath.c). */
+__attribute__((noinline)) static void *hs__dlopen_hook(const char *file,
+                                                       int mode) {
+  char path[PATH_MAX];
+  const char *const name = hs__dlpath(file, __builtin_return_address(0), path,
+                                      sizeof path, hs__dl_loaded);
+  void *const h = hs__real_dlopen(name, mode);
   const int saved = errno;
   const int was_busy = hs__busy;
   hs__busy = HS_BUSY;

@@ -523,6 +523,10 @@ void hs__attach_fork_child(void);
  * that is a function body (not an executable's PLT entry standing for it),
  * never the shim's own. NULL when there is none. */
 void *hs__attach_symbol(const char *name);
+/*! hs_dlpath.c: the name to give dlopen for file, called from caller: file,
+ * or the full path (in buf) the caller's RUNPATH, RPATH or $ORIGIN gives. */
+const char *hs__dlpath(const char *file, const void *caller, char *buf,
+                       size_t len, int (*already)(const char *));
 #endif
 
 #pragma GCC visibility pop
