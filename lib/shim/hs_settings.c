@@ -128,9 +128,34 @@ static void hs__load_dir(void) {
   }
 }
 
+#ifdef HS_ATTACH
+/* Attached, argv[0] may have been overwritten by now (nginx writes its
+ * process title there): the kernel's name for the process instead, made
+ * whole from the executable's when the kernel cut it at 15 characters. */
+static const char *hs__attached_name(char *buf, size_t len) {
+  ssize_t n = hs__os_read_file("/proc/self/comm", buf, len);
+  while (n > 0 && buf[n - 1] == '\n')
+    buf[--n] = '\0';
+  char exe[512];
+  const ssize_t e = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n == 15 && e > 0) {
+    exe[e] = '\0';
+    const char *const base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+    if (strncmp(base, buf, 15) == 0 && strlen(base) < len)
+      strcpy(buf, base);
+  }
+  return n > 0 ? buf : program_invocation_short_name;
+}
+#endif
+
 /* <name> must be a plain file name component. */
 static void hs__load_name(void) {
+#ifdef HS_ATTACH
+  char comm[256];
+  const char *n = hs__attached_name(comm, sizeof comm);
+#else
   const char *n = program_invocation_short_name;
+#endif
   size_t j = 0;
   for (size_t i = 0; n && n[i] && j + 1 < sizeof hs__cfg.name; i++)
     hs__cfg.name[j++] = (n[i] == '/' || n[i] < ' ') ? '_' : n[i];

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# attach_real.sh BIN SRC python|node|redis
+# attach_real.sh BIN SRC python|node|redis|nginx
 # Debian's python3, node or redis-server (jemalloc), started without the
 # shim and busy (python3 and node: a thread or timer churning 1000-byte
 # objects all the while, attach_busy.py/.js; redis-server: keys written
@@ -8,7 +8,14 @@
 # A B names the program's own functions at the sites that grew by the
 # step (attach_real_check.py); the program keeps serving after detach and
 # its answers equal those of a run without heapsnap; nothing on stderr.
-# Exit 77 when the program is not installed.
+# nginx (which handles SIGUSR2 itself, a binary upgrade): master and two
+# workers started without the shim, each attached, snapshotted and
+# detached while curl asks for a page without pause; every request
+# succeeds, nginx's error log (level notice: it logs every signal it
+# gets) shows no signal before the SIGQUIT that ends it, each process's
+# caught and ignored signals after detach are those before the attach,
+# and the only words of the shim (on stderr, which nginx points at its
+# error log) are, once per process, that snapshots moved to SIGRTMIN+5. Exit 77 when the program is not installed.
 set -euo pipefail
 . "$2/attach_lib.sh"
 mode=$3
@@ -88,10 +95,112 @@ redis() {
   [ ! -s "$rl_dir/redis.err" ] || fail "stderr: $(head -3 "$rl_dir/redis.err")"
 }
 
+# nginx master and workers, attached one after the other under load.
+nginx_mode() {
+  local nginx curl port
+  nginx=$(rl_program nginx)
+  curl=$(rl_program curl)
+  "$nginx" -v 2>&1
+  mkdir -m 1777 "$rl_dir/snaps"
+  mkdir "$rl_dir/html" "$rl_dir/tmp"
+  echo "hello from nginx" >"$rl_dir/html/index.html"
+  chmod -R a+rX "$rl_dir"
+  for _ in 1 2 3 4 5; do
+    port=$(rl_free_port) || fail "no free port"
+    cat >"$rl_dir/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 2;
+pid $rl_dir/nginx.pid;
+error_log $rl_dir/error.log notice;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $rl_dir/tmp/body;
+  proxy_temp_path $rl_dir/tmp/proxy;
+  fastcgi_temp_path $rl_dir/tmp/fastcgi;
+  uwsgi_temp_path $rl_dir/tmp/uwsgi;
+  scgi_temp_path $rl_dir/tmp/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    root $rl_dir/html;
+  }
+}
+EOF
+    setsid "$nginx" -c "$rl_dir/nginx.conf" -e "$rl_dir/error.log" \
+      >"$rl_dir/out" 2>"$rl_dir/err" &
+    pid=$!
+    rl_track $pid
+    rl_track_group $pid
+    hs_wait_for 30 "$curl" -sf "http://127.0.0.1:$port/" -o /dev/null && break
+    kill -9 $pid 2>/dev/null || true
+    pid=
+  done
+  [ -n "$pid" ] || fail "nginx never served: $(cat "$rl_dir/err" "$rl_dir/error.log")"
+  workers() { cat /proc/$pid/task/*/children; }
+  hs_wait_for 30 test "$(workers | wc -w)" = 2 || fail "not 2 workers"
+  # SigIgn and SigCgt, less glibc's own SIGCANCEL and SIGSETXID (32, 33),
+  # which it catches once the process has had a second thread
+  masks() {
+    local f v
+    while read -r f v; do
+      case $f in SigIgn: | SigCgt:) printf '%s %x ' "$f" $((0x$v & ~0x180000000)) ;; esac
+    done <"/proc/$1/status"
+  }
+  (
+    ok=0 bad=0
+    while [ ! -e "$rl_dir/stop" ]; do
+      if "$curl" -sf "http://127.0.0.1:$port/" | grep -qx "hello from nginx"; then
+        ok=$((ok + 1))
+      else
+        bad=$((bad + 1))
+      fi
+    done
+    echo "$ok $bad" >"$rl_dir/requests"
+  ) &
+  local load=$! p before s n=0
+  rl_track $load
+  for p in $pid $(workers); do
+    before=$(masks "$p")
+    al_attach "$p" --dir "$rl_dir/snaps"
+    echo "$al_line"
+    s=$(timeout 60 "$hs" snap "$p") || fail "heapsnap snap $p"
+    [[ "$s" == */nginx.$p.*.snap ]] || fail "heapsnap snap $p printed $s"
+    "$hs" detach "$p" >/dev/null || fail "detach $p"
+    [ "$(masks "$p")" = "$before" ] ||
+      fail "process $p: signals before attach $before, after detach $(masks "$p")"
+    n=$((n + 1))
+  done
+  sleep 0.5
+  touch "$rl_dir/stop"
+  rl_wait_exit $load 30
+  local ok bad
+  read -r ok bad <"$rl_dir/requests"
+  cp "$rl_dir/error.log" "$rl_dir/error.before-quit"
+  kill -QUIT $pid
+  rl_wait_exit $pid 30
+  [ "$rl_status" = 0 ] || fail "nginx exited with $rl_status"
+  ! grep 'signal [0-9]* (SIG[^)]*) received' "$rl_dir/error.before-quit" ||
+    fail "nginx received a signal while it was attached"
+  grep -q 'signal 3 (SIGQUIT) received' "$rl_dir/error.log" ||
+    fail "the error log does not show signals at all: $(head -5 "$rl_dir/error.log")"
+  # nginx points its stderr at the error log
+  local said
+  said=$(cat "$rl_dir/err" "$rl_dir/error.log" | grep '^heapsnap:' || true)
+  ! grep -v '^heapsnap: nginx handles SIGUSR2 itself; snapshots now on SIGRTMIN+5: use heapsnap snap [0-9]*$' <<<"$said" ||
+    fail "the shim says more than the signal move"
+  [ "$(wc -l <<<"$said")" = 3 ] || fail "the shim says: $said"
+  [ ! -s "$rl_dir/err" ] || fail "stderr: $(cat "$rl_dir/err")"
+  [ "$bad" = 0 ] || fail "$bad of $((ok + bad)) requests failed"
+  [ "$ok" -gt 0 ] || fail "no request"
+  echo "$n processes attached, snapshotted, detached while $ok requests succeeded"
+}
+
 case $mode in
 python) stepped "$(rl_program python3)" "$src/attach_busy.py" ;;
 node) stepped "$(rl_program node)" "$src/attach_busy.js" ;;
 redis) redis ;;
+nginx) nginx_mode ;;
 *) fail "unknown mode $mode" ;;
 esac
 echo "ok: $mode attached while busy, detached, still serving"
