@@ -97,70 +97,18 @@ redis() {
 
 # nginx master and workers, attached one after the other under load.
 nginx_mode() {
-  local nginx curl port
-  nginx=$(rl_program nginx)
-  curl=$(rl_program curl)
-  "$nginx" -v 2>&1
-  mkdir -m 1777 "$rl_dir/snaps"
-  mkdir "$rl_dir/html" "$rl_dir/tmp"
-  echo "hello from nginx" >"$rl_dir/html/index.html"
-  chmod -R a+rX "$rl_dir"
-  for _ in 1 2 3 4 5; do
-    port=$(rl_free_port) || fail "no free port"
-    cat >"$rl_dir/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 2;
-pid $rl_dir/nginx.pid;
-error_log $rl_dir/error.log notice;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $rl_dir/tmp/body;
-  proxy_temp_path $rl_dir/tmp/proxy;
-  fastcgi_temp_path $rl_dir/tmp/fastcgi;
-  uwsgi_temp_path $rl_dir/tmp/uwsgi;
-  scgi_temp_path $rl_dir/tmp/scgi;
-  server {
-    listen 127.0.0.1:$port;
-    root $rl_dir/html;
-  }
-}
-EOF
-    setsid "$nginx" -c "$rl_dir/nginx.conf" -e "$rl_dir/error.log" \
-      >"$rl_dir/out" 2>"$rl_dir/err" &
-    pid=$!
-    rl_track $pid
-    rl_track_group $pid
-    hs_wait_for 30 "$curl" -sf "http://127.0.0.1:$port/" -o /dev/null && break
-    kill -9 $pid 2>/dev/null || true
-    pid=
-  done
-  [ -n "$pid" ] || fail "nginx never served: $(cat "$rl_dir/err" "$rl_dir/error.log")"
-  workers() { cat /proc/$pid/task/*/children; }
-  hs_wait_for 30 test "$(workers | wc -w)" = 2 || fail "not 2 workers"
-  # SigIgn and SigCgt, less glibc's own SIGCANCEL and SIGSETXID (32, 33),
-  # which it catches once the process has had a second thread
+  . "$src/../support/nginx_lib.sh"
+  ng_start
+  hs_wait_for 30 test "$(ng_workers | wc -w)" = 2 || fail "not 2 workers"
   masks() {
     local f v
     while read -r f v; do
       case $f in SigIgn: | SigCgt:) printf '%s %x ' "$f" $((0x$v & ~0x180000000)) ;; esac
     done <"/proc/$1/status"
   }
-  (
-    ok=0 bad=0
-    while [ ! -e "$rl_dir/stop" ]; do
-      if "$curl" -sf "http://127.0.0.1:$port/" | grep -qx "hello from nginx"; then
-        ok=$((ok + 1))
-      else
-        bad=$((bad + 1))
-      fi
-    done
-    echo "$ok $bad" >"$rl_dir/requests"
-  ) &
-  local load=$! p before s n=0
-  rl_track $load
-  for p in $pid $(workers); do
+  ng_load_start
+  local p before s n=0
+  for p in $pid $(ng_workers); do
     before=$(masks "$p")
     al_attach "$p" --dir "$rl_dir/snaps"
     echo "$al_line"
@@ -172,10 +120,7 @@ EOF
     n=$((n + 1))
   done
   sleep 0.5
-  touch "$rl_dir/stop"
-  rl_wait_exit $load 30
-  local ok bad
-  read -r ok bad <"$rl_dir/requests"
+  ng_load_stop
   cp "$rl_dir/error.log" "$rl_dir/error.before-quit"
   kill -QUIT $pid
   rl_wait_exit $pid 30

@@ -16,69 +16,13 @@
 set -euo pipefail
 bin=$1 shim=$2 src=$3
 . "$src/../support/real_lib.sh"
-nginx=$(rl_program nginx)
-curl=$(rl_program curl)
-"$nginx" -v 2>&1
-mkdir -m 1777 "$rl_dir/snaps"
-mkdir "$rl_dir/html" "$rl_dir/tmp"
-echo "hello from nginx" >"$rl_dir/html/index.html"
-chmod -R a+rX "$rl_dir"
-
-conf() {
-  cat >"$rl_dir/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 2;
-pid $rl_dir/nginx.pid;
-error_log $rl_dir/error.log notice;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $rl_dir/tmp/body;
-  proxy_temp_path $rl_dir/tmp/proxy;
-  fastcgi_temp_path $rl_dir/tmp/fastcgi;
-  uwsgi_temp_path $rl_dir/tmp/uwsgi;
-  scgi_temp_path $rl_dir/tmp/scgi;
-  server {
-    listen 127.0.0.1:$port;
-    root $rl_dir/html;
-  }
-}
-EOF
-}
-
-for _ in 1 2 3 4 5; do
-  port=$(rl_free_port) || fail "no free port"
-  conf
-  HEAPSNAP_LIB=$shim setsid "$bin/heapsnap" run --dir "$rl_dir/snaps" -- \
-    "$nginx" -c "$rl_dir/nginx.conf" -e "$rl_dir/error.log" \
-    >"$rl_dir/out" 2>"$rl_dir/err" &
-  pid=$!
-  rl_track $pid
-  rl_track_group $pid
-  hs_wait_for 30 "$curl" -sf "http://127.0.0.1:$port/" -o /dev/null && break
-  kill -9 $pid 2>/dev/null || true
-  pid=
-done
-[ -n "$pid" ] || fail "nginx never served: $(cat "$rl_dir/err" "$rl_dir/error.log")"
+. "$src/../support/nginx_lib.sh"
+HEAPSNAP_LIB=$shim ng_start "$bin/heapsnap" run --dir "$rl_dir/snaps" --
 
 workers() { "$bin/heapsnap" ps | awk -v m="$pid" '$2 == m { print $1 }'; }
 hs_wait_for 30 test "$(workers | wc -l)" = 2 || fail "not 2 workers: $("$bin/heapsnap" ps)"
 
-# Requests all along, counted by outcome.
-(
-  ok=0 bad=0
-  while [ ! -e "$rl_dir/stop" ]; do
-    if "$curl" -sf "http://127.0.0.1:$port/" | grep -qx "hello from nginx"; then
-      ok=$((ok + 1))
-    else
-      bad=$((bad + 1))
-    fi
-  done
-  echo "$ok $bad" >"$rl_dir/requests"
-) &
-load=$!
-rl_track $load
+ng_load_start
 
 snaps=()
 for p in $pid $(workers); do
@@ -87,9 +31,7 @@ for p in $pid $(workers); do
   snaps+=("$s")
 done
 sleep 0.5
-touch "$rl_dir/stop"
-rl_wait_exit $load 30
-read -r ok bad <"$rl_dir/requests"
+ng_load_stop
 cp "$rl_dir/error.log" "$rl_dir/error.before-quit"
 kill -QUIT $pid
 rl_wait_exit $pid 30
