@@ -94,6 +94,27 @@ async function mainPage(file, png) {
   const match = await p.eval('document.getElementById("match").textContent');
   check(/^matched: 600 B /.test(match), 'flame search grow_lost: 600 B', match);
 
+  // The flame graph's frames, hovered: what each holds, a site's own, the
+  // first main's (the call of phase: grow_kept's and grow_lost's under
+  // it, through two calls in phase) and the root's (all three sites).
+  const FLAME = `(() => { const c = document.getElementById('flame');
+    c.scrollIntoView(); const r = c.getBoundingClientRect();
+    return { boxes: JSON.parse(c.dataset.boxes), left: r.left, top: r.top }; })()`;
+  const hover = async (name) => {
+    const f = await p.eval(FLAME), b = f.boxes.find((x) => x[0] === name);
+    if (!b) return 'no box ' + name;
+    await p.move(f.left + b[1], f.top + b[2]);
+    return (await p.eval('document.getElementById("tip").textContent')).split('\n\n')[1];
+  };
+  for (const [name, want] of [['grow_lost', 'growth +600 B: lost 600 B, held 0 B'],
+    ['grow_kept', 'growth +1.9 KiB: lost 0 B, held 1.9 KiB'],
+    ['shrink_old', 'growth +0 B: lost 0 B, held 0 B\nshrank -640 B'],
+    ['main', 'growth +2.5 KiB: lost 600 B, held 1.9 KiB'],
+    ['all', 'growth +2.5 KiB: lost 600 B, held 1.9 KiB\nshrank -640 B']]) {
+    const got = await hover(name);
+    check(got === want, 'flame graph, ' + name + ': ' + want.replace('\n', ', '), got);
+  }
+
   // Drag on the timeline from snapshot #2 to #3: every view follows.
   const GEO = `(() => { const c = document.getElementById('timeline');
     c.scrollIntoView(); const r = c.getBoundingClientRect();

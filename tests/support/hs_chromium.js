@@ -133,6 +133,8 @@ async function openPage(file, opts) {
     await ev('mouseReleased', x1, y1);
   };
   page.click = async (x, y) => page.drag(x, y, x, y);
+  // The pointer moved to (x, y), no button pressed (a hover).
+  page.move = async (x, y) => send('Input.dispatchMouseEvent', { type: 'mouseMoved', x, y, buttons: 0 });
   page.screenshot = async (png) => {
     const m = await send('Page.getLayoutMetrics');
     const s = m.cssContentSize || m.contentSize;

@@ -5,8 +5,11 @@
  * docs/html.md for why. When it has drawn, it sets data-drawn on <body>
  * (and data-drawn-ms, milliseconds since navigation started). */
 'use strict';
-/* The data: gzip-compressed JSON in base64, inflated by the browser's own
- * DecompressionStream (no request: a Blob's stream); or plain JSON. */
+/* The data: in base64, gzip-compressed, inflated by the browser's own
+ * DecompressionStream (no request: a Blob's stream): a 16-byte header
+ * (the JSON's length, the stack frames' count and width, the sites in
+ * tree_order), the JSON, then the sites' stack frames and tree_order as
+ * binary, little-endian (docs/html.md). Or plain JSON with both in it. */
 function hdBytes(bin) {
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -14,11 +17,18 @@ function hdBytes(bin) {
 }
 async function hdData() {
   const e = document.getElementById('hd-data');
-  if (e.dataset.encoding !== 'gzip+base64') return JSON.parse(e.textContent);
+  if (e.dataset.encoding !== 'gzip+base64+frames') return JSON.parse(e.textContent);
   const b64 = e.textContent.trim();
   const bytes = Uint8Array.fromBase64 ? Uint8Array.fromBase64(b64) : hdBytes(atob(b64));
-  const text = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return JSON.parse(await new Response(text).text());
+  const flat = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  const buf = await new Response(flat).arrayBuffer();
+  const head = new DataView(buf, 0, 16), word = (k) => head.getUint32(4 * k, true);
+  const [len, n, width, sites] = [word(0), word(1), word(2), word(3)];
+  const D = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 16, len)));
+  const at = (16 + len + 3) & ~3;
+  D.sites.stack_frames = width === 2 ? new Uint16Array(buf, at, n) : new Uint32Array(buf, at, n);
+  D.sites.tree_order = new Uint32Array(buf, (at + n * width + 3) & ~3, sites);
+  return D;
 }
 
 hdData().then((D) => {
@@ -312,62 +322,94 @@ hdData().then((D) => {
   /* --- flame graph ----------------------------------------------------- */
   /* Root at the top, callers above callees, each frame as wide as the
    * growth under it: growing sites' (lost and held) and shrinking ones'.
-   * The call tree of every site's stack is built once, in flat arrays,
-   * from the stacks sorted outermost frame first (so a prefix is met in one
-   * run: no hash of children); an interval only changes the values. */
+   * The call tree of every site's stack is built once, in one pass over
+   * the sites in tree_order (their stacks sorted outermost frame first,
+   * by heapdiff): each site shares its prefix with the one before, so the
+   * nodes come in preorder, and need no table of children. A node's
+   * subtree is the nodes from it up to its end; its sites are a run of the
+   * sites in that order, so what a node holds is a difference of prefix
+   * sums over the sites, and an interval only changes those (N values,
+   * not one per node: 16 bytes a node in all, where each fresh page of
+   * memory costs the browser a page fault). */
   const ROW = 18;
-  const T = (() => {
-    /* children found through one open-addressing table of (parent, frame)
-     * in typed arrays: no object per node; a child's index is above its
-     * parent's, so sums run bottom-up in one pass */
-    const cap = 1 << Math.ceil(Math.log2(2 * (SF.length + 2 * N) + 2));
-    const slot = new Int32Array(cap).fill(-1), mask = cap - 1;
-    let M = 1, size0 = SF.length + N + 1;
-    let parent = new Int32Array(size0), frame = new Int32Array(size0), depth = new Int32Array(size0);
-    parent[0] = -1; frame[0] = -1;
-    const child = (p, f) => {
-      let h = (Math.imul(p, 0x9e3779b1) ^ Math.imul(f + 3, 0x85ebca6b)) & mask;
-      for (;; h = (h + 1) & mask) {
-        const n = slot[h];
-        if (n < 0) break;
-        if (parent[n] === p && frame[n] === f) return n;
-      }
-      slot[h] = M;
-      parent[M] = p; frame[M] = f; depth[M] = depth[p] + 1;
-      return M++;
+  /* tree_order for data without it (plain JSON edited by hand) */
+  function treeOrder() {
+    const outer = (i, j) => {
+      const a = SS[i], b = SS[j];
+      let na = SS[i + 1] - a, nb = SS[j + 1] - b;
+      for (; na && nb; na--, nb--) if (SF[a + na - 1] !== SF[b + nb - 1]) return SF[a + na - 1] - SF[b + nb - 1];
+      return na - nb || i - j;
     };
-    const leaf = new Int32Array(N);
-    for (let i = 0; i < N; i++) {
-      let n = 0;
-      if (i === OTHER || SS[i] === SS[i + 1]) n = child(0, i === OTHER ? -3 : -2);
-      else for (let j = SS[i + 1] - 1; j >= SS[i]; j--) n = child(n, SF[j]);
-      leaf[i] = n;
+    return Int32Array.from({ length: N }, (_, i) => i).filter((i) => i !== OTHER).sort(outer);
+  }
+  const T = (() => {
+    const order = S.tree_order || treeOrder();
+    const pos = new Int32Array(N); /* the sites in tree order, "other" last */
+    let k = 0;
+    for (let j = 0; j < order.length; j++) if (order[j] !== OTHER) pos[k++] = order[j];
+    if (OTHER >= 0) pos[k++] = OTHER;
+    /* the nodes: each site's frames past the prefix it shares with the site
+     * before; counted first, so the arrays are allocated once, exactly */
+    let deepest = 0;
+    for (let i = 0; i < N; i++) deepest = Math.max(deepest, SS[i + 1] - SS[i]);
+    const shared = new Int32Array(N);
+    let M = 1 + (OTHER >= 0), prev = -1, none = 0;
+    for (let j = 0; j < N; j++) {
+      const i = pos[j], a = SS[i], b = SS[i + 1];
+      if (i === OTHER) continue;
+      if (a === b) { none = 1; continue; }
+      let c = 0;
+      if (prev >= 0) {
+        const pa = SS[prev], lim = Math.min(b - a, SS[prev + 1] - pa);
+        while (c < lim && SF[b - 1 - c] === SF[SS[prev + 1] - 1 - c]) c++;
+      }
+      shared[j] = c;
+      M += b - a - c;
+      prev = i;
     }
-    parent = parent.subarray(0, M); frame = frame.subarray(0, M); depth = depth.subarray(0, M);
-    const start = new Int32Array(M + 1), kids = new Int32Array(M), fill = new Int32Array(M);
-    for (let n = 1; n < M; n++) start[parent[n] + 1]++;
-    for (let n = 0; n < M; n++) start[n + 1] += start[n];
-    for (let n = 1; n < M; n++) kids[start[parent[n]] + fill[parent[n]]++] = n;
-    return { M, parent, frame, depth, leaf, start, kids, lost: new Float64Array(M),
-      held: new Float64Array(M), shrank: new Float64Array(M) };
+    M += none;
+    const parent = new Int32Array(M), frame = new Int32Array(M), leaf = new Int32Array(N);
+    const path = new Int32Array(deepest + 1);
+    parent[0] = -1; frame[0] = -1;
+    let m = 1, noStack = 0; /* the "(no stack)" node: first, sorted first */
+    for (let j = 0; j < N; j++) {
+      const i = pos[j], a = SS[i], b = SS[i + 1];
+      if (i === OTHER) { parent[m] = 0; frame[m] = -3; leaf[i] = m++; continue; }
+      if (a === b) {
+        if (!noStack) { parent[m] = 0; frame[m] = -2; noStack = m++; }
+        leaf[i] = noStack;
+        continue;
+      }
+      for (let d = shared[j]; d < b - a; d++) parent[m] = path[d], frame[m] = SF[b - 1 - d], path[d + 1] = m++;
+      leaf[i] = path[b - a];
+    }
+    /* end: one past the subtree; first: the sites before a node's run */
+    const end = new Int32Array(M + 1), first = new Int32Array(M + 1);
+    for (let n = 0; n < M; n++) end[n] = n + 1;
+    for (let n = M - 1; n > 0; n--) end[parent[n]] = Math.max(end[parent[n]], end[n]);
+    end[M] = M;
+    for (let n = 0, j = 0; n <= M; n++) {
+      while (j < N && leaf[pos[j]] < n) j++;
+      first[n] = j;
+    }
+    return { M, parent, frame, leaf, end, first, pos, maxDepth: deepest + 1,
+      sums: [new Float64Array(N + 1), new Float64Array(N + 1), new Float64Array(N + 1)] };
   })();
-  T.maxDepth = T.depth.reduce((a, b) => Math.max(a, b), 0);
+  /* lost, held, shrank under node n: sums over its run of sites */
+  const under = (w, n) => T.sums[w][T.first[T.end[n]]] - T.sums[w][T.first[n]];
+  const lostIn = (n) => under(0, n), heldIn = (n) => under(1, n), shrankIn = (n) => under(2, n);
   let zoom = 0, boxes = [], hit = null;
   function values() {
-    T.lost.fill(0); T.held.fill(0); T.shrank.fill(0);
-    for (let i = 0; i < N; i++) {
-      const g = value(i), n = T.leaf[i];
-      if (!g) continue;
-      const lost = NS === 1 ? (scanned ? Math.min(g, S.unreachable_bytes[i]) : 0) : lostPart(i, g);
-      if (g > 0) T.lost[n] += lost, T.held[n] += g - lost;
-      else T.shrank[n] -= g;
-    }
-    for (let n = T.M - 1; n > 0; n--) {
-      const p = T.parent[n];
-      T.lost[p] += T.lost[n]; T.held[p] += T.held[n]; T.shrank[p] += T.shrank[n];
+    const [L, H, X] = T.sums;
+    for (let j = 0; j < N; j++) {
+      const i = T.pos[j], g = value(i);
+      const lost = !g ? 0 : NS === 1 ? (scanned ? Math.min(g, S.unreachable_bytes[i]) : 0) : lostPart(i, g);
+      L[j + 1] = L[j] + (g > 0 ? lost : 0);
+      H[j + 1] = H[j] + (g > 0 ? g - lost : 0);
+      X[j + 1] = X[j] + (g < 0 ? -g : 0);
     }
   }
-  const total = (n) => T.lost[n] + T.held[n] + T.shrank[n];
+  const total = (n) => lostIn(n) + heldIn(n) + shrankIn(n);
   function nodeName(n) {
     const f = T.frame[n];
     return f === -1 ? 'all' : f === -2 ? '(no stack)' : f === -3 ? 'other sites' : frameName(f);
@@ -377,8 +419,8 @@ hdData().then((D) => {
     values();
     zoom = 0;
     const what = NS === 1 ? 'bytes held in the snapshot, by stack' :
-      'growth from snapshot #' + (sel[0] + 1) + ' to #' + (sel[1] + 1) + ' (' + size(T.lost[0] + T.held[0], 1) +
-      (T.shrank[0] ? ', ' + size(-T.shrank[0], 1) + ' shrank' : '') + ')';
+      'growth from snapshot #' + (sel[0] + 1) + ' to #' + (sel[1] + 1) + ' (' + size(lostIn(0) + heldIn(0), 1) +
+      (shrankIn(0) ? ', ' + size(-shrankIn(0), 1) + ' shrank' : '') + ')';
     $('flame-what').textContent = what;
     drawFlame();
   }
@@ -393,20 +435,24 @@ hdData().then((D) => {
     const chain = [];
     for (let n = zoom; n >= 0; n = T.parent[n]) chain.unshift(n);
     chain.forEach((n, d) => box(g, n, 0, w, d));
-    const lay = (n, x, width) => {
-      const kids = Array.from(T.kids.subarray(T.start[n], T.start[n + 1]));
+    const lay = (n, x, width, d) => {
+      const kids = [];
+      for (let k = n + 1; k < T.end[n]; k = T.end[k]) kids.push(k);
       kids.sort((a, b) => total(b) - total(a));
       const tt = total(n) || 1;
       let cx = x;
       for (const k of kids) {
         const kw = width * total(k) / tt;
         if (kw < 0.4) break;
-        box(g, k, cx, kw, T.depth[k]);
-        lay(k, cx, kw);
+        box(g, k, cx, kw, d + 1);
+        lay(k, cx, kw, d + 1);
         cx += kw;
       }
     };
-    lay(zoom, 0, w);
+    lay(zoom, 0, w, chain.length - 1);
+    /* for tests: where the named boxes are */
+    c.dataset.boxes = JSON.stringify(boxes.filter((b) => b.w > 2)
+      .map((b) => [nodeName(b.n), Math.round(b.x + b.w / 2), b.y + ROW / 2]));
     if (!total(0)) {
       g.fillStyle = '#6b7078';
       g.fillText('nothing grew or shrank in this interval', 8, ROW * 1.5);
@@ -426,7 +472,7 @@ hdData().then((D) => {
     const y = d * ROW, tt = total(n) || 1;
     const on = matches(n);
     let cx = x;
-    for (const [v, col] of [[T.lost[n], '#d64541'], [T.held[n], '#f0a030'], [T.shrank[n], '#5b8fd6']]) {
+    for (const [v, col] of [[lostIn(n), '#d64541'], [heldIn(n), '#f0a030'], [shrankIn(n), '#5b8fd6']]) {
       if (!v) continue;
       const pw = width * v / tt;
       g.fillStyle = on ? '#c03cc0' : col;
@@ -469,9 +515,9 @@ hdData().then((D) => {
       const n = flameAt(ev);
       if (n < 0) return tip(null);
       const f = T.frame[n];
-      tip(ev, (f >= 0 ? frameFull(f) : nodeName(n)) + '\n\ngrowth ' + size(T.lost[n] + T.held[n], 1) +
-        (scanned ? ': lost ' + size(T.lost[n]) + ', held ' + size(T.held[n]) : '') +
-        (T.shrank[n] ? '\nshrank ' + size(-T.shrank[n], 1) : ''));
+      tip(ev, (f >= 0 ? frameFull(f) : nodeName(n)) + '\n\ngrowth ' + size(lostIn(n) + heldIn(n), 1) +
+        (scanned ? ': lost ' + size(lostIn(n)) + ', held ' + size(heldIn(n)) : '') +
+        (shrankIn(n) ? '\nshrank ' + size(-shrankIn(n), 1) : ''));
     });
     c.addEventListener('mouseleave', () => tip(null));
     c.addEventListener('click', (ev) => {
