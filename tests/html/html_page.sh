@@ -56,18 +56,11 @@ rc=0
 # per snapshot): grow_kept's 512 B over its bytes, grow_lost's null (a
 # snapshot without its heap graph).
 python3 - "$page" "$dir/retained.html" <<'PY'
-import array, base64, gzip, json, re, struct, sys
-html = open(sys.argv[1]).read()
-m = re.search(r'<script type="application/octet-stream" id="hd-data" '
-              r'data-encoding="gzip\+base64\+frames">(.*?)</script>', html, re.S)
-blob = gzip.decompress(base64.b64decode(m.group(1)))
-# docs/html.md: header, JSON, stack frames, tree_order (left out here: the
-# page sorts the sites itself when the data has none)
-size, count, width, _ = struct.unpack("<4I", blob[:16])
-d = json.loads(blob[16:16 + size])
-at = (16 + size + 3) & ~3
-frames = array.array("H" if width == 2 else "I", blob[at:at + count * width])
-d["sites"]["stack_frames"] = frames.tolist()
+import json, sys
+from hd_page import load
+html, m, d = load(sys.argv[1])
+# tree_order left out: the page sorts the sites itself when the data has none
+del d["sites"]["tree_order"]
 s, f = d["sites"], d["frames"]
 n, k = len(s["stack_depth"]), len(d["report"]["snapshots"])
 start = [sum(s["stack_depth"][:i]) for i in range(n)]

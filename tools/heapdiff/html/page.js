@@ -564,8 +564,8 @@ hdData().then((D) => {
     order = [];
     for (let i = 0; i < N; i++) {
       if (NS > 1 && sortKey === 'growth' && !f && !value(i) && !bytes(i, sel[1])) continue;
-      if (f && !stack(i).some((x) => frameName(x).toLowerCase().includes(f) ||
-          (F.file[x] || '').toLowerCase().includes(f))) continue;
+      if (f && !siteName(i).toLowerCase().includes(f) && !stack(i).some((x) =>
+          frameName(x).toLowerCase().includes(f) || (F.file[x] || '').toLowerCase().includes(f))) continue;
       order.push(i);
     }
     const v = new Float64Array(N);
