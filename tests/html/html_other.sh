@@ -10,15 +10,7 @@
 # (found by the filter, by name) and the total growth show those numbers.
 set -euo pipefail
 heapdiff=$1 mkbig=$2 src=$(cd "$3" && pwd)
-chromium=${CHROMIUM:-chromium}
-for tool in node "$chromium"; do
-  command -v "$tool" >/dev/null || {
-    echo "skipped: no $tool on this machine (scripts/deps installs it)"
-    exit 77
-  }
-done
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+. "$src/html_lib.sh"
 "$mkbig" "$dir/a.snap" 1000000 100020 1 >/dev/null
 "$mkbig" "$dir/b.snap" 1000000 100020 2 >/dev/null
 "$heapdiff" --json "$dir/a.snap" "$dir/b.snap" >"$dir/all.json"

@@ -7,15 +7,7 @@
 # its screenshot in OUTDIR.
 set -euo pipefail
 shim=$1 heapdiff=$2 prog=$3 src=$(cd "$4" && pwd) out=$5
-chromium=${CHROMIUM:-chromium}
-for tool in node "$chromium"; do
-  command -v "$tool" >/dev/null || {
-    echo "skipped: no $tool on this machine (scripts/deps installs it)"
-    exit 77
-  }
-done
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+. "$src/html_lib.sh"
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
