@@ -56,6 +56,9 @@ typedef struct hd_page {
   size_t n_sf, cap_sf;
   uint32_t *sf_at; /* per page site: where its frames start in sf, + end */
   size_t n_stacks;
+  double *ret; /* every site's paths: last hop, blocks, bytes (retainers) */
+  size_t n_ret, cap_ret;
+  uint32_t *order; /* the page's sites in tree order (tree_order) */
 } hd_page;
 
 static double hd_peak(const hd_diff *d, const hd_site *s) {
@@ -309,10 +312,12 @@ static int hd_page_hop(hd_page *p, uint32_t node, uint64_t from,
   return 0;
 }
 
-/* A site's paths: last hop, blocks, bytes for each, flat as the stacks;
- * the hops' chains to their roots go in the hop table. */
+/* A site's paths: last hop, blocks, bytes for each, flat as the stacks,
+ * into p->ret (binary); the hops' chains to their roots go in the hop
+ * table. */
 static int hd_page_paths(hd_page *p, FILE *out, const hd_site *s, int *first,
                          uint32_t *count) {
+  (void)out, (void)first;
   const hd_pnode *const nodes = p->d->pnodes;
   *count = 0;
   for (size_t i = 0; i < s->n_paths && i < p->d->opt->retainers; i++) {
@@ -322,42 +327,27 @@ static int hd_page_paths(hd_page *p, FILE *out, const hd_site *s, int *first,
         return HS_ENOMEM;
       from = nodes[x].from, target = nodes[x].target;
     }
-    fprintf(out, "%s%u,%.0f,%.0f", *first ? "" : ",",
-            p->hop_id[s->paths[i].node], s->paths[i].blocks, s->paths[i].bytes);
-    *first = 0, ++*count;
+    if (hd_grow(&p->ret, &p->cap_ret, p->n_ret + 2, sizeof *p->ret, 1024))
+      return HS_ENOMEM;
+    p->ret[p->n_ret++] = p->hop_id[s->paths[i].node];
+    p->ret[p->n_ret++] = s->paths[i].blocks;
+    p->ret[p->n_ret++] = s->paths[i].bytes;
+    ++*count;
   }
   return 0;
 }
 
 /* The hop table in columns: parent hop (-1 for a root), site (-1: see
  * label), count (blocks of the site in a row), at (the pointer's offset in
- * this hop), into (how far into the next it points), label. */
+ * this hop), into (how far into the next it points) as binary
+ * (hd_page_binary); label here. */
 static void hd_page_hops(const hd_page *p, FILE *out) {
-  const hd_pnode *const nodes = p->d->pnodes;
-  static const char *const cols[] = {"parent", "site", "count",
-                                     "at",     "into", "label"};
-  fputs(",\n \"hops\": {", out);
-  for (int c = 0; c < 6; c++) {
-    fprintf(out, "%s\"%s\": [", c ? ", " : "", cols[c]);
-    for (size_t i = 0; i < p->n_hops; i++) {
-      const hd_hop *h = &p->hops[i];
-      const hd_pnode *n = &nodes[h->node];
-      fputs(i ? "," : "", out);
-      if (c == 0)
-        fprintf(out, "%d",
-                n->parent == HD_NONE ? -1 : (int)p->hop_id[n->parent]);
-      else if (c == 1)
-        fprintf(out, "%d", h->site);
-      else if (c == 2)
-        fprintf(out, "%u", n->count);
-      else if (c == 3 || c == 4)
-        fprintf(out, "%" PRIu64, c == 3 ? h->from : h->target);
-      else
-        hd_json_str(out, h->label);
-    }
-    fputc(']', out);
+  fputs(",\n \"hops\": {\"label\": [", out);
+  for (size_t i = 0; i < p->n_hops; i++) {
+    fputs(i ? "," : "", out);
+    hd_json_str(out, p->hops[i].label);
   }
-  fputs("}", out);
+  fputs("]}", out);
 }
 
 /* "name": ["a", "b", ...] */
@@ -463,7 +453,7 @@ static int hd_page_sites(hd_page *p, FILE *out, const hd_site *other) {
       hd_page_flat(p, out, NULL, "stack_depth", hd_page_stack, other != NULL);
   fputs(",\n ", out);
   if (!rc)
-    rc = hd_page_flat(p, out, "retainers", "retainer_count", hd_page_paths,
+    rc = hd_page_flat(p, out, NULL, "retainer_count", hd_page_paths,
                       other != NULL);
   static const struct {
     const char *name;
@@ -496,6 +486,8 @@ static void hd_page_free(hd_page *p) {
   free(p->frame_first);
   free(p->sf);
   free(p->sf_at);
+  free(p->ret);
+  free(p->order);
 }
 
 /* The report's top-level fields, as --json writes them, without sites and
@@ -508,14 +500,6 @@ static void hd_page_report(hd_diff *d, FILE *out) {
   hd_report_json(d, out);
   d->n_order = n_listed, d->n_roots = n_roots;
 }
-
-/* What the page reads as binary, after the JSON (hd_page_blob). */
-typedef struct hd_page_bin {
-  uint32_t *sf; /* stack_frames */
-  size_t n_sf;
-  uint32_t *order; /* tree_order */
-  size_t n_order;
-} hd_page_bin;
 
 /* Outermost frame first, frame by frame; a stack before those it is the
  * start of. */
@@ -534,91 +518,173 @@ static int hd_cmp_outer(const void *x, const void *y, void *ctx) {
 /* The page's sites ordered by their stacks, outermost frame first: the
  * page builds its call tree in one pass over them, each site sharing
  * its prefix with the one before (no table of children). */
-static int hd_page_tree_order(hd_page *p, hd_page_bin *bin) {
+static int hd_page_tree_order(hd_page *p) {
   const size_t n = p->d->n_page;
   p->sf_at[n] = (uint32_t)p->n_sf;
-  if (!(bin->order = malloc((n + 1) * sizeof *bin->order)))
+  if (!(p->order = malloc((n + 1) * sizeof *p->order)))
     return HS_ENOMEM;
   for (size_t i = 0; i < n; i++)
-    bin->order[i] = (uint32_t)i;
-  qsort_r(bin->order, n, sizeof *bin->order, hd_cmp_outer, p);
-  bin->n_order = n;
+    p->order[i] = (uint32_t)i;
+  qsort_r(p->order, n, sizeof *p->order, hd_cmp_outer, p);
   return 0;
 }
 
-/* The page's data, one JSON object (docs/html.md), and what it leaves to
- * the binary part (bin: the caller frees it). */
-static int hd_page_data(hd_diff *d, FILE *out, hd_page_bin *bin) {
-  hd_page p = {.d = d};
+/* --- the binary columns ----------------------------------------------- */
+
+/* The numeric columns the page reads as binary after the JSON (80% of
+ * the data: as JSON numbers, the browser spent more time inflating and
+ * parsing them than drawing the page). Each has a name ("object.field":
+ * where the page puts it), a type and a count, listed in the JSON's
+ * "binary" (docs/html.md); its values little-endian, each column at a
+ * multiple of 8 bytes. */
+enum { HD_U16, HD_U32, HD_I32, HD_F64 };
+static const char *const hd_bin_type[] = {"u16", "u32", "i32", "f64"};
+static const size_t hd_bin_width[] = {2, 4, 4, 8};
+
+typedef struct hd_bincol {
+  const char *name;
+  int type;
+  size_t n;
+} hd_bincol;
+
+/* The columns, in blob order. */
+enum {
+  HD_BIN_FRAMES,
+  HD_BIN_ORDER,
+  HD_BIN_RETAINERS,
+  HD_BIN_HOP_PARENT,
+  HD_BIN_HOP_SITE,
+  HD_BIN_HOP_COUNT,
+  HD_BIN_HOP_AT,
+  HD_BIN_HOP_INTO,
+  HD_BINCOLS
+};
+
+/* The columns of p, by HD_BIN_*; the frames 2 bytes wide when every id
+ * fits. */
+static size_t hd_page_bincols(const hd_page *p, hd_bincol *c) {
+  uint32_t max = 0;
+  for (size_t i = 0; i < p->n_sf; i++)
+    max = p->sf[i] > max ? p->sf[i] : max;
+  const hd_bincol cols[HD_BINCOLS] = {
+      {"sites.stack_frames", max <= UINT16_MAX ? HD_U16 : HD_U32, p->n_sf},
+      {"sites.tree_order", HD_U32, p->d->n_page},
+      {"sites.retainers", HD_F64, p->n_ret},
+      {"hops.parent", HD_I32, p->n_hops},
+      {"hops.site", HD_I32, p->n_hops},
+      {"hops.count", HD_U32, p->n_hops},
+      {"hops.at", HD_F64, p->n_hops},
+      {"hops.into", HD_F64, p->n_hops}};
+  memcpy(c, cols, sizeof cols);
+  return HD_BINCOLS;
+}
+
+/* Value i of column k. */
+static double hd_page_binval(const hd_page *p, size_t k, size_t i) {
+  const hd_hop *h = k >= HD_BIN_HOP_PARENT ? &p->hops[i] : NULL;
+  const hd_pnode *n = h ? &p->d->pnodes[h->node] : NULL;
+  switch (k) {
+  case HD_BIN_FRAMES:
+    return p->sf[i];
+  case HD_BIN_ORDER:
+    return p->order[i];
+  case HD_BIN_RETAINERS:
+    return p->ret[i];
+  case HD_BIN_HOP_PARENT:
+    return n->parent == HD_NONE ? -1 : (double)p->hop_id[n->parent];
+  case HD_BIN_HOP_SITE:
+    return h->site;
+  case HD_BIN_HOP_COUNT:
+    return n->count;
+  case HD_BIN_HOP_AT:
+    return (double)h->from;
+  default:
+    return (double)h->target;
+  }
+}
+
+static void hd_page_binary_list(const hd_page *p, FILE *out) {
+  hd_bincol c[HD_BINCOLS];
+  const size_t n = hd_page_bincols(p, c);
+  fputs(",\n \"binary\": [", out);
+  for (size_t k = 0; k < n; k++)
+    fprintf(out, "%s[\"%s\", \"%s\", %zu]", k ? ", " : "", c[k].name,
+            hd_bin_type[c[k].type], c[k].n);
+  fputc(']', out);
+}
+
+static void hd_put_value(uint8_t *b, int type, double v) {
+  uint64_t u;
+  if (type == HD_F64)
+    memcpy(&u, &v, sizeof u);
+  else
+    u = type == HD_I32 ? (uint64_t)(uint32_t)(int32_t)v : (uint64_t)v;
+  for (size_t j = 0; j < hd_bin_width[type]; j++)
+    b[j] = (uint8_t)(u >> (8 * j));
+}
+
+/* The blob the page inflates: the JSON's length (4 bytes, then 4 zero),
+ * the JSON, then each binary column at the next multiple of 8. */
+static int hd_page_blob(const hd_page *p, const char *json, size_t len,
+                        uint8_t **out, size_t *n_out) {
+  hd_bincol c[HD_BINCOLS];
+  const size_t n = hd_page_bincols(p, c);
+  size_t total = (8 + len + 7) & ~(size_t)7;
+  for (size_t k = 0; k < n; k++)
+    total = (total + c[k].n * hd_bin_width[c[k].type] + 7) & ~(size_t)7;
+  if (len > UINT32_MAX || !(*out = calloc(total, 1)))
+    return HS_ENOMEM;
+  uint8_t *const b = *out;
+  hd_put_value(b, HD_U32, (double)len);
+  memcpy(b + 8, json, len);
+  size_t at = (8 + len + 7) & ~(size_t)7;
+  for (size_t k = 0; k < n; k++) {
+    const size_t w = hd_bin_width[c[k].type];
+    for (size_t i = 0; i < c[k].n; i++)
+      hd_put_value(b + at + i * w, c[k].type, hd_page_binval(p, k, i));
+    at = (at + c[k].n * w + 7) & ~(size_t)7;
+  }
+  *n_out = total;
+  return 0;
+}
+
+/* The page's data: one JSON object (docs/html.md), the binary columns
+ * kept in p for hd_page_blob. */
+static int hd_page_data(hd_page *p, FILE *out) {
+  hd_diff *const d = p->d;
   hd_site other = {0};
-  p.frame_first = malloc((d->n_frames + 1) * sizeof *p.frame_first);
-  p.hop_id = malloc((d->n_pnodes + 1) * sizeof *p.hop_id);
-  p.page_index = malloc((d->n_sites + 1) * sizeof *p.page_index);
-  p.sf_at = malloc((d->n_page + 2) * sizeof *p.sf_at);
-  int rc = p.frame_first && p.hop_id && p.page_index && p.sf_at ? 0 : HS_ENOMEM;
+  p->frame_first = malloc((d->n_frames + 1) * sizeof *p->frame_first);
+  p->hop_id = malloc((d->n_pnodes + 1) * sizeof *p->hop_id);
+  p->page_index = malloc((d->n_sites + 1) * sizeof *p->page_index);
+  p->sf_at = malloc((d->n_page + 2) * sizeof *p->sf_at);
+  int rc =
+      p->frame_first && p->hop_id && p->page_index && p->sf_at ? 0 : HS_ENOMEM;
   if (!rc && d->n_page_other)
     rc = hd_page_other(d, &other);
   if (!rc) {
-    memset(p.frame_first, 0xff, (d->n_frames + 1) * sizeof *p.frame_first);
-    memset(p.hop_id, 0xff, (d->n_pnodes + 1) * sizeof *p.hop_id);
-    memset(p.page_index, 0xff, (d->n_sites + 1) * sizeof *p.page_index);
+    memset(p->frame_first, 0xff, (d->n_frames + 1) * sizeof *p->frame_first);
+    memset(p->hop_id, 0xff, (d->n_pnodes + 1) * sizeof *p->hop_id);
+    memset(p->page_index, 0xff, (d->n_sites + 1) * sizeof *p->page_index);
     for (size_t i = 0; i < d->n_page; i++)
-      p.page_index[d->page[i]] = (int32_t)i;
+      p->page_index[d->page[i]] = (int32_t)i;
     hd_page_report(d, out);
     fprintf(out, ",\n \"max_sites\": %d, \"other_sites\": %zu",
             HD_HTML_MAX_SITES, d->n_page_other);
     hd_page_unsymbolized(d, out);
     hd_page_modules(d, out);
-    rc = hd_page_sites(&p, out, d->n_page_other ? &other : NULL);
+    rc = hd_page_sites(p, out, d->n_page_other ? &other : NULL);
   }
   if (!rc)
-    rc = hd_page_tree_order(&p, bin);
+    rc = hd_page_tree_order(p);
   if (!rc) {
-    hd_page_frames(&p, out);
-    hd_page_hops(&p, out);
+    hd_page_frames(p, out);
+    hd_page_hops(p, out);
+    hd_page_binary_list(p, out);
     fputs("}\n", out);
   }
   free(other.blocks);
   free(other.bytes);
-  bin->sf = p.sf, bin->n_sf = p.n_sf;
-  p.sf = NULL;
-  hd_page_free(&p);
   return rc;
-}
-
-/* The blob the page inflates (docs/html.md): a 16-byte header (the
- * JSON's length, the number of stack frames, their width: 2 or 4 bytes,
- * the number of sites in tree_order), the JSON, zeros to a multiple of 4,
- * the frames, zeros to a multiple of 4, tree_order (4 bytes each); all
- * little-endian. The frames are 80% of the data: as numbers in the JSON,
- * the browser spent more time inflating and parsing them than drawing. */
-static void hd_put_le(uint8_t *b, uint32_t v, size_t width) {
-  for (size_t j = 0; j < width; j++)
-    b[j] = (uint8_t)(v >> (8 * j));
-}
-
-static int hd_page_blob(const char *json, size_t len, const hd_page_bin *bin,
-                        uint8_t **out, size_t *n_out) {
-  uint32_t max = 0;
-  for (size_t i = 0; i < bin->n_sf; i++)
-    max = bin->sf[i] > max ? bin->sf[i] : max;
-  const size_t width = max <= UINT16_MAX ? 2 : 4, at = (16 + len + 3) & ~3u;
-  const size_t at_order = (at + bin->n_sf * width + 3) & ~3u;
-  const size_t total = at_order + 4 * bin->n_order;
-  if (len > UINT32_MAX || bin->n_sf > UINT32_MAX || !(*out = calloc(total, 1)))
-    return HS_ENOMEM;
-  uint8_t *const b = *out;
-  hd_put_le(b, (uint32_t)len, 4);
-  hd_put_le(b + 4, (uint32_t)bin->n_sf, 4);
-  hd_put_le(b + 8, (uint32_t)width, 4);
-  hd_put_le(b + 12, (uint32_t)bin->n_order, 4);
-  memcpy(b + 16, json, len);
-  for (size_t i = 0; i < bin->n_sf; i++)
-    hd_put_le(b + at + i * width, bin->sf[i], width);
-  for (size_t i = 0; i < bin->n_order; i++)
-    hd_put_le(b + at_order + 4 * i, bin->order[i], 4);
-  *n_out = total;
-  return 0;
 }
 
 /* --- the file ------------------------------------------------------------ */
@@ -675,16 +741,15 @@ int hd_report_html(hd_diff *d, const char *path, FILE *say) {
   if (!m)
     return HS_ENOMEM;
   uint8_t *gz = NULL, *blob = NULL;
-  hd_page_bin bin = {0};
+  hd_page p = {.d = d};
   size_t n = 0, n_blob = 0;
-  int rc = hd_page_data(d, m, &bin);
+  int rc = hd_page_data(&p, m);
   if (fclose(m) && !rc)
     rc = HS_ENOMEM;
   if (!rc)
-    rc = hd_page_blob(data, len, &bin, &blob, &n_blob);
+    rc = hd_page_blob(&p, data, len, &blob, &n_blob);
   free(data);
-  free(bin.sf);
-  free(bin.order);
+  hd_page_free(&p);
   if (!rc)
     rc = hd_gzip(blob, n_blob, HD_GZIP_LEVEL, &gz, &n);
   free(blob);

@@ -6,10 +6,10 @@
  * (and data-drawn-ms, milliseconds since navigation started). */
 'use strict';
 /* The data: in base64, gzip-compressed, inflated by the browser's own
- * DecompressionStream (no request: a Blob's stream): a 16-byte header
- * (the JSON's length, the stack frames' count and width, the sites in
- * tree_order), the JSON, then the sites' stack frames and tree_order as
- * binary, little-endian (docs/html.md). Or plain JSON with both in it. */
+ * DecompressionStream (no request: a Blob's stream): the JSON's length
+ * (4 bytes, then 4 zero), the JSON, then the numeric columns its "binary"
+ * lists (name, type, count), each at the next multiple of 8 bytes,
+ * little-endian (docs/html.md). Or plain JSON, every column in it. */
 function hdBytes(bin) {
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -17,17 +17,20 @@ function hdBytes(bin) {
 }
 async function hdData() {
   const e = document.getElementById('hd-data');
-  if (e.dataset.encoding !== 'gzip+base64+frames') return JSON.parse(e.textContent);
+  if (e.dataset.encoding !== 'gzip+base64+binary') return JSON.parse(e.textContent);
   const b64 = e.textContent.trim();
   const bytes = Uint8Array.fromBase64 ? Uint8Array.fromBase64(b64) : hdBytes(atob(b64));
   const flat = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
   const buf = await new Response(flat).arrayBuffer();
-  const head = new DataView(buf, 0, 16), word = (k) => head.getUint32(4 * k, true);
-  const [len, n, width, sites] = [word(0), word(1), word(2), word(3)];
-  const D = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 16, len)));
-  const at = (16 + len + 3) & ~3;
-  D.sites.stack_frames = width === 2 ? new Uint16Array(buf, at, n) : new Uint32Array(buf, at, n);
-  D.sites.tree_order = new Uint32Array(buf, (at + n * width + 3) & ~3, sites);
+  const len = new DataView(buf, 0, 8).getUint32(0, true);
+  const D = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, len)));
+  const types = { u16: Uint16Array, u32: Uint32Array, i32: Int32Array, f64: Float64Array };
+  let at = (8 + len + 7) & ~7;
+  for (const [name, type, n] of D.binary) {
+    const [obj, field] = name.split('.'), T = types[type];
+    D[obj][field] = new T(buf, at, n);
+    at = (at + n * T.BYTES_PER_ELEMENT + 7) & ~7;
+  }
   return D;
 }
 
