@@ -325,6 +325,37 @@ uint32_t hs__stack_capture(void) {
   return hs__stack_settle(f, n, first, h, g, m, gen);
 }
 
+/* The first half of a capture made around an allocation: the fast walk
+ * into f (room for HEAPSNAP_DEPTH + 8 frames), hashed, and the index slot
+ * and the frames it points at on their way into the cache, without a
+ * branch on them: the allocator's work then overlaps those misses (with
+ * thousands of hot stacks, the index and the frames do not fit the L2).
+ * hs__stack_known finds it after. */
+void hs__stack_walk(hs__walked *w, uint64_t *f) {
+  w->gen = hs__modules_gen();
+  w->n = hs__walk(f, &w->first, &w->h);
+  if (w->n < 0)
+    return;
+  const hs__index *x =
+      atomic_load_explicit(&hs__st.index, memory_order_acquire);
+  const uint64_t slot =
+      atomic_load_explicit(&x->slot[w->h & x->mask], memory_order_relaxed);
+  const char *s = (const char *)&hs__st.arena[slot & HS_OFF_MASK];
+  const uint32_t bytes = (2 + (uint32_t)(w->n - w->first)) * 8;
+  for (uint32_t at = 0; at < bytes; at += 64)
+    __builtin_prefetch(s + at);
+}
+
+/* The id of the stack walked by hs__stack_walk, if the table knows it;
+ * else 0 (a new stack is checked against libunwind, so it is captured
+ * again by hs__stack_capture, from one frame). */
+uint32_t hs__stack_known(const hs__walked *w, const uint64_t *f) {
+  if (w->n < 0)
+    return 0;
+  return hs__stack_find(w->h, f + w->first, (uint32_t)(w->n - w->first),
+                        w->gen);
+}
+
 uint32_t hs__stack_capture_fast(void) {
   const uint32_t gen = hs__modules_gen();
   uint64_t f[HS_DEPTH_MAX + 8], h;
