@@ -681,10 +681,14 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
   *first = n;
   const int end = (uint32_t)(max - n) > depth ? n + (int)depth : max;
   uint64_t h = HS_STACK_HASH_SEED;
-  while (more > 0 && n < end) {
-    out[n++] = w.pc;
+  /* one test a frame for the end of the stack, one for the depth */
+  for (; more > 0 && n < end; n++) {
+    out[n] = w.pc;
     h = hs__stack_hash_step(h, w.pc);
-    more = hs__step(&w);
+    if ((more = hs__step(&w)) <= 0) {
+      n++;
+      break;
+    }
   }
   *hash = hs__stack_hash_end(h, (uint32_t)(n - *first));
   return more < 0 ? -1 : n;
