@@ -111,11 +111,11 @@ static __attribute__((noinline)) void *hs__track(void *p, size_t n) {
 }
 
 /* Full mode's common case captures around the allocation: the stack's
- * fast walk before the real call, which sets the stack table's lines
- * loading (hs__stack_walk), the lookup after it. With thousands of hot
- * stacks those are cache misses, and the allocator's work now overlaps
- * them. The rest (sampling, a busy thread, a child of fork starting its
- * thread) records after the call, as above. */
+ * fast walk before the real call, which prefetches the stack table's
+ * index slot (hs__stack_walk), the lookup after it. With thousands of hot
+ * stacks that is a cache miss, and the allocator's work now overlaps it. The
+ * rest (sampling, a busy thread, a child of fork starting its thread) records
+ * after the call, as above. */
 static inline int hs__walk_first(void) {
   return !hs__cfg.sample_bytes && HS_LIKELY(hs__tracking) && !hs__busy &&
          !hs__thread_pending;

@@ -228,7 +228,7 @@ int hs__stacks_init(void);
 void hs__stacks_set_text(uint64_t lo, uint64_t hi); /* frames to skip */
 uint32_t hs__stack_capture(void); /* 0 when the table is full */
 /*! A capture around an allocation: hs__stack_walk before it (its fast
- * walk, the table's lines fetched meanwhile), hs__stack_known after it;
+ * walk, the table's index slot fetched meanwhile), hs__stack_known after it;
  * when that says 0, hs__stack_capture. f: HEAPSNAP_DEPTH + 8 frames. */
 typedef struct hs__walked {
   uint64_t h;
