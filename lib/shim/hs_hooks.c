@@ -110,6 +110,46 @@ static __attribute__((noinline)) void *hs__track(void *p, size_t n) {
   return p;
 }
 
+/* Full mode's common case captures around the allocation: the stack's
+ * fast walk before the real call, which prefetches the stack table's
+ * index slot (hs__stack_walk), the lookup after it. With thousands of hot
+ * stacks that is a cache miss, and the allocator's work now overlaps it. The
+ * rest (sampling, a busy thread, a child of fork starting its thread) records
+ * after the call, as above. */
+static inline int hs__walk_first(void) {
+  return !hs__cfg.sample_bytes && HS_LIKELY(hs__tracking) && !hs__busy &&
+         !hs__thread_pending;
+}
+
+/* Room for the walk's frames: HEAPSNAP_DEPTH and the shim's own. */
+#define HS_WALK_FRAMES (hs__cfg.depth + 8)
+
+/* Before the real call, hs__walk_first having said so. */
+static inline void hs__walk_before(hs__walked *w, uint64_t *f) {
+  hs__sample_left = 0; /* full mode: the countdown only says "come here" */
+  hs__busy = HS_BUSY_WALK;
+  hs__signal_fix(); /* the snapshot signal moved: this thread follows */
+  hs__stack_walk(w, f);
+  hs__busy = 0;
+}
+
+/* After it: p enters the table with the stack walked before, captured
+ * again (with libunwind's check) if the table does not know that one. */
+static __attribute__((noinline)) void *
+hs__record(void *p, size_t n, const hs__walked *w, const uint64_t *f) {
+  if (HS_UNLIKELY(!p))
+    return p;
+  hs__table_prefetch((uint64_t)p); /* its slot loads during the lookup */
+  hs__busy = HS_BUSY_WALK;
+  uint32_t stack = hs__stack_known(w, f);
+  if (HS_UNLIKELY(!stack))
+    stack = hs__stack_capture();
+  hs__busy = HS_BUSY;
+  hs__table_insert((uint64_t)p, n, stack);
+  hs__busy = 0;
+  return p;
+}
+
 /* An allocation made while the shim walked a stack for the program. */
 static __attribute__((noinline)) void *hs__track_walk(void *p, size_t n) {
   hs__busy = HS_BUSY;
@@ -237,7 +277,12 @@ static void hs__unforget(const hs__entry *old) {
   } while (0)
 
 static __attribute__((noinline)) void *hs__malloc_slow(size_t n) {
-  return hs__track_counted(hs__real.malloc(n), n);
+  if (!hs__walk_first())
+    return hs__track_counted(hs__real.malloc(n), n);
+  hs__walked w;
+  uint64_t f[HS_WALK_FRAMES];
+  hs__walk_before(&w, f);
+  return hs__record(hs__real.malloc(n), n, &w, f);
 }
 
 HS_EXPORT void *malloc(size_t n) {
@@ -262,7 +307,12 @@ HS_EXPORT void free(void *p) {
 }
 
 static __attribute__((noinline)) void *hs__calloc_slow(size_t n, size_t m) {
-  return hs__track_counted(hs__real.calloc(n, m), n * m);
+  if (!hs__walk_first())
+    return hs__track_counted(hs__real.calloc(n, m), n * m);
+  hs__walked w;
+  uint64_t f[HS_WALK_FRAMES];
+  hs__walk_before(&w, f);
+  return hs__record(hs__real.calloc(n, m), n * m, &w, f);
 }
 
 HS_EXPORT void *calloc(size_t n, size_t m) {
@@ -290,9 +340,19 @@ static __attribute__((noinline)) void *hs__realloc_slow(void *p, size_t n) {
     return hs__count_and_track(hs__real.realloc(p, n), n);
   hs__entry old;
   const int had = p && hs__recorded(p) && hs__forget(p, &old);
-  void *q = hs__real.realloc(p, n);
-  if (q)
-    return hs__count_and_track(q, n);
+  void *q;
+  if (hs__walk_first()) {
+    hs__walked w;
+    uint64_t f[HS_WALK_FRAMES];
+    hs__walk_before(&w, f);
+    q = hs__real.realloc(p, n);
+    if (q)
+      return hs__record(q, n, &w, f);
+  } else {
+    q = hs__real.realloc(p, n);
+    if (q)
+      return hs__count_and_track(q, n);
+  }
   if (had && n != 0) /* failed: p is still the program's */
     hs__unforget(&old);
   return NULL;

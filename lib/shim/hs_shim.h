@@ -227,6 +227,16 @@ uint64_t hs__stack_hash(const uint64_t *f, uint32_t depth);
 int hs__stacks_init(void);
 void hs__stacks_set_text(uint64_t lo, uint64_t hi); /* frames to skip */
 uint32_t hs__stack_capture(void); /* 0 when the table is full */
+/*! A capture around an allocation: hs__stack_walk before it (its fast
+ * walk, the table's index slot fetched meanwhile), hs__stack_known after it;
+ * when that says 0, hs__stack_capture. f: HEAPSNAP_DEPTH + 8 frames. */
+typedef struct hs__walked {
+  uint64_t h;
+  uint32_t gen;
+  int n, first;
+} hs__walked;
+void hs__stack_walk(hs__walked *w, uint64_t *f);
+uint32_t hs__stack_known(const hs__walked *w, const uint64_t *f);
 /*! The fast walk alone (never libunwind): for an allocation made while
  * the shim walks another stack. 0 when it cannot walk this one. */
 uint32_t hs__stack_capture_fast(void);

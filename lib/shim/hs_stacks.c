@@ -325,6 +325,33 @@ uint32_t hs__stack_capture(void) {
   return hs__stack_settle(f, n, first, h, g, m, gen);
 }
 
+/* The first half of a capture made around an allocation: the fast walk
+ * into f (room for HEAPSNAP_DEPTH + 8 frames), hashed, and its index slot
+ * prefetched, so that the allocator's work overlaps that miss (with
+ * thousands of hot stacks the index does not fit the L2). A prefetch, not
+ * a load: a load that misses, or a prefetch of the frames whose address
+ * it gives, holds up retirement until it is back (measured: the frames
+ * fetched too was slower). hs__stack_known finds it after. */
+void hs__stack_walk(hs__walked *w, uint64_t *f) {
+  w->gen = hs__modules_gen();
+  w->n = hs__walk(f, &w->first, &w->h);
+  if (w->n < 0)
+    return;
+  const hs__index *x =
+      atomic_load_explicit(&hs__st.index, memory_order_acquire);
+  __builtin_prefetch(&x->slot[w->h & x->mask]);
+}
+
+/* The id of the stack walked by hs__stack_walk, if the table knows it;
+ * else 0 (a new stack is checked against libunwind, so it is captured
+ * again by hs__stack_capture, from one frame). */
+uint32_t hs__stack_known(const hs__walked *w, const uint64_t *f) {
+  if (w->n < 0)
+    return 0;
+  return hs__stack_find(w->h, f + w->first, (uint32_t)(w->n - w->first),
+                        w->gen);
+}
+
 uint32_t hs__stack_capture_fast(void) {
   const uint32_t gen = hs__modules_gen();
   uint64_t f[HS_DEPTH_MAX + 8], h;

@@ -563,9 +563,9 @@ static uint64_t hs__rule_learn(uint64_t pc, uint32_t gen) {
   return packed;
 }
 
-/* Each thread keeps the rules it used last in a small direct-mapped cache:
- * one page, where the shared table spreads a program's few hot return
- * addresses over as many pages. Its rules carry no generation: the whole
+/* Each thread keeps the rules it used last in a small cache: two pages,
+ * where the shared table spreads a program's few hot return addresses
+ * over as many pages. Its rules carry no generation: the whole
  * cache is dropped when the generation moves. An entry whose rule is the
  * frame-pointer one has HS_TC_FP set in its pc (a return address never
  * has bit 63), so the walk's common case is one load and one compare. */
@@ -574,9 +574,15 @@ static uint64_t hs__rule_learn(uint64_t pc, uint32_t gen) {
 #endif
 #define HS_TC_FP (1ull << 63)
 /* The pcs first, then the rules: the walk's common case reads pc[] only,
- * indexed by 8 (one addressing mode, no shift and add). */
+ * indexed by 8 (one addressing mode, no shift and add). Each slot has a
+ * second way (pc2, rule2), looked at out of line, where the rule a new
+ * one pushed out goes: two hot return addresses that share a slot (in a
+ * walk of 25 frames through a few dozen return addresses, not rare) would
+ * otherwise push each other out at every walk, and each time the rule
+ * came from the shared table. */
 typedef struct hs__tcache {
   uint64_t pc[1u << HS_TCACHE_BITS], rule[1u << HS_TCACHE_BITS];
+  uint64_t pc2[1u << HS_TCACHE_BITS], rule2[1u << HS_TCACHE_BITS];
 } hs__tcache;
 static __thread hs__tcache hs__tc __attribute__((tls_model("initial-exec")));
 static __thread uint32_t hs__tcache_gen
@@ -598,11 +604,15 @@ static inline uint32_t hs__tc_slot(uint64_t pc) {
  * worked out, and put in this thread's cache. */
 static __attribute__((noinline)) uint64_t
 hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
+  const uint32_t i = hs__tc_slot(pc);
+  if ((tc->pc2[i] & ~HS_TC_FP) == pc) /* pc is never 0: a walk stops there */
+    return tc->rule2[i];
   uint64_t r = hs__rule_get_shared(pc, gen);
   if (!r)
     r = hs__rule_learn(pc, gen);
   r &= ~HS_RULE_GEN_MASK;
-  const uint32_t i = hs__tc_slot(pc);
+  tc->pc2[i] = tc->pc[i];
+  tc->rule2[i] = tc->rule[i];
   tc->pc[i] = r == HS_RULE_FP ? pc | HS_TC_FP : pc;
   tc->rule[i] = r;
   return r;
@@ -681,10 +691,14 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
   *first = n;
   const int end = (uint32_t)(max - n) > depth ? n + (int)depth : max;
   uint64_t h = HS_STACK_HASH_SEED;
-  while (more > 0 && n < end) {
-    out[n++] = w.pc;
+  /* one test a frame for the end of the stack, one for the depth */
+  for (; more > 0 && n < end; n++) {
+    out[n] = w.pc;
     h = hs__stack_hash_step(h, w.pc);
-    more = hs__step(&w);
+    if ((more = hs__step(&w)) <= 0) {
+      n++;
+      break;
+    }
   }
   *hash = hs__stack_hash_end(h, (uint32_t)(n - *first));
   return more < 0 ? -1 : n;
