@@ -509,9 +509,9 @@ static void hs__threads_at_copy(hs__scan *sc) {
   sc->unknown_stacks = 0;
   for (size_t i = 0; i < sc->n_tasks; i++) {
     const hs__task *t = &sc->tasks[i];
-    sc->unknown_stacks += !t->sp_start && !t->sp && t->tid != sc->pid &&
-                          t->tid != sc->self_tid &&
-                          strncmp(t->name, "heapsnap:", 9) != 0;
+    sc->unknown_stacks +=
+        !t->sp_start && !t->sp && t->tid != sc->pid && t->tid != sc->self_tid &&
+        strncmp(t->name, "heapsnap:", 9) != 0 && !hs__threads_ended(t->tid);
   }
 }
 

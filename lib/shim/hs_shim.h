@@ -405,6 +405,8 @@ size_t hs__threads_list(hs__thread *out, size_t max);
 /*! Addresses on the stacks of threads that exited (the most recent): glibc
  * keeps such stacks for reuse, and what they hold is dead. */
 size_t hs__threads_dead(uint64_t *out, size_t max);
+/*! 1 when tid is a thread that ended (it may linger in /proc/self/task). */
+int hs__threads_ended(int32_t tid);
 /*! Threads being started: where each one's argument is held (8 bytes)
  * and which thread created it. */
 size_t hs__threads_starting(uint64_t *arg_at, int32_t *creator, size_t max);

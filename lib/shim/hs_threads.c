@@ -42,9 +42,13 @@ static int hs__thread_register(void) {
   return -1; /* full: the stack is still scanned, as an anonymous mapping */
 }
 
-/* The stacks of threads that exited, newest last (a ring). */
+/* The stacks of threads that exited, and their ids, newest last (a ring).
+ * A thread joined a moment ago may still be listed in /proc/self/task
+ * (the kernel wakes pthread_join before it takes the task away): by its
+ * id the scan knows it is not a live thread whose stack cannot be told. */
 #define HS_DEAD_MAX 1024
 static _Atomic uint64_t hs__dead[HS_DEAD_MAX];
+static _Atomic int32_t hs__dead_tid[HS_DEAD_MAX];
 static _Atomic uint32_t hs__dead_next;
 
 static void hs__thread_forget(void *slot) {
@@ -53,7 +57,19 @@ static void hs__thread_forget(void *slot) {
     return;
   const uint32_t d = atomic_fetch_add(&hs__dead_next, 1) % HS_DEAD_MAX;
   atomic_store(&hs__dead[d], hs__threads[i].sp);
+  atomic_store(&hs__dead_tid[d], hs__threads[i].tid);
   atomic_store(&hs__thread_tid[i], 0);
+}
+
+/* 1 when tid is a thread started through pthread_create that has ended
+ * (its function returned or it called pthread_exit). An id the kernel
+ * gave again to another thread since would be taken for ended too; the
+ * kernel hands ids out in turn, so that takes ~4M threads in between. */
+int hs__threads_ended(int32_t tid) {
+  for (int i = 0; i < HS_DEAD_MAX; i++)
+    if (atomic_load(&hs__dead_tid[i]) == tid)
+      return 1;
+  return 0;
 }
 
 size_t hs__threads_dead(uint64_t *out, size_t max) {
@@ -118,8 +134,10 @@ HS_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 void hs__threads_fork_child(void) {
   for (int i = 0; i < HS_THREADS_MAX; i++)
     atomic_store(&hs__thread_tid[i], 0);
-  for (int i = 0; i < HS_DEAD_MAX; i++) /* the parent's are not dead here */
+  for (int i = 0; i < HS_DEAD_MAX; i++) { /* the parent's are not dead here */
     atomic_store(&hs__dead[i], 0);
+    atomic_store(&hs__dead_tid[i], 0);
+  }
   for (int i = 0; i < HS_STARTS_MAX; i++)
     atomic_store(&hs__starts[i].used, 0);
 }

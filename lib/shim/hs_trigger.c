@@ -272,9 +272,15 @@ static void hs__thread_create(void) {
   sigset_t all, old;
   sigfillset(&all);
   hs__os_sigmask(SIG_SETMASK, &all, &old);
-  if (pthread_create(&hs__thread_id, &attr, hs__thread_main, NULL) == 0)
+  if (pthread_create(&hs__thread_id, &attr, hs__thread_main, NULL) == 0) {
     hs__have_thread = 1;
-  else
+    /* named now, not only once it runs: a scan before that (an API
+     * snapshot right after start, a loaded machine) must know it for the
+     * shim's and not a thread whose stack it cannot tell */
+    char name[16];
+    hs__thread_name(name, sizeof name);
+    pthread_setname_np(hs__thread_id, name);
+  } else
     hs__say("cannot start the snapshot thread; only API and exit snapshots");
   hs__os_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
