@@ -119,16 +119,7 @@ nginx_mode() {
       fail "process $p: signals before attach $before, after detach $(masks "$p")"
     n=$((n + 1))
   done
-  sleep 0.5
-  ng_load_stop
-  cp "$rl_dir/error.log" "$rl_dir/error.before-quit"
-  kill -QUIT $pid
-  rl_wait_exit $pid 30
-  [ "$rl_status" = 0 ] || fail "nginx exited with $rl_status"
-  ! grep 'signal [0-9]* (SIG[^)]*) received' "$rl_dir/error.before-quit" ||
-    fail "nginx received a signal while it was attached"
-  grep -q 'signal 3 (SIGQUIT) received' "$rl_dir/error.log" ||
-    fail "the error log does not show signals at all: $(head -5 "$rl_dir/error.log")"
+  ng_quit "while it was attached"
   # nginx points its stderr at the error log
   local said
   said=$(cat "$rl_dir/err" "$rl_dir/error.log" | grep '^heapsnap:' || true)
@@ -136,8 +127,6 @@ nginx_mode() {
     fail "the shim says more than the signal move"
   [ "$(wc -l <<<"$said")" = 3 ] || fail "the shim says: $said"
   [ ! -s "$rl_dir/err" ] || fail "stderr: $(cat "$rl_dir/err")"
-  [ "$bad" = 0 ] || fail "$bad of $((ok + bad)) requests failed"
-  [ "$ok" -gt 0 ] || fail "no request"
   echo "$n processes attached, snapshotted, detached while $ok requests succeeded"
 }
 

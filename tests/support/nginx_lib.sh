@@ -9,6 +9,7 @@
 #   ng_load_start      curl asks for the page without pause, in the
 #                      background, until ng_load_stop, which sets ok and
 #                      bad (the requests that did and did not get it)
+#   ng_quit WHILE      the load stopped, nginx ended and checked (below)
 ng_nginx=$(rl_program nginx)
 ng_curl=$(rl_program curl)
 "$ng_nginx" -v 2>&1
@@ -79,4 +80,23 @@ ng_load_stop() {
   touch "$rl_dir/stop"
   rl_wait_exit "$ng_load" 30
   read -r ok bad <"$rl_dir/requests"
+}
+
+# ng_quit WHILE: the load stopped, nginx ended with SIGQUIT; it must exit
+# 0, its error log must show no signal before the SIGQUIT (WHILE says
+# when, for the failure) and the SIGQUIT itself, and every request must
+# have succeeded.
+ng_quit() {
+  sleep 0.5
+  ng_load_stop
+  cp "$rl_dir/error.log" "$rl_dir/error.before-quit"
+  kill -QUIT "$pid"
+  rl_wait_exit "$pid" 30
+  [ "$rl_status" = 0 ] || fail "nginx exited with $rl_status"
+  ! grep 'signal [0-9]* (SIG[^)]*) received' "$rl_dir/error.before-quit" ||
+    fail "nginx received a signal $1"
+  grep -q 'signal 3 (SIGQUIT) received' "$rl_dir/error.log" ||
+    fail "the error log does not show signals at all: $(head -5 "$rl_dir/error.log")"
+  [ "$bad" = 0 ] || fail "$bad of $((ok + bad)) requests failed"
+  [ "$ok" -gt 0 ] || fail "no request"
 }
