@@ -40,6 +40,9 @@ refuse "no process $gone" "$hs" detach $gone
 "$bin/attach_static" &
 st=$!
 rl_track $st
+# until the exec is done, $st is a copy of this shell (dynamically linked)
+exec_done() { [ "$(readlink "/proc/$st/exe")" = "$(readlink -f "$bin/attach_static")" ]; }
+hs_wait_for 10 exec_done || fail "attach_static did not start"
 refuse "process $st is statically linked" "$hs" attach $st
 alive $st
 
