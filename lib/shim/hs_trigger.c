@@ -78,17 +78,17 @@ void hs__trigger_install(int sig) {
   hs__os_sigaction(sig, &sa, NULL);
 }
 
-static void hs__thread_name(char *name, size_t len) {
-  snprintf(name, len, "heapsnap:%d", hs__signal_current());
+/* The thread's name says the current signal: heapsnap:<signo>. */
+static void hs__thread_rename(void) {
+  char name[16];
+  snprintf(name, sizeof name, "heapsnap:%d", hs__signal_current());
+  pthread_setname_np(hs__thread_id, name);
 }
 
 static void hs__thread_setup(void) {
   sigset_t all;
   sigfillset(&all);
   hs__os_sigmask(SIG_SETMASK, &all, NULL);
-  char name[16];
-  hs__thread_name(name, sizeof name);
-  pthread_setname_np(pthread_self(), name);
   /* A private working directory shows the folder in /proc/PID/task/TID/cwd;
    * without it the launcher falls back to --dir. */
   if (unshare(CLONE_FS) == 0 && chdir(hs__cfg.dir) != 0)
@@ -216,9 +216,7 @@ void hs__trigger_retarget(int sig) {
   (void)sig;
   if (!hs__have_thread || hs__trigger_is_self())
     return; /* the thread reads the signal before each wait */
-  char name[16];
-  hs__thread_name(name, sizeof name);
-  pthread_setname_np(hs__thread_id, name);
+  hs__thread_rename();
   const unsigned waits = atomic_load(&hs__waits);
   if (!atomic_load(&hs__waiting))
     return;
@@ -277,9 +275,7 @@ static void hs__thread_create(void) {
     /* named now, not only once it runs: a scan before that (an API
      * snapshot right after start, a loaded machine) must know it for the
      * shim's and not a thread whose stack it cannot tell */
-    char name[16];
-    hs__thread_name(name, sizeof name);
-    pthread_setname_np(hs__thread_id, name);
+    hs__thread_rename();
   } else
     hs__say("cannot start the snapshot thread; only API and exit snapshots");
   hs__os_sigmask(SIG_SETMASK, &old, NULL);

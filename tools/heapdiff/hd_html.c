@@ -155,9 +155,7 @@ static int hd_page_frame(hd_page *p, uint32_t fid, const hd_frame *f,
 
 /* The site's frames' page ids, innermost first, into p->sf: binary, after
  * the JSON (hd_page_blob). */
-static int hd_page_stack(hd_page *p, FILE *out, const hd_site *s, int *first,
-                         uint32_t *depth) {
-  (void)out, (void)first;
+static int hd_page_stack(hd_page *p, const hd_site *s, uint32_t *depth) {
   uint32_t fid, id;
   const hd_frame *f;
   hd_walk w;
@@ -315,9 +313,7 @@ static int hd_page_hop(hd_page *p, uint32_t node, uint64_t from,
 /* A site's paths: last hop, blocks, bytes for each, flat as the stacks,
  * into p->ret (binary); the hops' chains to their roots go in the hop
  * table. */
-static int hd_page_paths(hd_page *p, FILE *out, const hd_site *s, int *first,
-                         uint32_t *count) {
-  (void)out, (void)first;
+static int hd_page_paths(hd_page *p, const hd_site *s, uint32_t *count) {
   const hd_pnode *const nodes = p->d->pnodes;
   *count = 0;
   for (size_t i = 0; i < s->n_paths && i < p->d->opt->retainers; i++) {
@@ -422,22 +418,18 @@ static void hd_page_unsymbolized(hd_diff *d, FILE *out) {
   d->order = listed, d->n_order = n_listed;
 }
 
-/* Lists of a few values per site as two columns, the values of every site
- * one after the other and how many each has ("other" has none): one
- * array, not one per site, for the page to parse. values NULL: emit keeps
- * them (the stack frames, hd_page_stack), only the counts are written. */
-static int
-hd_page_flat(hd_page *p, FILE *out, const char *values, const char *counts,
-             int (*emit)(hd_page *, FILE *, const hd_site *, int *, uint32_t *),
-             int other) {
+/* Lists of a few values per site: emit keeps the values of every site,
+ * one after the other, for the binary columns (hd_page_stack,
+ * hd_page_paths); the JSON gets how many each has ("other" has none). */
+static int hd_page_counts(hd_page *p, FILE *out, const char *counts,
+                          int (*emit)(hd_page *, const hd_site *, uint32_t *),
+                          int other) {
   hd_diff *const d = p->d;
   uint32_t *n = calloc(d->n_page + 1, sizeof *n);
-  int rc = n ? 0 : HS_ENOMEM, first = 1;
-  if (values)
-    fprintf(out, "\"%s\": [", values);
+  int rc = n ? 0 : HS_ENOMEM;
   for (size_t i = 0; !rc && i < d->n_page; i++)
-    rc = emit(p, out, &d->sites[d->page[i]], &first, &n[i]);
-  fprintf(out, values ? "],\n \"%s\": [" : "\"%s\": [", counts);
+    rc = emit(p, &d->sites[d->page[i]], &n[i]);
+  fprintf(out, "\"%s\": [", counts);
   for (size_t i = 0; !rc && i < d->n_page + (other != 0); i++)
     fprintf(out, i ? ",%u" : "%u", n[i]);
   fputc(']', out);
@@ -449,12 +441,10 @@ hd_page_flat(hd_page *p, FILE *out, const char *values, const char *counts,
 static int hd_page_sites(hd_page *p, FILE *out, const hd_site *other) {
   hd_diff *const d = p->d;
   fputs(",\n \"sites\": {", out);
-  int rc =
-      hd_page_flat(p, out, NULL, "stack_depth", hd_page_stack, other != NULL);
+  int rc = hd_page_counts(p, out, "stack_depth", hd_page_stack, other != NULL);
   fputs(",\n ", out);
   if (!rc)
-    rc = hd_page_flat(p, out, NULL, "retainer_count", hd_page_paths,
-                      other != NULL);
+    rc = hd_page_counts(p, out, "retainer_count", hd_page_paths, other != NULL);
   static const struct {
     const char *name;
     int what, scan; /* scan 1: with a scan; 2: with a heap graph */
