@@ -133,7 +133,7 @@ static void hs__fork_parent(void) {
 
 static void hs__fork_child(void) {
   hs__os_reinit_child();
-  hs__table_unlock_all();
+  hs__table_fork_child();
   hs__stacks_unlock();
   hs__modules_reinit_child();
   hs__unwind_fork_child();

@@ -197,6 +197,7 @@ void hs__table_resize(uint64_t addr, uint64_t size);
 void hs__table_prefetch(uint64_t addr);
 void hs__table_lock_all(void);
 void hs__table_unlock_all(void);
+void hs__table_fork_child(void);
 size_t hs__table_count_locked(void);
 size_t hs__table_copy_locked(uint64_t *pairs, size_t cap); /* 2 words each */
 void hs__table_decode(const uint64_t *pair, hs__entry *out);

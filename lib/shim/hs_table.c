@@ -7,8 +7,10 @@
  * address: glibc gives each thread's arena its own 64 MiB heaps, so a
  * thread's blocks mostly live in 16 shards that other threads seldom touch
  * (a random spread made every lock and slot line bounce between cores).
- * Mutexes, not spinlocks: with more threads than cores a spinning waiter
- * burns the holder's time slice.
+ * Each shard has a small lock of its own (hs__lock), not a pthread mutex:
+ * the common case is one atomic exchange to take it and a plain store to
+ * give it back. A waiter spins only briefly and then sleeps, since with
+ * more threads than cores a spinning waiter burns the holder's time slice.
  * No shard lock is ever held across a call into the allocator or the
  * unwinder, so fork's prepare handler can take them all safely.
  *
@@ -16,10 +18,12 @@
  *   word 0: address >> 3 (45 bits, addresses below 2^48) | epoch << 45
  *   word 1: size (40 bits) | stack id << 40 (24 bits)
  * Word 0 is 0 for an empty slot (address 0 is never tracked). */
-#include <errno.h>
-#include <pthread.h>
+#include <linux/futex.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "hs_shim.h"
 
@@ -32,12 +36,70 @@
 #define HS_SIZE_MAX ((1ull << HS_SIZE_BITS) - 1)
 #define HS_STACK_BITS (64 - HS_SIZE_BITS)
 
-/* Debug builds: the shard's lock is held (by some thread: a mutex cannot
- * tell by which; when it is free, the check takes it and fails). */
-#define HS_ASSERT_HELD(s) HS_ASSERT(pthread_mutex_trylock(&(s)->lock) == EBUSY)
+/* A shard's lock. pthread_mutex_unlock's atomic instruction is a full
+ * fence on x86: every allocation and free paid two of them, and each held
+ * up the loads the shim and the program had in flight (the table's and
+ * the stack index's misses). Here the unlock is a release store, and it
+ * wakes a sleeper only when `waiters` says there may be one. That read
+ * may pass the store (x86 lets a load pass an earlier store), so a waiter
+ * can miss its wake-up; it sleeps 1 ms at most before it tries again.
+ * Missing it takes a waiter that found the lock held, slept, and an unlock
+ * whose store still sat in its core's store buffer when the sleep's system
+ * call checked the word: the bound is there for safety, not for speed. */
+typedef struct hs__lock {
+  _Atomic uint32_t held;
+  _Atomic uint32_t waiters;
+} hs__lock;
+
+#define HS_LOCK_SPINS 128
+
+static inline void hs__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
+static inline int hs__lock_try(hs__lock *l) {
+  return !atomic_exchange_explicit(&l->held, 1, memory_order_acquire);
+}
+
+/* Held by another thread: spin a little (a shard is held for tens of
+ * nanoseconds), then sleep on the word until an unlock wakes us or 1 ms
+ * passed. */
+static __attribute__((noinline)) void hs__lock_wait(hs__lock *l) {
+  for (int i = 0; i < HS_LOCK_SPINS; i++) {
+    hs__cpu_relax();
+    if (!atomic_load_explicit(&l->held, memory_order_relaxed) &&
+        hs__lock_try(l))
+      return;
+  }
+  atomic_fetch_add_explicit(&l->waiters, 1, memory_order_seq_cst);
+  while (!hs__lock_try(l)) {
+    const struct timespec ms = {0, 1000000};
+    syscall(SYS_futex, &l->held, FUTEX_WAIT_PRIVATE, 1, &ms, NULL, 0);
+  }
+  atomic_fetch_sub_explicit(&l->waiters, 1, memory_order_relaxed);
+}
+
+static inline void hs__lock_take(hs__lock *l) {
+  if (HS_UNLIKELY(!hs__lock_try(l)))
+    hs__lock_wait(l);
+}
+
+static inline void hs__lock_give(hs__lock *l) {
+  atomic_store_explicit(&l->held, 0, memory_order_release);
+  if (HS_UNLIKELY(atomic_load_explicit(&l->waiters, memory_order_relaxed)))
+    syscall(SYS_futex, &l->held, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Debug builds: the shard's lock is held (by some thread). */
+#define HS_ASSERT_HELD(s)                                                      \
+  HS_ASSERT(atomic_load_explicit(&(s)->lock.held, memory_order_relaxed))
 
 typedef struct hs__shard {
-  pthread_mutex_t lock;
+  hs__lock lock;
   uint64_t mask;   /* slots - 1 */
   uint64_t count;  /* entries in use */
   uint64_t *slots; /* 2 words per slot */
@@ -85,7 +147,8 @@ static inline int hs__trackable(uint64_t addr) {
 int hs__table_init(void) {
   for (unsigned i = 0; i < HS_SHARDS; i++) {
     hs__shard *s = &hs__shards[i];
-    pthread_mutex_init(&s->lock, NULL);
+    atomic_init(&s->lock.held, 0);
+    atomic_init(&s->lock.waiters, 0);
     s->slots = hs__os_alloc(HS_SHARD_MIN * 16);
     if (!s->slots)
       return HS_ENOMEM;
@@ -166,7 +229,7 @@ static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
     return;
   const uint64_t h = hs__hash(addr), key = addr >> 3;
   hs__shard *s = hs__shard_of(addr, h);
-  pthread_mutex_lock(&s->lock);
+  hs__lock_take(&s->lock);
   if ((s->count + 1) * 4 > (s->mask + 1) * 3)
     hs__shard_grow(s);
   if ((s->count + 1) * 8 <= (s->mask + 1) * 7) {
@@ -178,7 +241,7 @@ static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
     s->slots[2 * i + 1] = hs__size_field(size) | (uint64_t)stack
                                                      << HS_SIZE_BITS;
   }
-  pthread_mutex_unlock(&s->lock);
+  hs__lock_give(&s->lock);
 }
 
 static void hs__decode(const uint64_t *slot, hs__entry *out) {
@@ -214,7 +277,7 @@ int hs__table_remove(uint64_t addr, hs__entry *out) {
   const uint64_t h = hs__hash(addr);
   hs__shard *s = hs__shard_of(addr, h);
   hs__shard_prefetch(s, h); /* the slot's miss overlaps the lock's atomic */
-  pthread_mutex_lock(&s->lock);
+  hs__lock_take(&s->lock);
   const uint64_t i = hs__shard_probe(s, h, addr >> 3);
   const int found = s->slots[2 * i] != 0;
   if (found) {
@@ -222,7 +285,7 @@ int hs__table_remove(uint64_t addr, hs__entry *out) {
       hs__decode(&s->slots[2 * i], out);
     hs__erase(s, i);
   }
-  pthread_mutex_unlock(&s->lock);
+  hs__lock_give(&s->lock);
   return found;
 }
 
@@ -231,22 +294,32 @@ void hs__table_resize(uint64_t addr, uint64_t size) {
     return;
   const uint64_t h = hs__hash(addr);
   hs__shard *s = hs__shard_of(addr, h);
-  pthread_mutex_lock(&s->lock);
+  hs__lock_take(&s->lock);
   const uint64_t i = hs__shard_probe(s, h, addr >> 3);
   if (s->slots[2 * i] != 0)
     s->slots[2 * i + 1] =
         (s->slots[2 * i + 1] & ~HS_SIZE_MAX) | hs__size_field(size);
-  pthread_mutex_unlock(&s->lock);
+  hs__lock_give(&s->lock);
 }
 
 void hs__table_lock_all(void) {
   for (unsigned i = 0; i < HS_SHARDS; i++)
-    pthread_mutex_lock(&hs__shards[i].lock);
+    hs__lock_take(&hs__shards[i].lock);
 }
 
 void hs__table_unlock_all(void) {
   for (unsigned i = 0; i < HS_SHARDS; i++)
-    pthread_mutex_unlock(&hs__shards[i].lock);
+    hs__lock_give(&hs__shards[i].lock);
+}
+
+/* In a child of fork, which has one thread: the parent's waiters are not
+ * there to wake, and a count left over would make every unlock a system
+ * call. */
+void hs__table_fork_child(void) {
+  for (unsigned i = 0; i < HS_SHARDS; i++) {
+    atomic_store_explicit(&hs__shards[i].lock.waiters, 0, memory_order_relaxed);
+    atomic_store_explicit(&hs__shards[i].lock.held, 0, memory_order_relaxed);
+  }
 }
 
 /* Debug builds: the caller holds every shard lock. */

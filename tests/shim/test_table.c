@@ -1,14 +1,16 @@
 /* test_table - the live-block table against a plain reference model:
  * random inserts, removals, restores and resizes, checked entry by entry;
  * epochs; addresses it must refuse; concurrent threads on their own
- * address ranges. */
+ * address ranges and on shared shards; a waiter on a held shard lock. */
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -177,12 +179,91 @@ static void test_threads(void **state) {
   hs__table_unlock_all();
 }
 
+/* Eight threads on interleaved addresses of the same windows, so the same
+ * shards: on two CPUs the shard locks are fought over, and waiters spin
+ * and sleep (hs__lock_wait). Every entry is accounted for. */
+#define SHARED_THREADS 8
+#define SHARED_PER 20000
+
+#define SHARED_BASE (BASE + (64ull << 30)) /* apart from the others' */
+
+static void *thread_shared(void *arg) {
+  const uint64_t t = (uint64_t)(uintptr_t)arg;
+  for (int round = 0; round < 4; round++) {
+    for (uint64_t i = 0; i < SHARED_PER; i++)
+      hs__table_insert(SHARED_BASE + 8 * (i * SHARED_THREADS + t), i,
+                       (uint32_t)t);
+    for (uint64_t i = 0; i < SHARED_PER; i++) {
+      hs__entry e;
+      if (!hs__table_remove(SHARED_BASE + 8 * (i * SHARED_THREADS + t), &e) ||
+          e.stack != t || e.size != i)
+        return (void *)1;
+    }
+  }
+  for (uint64_t i = 0; i < SHARED_PER; i += 4)
+    hs__table_insert(SHARED_BASE + 8 * (i * SHARED_THREADS + t), i,
+                     (uint32_t)t);
+  return NULL;
+}
+
+static void test_shared_shards(void **state) {
+  hs__table_lock_all();
+  const size_t before = hs__table_count_locked();
+  hs__table_unlock_all();
+  pthread_t t[SHARED_THREADS];
+  for (uintptr_t i = 0; i < SHARED_THREADS; i++)
+    pthread_create(&t[i], NULL, thread_shared, (void *)i);
+  for (int i = 0; i < SHARED_THREADS; i++) {
+    void *rc;
+    pthread_join(t[i], &rc);
+    assert_null(rc);
+  }
+  hs__table_lock_all();
+  const size_t after = hs__table_count_locked();
+  hs__table_unlock_all(); /* before a failed check leaves the test */
+  assert_int_equal(after, before + SHARED_THREADS * (SHARED_PER / 4));
+  for (uint64_t k = 0; k < SHARED_THREADS; k++)
+    for (uint64_t i = 0; i < SHARED_PER; i += 4)
+      assert_int_equal(
+          hs__table_remove(SHARED_BASE + 8 * (i * SHARED_THREADS + k), NULL),
+          1);
+}
+
+/* A thread that meets a held shard waits (it sleeps: the main thread holds
+ * every lock for 50 ms) and goes on once the lock is given back. */
+static _Atomic int inserted;
+
+static void *thread_insert_one(void *arg) {
+  hs__table_insert(BASE - 8192, 99, 5);
+  atomic_store(&inserted, 1);
+  return NULL;
+}
+
+static void test_waiter_wakes(void **state) {
+  hs__table_lock_all();
+  pthread_t t;
+  pthread_create(&t, NULL, thread_insert_one, NULL);
+  const struct timespec wait = {0, 50 * 1000 * 1000};
+  nanosleep(&wait, NULL);
+  const int early = atomic_load(&inserted);
+  hs__table_unlock_all();
+  assert_int_equal(early, 0); /* it waited while the lock was held */
+  pthread_join(t, NULL);
+  assert_int_equal(atomic_load(&inserted), 1);
+  hs__entry e;
+  assert_int_equal(hs__table_remove(BASE - 8192, &e), 1);
+  assert_int_equal(e.size, 99);
+  assert_int_equal(e.stack, 5);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_random_against_model),
       cmocka_unit_test(test_refuses_untrackable),
       cmocka_unit_test(test_huge_size_saturates),
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_shared_shards),
+      cmocka_unit_test(test_waiter_wakes),
   };
   return cmocka_run_group_tests(tests, table_setup, table_teardown);
 }
