@@ -124,12 +124,14 @@ static inline int hs__walk_first(void) {
 /* Room for the walk's frames: HEAPSNAP_DEPTH and the shim's own. */
 #define HS_WALK_FRAMES (hs__cfg.depth + 8)
 
-/* Before the real call, hs__walk_first having said so. */
-static inline void hs__walk_before(hs__walked *w, uint64_t *f) {
+/* Before the real call, hs__walk_first having said so; fp and pc are the
+ * hook's frame (HS_HOOK_FRAME). */
+static inline void hs__walk_before(hs__walked *w, uint64_t *f, const void *fp,
+                                   void *pc) {
   hs__sample_left = 0; /* full mode: the countdown only says "come here" */
   hs__busy = HS_BUSY_WALK;
   hs__signal_fix(); /* the snapshot signal moved: this thread follows */
-  hs__stack_walk(w, f);
+  hs__stack_walk(w, f, fp, pc);
   hs__busy = 0;
 }
 
@@ -281,7 +283,7 @@ static __attribute__((noinline)) void *hs__malloc_slow(size_t n) {
     return hs__track_counted(hs__real.malloc(n), n);
   hs__walked w;
   uint64_t f[HS_WALK_FRAMES];
-  hs__walk_before(&w, f);
+  hs__walk_before(&w, f, HS_HOOK_FRAME);
   return hs__record(hs__real.malloc(n), n, &w, f);
 }
 
@@ -311,7 +313,7 @@ static __attribute__((noinline)) void *hs__calloc_slow(size_t n, size_t m) {
     return hs__track_counted(hs__real.calloc(n, m), n * m);
   hs__walked w;
   uint64_t f[HS_WALK_FRAMES];
-  hs__walk_before(&w, f);
+  hs__walk_before(&w, f, HS_HOOK_FRAME);
   return hs__record(hs__real.calloc(n, m), n * m, &w, f);
 }
 
@@ -344,7 +346,7 @@ static __attribute__((noinline)) void *hs__realloc_slow(void *p, size_t n) {
   if (hs__walk_first()) {
     hs__walked w;
     uint64_t f[HS_WALK_FRAMES];
-    hs__walk_before(&w, f);
+    hs__walk_before(&w, f, HS_HOOK_FRAME);
     q = hs__real.realloc(p, n);
     if (q)
       return hs__record(q, n, &w, f);

@@ -236,7 +236,10 @@ typedef struct hs__walked {
   uint32_t gen;
   int n, first;
 } hs__walked;
-void hs__stack_walk(hs__walked *w, uint64_t *f);
+/* The hook's frame, where the walk of hs__stack_walk starts: the frame of
+ * the function that expands it and that function's return address. */
+#define HS_HOOK_FRAME __builtin_frame_address(0), __builtin_return_address(0)
+void hs__stack_walk(hs__walked *w, uint64_t *f, const void *fp, void *pc);
 uint32_t hs__stack_known(const hs__walked *w, const uint64_t *f);
 /*! The fast walk alone (never libunwind): for an allocation made while
  * the shim walks another stack. 0 when it cannot walk this one. */
@@ -267,6 +270,12 @@ int hs__unwind_slow(uint64_t *out, int max); /* unw_backtrace */
 int hs__unwind_fast_hashed(uint64_t *out, int max, uint64_t skip_lo,
                            uint64_t skip_hi, uint32_t depth, int *first,
                            uint64_t *hash);
+/*! The same walk, started at frame fp (a frame pointer of the shim's own
+ * code) whose return address is pc: the frames below it are not walked.
+ * Frames of the shim above it are still skipped. */
+int hs__unwind_fast_from(const void *fp, uint64_t pc, uint64_t *out, int max,
+                         uint64_t skip_lo, uint64_t skip_hi, uint32_t depth,
+                         int *first, uint64_t *hash);
 /*! Walks through return address pc use libunwind from now on. */
 void hs__unwind_distrust(uint64_t pc);
 uint64_t hs__unwind_mismatches(void); /* hs__unwind_distrust calls */

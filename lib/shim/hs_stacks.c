@@ -326,15 +326,23 @@ uint32_t hs__stack_capture(void) {
 }
 
 /* The first half of a capture made around an allocation: the fast walk
- * into f (room for HEAPSNAP_DEPTH + 8 frames), hashed, and its index slot
+ * into f (room for HEAPSNAP_DEPTH + 8 frames) from the hook's frame fp
+ * (return address pc: the frames of the shim below it, two or three,
+ * are not walked again and again), hashed, and its index slot
  * prefetched, so that the allocator's work overlaps that miss (with
  * thousands of hot stacks the index does not fit the L2). A prefetch, not
  * a load: a load that misses, or a prefetch of the frames whose address
  * it gives, holds up retirement until it is back (measured: the frames
  * fetched too was slower). hs__stack_known finds it after. */
-void hs__stack_walk(hs__walked *w, uint64_t *f) {
+void hs__stack_walk(hs__walked *w, uint64_t *f, const void *fp, void *pc) {
   w->gen = hs__modules_gen();
-  w->n = hs__walk(f, &w->first, &w->h);
+  if (atomic_load_explicit(&hs__st.slow_only, memory_order_relaxed)) {
+    w->n = -1;
+    return;
+  }
+  w->n = hs__unwind_fast_from(fp, (uint64_t)pc, f, (int)hs__cfg.depth + 8,
+                              hs__st.text_lo, hs__st.text_hi, hs__cfg.depth,
+                              &w->first, &w->h);
   if (w->n < 0)
     return;
   const hs__index *x =

@@ -724,6 +724,13 @@ __attribute__((noinline)) int hs__unwind_fast_hashed(uint64_t *out, int max,
                        skip_hi, depth, first, hash);
 }
 
+__attribute__((noinline)) int
+hs__unwind_fast_from(const void *fp, uint64_t pc, uint64_t *out, int max,
+                     uint64_t skip_lo, uint64_t skip_hi, uint32_t depth,
+                     int *first, uint64_t *hash) {
+  return hs__walk_from(fp, pc, out, max, skip_lo, skip_hi, depth, first, hash);
+}
+
 /* libunwind takes locks of its own (its register-state cache, its memory
  * pool): every call goes through a gate, so that no thread is inside when
  * fork copies the address space. A child forked while another thread held
