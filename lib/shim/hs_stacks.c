@@ -118,18 +118,29 @@ hs__stack_same_since(uint64_t *s, const uint64_t *f, uint32_t depth,
   return 1;
 }
 
-/* Branch-free, four frames a step: the loads of a stack's cache lines all
- * start at once, with no call (memcmp) in between. */
+/* Branch-free, four frames a step in two vector registers (GCC's vector
+ * extension: SSE2 on x86-64, NEON on arm64), so that the loads of a
+ * stack's cache lines all start at once, with no call (memcmp) in between.
+ * The scalar version took 6 instructions a frame. */
+typedef uint64_t hs__v2 __attribute__((vector_size(16)));
+
+static inline hs__v2 hs__v2_load(const uint64_t *p) {
+  hs__v2 v;
+  memcpy(&v, p, sizeof v); /* unaligned: the frames buffer is 8-aligned */
+  return v;
+}
+
 static inline int hs__frames_equal(const uint64_t *a, const uint64_t *b,
                                    uint32_t n) {
-  uint64_t diff = 0;
+  hs__v2 diff = {0, 0};
   uint32_t i = 0;
   for (; i + 4 <= n; i += 4)
-    diff |= (a[i] ^ b[i]) | (a[i + 1] ^ b[i + 1]) | (a[i + 2] ^ b[i + 2]) |
-            (a[i + 3] ^ b[i + 3]);
+    diff |= (hs__v2_load(a + i) ^ hs__v2_load(b + i)) |
+            (hs__v2_load(a + i + 2) ^ hs__v2_load(b + i + 2));
+  uint64_t rest = diff[0] | diff[1];
   for (; i < n; i++)
-    diff |= a[i] ^ b[i];
-  return diff == 0;
+    rest |= a[i] ^ b[i];
+  return rest == 0;
 }
 
 static inline int hs__stack_equal(uint64_t *s, const uint64_t *f,

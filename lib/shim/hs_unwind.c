@@ -596,8 +596,12 @@ static __thread uint32_t hs__tcache_gen
   (HS_RULE_STEP | 1ull << 2 | 1ull << 3 | 16ull << 20 |                        \
    ((uint64_t)-8 & 0xfff) << 40 | ((uint64_t)-16 & 0xfff) << 52)
 
+/* The low bits of a return address as they are: they fall anywhere in
+ * the code, so they spread as well as a hash of them (measured on the
+ * benchmark: no more rules from the shared table), and the walk's common
+ * case saves two instructions a frame. */
 static inline uint32_t hs__tc_slot(uint64_t pc) {
-  return (uint32_t)(pc ^ pc >> HS_TCACHE_BITS) & ((1u << HS_TCACHE_BITS) - 1);
+  return (uint32_t)pc & ((1u << HS_TCACHE_BITS) - 1);
 }
 
 /* The rule of pc, generation bits cleared, from the shared table or
@@ -691,15 +695,35 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
   *first = n;
   const int end = (uint32_t)(max - n) > depth ? n + (int)depth : max;
   uint64_t h = HS_STACK_HASH_SEED;
-  /* one test a frame for the end of the stack, one for the depth */
-  for (; more > 0 && n < end; n++) {
-    out[n] = w.pc;
-    h = hs__stack_hash_step(h, w.pc);
-    if ((more = hs__step(&w)) <= 0) {
-      n++;
-      break;
+  uint64_t *o = out + n, *const o_end = out + end;
+  /* The common frame (frame-pointer rule, in the cache, rbp sane) is
+   * stepped by the inner loop with the fewest instructions, so that it
+   * runs at the speed of its chain of loads through rbp; any other frame
+   * goes out to hs__step. Written with a goto: as one loop with a flag,
+   * GCC kept the flag in a register and tested it at every frame. */
+  while (more > 0) {
+    while (o < o_end) {
+      const uint64_t at = w.pc;
+      *o++ = at;
+      h = hs__stack_hash_step(h, at);
+      if (HS_UNLIKELY((w.tc->pc[hs__tc_slot(at)] ^ at) != HS_TC_FP) ||
+          HS_UNLIKELY(w.bp - w.sp >= (1ull << 30)))
+        goto other;
+      const uint64_t *const bp = (const uint64_t *)w.bp;
+      w.pc = bp[1];
+      w.sp = w.bp + 16;
+      w.bp = bp[0];
+      if (HS_UNLIKELY(!w.pc)) {
+        more = 0; /* the outermost frame */
+        goto done;
+      }
     }
+    break; /* the depth limit */
+  other:
+    more = hs__step(&w);
   }
+done:
+  n = (int)(o - out);
   *hash = hs__stack_hash_end(h, (uint32_t)(n - *first));
   return more < 0 ? -1 : n;
 }

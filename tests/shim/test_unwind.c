@@ -390,6 +390,43 @@ static void test_hashed_walk_skips_cuts_and_hashes(void **state) {
   assert_int_equal(h, hs__stack_hash(g + 1, 0));
 }
 
+/* hs__unwind_fast_from (full mode's walk, from the hook's frame): the
+ * frames above the frame it starts at, as hs__unwind_fast gives them,
+ * cut at the depth limit and hashed as the stack table hashes them. */
+static NOINLINE int from_site(uint64_t *f, int *nf, uint64_t *g, int *first,
+                              uint64_t *h, uint32_t depth) {
+  *nf = hs__unwind_fast(f, MAXF);
+  const int n = hs__unwind_fast_from(__builtin_frame_address(0),
+                                     (uint64_t)__builtin_return_address(0), g,
+                                     MAXF, 0, 0, depth, first, h);
+  KEEP();
+  return n;
+}
+
+static NOINLINE int from_caller(int levels, uint64_t *f, int *nf, uint64_t *g,
+                                int *first, uint64_t *h, uint32_t depth) {
+  const int n = levels ? from_caller(levels - 1, f, nf, g, first, h, depth)
+                       : from_site(f, nf, g, first, h, depth);
+  KEEP();
+  return n;
+}
+
+static void test_walk_from_a_frame(void **state) {
+  uint64_t f[MAXF], g[MAXF], h;
+  int nf, first;
+  for (uint32_t depth = 1; depth <= 40; depth += 13) {
+    const int n = from_caller(20, f, &nf, g, &first, &h, depth);
+    /* f[0] is in from_site; the walk from its frame starts at f[1] */
+    assert_int_equal(first, 0);
+    assert_true(nf > 22);
+    const int want = nf - 1 < (int)depth ? nf - 1 : (int)depth;
+    assert_int_equal(n, want);
+    assert_true(in_fn(g[0], (void *)from_caller));
+    assert_memory_equal(g, f + 1, (size_t)want * 8);
+    assert_int_equal(h, hs__stack_hash(g, (uint32_t)want));
+  }
+}
+
 /* hs__stack_capture keeps exactly libunwind's frames. */
 static NOINLINE uint32_t capture_site(void) {
   const uint32_t id = hs__stack_capture();
@@ -461,6 +498,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_through_strdup),
       cmocka_unit_test(test_hashed_walk_skips_cuts_and_hashes),
+      cmocka_unit_test(test_walk_from_a_frame),
       cmocka_unit_test(test_through_operator_new),
       cmocka_unit_test(test_through_qsort_callback),
       cmocka_unit_test(test_rbp_frame_among_rsp_frames),
