@@ -630,6 +630,22 @@ typedef struct hs__walk {
   uint32_t gen;
 } hs__walk;
 
+/* The step of a rule of kind HS_RULE_STEP other than the frame pointer's:
+ * the CFA from rsp or rbp, the return address (and rbp) saved near it. */
+static inline __attribute__((always_inline)) int hs__step_cfa(hs__walk *w,
+                                                              uint64_t r) {
+  const uint64_t cfa =
+      ((r & 4) ? w->bp : w->sp) + (uint64_t)hs__sext(r >> 20, 20);
+  /* frames only ever go up; a wild value means a stack we cannot read */
+  if (cfa <= w->sp || cfa - w->lo > (1ull << 30) || (cfa & 7))
+    return -1;
+  w->pc = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 40, 12));
+  if (r & 8)
+    w->bp = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 52, 12));
+  w->sp = cfa;
+  return w->pc != 0;
+}
+
 /* Steps from w->pc's frame to its caller's: 1 when there is one, 0 at the
  * outermost frame, -1 when its CFI is not one the walk follows.
  *
@@ -655,15 +671,7 @@ static inline __attribute__((always_inline)) int hs__step(hs__walk *w) {
       return 0;
     if ((r & 3) != HS_RULE_STEP)
       return -1;
-    const uint64_t cfa =
-        ((r & 4) ? w->bp : w->sp) + (uint64_t)hs__sext(r >> 20, 20);
-    /* frames only ever go up; a wild value means a stack we cannot read */
-    if (cfa <= w->sp || cfa - w->lo > (1ull << 30) || (cfa & 7))
-      return -1;
-    w->pc = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 40, 12));
-    if (r & 8)
-      w->bp = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 52, 12));
-    w->sp = cfa;
+    return hs__step_cfa(w, r);
   }
   return w->pc != 0;
 }
@@ -696,23 +704,32 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
   const int end = (uint32_t)(max - n) > depth ? n + (int)depth : max;
   uint64_t h = HS_STACK_HASH_SEED;
   uint64_t *o = out + n, *const o_end = out + end;
-  /* The common frame (frame-pointer rule, in the cache, rbp sane) is
-   * stepped by the inner loop with the fewest instructions, so that it
-   * runs at the speed of its chain of loads through rbp; any other frame
-   * goes out to hs__step. Written with a goto: as one loop with a flag,
-   * GCC kept the flag in a register and tested it at every frame. */
+  /* The common frames (a rule in the cache: the frame pointer's, rbp
+   * sane, or another step) are stepped by the inner loop with the fewest
+   * instructions, so that it runs at the speed of its chain of loads
+   * through the stack; any other frame goes out to hs__step. Written with
+   * gotos: as one loop with a flag, GCC kept the flag in a register and
+   * tested it at every frame. */
   while (more > 0) {
     while (o < o_end) {
       const uint64_t at = w.pc;
       *o++ = at;
       h = hs__stack_hash_step(h, at);
-      if (HS_UNLIKELY((w.tc->pc[hs__tc_slot(at)] ^ at) != HS_TC_FP) ||
-          HS_UNLIKELY(w.bp - w.sp >= (1ull << 30)))
+      const uint32_t i = hs__tc_slot(at);
+      const uint64_t key = w.tc->pc[i] ^ at; /* 0: a rule, not the fp's */
+      if (HS_LIKELY(key == HS_TC_FP) && HS_LIKELY(w.bp - w.sp < (1ull << 30))) {
+        const uint64_t *const bp = (const uint64_t *)w.bp;
+        w.pc = bp[1];
+        w.sp = w.bp + 16;
+        w.bp = bp[0];
+      } else if (key == 0 && (w.tc->rule[i] & 3) == HS_RULE_STEP) {
+        if (HS_UNLIKELY(hs__step_cfa(&w, w.tc->rule[i]) < 0)) {
+          more = -1;
+          goto done;
+        }
+      } else {
         goto other;
-      const uint64_t *const bp = (const uint64_t *)w.bp;
-      w.pc = bp[1];
-      w.sp = w.bp + 16;
-      w.bp = bp[0];
+      }
       if (HS_UNLIKELY(!w.pc)) {
         more = 0; /* the outermost frame */
         goto done;
