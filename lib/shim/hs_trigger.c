@@ -214,9 +214,11 @@ int hs__trigger_is_self(void) {
 
 void hs__trigger_retarget(int sig) {
   (void)sig;
-  if (!hs__have_thread || hs__trigger_is_self())
-    return; /* the thread reads the signal before each wait */
+  if (!hs__have_thread)
+    return;
   hs__thread_rename();
+  if (hs__trigger_is_self())
+    return; /* the thread reads the signal before each wait */
   const unsigned waits = atomic_load(&hs__waits);
   if (!atomic_load(&hs__waiting))
     return;

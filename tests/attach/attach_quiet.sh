@@ -7,7 +7,11 @@
 # then `heapsnap snap` twice (each writes a snapshot). Detach gives
 # SIGUSR2 back as it was (not ignored, not caught). Attached again with
 # --interval 0.2, it writes interval snapshots while more SIGUSR2 come,
-# and detaches. The program ends with "eintr 0".
+# and detaches. Attached a third time, the program takes SIGUSR2 with a
+# raw rt_sigaction: the shim's thread finds it at its next wake-up, moves
+# to SIGRTMIN+5, says so once, and renames itself heapsnap:<signal>;
+# `heapsnap snap` still works, and detach leaves the program's handler.
+# The program ends with "eintr 0".
 set -euo pipefail
 . "$2/attach_lib.sh"
 prog=$bin/attach_quiet
@@ -17,7 +21,7 @@ sig_bits() { # sig_bits PID FIELD: the mask as a number
   echo $((0x$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status")))
 }
 
-"$prog" "$rl_dir/stop" >"$rl_dir/out" 2>"$rl_dir/err" &
+"$prog" "$rl_dir/stop" "$rl_dir/take" >"$rl_dir/out" 2>"$rl_dir/err" &
 pid=$!
 rl_track $pid
 threads_up() { [ "$(ls /proc/$pid/task | wc -l)" = 2 ]; }
@@ -48,8 +52,22 @@ three() {
 hs_wait_for 20 three || fail "no 3 interval snapshots in 20 s"
 line=$("$hs" detach "$pid" 2>&1) || fail "detach after the interval: $line"
 [ $(($(sig_bits $pid SigIgn) & usr2)) = 0 ] || fail "SIGUSR2 ignored after the 2nd detach"
+mkdir "$rl_dir/mv"
+al_attach "$pid" --dir "$rl_dir/mv" --interval 0.2
+rt5=$(kill -l RTMIN+5)
+names() { cat /proc/$pid/task/*/comm 2>/dev/null | tr '\n' ' '; }
+grep -qw "heapsnap:12" <<<"$(names)" || fail "attached, the shim's thread is not heapsnap:12: $(names)"
+touch "$rl_dir/take"
+moved() { grep -qw "heapsnap:$rt5" <<<"$(names)"; }
+hs_wait_for 20 moved || fail "the shim's thread did not become heapsnap:$rt5 (threads: $(names))"
+s=$("$hs" snap "$pid") || fail "snap after the move"
+[[ "$s" == "$rl_dir"/mv/*.snap ]] || fail "snap after the move printed $s"
+line=$("$hs" detach "$pid" 2>&1) || fail "detach after the move: $line"
+[ $(($(sig_bits $pid SigCgt) & usr2)) != 0 ] || fail "the program's SIGUSR2 handler is gone after detach"
+said=$(grep -c "handles SIGUSR2 itself; snapshots now on SIGRTMIN+5" "$rl_dir/err" || true)
+[ "$said" = 1 ] || fail "the move said $said times: $(cat "$rl_dir/err")"
 touch "$rl_dir/stop"
 rl_wait_exit "$pid" 30
 [ "$rl_status" = 0 ] || fail "exited with $rl_status"
 [ "$(cat "$rl_dir/out")" = "eintr 0" ] || fail "the program says: $(cat "$rl_dir/out")"
-echo "ok: process-directed SIGUSR2 dropped, no call cut short, 2 snapshots by snap, interval snapshots"
+echo "ok: process-directed SIGUSR2 dropped, no call cut short, 2 snapshots by snap, interval snapshots, a raw rt_sigaction followed (heapsnap:$rt5)"
