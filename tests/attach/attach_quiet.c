@@ -21,9 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The kernel's struct sigaction (x86-64): the C library's wrapper is what
- * a hook would see, so the call is made without it. The handler returns
- * through the restorer, as the C library's own __restore_rt does. */
+/* The kernel's struct sigaction (x86-64, as heapsnap attach is): the C
+ * library's wrapper is what a hook would see, so the call is made without
+ * it. The handler would return through the restorer, as it does through
+ * the C library's own __restore_rt (the test never sends the signal after
+ * this). */
+#if defined(__x86_64__)
 struct raw_sigaction {
   void (*handler)(int);
   unsigned long flags;
@@ -43,6 +46,11 @@ static int take_raw(void) {
                                    quiet_restorer, 0};
   return (int)syscall(SYS_rt_sigaction, SIGUSR2, &sa, NULL, 8);
 }
+#else
+static int take_raw(void) {
+  return -1;
+}
+#endif
 
 static atomic_int g_stop;
 
