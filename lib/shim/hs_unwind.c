@@ -573,6 +573,13 @@ static uint64_t hs__rule_learn(uint64_t pc, uint32_t gen) {
 #define HS_TCACHE_BITS 8
 #endif
 #define HS_TC_FP (1ull << 63)
+/* An entry whose rule is another step with the return address at CFA - 8
+ * (nearly every x86-64 function without a frame pointer) has HS_TC_RA8
+ * set in its pc (nor does a return address have bit 62): the walk's inner
+ * loop steps it without looking at the rule's kind or the return
+ * address's offset. */
+#define HS_TC_RA8 (1ull << 62)
+#define HS_RULE_RA_AT(r) (((r) >> 40) & 0xfff)
 /* The pcs first, then the rules: the walk's common case reads pc[] only,
  * indexed by 8 (one addressing mode, no shift and add). Each slot has a
  * second way (pc2, rule2), looked at out of line, where the rule a new
@@ -609,7 +616,7 @@ static inline uint32_t hs__tc_slot(uint64_t pc) {
 static __attribute__((noinline)) uint64_t
 hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
   const uint32_t i = hs__tc_slot(pc);
-  if ((tc->pc2[i] & ~HS_TC_FP) == pc) /* pc is never 0: a walk stops there */
+  if ((tc->pc2[i] & ~(HS_TC_FP | HS_TC_RA8)) == pc) /* pc is never 0 */
     return tc->rule2[i];
   uint64_t r = hs__rule_get_shared(pc, gen);
   if (!r)
@@ -617,7 +624,11 @@ hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
   r &= ~HS_RULE_GEN_MASK;
   tc->pc2[i] = tc->pc[i];
   tc->rule2[i] = tc->rule[i];
-  tc->pc[i] = r == HS_RULE_FP ? pc | HS_TC_FP : pc;
+  tc->pc[i] =
+      r == HS_RULE_FP ? pc | HS_TC_FP
+      : (r & 3) == HS_RULE_STEP && HS_RULE_RA_AT(r) == ((uint64_t)-8 & 0xfff)
+          ? pc | HS_TC_RA8
+          : pc;
   tc->rule[i] = r;
   return r;
 }
@@ -656,8 +667,9 @@ static inline __attribute__((always_inline)) int hs__step(hs__walk *w) {
   const uint32_t i = hs__tc_slot(pc);
   const uint64_t at = w->tc->pc[i];
   const uint64_t r = HS_LIKELY(at == (pc | HS_TC_FP)) ? HS_RULE_FP
-                     : at == pc                       ? w->tc->rule[i]
-                                : hs__rule_slow(w->tc, pc, w->gen);
+                     : (at & ~HS_TC_RA8) == pc
+                         ? w->tc->rule[i]
+                         : hs__rule_slow(w->tc, pc, w->gen);
   if (HS_LIKELY(r == HS_RULE_FP)) {
     /* rbp lies in the frame, at or above its stack pointer */
     if (HS_UNLIKELY(w->bp - w->sp >= (1ull << 30)))
@@ -716,17 +728,25 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
       *o++ = at;
       h = hs__stack_hash_step(h, at);
       const uint32_t i = hs__tc_slot(at);
-      const uint64_t key = w.tc->pc[i] ^ at; /* 0: a rule, not the fp's */
+      const uint64_t key = w.tc->pc[i] ^ at; /* its HS_TC_ tag, if cached */
       if (HS_LIKELY(key == HS_TC_FP) && HS_LIKELY(w.bp - w.sp < (1ull << 30))) {
         const uint64_t *const bp = (const uint64_t *)w.bp;
         w.pc = bp[1];
         w.sp = w.bp + 16;
         w.bp = bp[0];
-      } else if (key == 0 && (w.tc->rule[i] & 3) == HS_RULE_STEP) {
-        if (HS_UNLIKELY(hs__step_cfa(&w, w.tc->rule[i]) < 0)) {
+      } else if (key == HS_TC_RA8) { /* hs__step_cfa, the offset known */
+        const uint64_t r = w.tc->rule[i];
+        const uint64_t cfa =
+            ((r & 4) ? w.bp : w.sp) + (uint64_t)hs__sext(r >> 20, 20);
+        if (HS_UNLIKELY(cfa <= w.sp || cfa - w.lo > (1ull << 30) ||
+                        (cfa & 7))) {
           more = -1;
           goto done;
         }
+        w.pc = ((const uint64_t *)cfa)[-1];
+        if (r & 8)
+          w.bp = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 52, 12));
+        w.sp = cfa;
       } else {
         goto other;
       }
