@@ -642,15 +642,16 @@ typedef struct hs__walk {
 } hs__walk;
 
 /* The step of a rule of kind HS_RULE_STEP other than the frame pointer's:
- * the CFA from rsp or rbp, the return address (and rbp) saved near it. */
-static inline __attribute__((always_inline)) int hs__step_cfa(hs__walk *w,
-                                                              uint64_t r) {
+ * the CFA from rsp or rbp, the return address (at CFA + ra, the rule's
+ * offset: a constant where the caller knows it) and rbp saved near it. */
+static inline __attribute__((always_inline)) int
+hs__step_cfa(hs__walk *w, uint64_t r, int64_t ra) {
   const uint64_t cfa =
       ((r & 4) ? w->bp : w->sp) + (uint64_t)hs__sext(r >> 20, 20);
   /* frames only ever go up; a wild value means a stack we cannot read */
   if (cfa <= w->sp || cfa - w->lo > (1ull << 30) || (cfa & 7))
     return -1;
-  w->pc = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 40, 12));
+  w->pc = *(const uint64_t *)(cfa + (uint64_t)ra);
   if (r & 8)
     w->bp = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 52, 12));
   w->sp = cfa;
@@ -683,7 +684,7 @@ static inline __attribute__((always_inline)) int hs__step(hs__walk *w) {
       return 0;
     if ((r & 3) != HS_RULE_STEP)
       return -1;
-    return hs__step_cfa(w, r);
+    return hs__step_cfa(w, r, hs__sext(r >> 40, 12));
   }
   return w->pc != 0;
 }
@@ -734,19 +735,11 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
         w.pc = bp[1];
         w.sp = w.bp + 16;
         w.bp = bp[0];
-      } else if (key == HS_TC_RA8) { /* hs__step_cfa, the offset known */
-        const uint64_t r = w.tc->rule[i];
-        const uint64_t cfa =
-            ((r & 4) ? w.bp : w.sp) + (uint64_t)hs__sext(r >> 20, 20);
-        if (HS_UNLIKELY(cfa <= w.sp || cfa - w.lo > (1ull << 30) ||
-                        (cfa & 7))) {
+      } else if (key == HS_TC_RA8) {
+        if (HS_UNLIKELY(hs__step_cfa(&w, w.tc->rule[i], -8) < 0)) {
           more = -1;
           goto done;
         }
-        w.pc = ((const uint64_t *)cfa)[-1];
-        if (r & 8)
-          w.bp = *(const uint64_t *)(cfa + (uint64_t)hs__sext(r >> 52, 12));
-        w.sp = cfa;
       } else {
         goto other;
       }
