@@ -345,6 +345,19 @@ static void test_signal_frame_falls_back(void **state) {
   assert_true(passes(w.slow, w.n_slow, (void *)test_signal_frame_falls_back));
 }
 
+/* A walk's kept frames (g from first on, n in all) are hs__unwind_fast's
+ * f from its frame 1 on (nf of them), cut at the depth limit, the first
+ * in caller, and hashed as the stack table hashes them. */
+static void check_kept(const uint64_t *f, int nf, const uint64_t *g, int n,
+                       int first, uint64_t h, uint32_t depth, void *caller) {
+  assert_true(nf > 22);
+  const int want = nf - 1 < (int)depth ? nf - 1 : (int)depth;
+  assert_int_equal(n - first, want);
+  assert_true(in_fn(g[first], caller));
+  assert_memory_equal(g + first, f + 1, (size_t)want * 8);
+  assert_int_equal(h, hs__stack_hash(g + first, (uint32_t)want));
+}
+
 /* The capture's walk (hs__unwind_fast_hashed): the frames hs__unwind_fast
  * gives from the same function, minus the leading ones in the skipped
  * range, cut at the depth limit, hashed as the stack table hashes them. */
@@ -376,12 +389,7 @@ static void test_hashed_walk_skips_cuts_and_hashes(void **state) {
     const int n = hashed_caller(20, f, &nf, g, &first, &h, depth);
     /* frame 0 (the walk's own call site in hashed_site) is skipped */
     assert_int_equal(first, 1);
-    assert_true(nf > 22);
-    const int want = nf - 1 < (int)depth ? nf - 1 : (int)depth;
-    assert_int_equal(n - first, want);
-    assert_true(in_fn(g[1], (void *)hashed_caller));
-    assert_memory_equal(g + 1, f + 1, (size_t)want * 8);
-    assert_int_equal(h, hs__stack_hash(g + 1, (uint32_t)want));
+    check_kept(f, nf, g, n, first, h, depth, (void *)hashed_caller);
   }
   /* depth 0: the skipped frame only, and the hash of no frames */
   const int n = hashed_caller(3, f, &nf, g, &first, &h, 0);
@@ -418,12 +426,7 @@ static void test_walk_from_a_frame(void **state) {
     const int n = from_caller(20, f, &nf, g, &first, &h, depth);
     /* f[0] is in from_site; the walk from its frame starts at f[1] */
     assert_int_equal(first, 0);
-    assert_true(nf > 22);
-    const int want = nf - 1 < (int)depth ? nf - 1 : (int)depth;
-    assert_int_equal(n, want);
-    assert_true(in_fn(g[0], (void *)from_caller));
-    assert_memory_equal(g, f + 1, (size_t)want * 8);
-    assert_int_equal(h, hs__stack_hash(g, (uint32_t)want));
+    check_kept(f, nf, g, n, first, h, depth, (void *)from_caller);
   }
 }
 
