@@ -121,8 +121,9 @@ static inline int hs__walk_first(void) {
          !hs__thread_pending;
 }
 
-/* Room for the walk's frames: HEAPSNAP_DEPTH and the shim's own. */
-#define HS_WALK_FRAMES (hs__cfg.depth + 8)
+/* Room for the walk's frames: HEAPSNAP_DEPTH and the shim's own, and
+ * four more for the lookup (hs__stack_known). */
+#define HS_WALK_FRAMES (hs__cfg.depth + 12)
 
 /* Before the real call, hs__walk_first having said so; fp and pc are the
  * hook's frame (HS_HOOK_FRAME). */
@@ -138,7 +139,7 @@ static inline void hs__walk_before(hs__walked *w, uint64_t *f, const void *fp,
 /* After it: p enters the table with the stack walked before, captured
  * again (with libunwind's check) if the table does not know that one. */
 static __attribute__((noinline)) void *
-hs__record(void *p, size_t n, const hs__walked *w, const uint64_t *f) {
+hs__record(void *p, size_t n, const hs__walked *w, uint64_t *f) {
   if (HS_UNLIKELY(!p))
     return p;
   hs__table_prefetch((uint64_t)p); /* its slot loads during the lookup */

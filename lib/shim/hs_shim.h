@@ -240,15 +240,27 @@ typedef struct hs__walked {
  * the function that expands it and that function's return address. */
 #define HS_HOOK_FRAME __builtin_frame_address(0), __builtin_return_address(0)
 void hs__stack_walk(hs__walked *w, uint64_t *f, const void *fp, void *pc);
-uint32_t hs__stack_known(const hs__walked *w, const uint64_t *f);
+uint32_t hs__stack_known(const hs__walked *w, uint64_t *f);
+/* A return address's id, 1 to HS_PC_ID_MAX, given once and for good (0
+ * when all are given, or pc is above 48 bits): a stack whose addresses
+ * all have one is kept in 16 bits a frame. */
+#define HS_PC_ID_SHIFT 48
+#define HS_PC_MASK ((1ull << HS_PC_ID_SHIFT) - 1)
+#define HS_PC_ID_MAX 16383u
+uint32_t hs__stack_pc_id(uint64_t pc);
 /*! The fast walk alone (never libunwind): for an allocation made while
  * the shim walks another stack. 0 when it cannot walk this one. */
 uint32_t hs__stack_capture_fast(void);
 uint32_t hs__stack_intern(const uint64_t *frames, uint32_t depth, uint32_t gen);
 uint32_t hs__stack_gen(uint32_t id); /* its load generation */
-uint32_t hs__stacks_count(void);     /* ids 1..count-1 are valid */
+int hs__stack_compact(uint32_t id);  /* kept in 16 bits a frame */
+/* For tests: the lookup's compare of a compact record's ids r with the
+ * walk's frames f (ids above 48 bits), both padded with 0 to groups of 4. */
+int hs__stack_ids_equal(const uint64_t *r, const uint64_t *f, uint32_t depth);
+uint32_t hs__stacks_count(void); /* ids 1..count-1 are valid */
 int hs__stacks_full(void);
-const uint64_t *hs__stack_frames(uint32_t id, uint32_t *depth);
+/* Its frames into out (room for HS_DEPTH_MAX + 8), and its depth. */
+uint32_t hs__stack_frames(uint32_t id, uint64_t *out);
 void hs__stacks_lock(void);
 void hs__stacks_unlock(void);
 
@@ -272,7 +284,9 @@ int hs__unwind_fast_hashed(uint64_t *out, int max, uint64_t skip_lo,
                            uint64_t *hash);
 /*! The same walk, started at frame fp (a frame pointer of the shim's own
  * code) whose return address is pc: the frames below it are not walked.
- * Frames of the shim above it are still skipped. */
+ * Frames of the shim above it are still skipped. The hashed frames carry
+ * their return address's id (hs__stack_pc_id) above HS_PC_ID_SHIFT, 0
+ * where the walk did not have it. */
 int hs__unwind_fast_from(const void *fp, uint64_t pc, uint64_t *out, int max,
                          uint64_t skip_lo, uint64_t skip_hi, uint32_t depth,
                          int *first, uint64_t *hash);

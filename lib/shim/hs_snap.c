@@ -198,11 +198,9 @@ static int hs__write_body(hs__writer *w, const hs__copy *c) {
     hs__modules_get(i, &m);
     rc = hs__writer_module(w, &m);
   }
-  for (uint32_t id = 1; id < c->stacks && !rc; id++) {
-    uint32_t depth;
-    const uint64_t *f = hs__stack_frames(id, &depth);
-    rc = hs__writer_stack(w, f, depth);
-  }
+  uint64_t f[HS_DEPTH_MAX + 8];
+  for (uint32_t id = 1; id < c->stacks && !rc; id++)
+    rc = hs__writer_stack(w, f, hs__stack_frames(id, f));
   for (size_t i = 0; i < c->n && !rc; i++) {
     hs__entry e;
     hs__table_decode(&c->pairs[2 * i], &e);

@@ -15,6 +15,9 @@
  * lock-free lookup. */
 #include <pthread.h>
 #include <stdatomic.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string.h>
 
 #include "hs_shim.h"
@@ -36,6 +39,25 @@
  * the id word in the arena's three quarters. */
 #define HS_OFF_BITS 40
 #define HS_OFF_MASK ((1ull << HS_OFF_BITS) - 1)
+
+/* Compact records. Each return address a stack goes through gets an id
+ * for good (hs__stack_pc_id: up to HS_PC_ID_MAX of them), and a stack
+ * whose addresses all have one is kept in 16 bits a frame: at depth 26,
+ * 72 bytes with its two header words where 224 were needed. With
+ * thousands of hot stacks, the frames a lookup compares were the shim's
+ * largest cache miss, and the records' size decides how many stay in the
+ * L2 (docs/performance.md, issue 18). The walk reads each frame's id from
+ * the thread's rule cache, where it looks the frame's rule up anyway. A
+ * stack with an address that has no id (all given) is kept wide, 64 bits
+ * a frame; ids are never taken back, so a stack has one form for good. */
+#define HS_HEAD_COMPACT (1u << 16) /* in the head's depth half */
+#define HS_PC_ID_SLOTS (1u << 15)  /* twice the ids: probes stay short */
+
+static struct {
+  _Atomic uint64_t *slot; /* pc << 16 | id; 0 = empty */
+  uint64_t *pc;           /* id -> pc */
+  _Atomic uint32_t next;  /* the next id to give */
+} hs__ids;
 
 typedef struct hs__index {
   uint64_t mask;
@@ -71,7 +93,11 @@ int hs__stacks_init(void) {
   hs__st.arena = hs__os_alloc(hs__st.arena_words * 8);
   hs__st.offs = hs__os_alloc((max + 1) * 8);
   hs__index *const x = hs__os_alloc(sizeof(hs__index) + 1024 * 8);
-  if (!hs__st.arena || !hs__st.offs || !x || hs__unwind_init())
+  hs__ids.slot = hs__os_alloc(HS_PC_ID_SLOTS * 8);
+  hs__ids.pc = hs__os_alloc((HS_PC_ID_MAX + 1) * 8);
+  atomic_store(&hs__ids.next, 1);
+  if (!hs__st.arena || !hs__st.offs || !x || !hs__ids.slot || !hs__ids.pc ||
+      hs__unwind_init())
     return HS_ENOMEM;
   x->mask = 1023;
   atomic_store(&hs__st.index, x);
@@ -86,6 +112,34 @@ void hs__stacks_set_text(uint64_t lo, uint64_t hi) {
   hs__st.text_hi = hi;
 }
 
+/* Lock-free: an id is taken from the counter, its address written, then
+ * the slot claimed; a thread that loses the slot to the same address uses
+ * the winner's id (its own is never used). */
+uint32_t hs__stack_pc_id(uint64_t pc) {
+  if (!hs__ids.slot || !pc || pc >> HS_PC_ID_SHIFT)
+    return 0;
+  uint64_t i = (pc * 0x9E3779B97F4A7C15ull) >> 49; /* 15 bits */
+  for (;;) {
+    uint64_t w = atomic_load_explicit(&hs__ids.slot[i], memory_order_acquire);
+    if (w == 0) {
+      uint32_t id = atomic_load_explicit(&hs__ids.next, memory_order_relaxed);
+      do {
+        if (id > HS_PC_ID_MAX)
+          return 0;
+      } while (!atomic_compare_exchange_weak(&hs__ids.next, &id, id + 1));
+      __atomic_store_n(&hs__ids.pc[id], pc, __ATOMIC_RELAXED);
+      if (atomic_compare_exchange_strong_explicit(
+              &hs__ids.slot[i], &w, pc << 16 | id, memory_order_release,
+              memory_order_acquire))
+        return id;
+      /* w is the slot's word now */
+    }
+    if (w >> 16 == pc)
+      return (uint32_t)(w & 0xffff);
+    i = (i + 1) & (HS_PC_ID_SLOTS - 1);
+  }
+}
+
 /* The walk hashes as it goes (hs__unwind_fast_hashed); this is the same
  * hash, for frames from libunwind and for growing the index. */
 uint64_t hs__stack_hash(const uint64_t *f, uint32_t depth) {
@@ -95,10 +149,70 @@ uint64_t hs__stack_hash(const uint64_t *f, uint32_t depth) {
   return hs__stack_hash_end(h, depth);
 }
 
-/* A stack's first arena word: its depth, and the load generation it was
- * recorded in (hs_modules.c) in the high half. */
-static inline uint64_t hs__stack_head(uint32_t depth, uint32_t gen) {
-  return depth | (uint64_t)gen << 32;
+/* A stack's first arena word: its depth (with HS_HEAD_COMPACT), and the
+ * load generation it was recorded in (hs_modules.c) in the high half. */
+static inline uint64_t hs__stack_head(uint32_t form, uint32_t gen) {
+  return form | (uint64_t)gen << 32;
+}
+
+/* A stack as a lookup compares it: its frames (with their ids above 48
+ * bits if ided), and the words its record would hold after the head and
+ * id: the frames, or their ids. */
+typedef struct hs__key {
+  const uint64_t *f;
+  const void *words;
+  uint32_t depth, form; /* form: depth | HS_HEAD_COMPACT if compact */
+  uint32_t nwords;
+  uint32_t gen;
+  int ided;
+} hs__key;
+
+static inline void hs__key_set(hs__key *k, const uint64_t *f, uint32_t depth,
+                               uint32_t gen, const uint16_t *c) {
+  k->f = f;
+  k->depth = depth;
+  k->gen = gen;
+  k->ided = 0;
+  if (c) {
+    k->words = c;
+    k->form = depth | HS_HEAD_COMPACT;
+    k->nwords = (depth + 3) / 4;
+  } else {
+    k->words = f;
+    k->form = depth;
+    k->nwords = depth;
+  }
+}
+
+/* f's ids into c (room for depth + 3: padded with 0 to whole words);
+ * NULL if an address has none (the stack is kept wide). */
+static const uint16_t *hs__stack_ids(const uint64_t *f, uint32_t depth,
+                                     uint16_t *c) {
+  for (uint32_t i = 0; i < depth; i++) {
+    const uint32_t id = hs__stack_pc_id(f[i]);
+    if (!id)
+      return NULL;
+    c[i] = (uint16_t)id;
+  }
+  for (uint32_t i = depth; i % 4; i++)
+    c[i] = 0;
+  return c;
+}
+
+/* A record's frames into out (room for its depth), and its depth. */
+static uint32_t hs__stack_decode(const uint64_t *s, uint64_t *out) {
+  const uint32_t form = (uint32_t)__atomic_load_n(&s[0], __ATOMIC_RELAXED);
+  const uint32_t depth = form & (HS_HEAD_COMPACT - 1);
+  if (!(form & HS_HEAD_COMPACT)) {
+    memcpy(out, s + 2, (size_t)depth * 8);
+    return depth;
+  }
+  for (uint32_t i = 0; i < depth; i++) {
+    uint16_t c;
+    memcpy(&c, (const char *)(s + 2) + 2 * i, 2);
+    out[i] = __atomic_load_n(&hs__ids.pc[c], __ATOMIC_RELAXED);
+  }
+  return depth;
 }
 
 /* The same frames recorded in another generation: the same stack only if
@@ -107,14 +221,17 @@ static inline uint64_t hs__stack_head(uint32_t depth, uint32_t gen) {
  * in a later generation is moved up to it, so each is checked once per
  * unload. */
 static __attribute__((noinline)) int
-hs__stack_same_since(uint64_t *s, const uint64_t *f, uint32_t depth,
-                     uint32_t gen, uint32_t was) {
+hs__stack_same_since(uint64_t *s, const hs__key *k, uint32_t was) {
+  const uint32_t gen = k->gen;
   const int later = gen - was < (1u << 31);
+  uint64_t f[HS_DEPTH_MAX + 8];
+  for (uint32_t i = 0; i < k->depth; i++)
+    f[i] = k->f[i] & (k->ided ? HS_PC_MASK : UINT64_MAX);
   if (hs__modules_unloaded_since(later ? was : gen, later ? gen : was, f,
-                                 depth))
+                                 k->depth))
     return 0;
   if (later)
-    __atomic_store_n(&s[0], hs__stack_head(depth, gen), __ATOMIC_RELAXED);
+    __atomic_store_n(&s[0], hs__stack_head(k->form, gen), __ATOMIC_RELAXED);
   return 1;
 }
 
@@ -124,32 +241,85 @@ hs__stack_same_since(uint64_t *s, const uint64_t *f, uint32_t depth,
  * The scalar version took 6 instructions a frame. */
 typedef uint64_t hs__v2 __attribute__((vector_size(16)));
 
-static inline hs__v2 hs__v2_load(const uint64_t *p) {
+static inline hs__v2 hs__v2_load(const void *p) {
   hs__v2 v;
   memcpy(&v, p, sizeof v); /* unaligned: the frames buffer is 8-aligned */
   return v;
 }
 
-static inline int hs__frames_equal(const uint64_t *a, const uint64_t *b,
-                                   uint32_t n) {
+static inline uint64_t hs__word_load(const void *p) {
+  uint64_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* n words of a record against a key's (memcpy loads: a key's words may
+ * be 16-bit ids). */
+static inline int hs__words_equal(const uint64_t *a, const void *key,
+                                  uint32_t n) {
+  const char *const b = key;
   hs__v2 diff = {0, 0};
   uint32_t i = 0;
   for (; i + 4 <= n; i += 4)
-    diff |= (hs__v2_load(a + i) ^ hs__v2_load(b + i)) |
-            (hs__v2_load(a + i + 2) ^ hs__v2_load(b + i + 2));
+    diff |= (hs__v2_load(a + i) ^ hs__v2_load(b + 8 * i)) |
+            (hs__v2_load(a + i + 2) ^ hs__v2_load(b + 8 * i + 16));
   uint64_t rest = diff[0] | diff[1];
   for (; i < n; i++)
-    rest |= a[i] ^ b[i];
+    rest |= a[i] ^ hs__word_load(b + 8 * i);
   return rest == 0;
 }
 
-static inline int hs__stack_equal(uint64_t *s, const uint64_t *f,
-                                  uint32_t depth, uint32_t gen) {
+/* A compact record's ids against frames that carry theirs above 48 bits
+ * (hs__unwind_fast_from), both padded with 0 to whole groups of 4. */
+#if defined(__SSE2__)
+/* The ids of 4 frames, as 32-bit lanes. */
+static inline __m128i hs__ids4(const uint64_t *f) {
+  const __m128i a = _mm_srli_epi64(_mm_loadu_si128((const __m128i *)f), 48);
+  const __m128i b =
+      _mm_srli_epi64(_mm_loadu_si128((const __m128i *)(f + 2)), 48);
+  return _mm_castps_si128(_mm_shuffle_ps(
+      _mm_castsi128_ps(a), _mm_castsi128_ps(b), _MM_SHUFFLE(2, 0, 2, 0)));
+}
+
+static inline int hs__ids_equal(const uint64_t *r, const uint64_t *f,
+                                uint32_t depth) {
+  __m128i diff = _mm_setzero_si128();
+  uint32_t i = 0;
+  for (; i + 8 <= depth; i += 8) { /* 8 ids: 16 bytes of the record */
+    const __m128i ids = _mm_packs_epi32(hs__ids4(f + i), hs__ids4(f + i + 4));
+    diff = _mm_or_si128(
+        diff,
+        _mm_xor_si128(ids, _mm_loadu_si128((const __m128i *)(r + i / 4))));
+  }
+  for (; i < depth; i += 4) { /* 4 ids: 8 bytes, the high half 0 */
+    const __m128i ids = _mm_packs_epi32(hs__ids4(f + i), _mm_setzero_si128());
+    diff = _mm_or_si128(
+        diff,
+        _mm_xor_si128(ids, _mm_loadl_epi64((const __m128i *)(r + i / 4))));
+  }
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(diff, _mm_setzero_si128())) == 0xffff;
+}
+#else
+static inline int hs__ids_equal(const uint64_t *r, const uint64_t *f,
+                                uint32_t depth) {
+  uint64_t diff = 0;
+  for (uint32_t i = 0; i < depth; i++) {
+    uint16_t id;
+    memcpy(&id, (const char *)r + 2 * i, 2);
+    diff |= (f[i] >> HS_PC_ID_SHIFT) ^ id;
+  }
+  return diff == 0;
+}
+#endif
+
+static inline int hs__stack_equal(uint64_t *s, const hs__key *k) {
   const uint64_t head = __atomic_load_n(&s[0], __ATOMIC_RELAXED);
-  if ((uint32_t)head != depth || !hs__frames_equal(s + 2, f, depth))
+  if ((uint32_t)head != k->form ||
+      !(k->ided ? hs__ids_equal(s + 2, k->f, k->depth)
+                : hs__words_equal(s + 2, k->words, k->nwords)))
     return 0;
   const uint32_t was = (uint32_t)(head >> 32);
-  return HS_LIKELY(was == gen) || hs__stack_same_since(s, f, depth, gen, was);
+  return HS_LIKELY(was == k->gen) || hs__stack_same_since(s, k, was);
 }
 
 static inline uint64_t hs__slot_tag(uint64_t h) {
@@ -159,8 +329,7 @@ static inline uint64_t hs__slot_tag(uint64_t h) {
 /* Probes x from *at; returns the id found, or 0 with *at at an empty slot.
  * The acquire load of a slot makes its stack's words visible. */
 static uint32_t hs__stack_probe(const hs__index *x, uint64_t *at, uint64_t h,
-                                const uint64_t *f, uint32_t depth,
-                                uint32_t gen) {
+                                const hs__key *k) {
   const uint64_t tag = hs__slot_tag(h);
   for (uint64_t i = *at;; i = (i + 1) & x->mask) {
     const uint64_t w = atomic_load_explicit(&x->slot[i], memory_order_acquire);
@@ -171,7 +340,7 @@ static uint32_t hs__stack_probe(const hs__index *x, uint64_t *at, uint64_t h,
     if (hs__slot_tag(w) != tag)
       continue;
     uint64_t *const s = &hs__st.arena[w & HS_OFF_MASK];
-    if (hs__stack_equal(s, f, depth, gen))
+    if (hs__stack_equal(s, k))
       return (uint32_t)__atomic_load_n(&s[1], __ATOMIC_RELAXED);
   }
 }
@@ -192,10 +361,11 @@ static hs__index *hs__index_grow(const hs__index *old) {
   x->mask = n - 1;
   const uint32_t count =
       atomic_load_explicit(&hs__st.count, memory_order_relaxed);
+  uint64_t f[HS_DEPTH_MAX + 8];
   for (uint32_t id = 1; id < count; id++) {
     const uint64_t off = hs__st.offs[id];
-    const uint64_t *s = &hs__st.arena[off];
-    const uint64_t h = hs__stack_hash(s + 2, (uint32_t)s[0]); /* depth */
+    const uint64_t h =
+        hs__stack_hash(f, hs__stack_decode(&hs__st.arena[off], f));
     uint64_t i = h & x->mask;
     while (atomic_load_explicit(&x->slot[i], memory_order_relaxed))
       i = (i + 1) & x->mask;
@@ -214,32 +384,42 @@ static uint32_t hs__stack_add(uint64_t h, const uint64_t *f, uint32_t depth,
     hs__index *const bigger = hs__index_grow(x);
     x = bigger ? bigger : x;
   }
+  uint16_t c[HS_DEPTH_MAX + 12];
+  hs__key k;
+  hs__key_set(&k, f, depth, gen, hs__stack_ids(f, depth, c));
   if (id > hs__st.max_stacks || (uint64_t)id * 8 > x->mask * 7 ||
-      hs__st.arena_used + 2 + depth > hs__st.arena_words) {
+      hs__st.arena_used + 2 + k.nwords > hs__st.arena_words) {
     atomic_store(&hs__st.full, 1);
     return 0;
   }
   uint64_t at = h & x->mask;
-  hs__stack_probe(x, &at, h, f, depth, gen);
+  hs__stack_probe(x, &at, h, &k);
   const uint64_t off = hs__st.arena_used;
   uint64_t *s = &hs__st.arena[off];
-  s[0] = hs__stack_head(depth, gen);
+  s[0] = hs__stack_head(k.form, gen);
   s[1] = id;
-  memcpy(s + 2, f, (size_t)depth * 8);
+  memcpy(s + 2, k.words, (size_t)k.nwords * 8);
   hs__st.offs[id] = off;
-  hs__st.arena_used += 2 + depth;
+  hs__st.arena_used += 2 + k.nwords;
   hs__slot_fill(&x->slot[at], off, h);
   atomic_store_explicit(&hs__st.count, id + 1, memory_order_release);
   return id;
 }
 
-/* The id of a stack the table has, without a lock; 0 if it has not. */
-static uint32_t hs__stack_find(uint64_t h, const uint64_t *f, uint32_t depth,
-                               uint32_t gen) {
+static uint32_t hs__stack_find_key(uint64_t h, const hs__key *k) {
   const hs__index *x =
       atomic_load_explicit(&hs__st.index, memory_order_acquire);
   uint64_t at = h & x->mask;
-  return hs__stack_probe(x, &at, h, f, depth, gen);
+  return hs__stack_probe(x, &at, h, k);
+}
+
+/* The id of a stack the table has, without a lock; 0 if it has not. */
+static uint32_t hs__stack_find(uint64_t h, const uint64_t *f, uint32_t depth,
+                               uint32_t gen) {
+  uint16_t c[HS_DEPTH_MAX + 12];
+  hs__key k;
+  hs__key_set(&k, f, depth, gen, hs__stack_ids(f, depth, c));
+  return hs__stack_find_key(h, &k);
 }
 
 static uint32_t hs__stack_intern_hashed(uint64_t h, const uint64_t *f,
@@ -337,7 +517,8 @@ uint32_t hs__stack_capture(void) {
 }
 
 /* The first half of a capture made around an allocation: the fast walk
- * into f (room for HEAPSNAP_DEPTH + 8 frames) from the hook's frame fp
+ * into f (room for HEAPSNAP_DEPTH + 12 frames: 4 for hs__stack_known's
+ * padding), each frame with its id, from the hook's frame fp
  * (return address pc: the frames of the shim below it, two or three,
  * are not walked again and again), hashed, and its index slot
  * prefetched, so that the allocator's work overlaps that miss (with
@@ -363,12 +544,36 @@ void hs__stack_walk(hs__walked *w, uint64_t *f, const void *fp, void *pc) {
 
 /* The id of the stack walked by hs__stack_walk, if the table knows it;
  * else 0 (a new stack is checked against libunwind, so it is captured
- * again by hs__stack_capture, from one frame). */
-uint32_t hs__stack_known(const hs__walked *w, const uint64_t *f) {
+ * again by hs__stack_capture, from one frame). The common case compares
+ * the walk's ids with a compact record's without taking them out of f;
+ * f is changed only when that finds nothing. */
+uint32_t hs__stack_known(const hs__walked *w, uint64_t *f) {
   if (w->n < 0)
     return 0;
-  return hs__stack_find(w->h, f + w->first, (uint32_t)(w->n - w->first),
-                        w->gen);
+  uint64_t *const g = f + w->first;
+  const uint32_t depth = (uint32_t)(w->n - w->first);
+  for (uint32_t i = depth; i % 4; i++) /* whole groups for hs__ids_equal */
+    g[i] = 0;
+  hs__key k;
+  hs__key_set(&k, g, depth, w->gen, NULL);
+  k.form = depth | HS_HEAD_COMPACT;
+  k.ided = 1;
+  const uint32_t id = hs__stack_find_key(w->h, &k);
+  if (HS_LIKELY(id))
+    return id;
+  /* Not a compact stack the table has. The walk's ids come from the rule
+   * cache, which took them from hs__stack_pc_id: a frame with 0 has no id
+   * and never will, so the stack is kept wide; with every id there, the
+   * stack is new. */
+  uint64_t none = 0;
+  for (uint32_t i = 0; i < depth; i++) {
+    none |= (g[i] >> HS_PC_ID_SHIFT) - 1; /* bit 63 set for id 0 */
+    g[i] &= HS_PC_MASK;
+  }
+  if (!(none >> 63))
+    return 0;
+  hs__key_set(&k, g, depth, w->gen, NULL);
+  return hs__stack_find_key(w->h, &k);
 }
 
 uint32_t hs__stack_capture_fast(void) {
@@ -389,10 +594,17 @@ int hs__stacks_full(void) {
   return atomic_load(&hs__st.full);
 }
 
-const uint64_t *hs__stack_frames(uint32_t id, uint32_t *depth) {
+uint32_t hs__stack_frames(uint32_t id, uint64_t *out) {
+  return hs__stack_decode(&hs__st.arena[id ? hs__st.offs[id] : 0], out);
+}
+
+int hs__stack_ids_equal(const uint64_t *r, const uint64_t *f, uint32_t depth) {
+  return hs__ids_equal(r, f, depth);
+}
+
+int hs__stack_compact(uint32_t id) {
   const uint64_t *s = &hs__st.arena[id ? hs__st.offs[id] : 0];
-  *depth = (uint32_t)__atomic_load_n(&s[0], __ATOMIC_RELAXED);
-  return s + 2;
+  return !!(__atomic_load_n(&s[0], __ATOMIC_RELAXED) & HS_HEAD_COMPACT);
 }
 
 uint32_t hs__stack_gen(uint32_t id) {

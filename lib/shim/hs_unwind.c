@@ -590,6 +590,8 @@ static uint64_t hs__rule_learn(uint64_t pc, uint32_t gen) {
 typedef struct hs__tcache {
   uint64_t pc[1u << HS_TCACHE_BITS], rule[1u << HS_TCACHE_BITS];
   uint64_t pc2[1u << HS_TCACHE_BITS], rule2[1u << HS_TCACHE_BITS];
+  /* each return address's id (hs__stack_pc_id), 0 for none */
+  uint16_t id[1u << HS_TCACHE_BITS], id2[1u << HS_TCACHE_BITS];
 } hs__tcache;
 static __thread hs__tcache hs__tc __attribute__((tls_model("initial-exec")));
 static __thread uint32_t hs__tcache_gen
@@ -622,8 +624,12 @@ hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
   if (!r)
     r = hs__rule_learn(pc, gen);
   r &= ~HS_RULE_GEN_MASK;
+  if (pc >> HS_PC_ID_SHIFT) /* not a user-space address: never cached, */
+    return r;               /* so the walk's ids are the frames' own */
   tc->pc2[i] = tc->pc[i];
   tc->rule2[i] = tc->rule[i];
+  tc->id2[i] = tc->id[i];
+  tc->id[i] = (uint16_t)hs__stack_pc_id(pc);
   tc->pc[i] =
       r == HS_RULE_FP ? pc | HS_TC_FP
       : (r & 3) == HS_RULE_STEP && HS_RULE_RA_AT(r) == ((uint64_t)-8 & 0xfff)
@@ -631,6 +637,17 @@ hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
           : pc;
   tc->rule[i] = r;
   return r;
+}
+
+/* pc's id from this thread's cache, where hs__step just looked it up; 0
+ * if it is not there. */
+static inline uint64_t hs__tc_id(const hs__tcache *tc, uint64_t pc) {
+  const uint32_t i = hs__tc_slot(pc);
+  if ((tc->pc[i] & ~(HS_TC_FP | HS_TC_RA8)) == pc)
+    return tc->id[i];
+  if ((tc->pc2[i] & ~(HS_TC_FP | HS_TC_RA8)) == pc)
+    return tc->id2[i];
+  return 0;
 }
 
 /* A walk in progress: the frame of return address pc, its stack pointer
@@ -695,7 +712,7 @@ static inline __attribute__((always_inline)) int hs__step(hs__walk *w) {
 static inline __attribute__((always_inline)) int
 hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
               uint64_t skip_lo, uint64_t skip_hi, uint32_t depth, int *first,
-              uint64_t *hash) {
+              uint64_t *hash, int ids) {
   hs__walk w = {pc,      (uint64_t)(fp + 2),
                 fp[0],   (uint64_t)(fp + 2),
                 &hs__tc, atomic_load_explicit(&hs__gen, memory_order_relaxed)};
@@ -726,9 +743,12 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
   while (more > 0) {
     while (o < o_end) {
       const uint64_t at = w.pc;
-      *o++ = at;
       h = hs__stack_hash_step(h, at);
       const uint32_t i = hs__tc_slot(at);
+      /* With ids, a frame is stored with its id above its 48 bits: the id
+       * of the rule cache's entry, right when the entry is at's (the
+       * cases below), and put right after hs__step otherwise. */
+      *o++ = ids ? at | (uint64_t)w.tc->id[i] << HS_PC_ID_SHIFT : at;
       const uint64_t key = w.tc->pc[i] ^ at; /* its HS_TC_ tag, if cached */
       if (HS_LIKELY(key == HS_TC_FP) && HS_LIKELY(w.bp - w.sp < (1ull << 30))) {
         const uint64_t *const bp = (const uint64_t *)w.bp;
@@ -751,6 +771,9 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
     break; /* the depth limit */
   other:
     more = hs__step(&w);
+    if (ids)
+      o[-1] = (o[-1] & HS_PC_MASK) | hs__tc_id(w.tc, o[-1] & HS_PC_MASK)
+                                         << HS_PC_ID_SHIFT;
   }
 done:
   n = (int)(o - out);
@@ -765,7 +788,7 @@ __attribute__((noinline)) int hs__unwind_fast(uint64_t *out, int max) {
   uint64_t hash;
   return hs__walk_from(__builtin_frame_address(0),
                        (uint64_t)__builtin_return_address(0), out, max, 0, 0,
-                       (uint32_t)max, &first, &hash);
+                       (uint32_t)max, &first, &hash, 0);
 }
 
 __attribute__((noinline)) int hs__unwind_fast_hashed(uint64_t *out, int max,
@@ -775,14 +798,15 @@ __attribute__((noinline)) int hs__unwind_fast_hashed(uint64_t *out, int max,
                                                      uint64_t *hash) {
   return hs__walk_from(__builtin_frame_address(0),
                        (uint64_t)__builtin_return_address(0), out, max, skip_lo,
-                       skip_hi, depth, first, hash);
+                       skip_hi, depth, first, hash, 0);
 }
 
 __attribute__((noinline)) int
 hs__unwind_fast_from(const void *fp, uint64_t pc, uint64_t *out, int max,
                      uint64_t skip_lo, uint64_t skip_hi, uint32_t depth,
                      int *first, uint64_t *hash) {
-  return hs__walk_from(fp, pc, out, max, skip_lo, skip_hi, depth, first, hash);
+  return hs__walk_from(fp, pc, out, max, skip_lo, skip_hi, depth, first, hash,
+                       1);
 }
 
 /* libunwind takes locks of its own (its register-state cache, its memory

@@ -2,7 +2,9 @@
  * call site gives the same id, another site another id, the depth limit
  * holds, the shim's own frames are skipped, a full table answers 0, and
  * the same frames are another stack once a module under them was
- * unloaded (load generations). */
+ * unloaded (load generations). Stacks are kept in 16 bits a frame while
+ * return addresses have ids, wide after, and found and read back exactly
+ * both ways, by the allocation's walk too. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,8 +44,8 @@ static void test_same_site_same_id(void **state) {
   assert_int_equal(a[0], a[1]);
   assert_int_equal(a[1], a[2]);
   assert_int_not_equal(a[0], b);
-  uint32_t depth;
-  const uint64_t *f = hs__stack_frames(a[0], &depth);
+  uint64_t f[HS_DEPTH_MAX + 8];
+  const uint32_t depth = hs__stack_frames(a[0], f);
   /* no shim text declared: frame 0 is in hs__stack_capture, frame 1 is the
    * return address inside site_a */
   assert_true(depth >= 3);
@@ -51,11 +53,12 @@ static void test_same_site_same_id(void **state) {
 }
 
 static void test_skips_own_text(void **state) {
-  uint32_t depth;
-  const uint64_t capture_ra = hs__stack_frames(site_a(), &depth)[0];
+  uint64_t f[HS_DEPTH_MAX + 8];
+  hs__stack_frames(site_a(), f);
+  const uint64_t capture_ra = f[0];
   /* declare the capture's code as the shim's: its frame must go */
   hs__stacks_set_text(capture_ra - 1, capture_ra + 1);
-  const uint64_t *f = hs__stack_frames(site_a(), &depth);
+  hs__stack_frames(site_a(), f);
   hs__stacks_set_text(0, 0);
   assert_true(f[0] > (uint64_t)site_a && f[0] < (uint64_t)site_a + 64);
 }
@@ -68,12 +71,107 @@ __attribute__((noinline)) static uint32_t recurse(int n) {
 
 static void test_depth_limit(void **state) {
   hs__cfg.depth = 5;
-  uint32_t depth;
-  hs__stack_frames(recurse(20), &depth);
-  assert_int_equal(depth, 5);
+  uint64_t f[HS_DEPTH_MAX + 8];
+  assert_int_equal(hs__stack_frames(recurse(20), f), 5);
   hs__cfg.depth = 64;
-  hs__stack_frames(recurse(20), &depth);
-  assert_true(depth > 20);
+  assert_true(hs__stack_frames(recurse(20), f) > 20);
+}
+
+/* A return address's id is its own and for good. */
+static void test_pc_ids(void **state) {
+  const uint64_t a = 0x7f0000001234, b = 0x7f0000001238;
+  const uint32_t ia = hs__stack_pc_id(a), ib = hs__stack_pc_id(b);
+  assert_true(ia != 0 && ib != 0 && ia != ib);
+  assert_int_equal(hs__stack_pc_id(a), ia);
+  assert_int_equal(hs__stack_pc_id(b), ib);
+  assert_int_equal(hs__stack_pc_id(0), 0);
+  assert_int_equal(hs__stack_pc_id(1ull << 48), 0); /* not user space */
+  uint64_t f[3] = {a, b, a}, out[HS_DEPTH_MAX + 8];
+  const uint32_t x = hs__stack_intern(f, 3, 0);
+  assert_true(hs__stack_compact(x));
+  assert_int_equal(hs__stack_frames(x, out), 3);
+  assert_memory_equal(out, f, sizeof f);
+  f[2] = 1ull << 48; /* no id: kept wide, read back the same */
+  const uint32_t y = hs__stack_intern(f, 3, 0);
+  assert_true(y != 0 && y != x && !hs__stack_compact(y));
+  assert_int_equal(hs__stack_intern(f, 3, 0), y);
+  assert_int_equal(hs__stack_frames(y, out), 3);
+  assert_memory_equal(out, f, sizeof f);
+}
+
+/* The compare of a record's ids with the walk's frames, at every depth
+ * up to 40 (groups of 8 and 4, the tail), and a difference anywhere. */
+static void test_ids_compare(void **state) {
+  for (uint32_t depth = 1; depth <= 40; depth++) {
+    uint64_t f[44] = {0}, r[11] = {0};
+    uint16_t ids[44] = {0};
+    for (uint32_t i = 0; i < depth; i++) {
+      ids[i] = (uint16_t)(1 + (i * 7919) % HS_PC_ID_MAX);
+      f[i] = (0x7f0000000000 + i * 0x1111) | (uint64_t)ids[i] << 48;
+    }
+    memcpy(r, ids, sizeof r);
+    assert_true(hs__stack_ids_equal(r, f, depth));
+    for (uint32_t k = 0; k < depth; k++) {
+      f[k] ^= 1ull << 60; /* the walk's id differs */
+      assert_false(hs__stack_ids_equal(r, f, depth));
+      f[k] ^= 1ull << 60;
+      f[k] ^= 0xfff; /* the address alone differs: the ids decide */
+      assert_true(hs__stack_ids_equal(r, f, depth));
+      f[k] ^= 0xfff;
+      ids[k] ^= 0x100; /* the record's */
+      memcpy(r, ids, sizeof r);
+      assert_false(hs__stack_ids_equal(r, f, depth));
+      ids[k] ^= 0x100;
+      memcpy(r, ids, sizeof r);
+    }
+  }
+}
+
+/* The allocation's capture: hs__stack_walk from this frame, then
+ * hs__stack_known; 0 the first time, as the hooks then capture. */
+__attribute__((noinline)) static uint32_t walked_site(uint64_t *clean,
+                                                      uint32_t *depth) {
+  hs__walked w;
+  uint64_t f[64 + 12];
+  hs__stack_walk(&w, f, HS_HOOK_FRAME);
+  const uint32_t id = hs__stack_known(&w, f);
+  *depth = (uint32_t)(w.n - w.first);
+  for (uint32_t i = 0; i < *depth; i++)
+    clean[i] = f[w.first + i] & HS_PC_MASK;
+  __asm__ volatile("" ::: "memory");
+  return id;
+}
+
+__attribute__((noinline)) static uint32_t walked_other(uint64_t *clean,
+                                                       uint32_t *depth) {
+  const uint32_t id = walked_site(clean, depth); /* a new return address */
+  __asm__ volatile("" ::: "memory");
+  return id;
+}
+
+/* A site's stack, new to the table, then found by the walk's lookup
+ * (from the same call: one return address). */
+static void walked_twice(uint32_t (*site)(uint64_t *, uint32_t *),
+                         int compact) {
+  uint64_t clean[2][64 + 12], out[HS_DEPTH_MAX + 8];
+  uint32_t depth[2], id[2], x = 0;
+  for (int i = 0; i < 2; i++) {
+    id[i] = site(clean[i], &depth[i]);
+    if (i == 0)
+      x = hs__stack_intern(clean[0], depth[0], hs__modules_gen());
+  }
+  assert_int_equal(id[0], 0); /* new */
+  assert_true(x != 0 && depth[0] > 3);
+  assert_int_equal(hs__stack_compact(x), compact);
+  assert_int_equal(id[1], x);
+  assert_int_equal(depth[1], depth[0]);
+  assert_memory_equal(clean[1], clean[0], depth[0] * 8);
+  assert_int_equal(hs__stack_frames(x, out), depth[0]);
+  assert_memory_equal(out, clean[0], depth[0] * 8);
+}
+
+static void test_walked_lookup(void **state) {
+  walked_twice(walked_site, 1);
 }
 
 static void test_intern_and_full(void **state) {
@@ -92,9 +190,8 @@ static void test_intern_and_full(void **state) {
   assert_int_equal(last, 0); /* 1 MiB holds fewer than 100k stacks */
   assert_true(hs__stacks_full());
   assert_int_equal(hs__stack_intern(f, 3, 0), x); /* known stacks still found */
-  uint32_t depth;
-  hs__stack_frames(0, &depth);
-  assert_int_equal(depth, 0);
+  uint64_t out[HS_DEPTH_MAX + 8];
+  assert_int_equal(hs__stack_frames(0, out), 0);
 }
 
 /* Frames in a range that was unloaded since a stack was recorded are
@@ -128,12 +225,34 @@ static void test_generations(void **state) {
   assert_int_equal(hs__stack_intern(past, 1, g1), p);
 }
 
+/* After HS_PC_ID_MAX return addresses, new ones get none: their stacks
+ * are kept wide, and found exactly, by the walk too. The ids are gone for
+ * the tests after it (test_intern_and_full's stacks are wide). */
+static void test_ids_run_out(void **state) {
+  for (uint64_t i = 0; i <= HS_PC_ID_MAX; i++)
+    hs__stack_pc_id(0x100000000 + 16 * i);
+  assert_int_equal(hs__stack_pc_id(0x200000000), 0);
+  uint64_t f[2] = {0x7f0000001234, 0x200000000}, out[HS_DEPTH_MAX + 8];
+  const uint32_t y = hs__stack_intern(f, 2, 0);
+  assert_true(y != 0 && !hs__stack_compact(y));
+  assert_int_equal(hs__stack_intern(f, 2, 0), y);
+  assert_int_equal(hs__stack_frames(y, out), 2);
+  assert_memory_equal(out, f, sizeof f);
+  f[1] = 0x100000000; /* both have ids: still compact */
+  assert_true(hs__stack_compact(hs__stack_intern(f, 2, 0)));
+  walked_twice(walked_other, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_same_site_same_id),
       cmocka_unit_test(test_generations),
       cmocka_unit_test(test_skips_own_text),
       cmocka_unit_test(test_depth_limit),
+      cmocka_unit_test(test_pc_ids),
+      cmocka_unit_test(test_ids_compare),
+      cmocka_unit_test(test_walked_lookup),
+      cmocka_unit_test(test_ids_run_out),
       cmocka_unit_test(test_intern_and_full),
   };
   return cmocka_run_group_tests(tests, stacks_setup, NULL);

@@ -400,21 +400,26 @@ static void test_hashed_walk_skips_cuts_and_hashes(void **state) {
 
 /* hs__unwind_fast_from (full mode's walk, from the hook's frame): the
  * frames above the frame it starts at, as hs__unwind_fast gives them,
- * cut at the depth limit and hashed as the stack table hashes them. */
+ * cut at the depth limit and hashed as the stack table hashes them, each
+ * with its return address's id above 48 bits. */
 static NOINLINE int from_site(uint64_t *f, int *nf, uint64_t *g, int *first,
-                              uint64_t *h, uint32_t depth) {
-  *nf = hs__unwind_fast(f, MAXF);
+                              uint64_t *h, uint32_t depth, int cold) {
+  if (cold) /* no rule cached: every frame steps out of the inner loop */
+    hs__unwind_flush();
   const int n = hs__unwind_fast_from(__builtin_frame_address(0),
                                      (uint64_t)__builtin_return_address(0), g,
                                      MAXF, 0, 0, depth, first, h);
+  *nf = hs__unwind_fast(f, MAXF);
   KEEP();
   return n;
 }
 
 static NOINLINE int from_caller(int levels, uint64_t *f, int *nf, uint64_t *g,
-                                int *first, uint64_t *h, uint32_t depth) {
-  const int n = levels ? from_caller(levels - 1, f, nf, g, first, h, depth)
-                       : from_site(f, nf, g, first, h, depth);
+                                int *first, uint64_t *h, uint32_t depth,
+                                int cold) {
+  const int n = levels
+                    ? from_caller(levels - 1, f, nf, g, first, h, depth, cold)
+                    : from_site(f, nf, g, first, h, depth, cold);
   KEEP();
   return n;
 }
@@ -422,11 +427,19 @@ static NOINLINE int from_caller(int levels, uint64_t *f, int *nf, uint64_t *g,
 static void test_walk_from_a_frame(void **state) {
   uint64_t f[MAXF], g[MAXF], h;
   int nf, first;
-  for (uint32_t depth = 1; depth <= 40; depth += 13) {
-    const int n = from_caller(20, f, &nf, g, &first, &h, depth);
-    /* f[0] is in from_site; the walk from its frame starts at f[1] */
-    assert_int_equal(first, 0);
-    check_kept(f, nf, g, n, first, h, depth, (void *)from_caller);
+  for (int cold = 0; cold <= 1; cold++) {
+    for (uint32_t depth = 1; depth <= 40; depth += 13) {
+      const int n = from_caller(20, f, &nf, g, &first, &h, depth, cold);
+      /* f[0] is in from_site; the walk from its frame starts at f[1] */
+      assert_int_equal(first, 0);
+      for (int i = 0; i < n; i++) { /* every frame has its own id */
+        const uint64_t pc = g[i] & HS_PC_MASK, id = g[i] >> HS_PC_ID_SHIFT;
+        assert_true(id != 0);
+        assert_int_equal(id, hs__stack_pc_id(pc));
+        g[i] = pc;
+      }
+      check_kept(f, nf, g, n, first, h, depth, (void *)from_caller);
+    }
   }
 }
 
@@ -448,8 +461,8 @@ static void test_capture_keeps_libunwind_stack(void **state) {
   const uint64_t mismatches = hs__unwind_mismatches();
   const uint32_t id = capture_caller();
   const int n = hs__unwind_slow(g, MAXF);
-  uint32_t depth;
-  const uint64_t *f = hs__stack_frames(id, &depth);
+  uint64_t f[HS_DEPTH_MAX + 8];
+  const uint32_t depth = hs__stack_frames(id, f);
   /* f: in hs__stack_capture, capture_site, capture_caller, this test, its
    * callers; g: this test, its callers (no shim text set: nothing cut) */
   assert_true(id != 0);
