@@ -376,31 +376,27 @@ static hs__index *hs__index_grow(const hs__index *old) {
 }
 
 /* Under the lock: a new stack, or 0 when the table is full. */
-static uint32_t hs__stack_add(uint64_t h, const uint64_t *f, uint32_t depth,
-                              uint32_t gen) {
+static uint32_t hs__stack_add(uint64_t h, const hs__key *k) {
   const uint32_t id = atomic_load_explicit(&hs__st.count, memory_order_relaxed);
   hs__index *x = atomic_load_explicit(&hs__st.index, memory_order_relaxed);
   if ((uint64_t)id * 2 > x->mask) {
     hs__index *const bigger = hs__index_grow(x);
     x = bigger ? bigger : x;
   }
-  uint16_t c[HS_DEPTH_MAX + 12];
-  hs__key k;
-  hs__key_set(&k, f, depth, gen, hs__stack_ids(f, depth, c));
   if (id > hs__st.max_stacks || (uint64_t)id * 8 > x->mask * 7 ||
-      hs__st.arena_used + 2 + k.nwords > hs__st.arena_words) {
+      hs__st.arena_used + 2 + k->nwords > hs__st.arena_words) {
     atomic_store(&hs__st.full, 1);
     return 0;
   }
   uint64_t at = h & x->mask;
-  hs__stack_probe(x, &at, h, &k);
+  hs__stack_probe(x, &at, h, k);
   const uint64_t off = hs__st.arena_used;
   uint64_t *s = &hs__st.arena[off];
-  s[0] = hs__stack_head(k.form, gen);
+  s[0] = hs__stack_head(k->form, k->gen);
   s[1] = id;
-  memcpy(s + 2, k.words, (size_t)k.nwords * 8);
+  memcpy(s + 2, k->words, (size_t)k->nwords * 8);
   hs__st.offs[id] = off;
-  hs__st.arena_used += 2 + k.nwords;
+  hs__st.arena_used += 2 + k->nwords;
   hs__slot_fill(&x->slot[at], off, h);
   atomic_store_explicit(&hs__st.count, id + 1, memory_order_release);
   return id;
@@ -422,16 +418,21 @@ static uint32_t hs__stack_find(uint64_t h, const uint64_t *f, uint32_t depth,
   return hs__stack_find_key(h, &k);
 }
 
+/* The key, ids and all, is worked out once: ids are given for good, so
+ * it is the same under the lock. */
 static uint32_t hs__stack_intern_hashed(uint64_t h, const uint64_t *f,
                                         uint32_t depth, uint32_t gen) {
-  uint32_t id = hs__stack_find(h, f, depth, gen);
+  uint16_t c[HS_DEPTH_MAX + 12];
+  hs__key k;
+  hs__key_set(&k, f, depth, gen, hs__stack_ids(f, depth, c));
+  uint32_t id = hs__stack_find_key(h, &k);
   if (id)
     return id;
   pthread_mutex_lock(&hs__st.lock);
   /* Another thread may have added it meanwhile. */
-  id = hs__stack_find(h, f, depth, gen);
+  id = hs__stack_find_key(h, &k);
   if (!id)
-    id = hs__stack_add(h, f, depth, gen);
+    id = hs__stack_add(h, &k);
   pthread_mutex_unlock(&hs__st.lock);
   return id;
 }
@@ -552,12 +553,12 @@ uint32_t hs__stack_known(const hs__walked *w, uint64_t *f) {
     return 0;
   uint64_t *const g = f + w->first;
   const uint32_t depth = (uint32_t)(w->n - w->first);
-  for (uint32_t i = depth; i % 4; i++) /* whole groups for hs__ids_equal */
-    g[i] = 0;
-  hs__key k;
-  hs__key_set(&k, g, depth, w->gen, NULL);
-  k.form = depth | HS_HEAD_COMPACT;
-  k.ided = 1;
+  g[depth] = g[depth + 1] = g[depth + 2] = 0; /* whole groups of 4 */
+  hs__key k = {.f = g,
+               .depth = depth,
+               .form = depth | HS_HEAD_COMPACT,
+               .gen = w->gen,
+               .ided = 1};
   const uint32_t id = hs__stack_find_key(w->h, &k);
   if (HS_LIKELY(id))
     return id;
