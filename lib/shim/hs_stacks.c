@@ -489,8 +489,12 @@ static uint32_t hs__stack_settle(const uint64_t *f, int n, int first,
 }
 
 /* The fast walk from the caller of hs__stack_capture{,_fast}: n frames or
- * -1, the shim's first, hashed past them. */
-static inline int hs__walk(uint64_t *f, int *first, uint64_t *h) {
+ * -1, the shim's first, hashed past them. Inlined even without
+ * optimization: the walk's frame 0 must be in hs__stack_capture, as
+ * libunwind's is, or the two disagree at once and the fast walk is
+ * turned off for good (as it was in Debug builds). */
+static inline __attribute__((always_inline)) int
+hs__walk(uint64_t *f, int *first, uint64_t *h) {
   if (atomic_load_explicit(&hs__st.slow_only, memory_order_relaxed))
     return -1;
   return hs__unwind_fast_hashed(f, (int)hs__cfg.depth + 8, hs__st.text_lo,

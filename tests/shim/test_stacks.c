@@ -135,6 +135,7 @@ __attribute__((noinline)) static uint32_t walked_site(uint64_t *clean,
   uint64_t f[64 + 12];
   hs__stack_walk(&w, f, HS_HOOK_FRAME);
   const uint32_t id = hs__stack_known(&w, f);
+  assert_true(w.n >= 0); /* the fast walk is on: it agreed with libunwind */
   *depth = (uint32_t)(w.n - w.first);
   for (uint32_t i = 0; i < *depth; i++)
     clean[i] = f[w.first + i] & HS_PC_MASK;
