@@ -155,48 +155,35 @@ static inline uint64_t hs__stack_head(uint32_t form, uint32_t gen) {
   return form | (uint64_t)gen << 32;
 }
 
-/* A stack as a lookup compares it: its frames (with their ids above 48
- * bits if ided), and the words its record would hold after the head and
- * id: the frames, or their ids. */
+/* A stack as a lookup compares it: its frames, each with its id above
+ * 48 bits if the stack is compact (form has HS_HEAD_COMPACT; the frames
+ * are then padded with 0 to a whole group of 4), else as they are. */
 typedef struct hs__key {
   const uint64_t *f;
-  const void *words;
-  uint32_t depth, form; /* form: depth | HS_HEAD_COMPACT if compact */
-  uint32_t nwords;
-  uint32_t gen;
-  int ided;
+  uint32_t depth, form, gen;
 } hs__key;
 
-static inline void hs__key_set(hs__key *k, const uint64_t *f, uint32_t depth,
-                               uint32_t gen, const uint16_t *c) {
-  k->f = f;
-  k->depth = depth;
-  k->gen = gen;
-  k->ided = 0;
-  if (c) {
-    k->words = c;
-    k->form = depth | HS_HEAD_COMPACT;
-    k->nwords = (depth + 3) / 4;
-  } else {
-    k->words = f;
-    k->form = depth;
-    k->nwords = depth;
-  }
+/* The words a record of this form keeps after its head and id. */
+static inline uint32_t hs__form_words(uint32_t form) {
+  const uint32_t depth = form & (HS_HEAD_COMPACT - 1);
+  return form & HS_HEAD_COMPACT ? (depth + 3) / 4 : depth;
 }
 
-/* f's ids into c (room for depth + 3: padded with 0 to whole words);
- * NULL if an address has none (the stack is kept wide). */
-static const uint16_t *hs__stack_ids(const uint64_t *f, uint32_t depth,
-                                     uint16_t *c) {
+/* The key of f: compact, with the frames and their ids in t (room for
+ * depth + 3), if every address has an id; else wide, f itself. */
+static void hs__key_of(hs__key *k, const uint64_t *f, uint32_t depth,
+                       uint32_t gen, uint64_t *t) {
+  *k = (hs__key){.f = f, .depth = depth, .form = depth, .gen = gen};
   for (uint32_t i = 0; i < depth; i++) {
-    const uint32_t id = hs__stack_pc_id(f[i]);
+    const uint64_t id = hs__stack_pc_id(f[i]);
     if (!id)
-      return NULL;
-    c[i] = (uint16_t)id;
+      return;
+    t[i] = f[i] | id << HS_PC_ID_SHIFT;
   }
   for (uint32_t i = depth; i % 4; i++)
-    c[i] = 0;
-  return c;
+    t[i] = 0;
+  k->f = t;
+  k->form = depth | HS_HEAD_COMPACT;
 }
 
 /* A record's frames into out (room for its depth), and its depth. */
@@ -226,7 +213,7 @@ hs__stack_same_since(uint64_t *s, const hs__key *k, uint32_t was) {
   const int later = gen - was < (1u << 31);
   uint64_t f[HS_DEPTH_MAX + 8];
   for (uint32_t i = 0; i < k->depth; i++)
-    f[i] = k->f[i] & (k->ided ? HS_PC_MASK : UINT64_MAX);
+    f[i] = k->f[i] & (k->form & HS_HEAD_COMPACT ? HS_PC_MASK : UINT64_MAX);
   if (hs__modules_unloaded_since(later ? was : gen, later ? gen : was, f,
                                  k->depth))
     return 0;
@@ -241,31 +228,22 @@ hs__stack_same_since(uint64_t *s, const hs__key *k, uint32_t was) {
  * The scalar version took 6 instructions a frame. */
 typedef uint64_t hs__v2 __attribute__((vector_size(16)));
 
-static inline hs__v2 hs__v2_load(const void *p) {
+static inline hs__v2 hs__v2_load(const uint64_t *p) {
   hs__v2 v;
   memcpy(&v, p, sizeof v); /* unaligned: the frames buffer is 8-aligned */
   return v;
 }
 
-static inline uint64_t hs__word_load(const void *p) {
-  uint64_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-
-/* n words of a record against a key's (memcpy loads: a key's words may
- * be 16-bit ids). */
-static inline int hs__words_equal(const uint64_t *a, const void *key,
-                                  uint32_t n) {
-  const char *const b = key;
+static inline int hs__frames_equal(const uint64_t *a, const uint64_t *b,
+                                   uint32_t n) {
   hs__v2 diff = {0, 0};
   uint32_t i = 0;
   for (; i + 4 <= n; i += 4)
-    diff |= (hs__v2_load(a + i) ^ hs__v2_load(b + 8 * i)) |
-            (hs__v2_load(a + i + 2) ^ hs__v2_load(b + 8 * i + 16));
+    diff |= (hs__v2_load(a + i) ^ hs__v2_load(b + i)) |
+            (hs__v2_load(a + i + 2) ^ hs__v2_load(b + i + 2));
   uint64_t rest = diff[0] | diff[1];
   for (; i < n; i++)
-    rest |= a[i] ^ hs__word_load(b + 8 * i);
+    rest |= a[i] ^ b[i];
   return rest == 0;
 }
 
@@ -315,8 +293,8 @@ static inline int hs__ids_equal(const uint64_t *r, const uint64_t *f,
 static inline int hs__stack_equal(uint64_t *s, const hs__key *k) {
   const uint64_t head = __atomic_load_n(&s[0], __ATOMIC_RELAXED);
   if ((uint32_t)head != k->form ||
-      !(k->ided ? hs__ids_equal(s + 2, k->f, k->depth)
-                : hs__words_equal(s + 2, k->words, k->nwords)))
+      !(k->form & HS_HEAD_COMPACT ? hs__ids_equal(s + 2, k->f, k->depth)
+                                  : hs__frames_equal(s + 2, k->f, k->depth)))
     return 0;
   const uint32_t was = (uint32_t)(head >> 32);
   return HS_LIKELY(was == k->gen) || hs__stack_same_since(s, k, was);
@@ -383,8 +361,9 @@ static uint32_t hs__stack_add(uint64_t h, const hs__key *k) {
     hs__index *const bigger = hs__index_grow(x);
     x = bigger ? bigger : x;
   }
+  const uint32_t words = hs__form_words(k->form);
   if (id > hs__st.max_stacks || (uint64_t)id * 8 > x->mask * 7 ||
-      hs__st.arena_used + 2 + k->nwords > hs__st.arena_words) {
+      hs__st.arena_used + 2 + words > hs__st.arena_words) {
     atomic_store(&hs__st.full, 1);
     return 0;
   }
@@ -394,9 +373,15 @@ static uint32_t hs__stack_add(uint64_t h, const hs__key *k) {
   uint64_t *s = &hs__st.arena[off];
   s[0] = hs__stack_head(k->form, k->gen);
   s[1] = id;
-  memcpy(s + 2, k->words, (size_t)k->nwords * 8);
+  if (k->form & HS_HEAD_COMPACT)
+    for (uint32_t i = 0; i < words * 4; i++) { /* the ids, 16 bits each */
+      const uint16_t c = (uint16_t)(k->f[i] >> HS_PC_ID_SHIFT);
+      memcpy((char *)(s + 2) + 2 * i, &c, 2);
+    }
+  else
+    memcpy(s + 2, k->f, (size_t)words * 8);
   hs__st.offs[id] = off;
-  hs__st.arena_used += 2 + k->nwords;
+  hs__st.arena_used += 2 + words;
   hs__slot_fill(&x->slot[at], off, h);
   atomic_store_explicit(&hs__st.count, id + 1, memory_order_release);
   return id;
@@ -412,9 +397,9 @@ static uint32_t hs__stack_find_key(uint64_t h, const hs__key *k) {
 /* The id of a stack the table has, without a lock; 0 if it has not. */
 static uint32_t hs__stack_find(uint64_t h, const uint64_t *f, uint32_t depth,
                                uint32_t gen) {
-  uint16_t c[HS_DEPTH_MAX + 12];
+  uint64_t t[HS_DEPTH_MAX + 12];
   hs__key k;
-  hs__key_set(&k, f, depth, gen, hs__stack_ids(f, depth, c));
+  hs__key_of(&k, f, depth, gen, t);
   return hs__stack_find_key(h, &k);
 }
 
@@ -422,9 +407,9 @@ static uint32_t hs__stack_find(uint64_t h, const uint64_t *f, uint32_t depth,
  * it is the same under the lock. */
 static uint32_t hs__stack_intern_hashed(uint64_t h, const uint64_t *f,
                                         uint32_t depth, uint32_t gen) {
-  uint16_t c[HS_DEPTH_MAX + 12];
+  uint64_t t[HS_DEPTH_MAX + 12];
   hs__key k;
-  hs__key_set(&k, f, depth, gen, hs__stack_ids(f, depth, c));
+  hs__key_of(&k, f, depth, gen, t);
   uint32_t id = hs__stack_find_key(h, &k);
   if (id)
     return id;
@@ -558,11 +543,7 @@ uint32_t hs__stack_known(const hs__walked *w, uint64_t *f) {
   uint64_t *const g = f + w->first;
   const uint32_t depth = (uint32_t)(w->n - w->first);
   g[depth] = g[depth + 1] = g[depth + 2] = 0; /* whole groups of 4 */
-  hs__key k = {.f = g,
-               .depth = depth,
-               .form = depth | HS_HEAD_COMPACT,
-               .gen = w->gen,
-               .ided = 1};
+  hs__key k = {g, depth, depth | HS_HEAD_COMPACT, w->gen};
   const uint32_t id = hs__stack_find_key(w->h, &k);
   if (HS_LIKELY(id))
     return id;
@@ -577,7 +558,7 @@ uint32_t hs__stack_known(const hs__walked *w, uint64_t *f) {
   }
   if (!(none >> 63))
     return 0;
-  hs__key_set(&k, g, depth, w->gen, NULL);
+  k.form = depth;
   return hs__stack_find_key(w->h, &k);
 }
 

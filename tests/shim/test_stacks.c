@@ -132,7 +132,7 @@ static void test_ids_compare(void **state) {
 __attribute__((noinline)) static uint32_t walked_site(uint64_t *clean,
                                                       uint32_t *depth) {
   hs__walked w;
-  uint64_t f[64 + 12];
+  uint64_t f[HS_DEPTH_MAX + 12];
   hs__stack_walk(&w, f, HS_HOOK_FRAME);
   const uint32_t id = hs__stack_known(&w, f);
   assert_true(w.n >= 0); /* the fast walk is on: it agreed with libunwind */
@@ -154,7 +154,7 @@ __attribute__((noinline)) static uint32_t walked_other(uint64_t *clean,
  * (from the same call: one return address). */
 static void walked_twice(uint32_t (*site)(uint64_t *, uint32_t *),
                          int compact) {
-  uint64_t clean[2][64 + 12], out[HS_DEPTH_MAX + 8];
+  uint64_t clean[2][HS_DEPTH_MAX + 12], out[HS_DEPTH_MAX + 8];
   uint32_t depth[2], id[2], x = 0;
   for (int i = 0; i < 2; i++) {
     id[i] = site(clean[i], &depth[i]);
