@@ -122,8 +122,13 @@ static inline hs__shard *hs__shard_of(uint64_t addr, uint64_t h) {
   return &hs__shards[w << 4 | h >> 60];
 }
 
+/* The slot of hash h in a shard of mask + 1 slots. */
+static inline uint64_t hs__slot_in(uint64_t mask, uint64_t h) {
+  return (h >> 28) & mask;
+}
+
 static inline uint64_t hs__slot_of(const hs__shard *s, uint64_t h) {
-  return (h >> 28) & s->mask; /* as hs__home */
+  return hs__slot_in(s->mask, h);
 }
 
 /* The hash of an entry's address, from its word 0. */
@@ -131,9 +136,9 @@ static inline uint64_t hs__hash_word(uint64_t word0) {
   return hs__hash((word0 & ((1ull << HS_ADDR_BITS) - 1)) << 3);
 }
 
-/* The slot an entry hashes to, in a shard of mask + 1 slots. */
+/* The slot an entry hashes to. */
 static inline uint64_t hs__home(uint64_t mask, uint64_t word0) {
-  return (hs__hash_word(word0) >> 28) & mask;
+  return hs__slot_in(mask, hs__hash_word(word0));
 }
 
 /* A block of 1 TiB or more is recorded as 1 TiB - 1 bytes. */
@@ -205,7 +210,7 @@ static inline void hs__shard_prefetch(const hs__shard *s, uint64_t h) {
   const uint64_t *const slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
   const uint64_t mask = __atomic_load_n(&s->mask, __ATOMIC_RELAXED);
   __builtin_prefetch(s, 1);
-  __builtin_prefetch(&slots[2 * ((h >> 28) & mask)], 1);
+  __builtin_prefetch(&slots[2 * hs__slot_in(mask, h)], 1);
 }
 
 void hs__table_prefetch(uint64_t addr) {
@@ -253,11 +258,12 @@ static void hs__decode(const uint64_t *slot, hs__entry *out) {
 }
 
 /* Backward-shift deletion keeps every probe chain unbroken. Whether an
- * entry moves back depends on where it hashes, which is random: as a
- * branch it was mispredicted about once a remove. So each entry of the
- * run is written either to the hole (a move) or where it is, chosen by a
- * mask: 0.06x less wall time with frame pointers at depth 20 (1 thread,
- * docs/performance.md, fifth pass). */
+ * entry moves back depends on where it hashes, which is random; as a
+ * branch it was mispredicted more than once a remove at allocbench's
+ * load (cachegrind's simulation). So each entry of the run is written
+ * either to the hole (a move) or back where it is, chosen by a mask:
+ * 0.06x less wall time at depth 20 with frame pointers, 1 thread
+ * (docs/performance.md, issue 18's fifth pass). */
 static void hs__erase(hs__shard *s, uint64_t i) {
   HS_ASSERT_HELD(s);
   HS_ASSERT(s->count > 0 && s->slots[2 * i] != 0);
