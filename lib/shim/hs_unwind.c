@@ -613,12 +613,17 @@ static inline uint32_t hs__tc_slot(uint64_t pc) {
   return (uint32_t)pc & ((1u << HS_TCACHE_BITS) - 1);
 }
 
+/* The return address a cache word holds, its flags taken off. */
+static inline uint64_t hs__tc_pc(uint64_t word) {
+  return word & ~(HS_TC_FP | HS_TC_RA8);
+}
+
 /* The rule of pc, generation bits cleared, from the shared table or
  * worked out, and put in this thread's cache. */
 static __attribute__((noinline)) uint64_t
 hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
   const uint32_t i = hs__tc_slot(pc);
-  if ((tc->pc2[i] & ~(HS_TC_FP | HS_TC_RA8)) == pc) /* pc is never 0 */
+  if (hs__tc_pc(tc->pc2[i]) == pc) /* pc is never 0 */
     return tc->rule2[i];
   uint64_t r = hs__rule_get_shared(pc, gen);
   if (!r)
@@ -643,9 +648,9 @@ hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
  * if it is not there. */
 static inline uint64_t hs__tc_id(const hs__tcache *tc, uint64_t pc) {
   const uint32_t i = hs__tc_slot(pc);
-  if ((tc->pc[i] & ~(HS_TC_FP | HS_TC_RA8)) == pc)
+  if (hs__tc_pc(tc->pc[i]) == pc)
     return tc->id[i];
-  if ((tc->pc2[i] & ~(HS_TC_FP | HS_TC_RA8)) == pc)
+  if (hs__tc_pc(tc->pc2[i]) == pc)
     return tc->id2[i];
   return 0;
 }
