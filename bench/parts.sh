@@ -32,7 +32,8 @@
 #   --quick         a smoke run: 1 round, 20000 operations
 # Exits 0; 1 if a run fails; 2 on a bad option, a missing build or a patch
 # that no longer applies (bench/parts.patch must follow the shim's code);
-# 77 if GNU time, a compiler, cmake or patch is missing.
+# 77 if GNU time, a compiler, cmake, git or patch is missing, or the
+# source is not a git checkout.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build runs=11 args="-t 2 -n 2000000 -d 20 -p 300" variant=fp
@@ -60,6 +61,8 @@ esac
 for t in patch cmake git; do
   command -v $t >/dev/null || { echo "parts.sh: needs $t" >&2; exit 77; }
 done
+git -C "$top" rev-parse --git-dir >/dev/null 2>&1 ||
+  { echo "parts.sh: needs a git checkout (it copies the tracked files)" >&2; exit 77; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
