@@ -28,8 +28,9 @@
 #   --cpu N         pin every run to CPU N (taskset; default: not pinned;
 #                   use it with -t 1, where it steadies the ratios)
 #   --check         only check that bench/parts.patch applies to this
-#                   checkout (a test runs this, so the patch cannot rot)
-#   --quick         a smoke run: 1 round, 20000 operations
+#                   checkout
+#   --quick         a smoke run: 1 round, 20000 operations (ctest's
+#                   bench_parts_smoke runs it, so the patch cannot rot)
 # Exits 0; 1 if a run fails; 2 on a bad option, a missing build or a patch
 # that no longer applies (bench/parts.patch must follow the shim's code);
 # 77 if GNU time, a compiler, cmake, git or patch is missing, or the
