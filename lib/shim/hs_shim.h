@@ -199,6 +199,7 @@ void hs__table_lock_all(void);
 void hs__table_unlock_all(void);
 void hs__table_fork_child(void);
 size_t hs__table_count_locked(void);
+int hs__table_sound_locked(void); /* tests: 1 when the shards are sound */
 size_t hs__table_copy_locked(uint64_t *pairs, size_t cap); /* 2 words each */
 void hs__table_decode(const uint64_t *pair, hs__entry *out);
 /*! Sorts n pairs of hs__table_copy_locked by address, with tmp (as big)

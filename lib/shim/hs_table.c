@@ -1,20 +1,27 @@
 /* hs_table.c - the live-block table: address -> size, stack, epoch.
  *
  * Sharded so threads rarely meet on a lock or a cache line: 256 shards, each
- * an open-addressing table (linear probing, backward-shift deletion, no
- * tombstones) behind its own mutex. The high four bits of the shard number
- * come from the block's 64 MiB address window, the low four from its
- * address: glibc gives each thread's arena its own 64 MiB heaps, so a
- * thread's blocks mostly live in 16 shards that other threads seldom touch
- * (a random spread made every lock and slot line bounce between cores).
- * Each shard has a small lock of its own (hs__lock), not a pthread mutex:
- * the common case is one atomic exchange to take it and a plain store to
- * give it back. A waiter spins only briefly and then sleeps, since with
- * more threads than cores a spinning waiter burns the holder's time slice.
- * No shard lock is ever held across a call into the allocator or the
- * unwinder, so fork's prepare handler can take them all safely.
+ * a hash table of buckets behind its own lock. The high four bits of the
+ * shard number come from the block's 64 MiB address window, the low four
+ * from its address: glibc gives each thread's arena its own 64 MiB heaps,
+ * so a thread's blocks mostly live in 16 shards that other threads seldom
+ * touch (a random spread made every lock and slot line bounce between
+ * cores). Each shard has a small lock of its own (hs__lock), not a pthread
+ * mutex: the common case is one atomic exchange to take it and a plain
+ * store to give it back. A waiter spins only briefly and then sleeps, since
+ * with more threads than cores a spinning waiter burns the holder's time
+ * slice. No shard lock is ever held across a call into the allocator or
+ * the unwinder, so fork's prepare handler can take them all safely.
  *
- * An entry is two words (16 bytes):
+ * A bucket is one cache line of four entries, read at once (four compares,
+ * no branch). An entry goes to the first bucket from its home with a free
+ * slot, and every full bucket it passes on the way counts it (`passing`).
+ * A lookup goes on past a bucket only while that count is not 0, and a
+ * remove just empties the slot and takes the entry off the counts of the
+ * buckets it passed. Nothing moves: the linear probing this replaced
+ * (issue 18's sixth pass) scanned and shifted 5-6 entries a remove.
+ *
+ * An entry is two words (16 bytes), the bucket's four words 0 first:
  *   word 0: address >> 3 (45 bits, addresses below 2^48) | epoch << 45
  *   word 1: size (40 bits) | stack id << 40 (24 bits)
  * Word 0 is 0 for an empty slot (address 0 is never tracked). */
@@ -27,6 +34,10 @@
 
 #include "hs_shim.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define HS_SHARDS 256u
 #define HS_SHARD_MIN 64u   /* slots: small, so a small table stays cached */
 #define HS_WINDOW_SHIFT 26 /* glibc's arena heaps: 64 MiB, aligned */
@@ -35,6 +46,10 @@
 #define HS_EPOCH_MAX ((1u << (64 - HS_ADDR_BITS)) - 1)
 #define HS_SIZE_MAX ((1ull << HS_SIZE_BITS) - 1)
 #define HS_STACK_BITS (64 - HS_SIZE_BITS)
+#define HS_BUCKET_SLOTS                                                        \
+  4u /* a bucket is one 64-byte line (hs__slots_where)                         \
+      */
+#define HS_BUCKET_WORDS (2 * HS_BUCKET_SLOTS)
 
 /* A shard's lock. pthread_mutex_unlock's atomic instruction is a full
  * fence on x86: every allocation and free paid two of them, and each held
@@ -100,9 +115,12 @@ static inline void hs__lock_give(hs__lock *l) {
 
 typedef struct hs__shard {
   hs__lock lock;
-  uint64_t mask;   /* slots - 1 */
-  uint64_t count;  /* entries in use */
-  uint64_t *slots; /* 2 words per slot */
+  uint64_t mask;     /* buckets - 1 */
+  uint64_t count;    /* entries in use */
+  uint64_t *bucket;  /* HS_BUCKET_WORDS words a bucket */
+  uint32_t *passing; /* per bucket: entries from before it stored after */
+  uint64_t grow_at;  /* count that makes a put grow the shard: 3/4 full */
+  uint64_t full_at;  /* count where a put is dropped (the grow failed) */
 } __attribute__((aligned(64))) hs__shard;
 
 static hs__shard hs__shards[HS_SHARDS];
@@ -110,35 +128,67 @@ static hs__shard hs__shards[HS_SHARDS];
  * shard lock sees a stable value. */
 static uint32_t hs__epoch;
 
+#define HS_ADDR_MASK ((1ull << HS_ADDR_BITS) - 1)
+
 static inline uint64_t hs__hash(uint64_t addr) {
   return (addr >> 3) * 0x9E3779B97F4A7C15ull;
 }
 
 /* h is hs__hash(addr): its top bits pick the shard within the window's
- * group, its middle bits the home slot (the low bits of a product depend
+ * group, its middle bits the home bucket (the low bits of a product depend
  * on the low bits of the address only, and those are mostly zero). */
 static inline hs__shard *hs__shard_of(uint64_t addr, uint64_t h) {
   const uint64_t w = ((addr >> HS_WINDOW_SHIFT) * 0xD6E8FEB86659FD93ull) >> 60;
   return &hs__shards[w << 4 | h >> 60];
 }
 
-/* The slot of hash h in a shard of mask + 1 slots. */
-static inline uint64_t hs__slot_in(uint64_t mask, uint64_t h) {
+/* The bucket of hash h in a shard of mask + 1 buckets. */
+static inline uint64_t hs__bucket_in(uint64_t mask, uint64_t h) {
   return (h >> 28) & mask;
-}
-
-static inline uint64_t hs__slot_of(const hs__shard *s, uint64_t h) {
-  return hs__slot_in(s->mask, h);
 }
 
 /* The hash of an entry's address, from its word 0. */
 static inline uint64_t hs__hash_word(uint64_t word0) {
-  return hs__hash((word0 & ((1ull << HS_ADDR_BITS) - 1)) << 3);
+  return hs__hash((word0 & HS_ADDR_MASK) << 3);
 }
 
-/* The slot an entry hashes to. */
-static inline uint64_t hs__home(uint64_t mask, uint64_t word0) {
-  return hs__slot_in(mask, hs__hash_word(word0));
+static inline uint64_t *hs__bucket_at(const hs__shard *s, uint64_t b) {
+  return &s->bucket[HS_BUCKET_WORDS * b];
+}
+
+/* Bit k set: slot k of bucket b has (word 0 & mask) == want. Four
+ * compares and no branch: a bucket's slots are read at once. */
+static inline unsigned hs__slots_where(const uint64_t *b, uint64_t mask,
+                                       uint64_t want) {
+#if defined(__SSE2__)
+  const __m128i m = _mm_set1_epi64x((long long)mask);
+  const __m128i w = _mm_set1_epi64x((long long)want);
+  __m128i lo =
+      _mm_cmpeq_epi32(_mm_and_si128(_mm_load_si128((const void *)b), m), w);
+  __m128i hi = _mm_cmpeq_epi32(
+      _mm_and_si128(_mm_load_si128((const void *)(b + 2)), m), w);
+  /* a word is equal when both its halves are */
+  lo = _mm_and_si128(lo, _mm_shuffle_epi32(lo, _MM_SHUFFLE(2, 3, 0, 1)));
+  hi = _mm_and_si128(hi, _mm_shuffle_epi32(hi, _MM_SHUFFLE(2, 3, 0, 1)));
+  return (unsigned)(_mm_movemask_pd(_mm_castsi128_pd(lo)) |
+                    _mm_movemask_pd(_mm_castsi128_pd(hi)) << 2);
+#else
+  return (unsigned)((b[0] & mask) == want) |
+         (unsigned)((b[1] & mask) == want) << 1 |
+         (unsigned)((b[2] & mask) == want) << 2 |
+         (unsigned)((b[3] & mask) == want) << 3;
+#endif
+}
+
+/* Bit k set: slot k holds key. A key is never 0, so an empty slot never
+ * matches. */
+static inline unsigned hs__match(const uint64_t *b, uint64_t key) {
+  return hs__slots_where(b, HS_ADDR_MASK, key);
+}
+
+/* Bit k set: slot k is empty. */
+static inline unsigned hs__free_slots(const uint64_t *b) {
+  return hs__slots_where(b, ~0ull, 0);
 }
 
 /* A block of 1 TiB or more is recorded as 1 TiB - 1 bytes. */
@@ -150,67 +200,101 @@ static inline int hs__trackable(uint64_t addr) {
   return addr != 0 && (addr & 7) == 0 && addr < (1ull << (HS_ADDR_BITS + 3));
 }
 
+/* One mapping holds a shard's buckets and, after them, its passing counts. */
+static size_t hs__shard_bytes(uint64_t buckets) {
+  return buckets * (HS_BUCKET_WORDS * 8 + sizeof(uint32_t));
+}
+
+static int hs__shard_map(hs__shard *s, uint64_t buckets) {
+  uint64_t *const mem = hs__os_alloc(hs__shard_bytes(buckets));
+  if (!mem)
+    return HS_ENOMEM;
+  /* atomic: hs__table_prefetch reads both without the lock */
+  __atomic_store_n(&s->bucket, mem, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->mask, buckets - 1, __ATOMIC_RELAXED);
+  s->passing = (uint32_t *)(mem + HS_BUCKET_WORDS * buckets);
+  s->grow_at = buckets * HS_BUCKET_SLOTS / 4 * 3;
+  s->full_at = buckets * HS_BUCKET_SLOTS / 8 * 7;
+  return 0;
+}
+
 int hs__table_init(void) {
   for (unsigned i = 0; i < HS_SHARDS; i++) {
     hs__shard *s = &hs__shards[i];
     atomic_init(&s->lock.held, 0);
     atomic_init(&s->lock.waiters, 0);
-    s->slots = hs__os_alloc(HS_SHARD_MIN * 16);
-    if (!s->slots)
-      return HS_ENOMEM;
-    s->mask = HS_SHARD_MIN - 1;
     s->count = 0;
+    if (hs__shard_map(s, HS_SHARD_MIN / HS_BUCKET_SLOTS))
+      return HS_ENOMEM;
   }
   return 0;
 }
 
-/* Finds addr's slot, or the empty slot where it would go. */
-static uint64_t hs__shard_probe(const hs__shard *s, uint64_t h,
-                                uint64_t word_addr) {
-  uint64_t i = hs__slot_of(s, h);
+/* Where key is: the index of its word 0 in s->bucket (its word 1 is
+ * HS_BUCKET_SLOTS after it), or -1. The search goes on past a bucket only
+ * while entries that passed it exist. */
+static inline int64_t hs__find(const hs__shard *s, uint64_t h, uint64_t key) {
+  uint64_t b = hs__bucket_in(s->mask, h);
   for (;;) {
-    const uint64_t w = s->slots[2 * i];
-    if (w == 0 || (w & ((1ull << HS_ADDR_BITS) - 1)) == word_addr)
-      return i;
-    i = (i + 1) & s->mask;
+    const unsigned m = hs__match(hs__bucket_at(s, b), key);
+    if (m)
+      return (int64_t)(b * HS_BUCKET_WORDS + (unsigned)__builtin_ctz(m));
+    if (s->passing[b] == 0)
+      return -1;
+    b = (b + 1) & s->mask;
   }
+}
+
+/* A free slot for a key not in the shard (as hs__find gives it): the
+ * first bucket from its home with one; each full bucket on the way counts
+ * the entry as passing it. */
+static inline uint64_t hs__place(hs__shard *s, uint64_t h) {
+  uint64_t b = hs__bucket_in(s->mask, h);
+  for (;;) {
+    const unsigned m = hs__free_slots(hs__bucket_at(s, b));
+    if (m)
+      return b * HS_BUCKET_WORDS + (unsigned)__builtin_ctz(m);
+    s->passing[b]++;
+    b = (b + 1) & s->mask;
+  }
+}
+
+static inline void hs__store(hs__shard *s, uint64_t at, uint64_t w0,
+                             uint64_t w1) {
+  s->bucket[at] = w0;
+  s->bucket[at + HS_BUCKET_SLOTS] = w1;
 }
 
 /* Doubles the shard; on mmap failure it stays full-ish but correct, since
  * the load limit leaves a quarter of the slots empty. */
 static void hs__shard_grow(hs__shard *s) {
   HS_ASSERT_HELD(s);
-  const uint64_t old_n = s->mask + 1, n = old_n * 2;
-  uint64_t *old = s->slots, *fresh = hs__os_alloc(n * 16);
-  if (!fresh)
+  const uint64_t old_n = s->mask + 1;
+  uint64_t *const old = s->bucket;
+  if (hs__shard_map(s, old_n * 2))
     return;
-  /* atomic: hs__table_prefetch reads both without the lock */
-  __atomic_store_n(&s->slots, fresh, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->mask, n - 1, __ATOMIC_RELAXED);
   for (uint64_t i = 0; i < old_n; i++) {
-    if (old[2 * i] == 0)
-      continue;
-    const uint64_t at =
-        hs__shard_probe(s, hs__hash_word(old[2 * i]),
-                        old[2 * i] & ((1ull << HS_ADDR_BITS) - 1));
-    s->slots[2 * at] = old[2 * i];
-    s->slots[2 * at + 1] = old[2 * i + 1];
+    const uint64_t *const b = &old[HS_BUCKET_WORDS * i];
+    for (unsigned k = 0; k < HS_BUCKET_SLOTS; k++)
+      if (b[k] != 0)
+        hs__store(s, hs__place(s, hs__hash_word(b[k])), b[k],
+                  b[HS_BUCKET_SLOTS + k]);
   }
-  hs__os_free(old, old_n * 16);
+  hs__os_free(old, hs__shard_bytes(old_n));
 }
 
 static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
                           uint32_t epoch_in);
 
 /* Starts loading the lines that a put or remove of addr will write: its
- * shard's lock and its home slot. No lock: a shard that grows meanwhile
+ * shard's lock and its home bucket. No lock: a shard that grows meanwhile
  * may make it fetch a stale line, which costs nothing but the fetch (a
  * prefetch never faults). */
 static inline void hs__shard_prefetch(const hs__shard *s, uint64_t h) {
-  const uint64_t *const slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
+  const uint64_t *const bucket = __atomic_load_n(&s->bucket, __ATOMIC_RELAXED);
   const uint64_t mask = __atomic_load_n(&s->mask, __ATOMIC_RELAXED);
   __builtin_prefetch(s, 1);
-  __builtin_prefetch(&slots[2 * hs__slot_in(mask, h)], 1);
+  __builtin_prefetch(&bucket[HS_BUCKET_WORDS * hs__bucket_in(mask, h)], 1);
 }
 
 void hs__table_prefetch(uint64_t addr) {
@@ -227,7 +311,8 @@ void hs__table_restore(const hs__entry *e) {
 }
 
 /* epoch UINT32_MAX: the current one, read under the shard lock so a block
- * inserted after a snapshot's copy always carries the advanced epoch. */
+ * inserted after a snapshot's copy always carries the advanced epoch. A
+ * key already there (a free the shim did not see) is overwritten. */
 static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
                           uint32_t epoch_in) {
   HS_ASSERT(stack < (1u << HS_STACK_BITS)); /* hs_stacks.c's id limit */
@@ -236,54 +321,38 @@ static void hs__table_put(uint64_t addr, uint64_t size, uint32_t stack,
   const uint64_t h = hs__hash(addr), key = addr >> 3;
   hs__shard *s = hs__shard_of(addr, h);
   hs__lock_take(&s->lock);
-  if ((s->count + 1) * 4 > (s->mask + 1) * 3)
+  if (HS_UNLIKELY(s->count >= s->grow_at))
     hs__shard_grow(s);
-  if ((s->count + 1) * 8 <= (s->mask + 1) * 7) {
-    const uint64_t i = hs__shard_probe(s, h, key);
+  int64_t at = hs__find(s, h, key);
+  if (at < 0 && s->count < s->full_at) {
+    at = (int64_t)hs__place(s, h);
+    s->count++;
+  }
+  if (at >= 0) {
     uint64_t epoch = epoch_in == UINT32_MAX ? hs__epoch : epoch_in;
     epoch = epoch < HS_EPOCH_MAX ? epoch : HS_EPOCH_MAX;
-    s->count += s->slots[2 * i] == 0;
-    s->slots[2 * i] = key | epoch << HS_ADDR_BITS;
-    s->slots[2 * i + 1] = hs__size_field(size) | (uint64_t)stack
-                                                     << HS_SIZE_BITS;
+    hs__store(s, (uint64_t)at, key | epoch << HS_ADDR_BITS,
+              hs__size_field(size) | (uint64_t)stack << HS_SIZE_BITS);
   }
   hs__lock_give(&s->lock);
 }
 
-static void hs__decode(const uint64_t *slot, hs__entry *out) {
-  out->addr = (slot[0] & ((1ull << HS_ADDR_BITS) - 1)) << 3;
-  out->epoch = (uint32_t)(slot[0] >> HS_ADDR_BITS);
-  out->size = slot[1] & HS_SIZE_MAX;
-  out->stack = (uint32_t)(slot[1] >> HS_SIZE_BITS);
+static void hs__decode(const uint64_t w0, uint64_t w1, hs__entry *out) {
+  out->addr = (w0 & HS_ADDR_MASK) << 3;
+  out->epoch = (uint32_t)(w0 >> HS_ADDR_BITS);
+  out->size = w1 & HS_SIZE_MAX;
+  out->stack = (uint32_t)(w1 >> HS_SIZE_BITS);
 }
 
-/* Backward-shift deletion keeps every probe chain unbroken. Whether an
- * entry moves back depends on where it hashes, which is random; as a
- * branch it was mispredicted more than once a remove at allocbench's
- * load (cachegrind's simulation). So each entry of the run is written
- * either to the hole (a move) or back where it is, chosen by a mask:
- * 0.06x less wall time at depth 20 with frame pointers, 1 thread
- * (docs/performance.md, issue 18's fifth pass). */
-static void hs__erase(hs__shard *s, uint64_t i) {
+/* Empties slot `at` of the entry of hash h: no shift, no tombstone; the
+ * buckets it passed count it no more. */
+static void hs__erase(hs__shard *s, uint64_t h, uint64_t at) {
   HS_ASSERT_HELD(s);
-  HS_ASSERT(s->count > 0 && s->slots[2 * i] != 0);
-  uint64_t *const slots = s->slots;
-  const uint64_t mask = s->mask;
-  for (uint64_t j = (i + 1) & mask;; j = (j + 1) & mask) {
-    const uint64_t w = slots[2 * j];
-    if (w == 0)
-      break;
-    const uint64_t k = hs__home(mask, w);
-    const uint64_t v = slots[2 * j + 1];
-    uint64_t m = -(uint64_t)(((j - k) & mask) >= ((j - i) & mask));
-    __asm__("" : "+r"(m)); /* keeps GCC from making it a branch again */
-    const uint64_t to = j ^ ((i ^ j) & m); /* i if it moves, else j */
-    slots[2 * to] = w;
-    slots[2 * to + 1] = v;
-    i ^= (i ^ j) & m;
-  }
-  s->slots[2 * i] = 0;
-  s->slots[2 * i + 1] = 0;
+  HS_ASSERT(s->count > 0);
+  const uint64_t to = at / HS_BUCKET_WORDS;
+  for (uint64_t b = hs__bucket_in(s->mask, h); b != to; b = (b + 1) & s->mask)
+    s->passing[b]--;
+  hs__store(s, at, 0, 0);
   s->count--;
 }
 
@@ -292,17 +361,16 @@ int hs__table_remove(uint64_t addr, hs__entry *out) {
     return 0;
   const uint64_t h = hs__hash(addr);
   hs__shard *s = hs__shard_of(addr, h);
-  hs__shard_prefetch(s, h); /* the slot's miss overlaps the lock's atomic */
+  hs__shard_prefetch(s, h); /* the bucket's miss overlaps the lock's atomic */
   hs__lock_take(&s->lock);
-  const uint64_t i = hs__shard_probe(s, h, addr >> 3);
-  const int found = s->slots[2 * i] != 0;
-  if (found) {
+  const int64_t at = hs__find(s, h, addr >> 3);
+  if (at >= 0) {
     if (out)
-      hs__decode(&s->slots[2 * i], out);
-    hs__erase(s, i);
+      hs__decode(s->bucket[at], s->bucket[at + HS_BUCKET_SLOTS], out);
+    hs__erase(s, h, (uint64_t)at);
   }
   hs__lock_give(&s->lock);
-  return found;
+  return at >= 0;
 }
 
 void hs__table_resize(uint64_t addr, uint64_t size) {
@@ -311,10 +379,11 @@ void hs__table_resize(uint64_t addr, uint64_t size) {
   const uint64_t h = hs__hash(addr);
   hs__shard *s = hs__shard_of(addr, h);
   hs__lock_take(&s->lock);
-  const uint64_t i = hs__shard_probe(s, h, addr >> 3);
-  if (s->slots[2 * i] != 0)
-    s->slots[2 * i + 1] =
-        (s->slots[2 * i + 1] & ~HS_SIZE_MAX) | hs__size_field(size);
+  const int64_t at = hs__find(s, h, addr >> 3);
+  if (at >= 0) {
+    uint64_t *const w1 = &s->bucket[at + HS_BUCKET_SLOTS];
+    *w1 = (*w1 & ~HS_SIZE_MAX) | hs__size_field(size);
+  }
   hs__lock_give(&s->lock);
 }
 
@@ -352,6 +421,38 @@ size_t hs__table_count_locked(void) {
   return n;
 }
 
+/* Tests: 1 when every shard's passing counts are what its entries imply,
+ * its count is its entries', and every entry is found from its home. */
+int hs__table_sound_locked(void) {
+  hs__assert_all_held();
+  for (unsigned i = 0; i < HS_SHARDS; i++) {
+    const hs__shard *s = &hs__shards[i];
+    const uint64_t n = s->mask + 1;
+    uint64_t entries = 0;
+    uint32_t *want = hs__os_alloc(n * sizeof *want);
+    if (!want)
+      return 0;
+    for (uint64_t at = 0; at < n * HS_BUCKET_WORDS; at++) {
+      const uint64_t w = s->bucket[at];
+      if (at % HS_BUCKET_WORDS >= HS_BUCKET_SLOTS || w == 0)
+        continue;
+      entries++;
+      const uint64_t h = hs__hash_word(w);
+      for (uint64_t b = hs__bucket_in(s->mask, h); b != at / HS_BUCKET_WORDS;
+           b = (b + 1) & s->mask)
+        want[b]++;
+      if (hs__find(s, h, w & HS_ADDR_MASK) != (int64_t)at)
+        entries = UINT64_MAX - n; /* cannot match below */
+    }
+    const int ok =
+        entries == s->count && memcmp(want, s->passing, n * sizeof *want) == 0;
+    hs__os_free(want, n * sizeof *want);
+    if (!ok)
+      return 0;
+  }
+  return 1;
+}
+
 /* Copies raw entries: the pause is a plain scan; decoding and sorting
  * happen after the locks are dropped. Branch-free: every slot is written
  * out and kept only if it is in use (at 40-75% load a branch on that is a
@@ -361,12 +462,14 @@ size_t hs__table_copy_locked(uint64_t *out, size_t cap) {
   size_t n = 0;
   for (unsigned i = 0; i < HS_SHARDS; i++) {
     const hs__shard *s = &hs__shards[i];
-    const uint64_t *slot = s->slots, *const end = slot + 2 * (s->mask + 1);
-    for (; slot < end && n < cap; slot += 2) {
-      out[2 * n] = slot[0];
-      out[2 * n + 1] = slot[1];
-      n += slot[0] != 0;
-    }
+    const uint64_t *b = s->bucket, *const end =
+                                       b + HS_BUCKET_WORDS * (s->mask + 1);
+    for (; b < end; b += HS_BUCKET_WORDS)
+      for (unsigned k = 0; k < HS_BUCKET_SLOTS && n < cap; k++) {
+        out[2 * n] = b[k];
+        out[2 * n + 1] = b[HS_BUCKET_SLOTS + k];
+        n += b[k] != 0;
+      }
   }
   if (n < cap) /* the last slot written may have been an empty one */
     out[2 * n] = out[2 * n + 1] = 0;
@@ -374,7 +477,7 @@ size_t hs__table_copy_locked(uint64_t *out, size_t cap) {
 }
 
 void hs__table_decode(const uint64_t *pair, hs__entry *out) {
-  hs__decode(pair, out);
+  hs__decode(pair[0], pair[1], out);
 }
 
 /* What the sort orders by: the address, without the epoch above it. */
@@ -430,7 +533,7 @@ void hs__table_clear(void) {
   hs__table_lock_all();
   for (unsigned i = 0; i < HS_SHARDS; i++) {
     hs__shard *const s = &hs__shards[i];
-    memset(s->slots, 0, (s->mask + 1) * 16);
+    memset(s->bucket, 0, hs__shard_bytes(s->mask + 1));
     s->count = 0;
   }
   hs__table_unlock_all();

@@ -53,7 +53,9 @@ static void check_against_model(void) {
   const size_t n = hs__table_count_locked();
   uint64_t *pairs = malloc((n + 1) * 16);
   const size_t got = hs__table_copy_locked(pairs, n);
+  const int sound = hs__table_sound_locked();
   hs__table_unlock_all();
+  assert_true(sound);
   assert_int_equal(got, n);
   hs__entry *e = malloc((n + 1) * sizeof *e);
   for (size_t i = 0; i < n; i++)
