@@ -46,9 +46,9 @@
 #define HS_EPOCH_MAX ((1u << (64 - HS_ADDR_BITS)) - 1)
 #define HS_SIZE_MAX ((1ull << HS_SIZE_BITS) - 1)
 #define HS_STACK_BITS (64 - HS_SIZE_BITS)
-#define HS_BUCKET_SLOTS                                                        \
-  4u /* a bucket is one 64-byte line (hs__slots_where)                         \
-      */
+/* A bucket is one 64-byte line: four entries, compared at once
+ * (hs__slots_where). */
+#define HS_BUCKET_SLOTS 4u
 #define HS_BUCKET_WORDS (2 * HS_BUCKET_SLOTS)
 
 /* A shard's lock. pthread_mutex_unlock's atomic instruction is a full
