@@ -265,8 +265,8 @@ static inline void hs__store(hs__shard *s, uint64_t at, uint64_t w0,
   s->bucket[at + HS_BUCKET_SLOTS] = w1;
 }
 
-/* Doubles the shard; on mmap failure it stays full-ish but correct, since
- * the load limit leaves a quarter of the slots empty. */
+/* Doubles the shard. On mmap failure it stays as it is, and correct:
+ * puts stop at 7/8 full (full_at), so a free slot is always found. */
 static void hs__shard_grow(hs__shard *s) {
   HS_ASSERT_HELD(s);
   const uint64_t old_n = s->mask + 1;
@@ -429,6 +429,7 @@ int hs__table_sound_locked(void) {
     const hs__shard *s = &hs__shards[i];
     const uint64_t n = s->mask + 1;
     uint64_t entries = 0;
+    int found = 1;
     uint32_t *want = hs__os_alloc(n * sizeof *want);
     if (!want)
       return 0;
@@ -441,11 +442,10 @@ int hs__table_sound_locked(void) {
       for (uint64_t b = hs__bucket_in(s->mask, h); b != at / HS_BUCKET_WORDS;
            b = (b + 1) & s->mask)
         want[b]++;
-      if (hs__find(s, h, w & HS_ADDR_MASK) != (int64_t)at)
-        entries = UINT64_MAX - n; /* cannot match below */
+      found &= hs__find(s, h, w & HS_ADDR_MASK) == (int64_t)at;
     }
-    const int ok =
-        entries == s->count && memcmp(want, s->passing, n * sizeof *want) == 0;
+    const int ok = found && entries == s->count &&
+                   memcmp(want, s->passing, n * sizeof *want) == 0;
     hs__os_free(want, n * sizeof *want);
     if (!ok)
       return 0;
