@@ -175,6 +175,78 @@ static void test_walked_lookup(void **state) {
   walked_twice(walked_site, 1);
 }
 
+/* A stack deeper than the compare's groups of 8 and 4 ids (and than a
+ * cache line of them), found by the walk's lookup. */
+__attribute__((noinline)) static uint32_t deep(int n, uint64_t *clean,
+                                               uint32_t *depth) {
+  const uint32_t id = n ? deep(n - 1, clean, depth) : walked_site(clean, depth);
+  __asm__ volatile("" ::: "memory");
+  return id;
+}
+
+__attribute__((noinline)) static uint32_t deep_site(uint64_t *clean,
+                                                    uint32_t *depth) {
+  const uint32_t id = deep(28, clean, depth);
+  __asm__ volatile("" ::: "memory");
+  return id;
+}
+
+static void test_walked_lookup_deep(void **state) {
+  uint64_t clean[HS_DEPTH_MAX + 12];
+  uint32_t depth;
+  deep_site(clean, &depth);
+  assert_true(depth > 28);
+  walked_twice(deep_site, 1);
+}
+
+/* Stacks of many depths, compact and wide, are found again by id, read
+ * back exactly and not taken for their prefix; test_intern_and_full finds
+ * them again after the index has grown (from the records the grown
+ * index was built from). */
+static struct {
+  uint32_t depth, id;
+  uint64_t base;
+} kept[32];
+static int kept_n;
+
+static void depth_stack(uint64_t *f, uint64_t base, uint32_t depth) {
+  for (uint32_t i = 0; i < depth; i++)
+    f[i] = base + i * 16;
+}
+
+static void depth_add(uint64_t base, uint32_t depth, int compact) {
+  uint64_t f[HS_DEPTH_MAX], out[HS_DEPTH_MAX + 8];
+  depth_stack(f, base, depth);
+  const uint32_t x = hs__stack_intern(f, depth, 0);
+  assert_true(x != 0);
+  assert_int_equal(hs__stack_compact(x), compact);
+  assert_int_equal(hs__stack_intern(f, depth, 0), x);
+  assert_int_equal(hs__stack_frames(x, out), depth);
+  assert_memory_equal(out, f, depth * 8);
+  if (depth > 1) {
+    const uint32_t prefix = hs__stack_intern(f, depth - 1, 0);
+    assert_true(prefix != 0 && prefix != x);
+    assert_int_equal(hs__stack_intern(f, depth, 0), x);
+  }
+  kept[kept_n].depth = depth, kept[kept_n].id = x, kept[kept_n].base = base;
+  kept_n++;
+}
+
+static void depths_found_again(void) {
+  uint64_t f[HS_DEPTH_MAX];
+  for (int i = 0; i < kept_n; i++) {
+    depth_stack(f, kept[i].base, kept[i].depth);
+    assert_int_equal(hs__stack_intern(f, kept[i].depth, 0), kept[i].id);
+  }
+}
+
+static void test_many_depths(void **state) {
+  static const uint32_t depth[] = {1, 4, 5, 16, 17, 20, 21, 24, 25, 64};
+  for (size_t i = 0; i < sizeof depth / sizeof *depth; i++)
+    depth_add(0x7e0000000000 + depth[i] * 0x10000, depth[i], 1);
+  depths_found_again();
+}
+
 static void test_intern_and_full(void **state) {
   uint64_t f[4] = {1, 2, 3, 0};
   const uint32_t before = hs__stacks_count();
@@ -191,6 +263,7 @@ static void test_intern_and_full(void **state) {
   assert_int_equal(last, 0); /* 1 MiB holds fewer than 100k stacks */
   assert_true(hs__stacks_full());
   assert_int_equal(hs__stack_intern(f, 3, 0), x); /* known stacks still found */
+  depths_found_again(); /* from the copies the grown index made */
   uint64_t out[HS_DEPTH_MAX + 8];
   assert_int_equal(hs__stack_frames(0, out), 0);
 }
@@ -242,6 +315,10 @@ static void test_ids_run_out(void **state) {
   f[1] = 0x100000000; /* both have ids: still compact */
   assert_true(hs__stack_compact(hs__stack_intern(f, 2, 0)));
   walked_twice(walked_other, 0);
+  static const uint32_t depth[] = {1, 4, 5, 6, 9};
+  for (size_t i = 0; i < sizeof depth / sizeof *depth; i++)
+    depth_add(0x7d0000000000 + depth[i] * 0x10000, depth[i], 0);
+  depths_found_again();
 }
 
 int main(void) {
@@ -253,6 +330,8 @@ int main(void) {
       cmocka_unit_test(test_pc_ids),
       cmocka_unit_test(test_ids_compare),
       cmocka_unit_test(test_walked_lookup),
+      cmocka_unit_test(test_walked_lookup_deep),
+      cmocka_unit_test(test_many_depths),
       cmocka_unit_test(test_ids_run_out),
       cmocka_unit_test(test_intern_and_full),
   };
