@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <link.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,19 @@ static hs__hook hs__hooks[] = {
     {"dallocx", (void *)dallocx, NULL, NULL},
     {"sdallocx", (void *)sdallocx, NULL, NULL},
     {"nallocx", (void *)nallocx, NULL, NULL},
+    /* the calls that start a program (hs_exec.c): it must not inherit the
+     * shim's signal ignored where the program left it default */
+    {"execve", (void *)execve, NULL, NULL},
+    {"execv", (void *)execv, NULL, NULL},
+    {"execvp", (void *)execvp, NULL, NULL},
+    {"execvpe", (void *)execvpe, NULL, NULL},
+    {"execl", (void *)execl, NULL, NULL},
+    {"execlp", (void *)execlp, NULL, NULL},
+    {"execle", (void *)execle, NULL, NULL},
+    {"fexecve", (void *)fexecve, NULL, NULL},
+    {"execveat", (void *)execveat, NULL, NULL},
+    {"posix_spawn", (void *)posix_spawn, NULL, NULL},
+    {"posix_spawnp", (void *)posix_spawnp, NULL, NULL},
     {"dlclose", (void *)dlclose, NULL, NULL},
     /* the preloaded shim's too: libunwind's calls in a child of fork whose
      * parent had the loader's lock held must be answered from the copy
@@ -171,7 +185,7 @@ static int hs__hook_of(const hs__module_view *m, const Elf64_Rela *r) {
   const char *name = m->strtab + m->symtab[ELF64_R_SYM(r->r_info)].st_name;
   if (name[0] != 'm' && name[0] != 'f' && name[0] != 'c' && name[0] != 'r' &&
       name[0] != 'p' && name[0] != 'a' && name[0] != 'v' && name[0] != 'x' &&
-      name[0] != 's' && name[0] != 'd' && name[0] != 'n')
+      name[0] != 's' && name[0] != 'd' && name[0] != 'n' && name[0] != 'e')
     return -1;
   for (size_t i = 0; i < HS_HOOKS; i++)
     if (hs__hooks[i].real && strcmp(name, hs__hooks[i].name) == 0)
@@ -496,6 +510,7 @@ HS_EXPORT int hs_attach_start(const char *dir, uint64_t interval_ns,
   if (!once) {
     hs__resolve_hooks();
     hs__loader_init();
+    hs__exec_init(); /* now: an exec may come from a child of vfork */
     hs__patches = hs__os_alloc(HS_PATCH_MAX * sizeof *hs__patches);
     once = 1;
   }

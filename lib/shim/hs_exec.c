@@ -12,6 +12,15 @@
  * syscall escapes; so does a vfork child that execs through its own
  * syscall.
  *
+ * The exec calls and posix_spawn also pass on the program's disposition
+ * of the shim's signal, where the shim's own would pass on another
+ * (hs__signal_exec_prepare: a signal ignored stays ignored in the new
+ * program, one caught becomes default). system and popen do not: they
+ * run for as long as the command does, too long to change the
+ * disposition for, so their command starts with the signal ignored when
+ * the shim is attached, and default when it is preloaded, even where the
+ * program ignores it (docs/environment.md, docs/heapsnap.md).
+ *
  * Nothing here writes thread-local state: a child of vfork runs on its
  * parent's memory until it execs. The status file goes at exec and _exit
  * (hs_channel.c); only the process it belongs to removes it. */
@@ -62,10 +71,13 @@ void hs__exec_init(void) {
   HS_REAL_X(exit_now, "_exit");
 }
 
-/* The mask to restore when the call returns. */
+/* The mask to restore when the call returns, and the shim's signal's
+ * disposition (hs__signal_exec_prepare). */
 typedef struct hs__as_program {
   sigset_t saved;
   int restore;
+  int sig;
+  struct sigaction was;
 } hs__as_program;
 
 /* Unblocks the signals this thread blocks for the shim only. */
@@ -89,12 +101,26 @@ static void hs__mask_back(const hs__as_program *m) {
   errno = saved;
 }
 
+/* A call that starts a program: the mask and the disposition of the
+ * shim's signal as the program set them, for its length. */
+static void hs__start_program(hs__as_program *m) {
+  hs__mask_program(m);
+  m->sig = hs__signal_exec_prepare(&m->was);
+}
+
+static void hs__started_program(const hs__as_program *m) {
+  const int saved = errno;
+  hs__signal_exec_back(m->sig, &m->was);
+  errno = saved;
+  hs__mask_back(m);
+}
+
 /* Before an exec: the new image starts as the program set it, and the
  * status file is this image's no more. */
 static void hs__exec_begin(hs__as_program *m) {
   if (!hs__rx.execve)
     hs__exec_init(); /* an exec from a constructor before ours */
-  hs__mask_program(m);
+  hs__start_program(m);
   hs__status_remove();
 }
 
@@ -102,7 +128,7 @@ static void hs__exec_begin(hs__as_program *m) {
 static int hs__exec_failed(const hs__as_program *m, int rc) {
   const int saved = errno;
   hs__status_restore();
-  hs__mask_back(m);
+  hs__started_program(m);
   errno = saved;
   return rc;
 }
@@ -205,9 +231,9 @@ static int hs__spawn(hs__spawn_fn real, pid_t *pid, const char *path,
   if (!real)
     hs__exec_init(), real = hs__rx.posix_spawn;
   hs__as_program m;
-  hs__mask_program(&m);
+  hs__start_program(&m);
   const int rc = real(pid, path, fa, attr, argv, envp);
-  hs__mask_back(&m);
+  hs__started_program(&m);
   return rc;
 }
 

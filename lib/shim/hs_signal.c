@@ -452,13 +452,16 @@ HS_EXPORT int signalfd(int fd, const sigset_t *mask, int flags) {
   return hs__rs.signalfd(fd, mask, flags);
 }
 
+static int hs__exec_swapped(const struct sigaction *q);
+
 /* The shim's thread, at each wake-up: a handler put in place of the shim's
- * behind its back (a raw rt_sigaction) is the program's. */
+ * behind its back (a raw rt_sigaction) is the program's. What an exec in
+ * progress put there (hs__signal_exec_prepare) is not. */
 void hs__signal_check(void (*ours)(int)) {
   const int cur = atomic_load(&hs__sig_cur);
   struct sigaction q;
   if (!cur || hs__os_sigaction(cur, NULL, &q) != 0 || q.sa_handler == ours ||
-      pthread_mutex_trylock(&hs__sig_lock) != 0)
+      hs__exec_swapped(&q) || pthread_mutex_trylock(&hs__sig_lock) != 0)
     return;
   if (cur == atomic_load(&hs__sig_cur)) {
     hs__claim(cur);
@@ -520,13 +523,66 @@ void hs__signal_fork_child(void) {
   pthread_mutex_init(&hs__sig_lock, NULL);
 }
 
+/* --- exec and spawn ---------------------------------------------------- */
+
+/* Caught by the shim for the length of an exec (hs__signal_exec_prepare):
+ * the signal is dropped, as it is attached. */
+static void hs__exec_drop(int sig) {
+  (void)sig;
+}
+
+static int hs__is_ignored(const struct sigaction *a) {
+  return !(a->sa_flags & SA_SIGINFO) && a->sa_handler == SIG_IGN;
+}
+
+/* Whether q is what hs__signal_exec_prepare sets. */
+static int hs__exec_swapped(const struct sigaction *q) {
+  return q->sa_handler == hs__exec_drop ||
+         (hs__is_ignored(q) && hs__is_ignored(&hs__app_act));
+}
+
+/* An exec keeps an ignored signal ignored and resets a caught one to its
+ * default; so do the C library's spawns. The shim's signal is caught
+ * where the program left it default or ignored it (preloaded), and
+ * ignored where the program left it default (attached, hs_trigger.c), so
+ * the new program would start with the shim's choice, not the program's.
+ * Just before the call, the signal is set so that the call passes the
+ * program's on: ignored, or caught by hs__exec_drop (the new program
+ * then starts with the default, and a signal that comes meanwhile is
+ * dropped rather than taken for a snapshot or let kill the process).
+ * Returns the signal changed, its disposition before in *was, or 0. */
+int hs__signal_exec_prepare(struct sigaction *was) {
+  const int cur = atomic_load(&hs__sig_cur);
+  if (!cur || hs__os_sigaction(cur, NULL, was) != 0)
+    return 0;
+  const int want_ignored = hs__is_ignored(&hs__app_act);
+  if (want_ignored == hs__is_ignored(was))
+    return 0;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = want_ignored ? SIG_IGN : hs__exec_drop;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  return hs__os_sigaction(cur, &sa, NULL) == 0 ? cur : 0;
+}
+
+/* The call returned (a failed exec, or a spawn done): the shim's
+ * disposition back, unless a detach gave the signal back meanwhile
+ * (hs__signal_release, which then put the program's in place). */
+void hs__signal_exec_back(int sig, const struct sigaction *was) {
+  if (sig && atomic_load(&hs__sig_cur) == sig)
+    hs__os_sigaction(sig, was, NULL);
+}
+
 #ifdef HS_ATTACH
 /* Detach: the program's disposition of the shim's signal, back in place
- * of the shim's handler (left alone when something replaced that). */
+ * of the shim's handler (left alone when something replaced that; the
+ * handler of an exec in progress is the shim's too). */
 void hs__signal_release(void (*ours)(int)) {
   const int cur = atomic_load(&hs__sig_cur);
   struct sigaction q;
-  if (cur && hs__os_sigaction(cur, NULL, &q) == 0 && q.sa_handler == ours)
+  if (cur && hs__os_sigaction(cur, NULL, &q) == 0 &&
+      (q.sa_handler == ours || q.sa_handler == hs__exec_drop))
     hs__os_sigaction(cur, &hs__app_act, NULL);
   atomic_store(&hs__sig_cur, 0);
   atomic_store(&hs__claimed, 0);

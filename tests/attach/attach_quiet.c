@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "busy_worker.h"
+
 /* The kernel's struct sigaction (x86-64, as heapsnap attach is): the C
  * library's wrapper is what a hook would see, so the call is made without
  * it. The handler would return through the restorer, as it does through
@@ -54,22 +56,6 @@ static int take_raw(void) {
 
 static atomic_int g_stop;
 
-static void *worker(void *arg) {
-  (void)arg;
-  void *keep[64] = {0};
-  for (unsigned i = 0; !atomic_load(&g_stop); i++) {
-    free(keep[i % 64]);
-    keep[i % 64] = malloc(32 + i % 512);
-    if (i % 1024 == 0) {
-      const struct timespec ms = {0, 1000000};
-      nanosleep(&ms, NULL);
-    }
-  }
-  for (int i = 0; i < 64; i++)
-    free(keep[i]);
-  return NULL;
-}
-
 int main(int argc, char **argv) {
   if (argc != 2 && argc != 3)
     return 2;
@@ -78,7 +64,7 @@ int main(int argc, char **argv) {
   if (ep < 0)
     return 2;
   pthread_t t;
-  if (pthread_create(&t, NULL, worker, NULL))
+  if (pthread_create(&t, NULL, busy_worker, &g_stop))
     return 2;
   long eintr = 0;
   while (access(argv[1], F_OK) != 0) {

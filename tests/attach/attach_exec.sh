@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# attach_exec.sh BIN SRC
+# Attached, the shim keeps SIGUSR2 ignored (attach_quiet.sh), and an
+# ignored signal stays ignored across exec. exec_signal, a service that
+# leaves SIGUSR2 default, attached, starts programs by posix_spawn, by
+# vfork and execv, by fork and execl: each starts with SIGUSR2 default,
+# neither ignored nor caught. An exec that fails puts the shim's way back
+# (ignored; `kill -USR2` dropped, `heapsnap snap` works), and the service
+# exec'd into a new image starts that with SIGUSR2 default too.
+set -euo pipefail
+. "$2/attach_lib.sh"
+. "$2/../support/exec_signal_lib.sh"
+prog=$bin/exec_signal
+
+"$prog" serve "$rl_dir" >"$rl_dir/out" 2>"$rl_dir/err" &
+pid=$!
+rl_track $pid
+threads_up() { [ "$(ls /proc/$pid/task | wc -l)" = 2 ]; }
+hs_wait_for 10 threads_up || fail "its threads did not start"
+al_attach "$pid" --dir "$rl_dir"
+[ "$(es_usr2 $pid SigIgn)" = 1 ] || fail "attached, SIGUSR2 is not ignored"
+for r in spawn vfork execl; do
+  es_ask $r
+  [ "$es_ign$es_cgt$es_view" = 00dfl ] ||
+    fail "$r: the new program starts with SIGUSR2 ign $es_ign cgt $es_cgt view $es_view, not default"
+done
+[ "$(es_usr2 $pid SigIgn)$(es_usr2 $pid SigCgt)" = 10 ] ||
+  fail "after the children, SIGUSR2 is not ignored in the service"
+es_ask fail
+[ "$es_errno" = 2 ] || fail "the failed exec gave errno $es_errno, not ENOENT"
+[ "$es_ign$es_cgt" = 10 ] ||
+  fail "after a failed exec, SIGUSR2 is not ignored again: ign $es_ign cgt $es_cgt"
+kill -USR2 "$pid"
+sleep 0.2
+kill -0 "$pid" 2>/dev/null || fail "the service died of SIGUSR2 after a failed exec"
+s=$("$hs" snap "$pid") || fail "snap after the failed exec"
+[[ "$s" == "$rl_dir"/*.snap ]] || fail "snap printed $s"
+es_ask exec
+[ "$es_ign$es_cgt$es_view" = 00dfl ] ||
+  fail "exec: the service's new image starts with SIGUSR2 ign $es_ign cgt $es_cgt view $es_view, not default"
+rl_wait_exit "$pid" 20
+[ "$rl_status" = 0 ] || fail "the new image exited with $rl_status"
+[ ! -s "$rl_dir/err" ] || fail "stderr: $(cat "$rl_dir/err")"
+echo "ok: attached, programs started by posix_spawn, vfork+execv, fork+execl and exec get SIGUSR2 default; a failed exec leaves it ignored, dropped, and snap works"
