@@ -8,7 +8,9 @@
  * of the allocation API that holds the definition every module binds to
  * (the allocator's, kept as hs__real) or is still unresolved (lazy
  * binding: it points into the module's own PLT) is pointed at the shim's
- * hook, and its old value kept. dlopen is hooked the same way, so modules
+ * hook, and its old value kept. The exec family and posix_spawn are
+ * hooked too (hs_exec.c): a new program must not inherit the shim's
+ * signal ignored. dlopen is hooked the same way, so modules
  * loaded later are patched as soon as they are in; modules the C library
  * loads by itself (NSS, gconv) are patched at the next dlopen, dlclose or
  * snapshot. hs_attach_stop puts every kept value back.

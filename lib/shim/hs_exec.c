@@ -12,14 +12,15 @@
  * syscall escapes; so does a vfork child that execs through its own
  * syscall.
  *
- * The exec calls and posix_spawn also pass on the program's disposition
- * of the shim's signal, where the shim's own would pass on another
- * (hs__signal_exec_prepare: a signal ignored stays ignored in the new
- * program, one caught becomes default). system and popen do not: they
- * run for as long as the command does, too long to change the
- * disposition for, so their command starts with the signal ignored when
- * the shim is attached, and default when it is preloaded, even where the
- * program ignores it (docs/environment.md, docs/heapsnap.md).
+ * The exec calls also pass on the program's disposition of the shim's
+ * signal, where the shim's own would pass on another (a signal ignored
+ * stays ignored in the new image, one caught becomes default):
+ * hs__signal_exec_prepare sets it for the call's length. posix_spawn
+ * resets it in the child through the attributes where the shim ignores
+ * it (attached); where the program ignores it and the shim catches it
+ * (preloaded), the child gets the default. system and popen pass on the
+ * shim's: they run as long as their command does, too long to change the
+ * disposition for (docs/environment.md, docs/heapsnap.md).
  *
  * Nothing here writes thread-local state: a child of vfork runs on its
  * parent's memory until it execs. The status file goes at exec and _exit
@@ -55,8 +56,16 @@ static struct {
   void (*exit_now)(int);
 } hs__rx;
 
+/* Preloaded, the definitions after the shim's; attached, those every
+ * module binds to (another interposer's, preloaded, before the C
+ * library's), as for the allocator (hs_init.c). */
+#ifdef HS_ATTACH
+#define hs__os_symbol_exec hs__attach_symbol
+#else
+#define hs__os_symbol_exec hs__os_symbol_next
+#endif
 #define HS_REAL_X(field, name)                                                 \
-  hs__rx.field = (__typeof__(hs__rx.field))hs__os_symbol_next(name)
+  hs__rx.field = (__typeof__(hs__rx.field))hs__os_symbol_exec(name)
 
 void hs__exec_init(void) {
   HS_REAL_X(execve, "execve");
@@ -71,13 +80,12 @@ void hs__exec_init(void) {
   HS_REAL_X(exit_now, "_exit");
 }
 
-/* The mask to restore when the call returns, and the shim's signal's
- * disposition (hs__signal_exec_prepare). */
+/* The mask to restore when the call returns, and for an exec, the signal
+ * whose disposition it changed (hs__signal_exec_prepare). */
 typedef struct hs__as_program {
   sigset_t saved;
   int restore;
   int sig;
-  struct sigaction was;
 } hs__as_program;
 
 /* Unblocks the signals this thread blocks for the shim only. */
@@ -101,26 +109,14 @@ static void hs__mask_back(const hs__as_program *m) {
   errno = saved;
 }
 
-/* A call that starts a program: the mask and the disposition of the
- * shim's signal as the program set them, for its length. */
-static void hs__start_program(hs__as_program *m) {
-  hs__mask_program(m);
-  m->sig = hs__signal_exec_prepare(&m->was);
-}
-
-static void hs__started_program(const hs__as_program *m) {
-  const int saved = errno;
-  hs__signal_exec_back(m->sig, &m->was);
-  errno = saved;
-  hs__mask_back(m);
-}
-
-/* Before an exec: the new image starts as the program set it, and the
- * status file is this image's no more. */
+/* Before an exec: the new image starts with the mask and the disposition
+ * of the shim's signal that the program set, and the status file is this
+ * image's no more. */
 static void hs__exec_begin(hs__as_program *m) {
   if (!hs__rx.execve)
     hs__exec_init(); /* an exec from a constructor before ours */
-  hs__start_program(m);
+  hs__mask_program(m);
+  m->sig = hs__signal_exec_prepare();
   hs__status_remove();
 }
 
@@ -128,7 +124,8 @@ static void hs__exec_begin(hs__as_program *m) {
 static int hs__exec_failed(const hs__as_program *m, int rc) {
   const int saved = errno;
   hs__status_restore();
-  hs__started_program(m);
+  hs__signal_exec_back(m->sig);
+  hs__mask_back(m);
   errno = saved;
   return rc;
 }
@@ -223,7 +220,29 @@ HS_EXPORT int execle(const char *path, const char *arg, ...) {
   return execve(path, argv, envp);
 }
 
-/* A child started by the C library: it inherits this thread's mask. */
+/* attr, or a copy of it in *own that also resets sig to the default in
+ * the child. The attributes hold no pointers (glibc): a copy is whole. */
+static const posix_spawnattr_t *
+hs__spawn_attr(const posix_spawnattr_t *attr, posix_spawnattr_t *own, int sig) {
+  short flags = 0;
+  sigset_t dflt;
+  sigemptyset(&dflt);
+  if (attr) {
+    *own = *attr;
+    posix_spawnattr_getflags(own, &flags);
+    if (flags & POSIX_SPAWN_SETSIGDEF)
+      posix_spawnattr_getsigdefault(own, &dflt);
+  } else if (posix_spawnattr_init(own) != 0) {
+    return attr;
+  }
+  sigaddset(&dflt, sig);
+  posix_spawnattr_setsigdefault(own, &dflt);
+  posix_spawnattr_setflags(own, (short)(flags | POSIX_SPAWN_SETSIGDEF));
+  return own;
+}
+
+/* A child started by the C library: it inherits this thread's mask, and
+ * the shim's signal ignored where the shim ignores it (attached). */
 static int hs__spawn(hs__spawn_fn real, pid_t *pid, const char *path,
                      const posix_spawn_file_actions_t *fa,
                      const posix_spawnattr_t *attr, char *const argv[],
@@ -231,9 +250,14 @@ static int hs__spawn(hs__spawn_fn real, pid_t *pid, const char *path,
   if (!real)
     hs__exec_init(), real = hs__rx.posix_spawn;
   hs__as_program m;
-  hs__start_program(&m);
-  const int rc = real(pid, path, fa, attr, argv, envp);
-  hs__started_program(&m);
+  hs__mask_program(&m);
+  posix_spawnattr_t own;
+  const int sig = hs__signal_spawn_default();
+  const posix_spawnattr_t *use = sig ? hs__spawn_attr(attr, &own, sig) : attr;
+  const int rc = real(pid, path, fa, use, argv, envp);
+  if (use == &own && !attr)
+    posix_spawnattr_destroy(&own);
+  hs__mask_back(&m);
   return rc;
 }
 

@@ -419,11 +419,14 @@ static inline void hs__signal_fix(void) {
 /*! The shim's signals this thread blocks against the program's view. */
 uint64_t hs__signal_forced(void);
 uint64_t hs__signal_view(void);
-/* Around a call that starts a program (hs_exec.c): the shim's signal set
- * so that the new program gets the program's disposition of it; 0, or
- * the signal, whose disposition before is in *was, for _back. */
-int hs__signal_exec_prepare(struct sigaction *was);
-void hs__signal_exec_back(int sig, const struct sigaction *was);
+/* Around an exec (hs_exec.c): the shim's signal set so that the new image
+ * gets the program's disposition of it; 0, or the signal for _back when
+ * the exec fails. */
+int hs__signal_exec_prepare(void);
+void hs__signal_exec_back(int sig);
+/* For posix_spawn: the signal to reset to the default in the child
+ * (POSIX_SPAWN_SETSIGDEF), or 0. */
+int hs__signal_spawn_default(void);
 void hs__signal_inherit(uint64_t view, uint64_t forced);
 
 /* hs_threads.c: the program's threads (pthread_create is interposed). */

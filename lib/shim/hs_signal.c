@@ -461,9 +461,12 @@ void hs__signal_check(void (*ours)(int)) {
   const int cur = atomic_load(&hs__sig_cur);
   struct sigaction q;
   if (!cur || hs__os_sigaction(cur, NULL, &q) != 0 || q.sa_handler == ours ||
-      hs__exec_swapped(&q) || pthread_mutex_trylock(&hs__sig_lock) != 0)
+      pthread_mutex_trylock(&hs__sig_lock) != 0)
     return;
-  if (cur == atomic_load(&hs__sig_cur)) {
+  /* again under the lock, which an exec's change takes too */
+  if (cur == atomic_load(&hs__sig_cur) &&
+      hs__os_sigaction(cur, NULL, &q) == 0 && q.sa_handler != ours &&
+      !hs__exec_swapped(&q)) {
     hs__claim(cur);
     hs__sig_move(cur, "handles");
   }
@@ -518,9 +521,14 @@ int hs__signal_current(void) {
 }
 
 /* fork: the child is the forking thread alone; its lock may have been
- * held by another thread. */
+ * held by another thread, and another thread's exec may have left its
+ * disposition of the shim's signal (hs__signal_exec_prepare) in place. */
 void hs__signal_fork_child(void) {
   pthread_mutex_init(&hs__sig_lock, NULL);
+  const int cur = atomic_load(&hs__sig_cur);
+  struct sigaction q;
+  if (cur && hs__os_sigaction(cur, NULL, &q) == 0 && hs__exec_swapped(&q))
+    hs__trigger_install(cur);
 }
 
 /* --- exec and spawn ---------------------------------------------------- */
@@ -535,43 +543,78 @@ static int hs__is_ignored(const struct sigaction *a) {
   return !(a->sa_flags & SA_SIGINFO) && a->sa_handler == SIG_IGN;
 }
 
-/* Whether q is what hs__signal_exec_prepare sets. */
+/* Whether q is what hs__signal_exec_prepare sets: its handler, or
+ * (preloaded, where the shim never ignores its signal itself and the
+ * program's SIG_IGN is only its view) the signal ignored, whatever the
+ * program set since. */
 static int hs__exec_swapped(const struct sigaction *q) {
-  return q->sa_handler == hs__exec_drop ||
-         (hs__is_ignored(q) && hs__is_ignored(&hs__app_act));
+#ifdef HS_ATTACH
+  return q->sa_handler == hs__exec_drop;
+#else
+  return q->sa_handler == hs__exec_drop || hs__is_ignored(q);
+#endif
 }
 
 /* An exec keeps an ignored signal ignored and resets a caught one to its
- * default; so do the C library's spawns. The shim's signal is caught
- * where the program left it default or ignored it (preloaded), and
- * ignored where the program left it default (attached, hs_trigger.c), so
- * the new program would start with the shim's choice, not the program's.
- * Just before the call, the signal is set so that the call passes the
- * program's on: ignored, or caught by hs__exec_drop (the new program
- * then starts with the default, and a signal that comes meanwhile is
- * dropped rather than taken for a snapshot or let kill the process).
- * Returns the signal changed, its disposition before in *was, or 0. */
-int hs__signal_exec_prepare(struct sigaction *was) {
+ * default. The shim's signal is caught where the program left it default
+ * or ignored it (preloaded), and ignored where the program left it
+ * default (attached, hs_trigger.c), so the new image would start with the
+ * shim's choice, not the program's. Just before the exec the signal is
+ * set so that it passes the program's on: ignored, or caught by
+ * hs__exec_drop (the new image then starts with the default; a signal
+ * that comes meanwhile is dropped rather than let kill the process).
+ * Under hs__sig_lock, so that a detach, a move or the shim's thread's
+ * check never interleaves with it; tried only (a signal handler may have
+ * interrupted this thread inside the lock), and never held across the
+ * exec (a child of vfork shares the lock's memory). Returns the signal
+ * changed, or 0. */
+int hs__signal_exec_prepare(void) {
+  if (!atomic_load(&hs__sig_cur) || pthread_mutex_trylock(&hs__sig_lock))
+    return 0;
   const int cur = atomic_load(&hs__sig_cur);
-  if (!cur || hs__os_sigaction(cur, NULL, was) != 0)
-    return 0;
-  const int want_ignored = hs__is_ignored(&hs__app_act);
-  if (want_ignored == hs__is_ignored(was))
-    return 0;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = want_ignored ? SIG_IGN : hs__exec_drop;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  return hs__os_sigaction(cur, &sa, NULL) == 0 ? cur : 0;
+  struct sigaction q, sa;
+  int changed = 0;
+  if (cur && hs__os_sigaction(cur, NULL, &q) == 0 &&
+      hs__is_ignored(&hs__app_act) != hs__is_ignored(&q) &&
+      !hs__exec_swapped(&q)) { /* another thread's exec swapped it */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = hs__is_ignored(&hs__app_act) ? SIG_IGN : hs__exec_drop;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    changed = hs__os_sigaction(cur, &sa, NULL) == 0 ? cur : 0;
+  }
+  pthread_mutex_unlock(&hs__sig_lock);
+  return changed;
 }
 
-/* The call returned (a failed exec, or a spawn done): the shim's
- * disposition back, unless a detach gave the signal back meanwhile
- * (hs__signal_release, which then put the program's in place). */
-void hs__signal_exec_back(int sig, const struct sigaction *was) {
-  if (sig && atomic_load(&hs__sig_cur) == sig)
-    hs__os_sigaction(sig, was, NULL);
+/* The exec failed: the shim's disposition back, if sig is still its
+ * signal and nothing replaced the exec's (a detach puts the program's
+ * back; a program's handler makes the signal the program's). */
+void hs__signal_exec_back(int sig) {
+  if (!sig)
+    return;
+  pthread_mutex_lock(&hs__sig_lock);
+  struct sigaction q;
+  if (atomic_load(&hs__sig_cur) == sig &&
+      hs__os_sigaction(sig, NULL, &q) == 0 && hs__exec_swapped(&q))
+    hs__trigger_install(sig); /* the shim's disposition */
+  pthread_mutex_unlock(&hs__sig_lock);
+}
+
+/* posix_spawn: the C library's child resets caught signals to the default
+ * itself, and those in the attributes' POSIX_SPAWN_SETSIGDEF set; an
+ * ignored one it passes on. The signal to add to that set (attached, the
+ * program leaving it default), or 0. Where the program ignores the
+ * signal (preloaded) the child gets the default: nothing in the
+ * attributes makes it ignore a signal, and ignoring it in the whole
+ * process for the call would drop the snapshots asked for meanwhile. */
+int hs__signal_spawn_default(void) {
+  const int cur = atomic_load(&hs__sig_cur);
+  struct sigaction q;
+  if (!cur || hs__os_sigaction(cur, NULL, &q) != 0 || !hs__is_ignored(&q) ||
+      hs__is_ignored(&hs__app_act))
+    return 0;
+  return cur;
 }
 
 #ifdef HS_ATTACH
@@ -579,12 +622,14 @@ void hs__signal_exec_back(int sig, const struct sigaction *was) {
  * of the shim's handler (left alone when something replaced that; the
  * handler of an exec in progress is the shim's too). */
 void hs__signal_release(void (*ours)(int)) {
+  pthread_mutex_lock(&hs__sig_lock); /* no exec changes it meanwhile */
   const int cur = atomic_load(&hs__sig_cur);
   struct sigaction q;
   if (cur && hs__os_sigaction(cur, NULL, &q) == 0 &&
       (q.sa_handler == ours || q.sa_handler == hs__exec_drop))
     hs__os_sigaction(cur, &hs__app_act, NULL);
   atomic_store(&hs__sig_cur, 0);
+  pthread_mutex_unlock(&hs__sig_lock);
   atomic_store(&hs__claimed, 0);
   atomic_store(&hs__sig_ready, 0);
   hs__sig_view = 0;

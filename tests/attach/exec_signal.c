@@ -11,14 +11,23 @@
  *        exec_signal serve DIR [ignore]
  *          a worker allocates while the main thread looks in DIR every
  *          10 ms for a request file, removes it and does it; with
- *          "ignore", the program sets SIGUSR2 to SIG_IGN first. Requests:
+ *          "ignore", the program sets SIGUSR2 to SIG_IGN first; it sets
+ *          SIGINT to SIG_IGN in any case. Requests:
  *            spawn   posix_spawn "report DIR/r-spawn", waited for
+ *            spawn-attr  the same into DIR/r-spawn-attr, with attributes
+ *                    that reset SIGINT (which the service ignores) to
+ *                    the default in the child (POSIX_SPAWN_SETSIGDEF)
  *            vfork   vfork, then execv "report DIR/r-vfork" in the child
  *            execl   fork, then execl "report DIR/r-execl" in the child
  *            fail    execv of a path that does not exist; then writes
  *                    "errno N ign HEX cgt HEX" (its own) to DIR/r-fail
  *            exec    execv "report DIR/r-exec": the service becomes it
  *            stop    the service ends, exit status 0
+ *        exec_signal toggle
+ *          two threads exec a path that does not exist, over and over,
+ *          while the main thread sets SIGUSR2 to SIG_IGN and SIG_DFL 200
+ *          times (last SIG_DFL); then prints "ign B cgt B view V" (SIGUSR2's
+ *          bits in SigIgn and SigCgt, and what sigaction says)
  * Reports are written to a temporary name and renamed. */
 #include <errno.h>
 #include <pthread.h>
@@ -86,14 +95,33 @@ static int take(const char *dir, const char *name) {
   return unlink(path) == 0;
 }
 
+/* posix_spawn of "report out", with attributes resetting SIGINT or not. */
+static void spawn_report(const char *out, int attrs) {
+  char *const argv[] = {(char *)self, "report", (char *)out, NULL};
+  posix_spawnattr_t a;
+  sigset_t dflt;
+  sigemptyset(&dflt);
+  sigaddset(&dflt, SIGINT);
+  if (attrs && (posix_spawnattr_init(&a) != 0 ||
+                posix_spawnattr_setsigdefault(&a, &dflt) != 0 ||
+                posix_spawnattr_setflags(&a, POSIX_SPAWN_SETSIGDEF) != 0))
+    return;
+  pid_t pid = -1;
+  if (posix_spawn(&pid, self, NULL, attrs ? &a : NULL, argv, environ) == 0)
+    reap(pid);
+  if (attrs)
+    posix_spawnattr_destroy(&a);
+}
+
 static void serve_one(const char *dir) {
   char out[4200];
   if (take(dir, "spawn")) {
     snprintf(out, sizeof out, "%s/r-spawn", dir);
-    char *const argv[] = {(char *)self, "report", out, NULL};
-    pid_t pid = -1;
-    if (posix_spawn(&pid, self, NULL, NULL, argv, environ) == 0)
-      reap(pid);
+    spawn_report(out, 0);
+  }
+  if (take(dir, "spawn-attr")) {
+    snprintf(out, sizeof out, "%s/r-spawn-attr", dir);
+    spawn_report(out, 1);
   }
   if (take(dir, "vfork")) {
     snprintf(out, sizeof out, "%s/r-vfork", dir);
@@ -136,6 +164,7 @@ static void serve_one(const char *dir) {
 }
 
 static int serve(const char *dir, int ignore) {
+  signal(SIGINT, SIG_IGN);
   if (ignore)
     signal(SIGUSR2, SIG_IGN);
   pthread_t t;
@@ -150,12 +179,44 @@ static int serve(const char *dir, int ignore) {
   return 0;
 }
 
+static void *exec_failing(void *arg) {
+  (void)arg;
+  char *const argv[] = {"none", NULL};
+  while (!atomic_load(&g_stop))
+    execv("/nonexistent/heapsnap-exec-signal", argv);
+  return NULL;
+}
+
+static int toggle(void) {
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++)
+    if (pthread_create(&t[i], NULL, exec_failing, NULL) != 0)
+      return 2;
+  for (int k = 0; k < 200; k++) {
+    const struct timespec us = {0, 500000};
+    signal(SIGUSR2, SIG_IGN);
+    nanosleep(&us, NULL);
+    signal(SIGUSR2, SIG_DFL);
+    nanosleep(&us, NULL);
+  }
+  atomic_store(&g_stop, 1);
+  for (int i = 0; i < 2; i++)
+    pthread_join(t[i], NULL);
+  char d[160];
+  dispositions(d, sizeof d);
+  printf("%s\n", d);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   self = argv[0];
   if (argc == 3 && strcmp(argv[1], "report") == 0)
     return report(argv[2]);
   if ((argc == 3 || argc == 4) && strcmp(argv[1], "serve") == 0)
     return serve(argv[2], argc == 4 && strcmp(argv[3], "ignore") == 0);
-  fprintf(stderr, "usage: exec_signal report FILE | serve DIR [ignore]\n");
+  if (argc == 2 && strcmp(argv[1], "toggle") == 0)
+    return toggle();
+  fprintf(stderr,
+          "usage: exec_signal report FILE | serve DIR [ignore] | toggle\n");
   return 2;
 }

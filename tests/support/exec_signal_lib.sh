@@ -5,8 +5,9 @@
 #   es_ask NAME           a request to the service, and its report read:
 #                         waits for $rl_dir/r-NAME, sets $es_ign and
 #                         $es_cgt (SIGUSR2's bit of each: 0 or 1),
-#                         $es_view (ign, dfl or hnd, as sigaction says)
-#                         and $es_errno for "fail"
+#                         $es_view (ign, dfl or hnd, as sigaction says),
+#                         $es_int (SIGINT's bit in SigIgn) and $es_errno
+#                         for "fail"
 #   es_usr2 PID FIELD     SIGUSR2's bit (0 or 1) in FIELD of PID's status
 es_bit=$((1 << (12 - 1))) # SIGUSR2
 
@@ -27,6 +28,7 @@ es_ask() {
   cgt=$(sed -n 's/.*cgt \([0-9a-f]*\) .*/\1/p' <<<"$line")
   [ -n "$ign" ] && [ -n "$cgt" ] || fail "'$1' reported: $line"
   es_ign=$(((0x$ign & es_bit) != 0))
+  es_int=$(((0x$ign & 2) != 0))
   es_cgt=$(((0x$cgt & es_bit) != 0))
   es_view=$(sed -n 's/.* view \([a-z]*\)$/\1/p' <<<"$line")
 }
