@@ -242,7 +242,8 @@ hs__spawn_attr(const posix_spawnattr_t *attr, posix_spawnattr_t *own, int sig) {
 }
 
 /* A child started by the C library: it inherits this thread's mask, and
- * the shim's signal ignored where the shim ignores it (attached). */
+ * would inherit the shim's signal ignored where the shim ignores it
+ * (attached): hs__spawn_attr resets it. */
 static int hs__spawn(hs__spawn_fn real, pid_t *pid, const char *path,
                      const posix_spawn_file_actions_t *fa,
                      const posix_spawnattr_t *attr, char *const argv[],

@@ -540,6 +540,8 @@ void hs__status_fork_child(void);
 void hs__trigger_start(void);
 /*! Installs the shim's handler for sig (the C library's sigaction). */
 void hs__trigger_install(int sig);
+/* Whether q is the disposition hs__trigger_install sets. */
+int hs__trigger_is_ours(const struct sigaction *q);
 /*! The snapshot signal is now sig (0: none): the thread is renamed and,
  * when it was waiting with the old one unblocked, woken; returns once it
  * no longer accepts the old one (1 s at most). */

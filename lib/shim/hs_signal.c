@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -543,47 +544,68 @@ static int hs__is_ignored(const struct sigaction *a) {
   return !(a->sa_flags & SA_SIGINFO) && a->sa_handler == SIG_IGN;
 }
 
-/* Whether q is what hs__signal_exec_prepare sets: its handler, or
- * (preloaded, where the shim never ignores its signal itself and the
- * program's SIG_IGN is only its view) the signal ignored, whatever the
- * program set since. */
+/* What hs__signal_exec_prepare sets carries every signal in its mask, a
+ * mark nothing else sets on the shim's signal (an exec clears it, with
+ * the mask, in the new image), so that the shim's thread, a failed exec,
+ * a detach and a fork child tell it from the program's own. */
 static int hs__exec_swapped(const struct sigaction *q) {
-#ifdef HS_ATTACH
-  return q->sa_handler == hs__exec_drop;
-#else
-  return q->sa_handler == hs__exec_drop || hs__is_ignored(q);
-#endif
+  return (q->sa_handler == hs__exec_drop || hs__is_ignored(q)) &&
+         sigismember(&q->sa_mask, SIGTERM) == 1 &&
+         sigismember(&q->sa_mask, SIGHUP) == 1;
+}
+
+/* hs__sig_lock for an exec's change: every signal blocked first (a
+ * program's handler that runs meanwhile and calls sigaction would wait
+ * on the lock for good), tried rather than waited for (a signal handler
+ * may have interrupted this thread inside the lock), a few times: 0 when
+ * taken, the mask to put back in *old. */
+static int hs__exec_lock(sigset_t *old) {
+  sigset_t all;
+  sigfillset(&all);
+  hs__os_sigmask(SIG_BLOCK, &all, old);
+  for (int i = 0; i < 100; i++) {
+    if (pthread_mutex_trylock(&hs__sig_lock) == 0)
+      return 0;
+    sched_yield();
+  }
+  hs__os_sigmask(SIG_SETMASK, old, NULL);
+  return -1;
+}
+
+static void hs__exec_unlock(const sigset_t *old) {
+  pthread_mutex_unlock(&hs__sig_lock);
+  hs__os_sigmask(SIG_SETMASK, old, NULL);
 }
 
 /* An exec keeps an ignored signal ignored and resets a caught one to its
  * default. The shim's signal is caught where the program left it default
  * or ignored it (preloaded), and ignored where the program left it
  * default (attached, hs_trigger.c), so the new image would start with the
- * shim's choice, not the program's. Just before the exec the signal is
- * set so that it passes the program's on: ignored, or caught by
- * hs__exec_drop (the new image then starts with the default; a signal
- * that comes meanwhile is dropped rather than let kill the process).
- * Under hs__sig_lock, so that a detach, a move or the shim's thread's
- * check never interleaves with it; tried only (a signal handler may have
- * interrupted this thread inside the lock), and never held across the
- * exec (a child of vfork shares the lock's memory). Returns the signal
- * changed, or 0. */
+ * shim's choice, not the program's. Just before the exec, the shim's own
+ * disposition (only: never one the program put there) is set so that it
+ * passes the program's on: ignored, or caught by hs__exec_drop (the new
+ * image then starts with the default; a signal that comes meanwhile is
+ * dropped rather than let kill the process). Under hs__sig_lock, so that
+ * a detach, a move or the shim's thread's check never interleaves with
+ * it, and never held across the exec (a child of vfork shares the lock's
+ * memory). Best effort: skipped when the lock stays busy (another thread
+ * changing the signal at that moment). Returns the signal changed, or 0. */
 int hs__signal_exec_prepare(void) {
-  if (!atomic_load(&hs__sig_cur) || pthread_mutex_trylock(&hs__sig_lock))
+  sigset_t old;
+  if (!atomic_load(&hs__sig_cur) || hs__exec_lock(&old))
     return 0;
   const int cur = atomic_load(&hs__sig_cur);
   struct sigaction q, sa;
   int changed = 0;
-  if (cur && hs__os_sigaction(cur, NULL, &q) == 0 &&
-      hs__is_ignored(&hs__app_act) != hs__is_ignored(&q) &&
-      !hs__exec_swapped(&q)) { /* another thread's exec swapped it */
+  if (cur && hs__os_sigaction(cur, NULL, &q) == 0 && hs__trigger_is_ours(&q) &&
+      hs__is_ignored(&hs__app_act) != hs__is_ignored(&q)) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = hs__is_ignored(&hs__app_act) ? SIG_IGN : hs__exec_drop;
     sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
+    sigfillset(&sa.sa_mask); /* the mark: hs__exec_swapped */
     changed = hs__os_sigaction(cur, &sa, NULL) == 0 ? cur : 0;
   }
-  pthread_mutex_unlock(&hs__sig_lock);
+  hs__exec_unlock(&old);
   return changed;
 }
 
@@ -591,14 +613,17 @@ int hs__signal_exec_prepare(void) {
  * signal and nothing replaced the exec's (a detach puts the program's
  * back; a program's handler makes the signal the program's). */
 void hs__signal_exec_back(int sig) {
+  sigset_t all, old;
   if (!sig)
     return;
-  pthread_mutex_lock(&hs__sig_lock);
+  sigfillset(&all);
+  hs__os_sigmask(SIG_BLOCK, &all, &old);
+  pthread_mutex_lock(&hs__sig_lock); /* taken by prepare: not this thread's */
   struct sigaction q;
   if (atomic_load(&hs__sig_cur) == sig &&
       hs__os_sigaction(sig, NULL, &q) == 0 && hs__exec_swapped(&q))
     hs__trigger_install(sig); /* the shim's disposition */
-  pthread_mutex_unlock(&hs__sig_lock);
+  hs__exec_unlock(&old);
 }
 
 /* posix_spawn: the C library's child resets caught signals to the default

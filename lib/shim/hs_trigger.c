@@ -69,6 +69,10 @@ static void hs__on_signal(int sig) {
 #define HS_OURS hs__on_signal
 #endif
 
+int hs__trigger_is_ours(const struct sigaction *q) {
+  return !(q->sa_flags & SA_SIGINFO) && q->sa_handler == HS_OURS;
+}
+
 void hs__trigger_install(int sig) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

@@ -8,6 +8,9 @@
 # neither ignored nor caught. An exec that fails puts the shim's way back
 # (ignored; `kill -USR2` dropped, `heapsnap snap` works), and the service
 # exec'd into a new image starts that with SIGUSR2 default too.
+# Then a service that ignores SIGUSR2 itself, attached, installs a handler
+# for it (attached, nothing of the shim sees that call): a failed exec
+# leaves the program's handler in place, and so does detach.
 set -euo pipefail
 . "$2/attach_lib.sh"
 . "$2/../support/exec_signal_lib.sh"
@@ -46,4 +49,21 @@ es_ask exec
 rl_wait_exit "$pid" 20
 [ "$rl_status" = 0 ] || fail "the new image exited with $rl_status"
 [ ! -s "$rl_dir/err" ] || fail "stderr: $(cat "$rl_dir/err")"
-echo "ok: attached, programs started by posix_spawn, vfork+execv, fork+execl and exec get SIGUSR2 default; a failed exec leaves it ignored, dropped, and snap works"
+
+rm -f "$rl_dir"/r-*
+"$prog" serve "$rl_dir" ignore >"$rl_dir/out" 2>"$rl_dir/err" &
+pid=$!
+rl_track $pid
+hs_wait_for 10 threads_up || fail "the second service's threads did not start"
+al_attach "$pid" --dir "$rl_dir"
+es_ask handle
+[ "$es_cgt$es_view" = 1hnd ] || fail "the program's handler is not in place: cgt $es_cgt view $es_view"
+es_ask fail
+[ "$es_ign$es_cgt$es_view" = 01hnd ] ||
+  fail "a failed exec replaced the program's handler: ign $es_ign cgt $es_cgt view $es_view"
+line=$("$hs" detach "$pid" 2>&1) || fail "detach: $line"
+[ "$(es_usr2 $pid SigCgt)" = 1 ] || fail "the program's handler is gone after detach"
+touch "$rl_dir/stop"
+rl_wait_exit "$pid" 20
+[ "$rl_status" = 0 ] || fail "the second service exited with $rl_status"
+echo "ok: attached, programs started by posix_spawn (with attributes too), vfork+execv, fork+execl and exec get SIGUSR2 default; a failed exec leaves it ignored, dropped, and snap works, and leaves a handler the program installed meanwhile"

@@ -21,6 +21,8 @@
  *            execl   fork, then execl "report DIR/r-execl" in the child
  *            fail    execv of a path that does not exist; then writes
  *                    "errno N ign HEX cgt HEX" (its own) to DIR/r-fail
+ *            handle  installs a handler for SIGUSR2 (sigaction), then
+ *                    writes its report to DIR/r-handle
  *            exec    execv "report DIR/r-exec": the service becomes it
  *            stop    the service ends, exit status 0
  *        exec_signal toggle
@@ -113,6 +115,10 @@ static void spawn_report(const char *out, int attrs) {
     posix_spawnattr_destroy(&a);
 }
 
+static void on_usr2(int sig) {
+  (void)sig;
+}
+
 static void serve_one(const char *dir) {
   char out[4200];
   if (take(dir, "spawn")) {
@@ -151,6 +157,15 @@ static void serve_one(const char *dir) {
     snprintf(text, sizeof text, "errno %d %s", err, d);
     snprintf(out, sizeof out, "%s/r-fail", dir);
     write_file(out, text);
+  }
+  if (take(dir, "handle")) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr2;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR2, &sa, NULL);
+    snprintf(out, sizeof out, "%s/r-handle", dir);
+    report(out);
   }
   if (take(dir, "exec")) {
     snprintf(out, sizeof out, "%s/r-exec", dir);
