@@ -540,8 +540,10 @@ static void hs__exec_drop(int sig) {
   (void)sig;
 }
 
+/* SIG_IGN, with SA_SIGINFO or not: the kernel reads the handler's value
+ * alone. */
 static int hs__is_ignored(const struct sigaction *a) {
-  return !(a->sa_flags & SA_SIGINFO) && a->sa_handler == SIG_IGN;
+  return a->sa_handler == SIG_IGN;
 }
 
 /* What hs__signal_exec_prepare sets carries every signal in its mask, a
