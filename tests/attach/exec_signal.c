@@ -28,8 +28,7 @@
  *        exec_signal toggle
  *          two threads exec a path that does not exist, over and over,
  *          while the main thread sets SIGUSR2 to SIG_IGN and SIG_DFL 200
- *          times (last SIG_DFL); then prints "ign B cgt B view V" (SIGUSR2's
- *          bits in SigIgn and SigCgt, and what sigaction says)
+ *          times (last SIG_DFL); then prints the line a report writes
  * Reports are written to a temporary name and renamed. */
 #include <errno.h>
 #include <pthread.h>

@@ -56,8 +56,7 @@ run dfl
 line=$(env LD_PRELOAD="$shim" HEAPSNAP_DIR="$rl_dir/snaps" HEAPSNAP_INTERVAL=0.01 \
   timeout 60 "$prog" toggle 2>"$rl_dir/err") || fail "toggle failed: $(cat "$rl_dir/err")"
 [ ! -s "$rl_dir/err" ] || fail "toggle: stderr: $(cat "$rl_dir/err")"
-t_ign=$((0x$(awk '{ print $2 }' <<<"$line") & es_bit))
-t_cgt=$((0x$(awk '{ print $4 }' <<<"$line") & es_bit))
-[ "$t_ign" = 0 ] && [ "$t_cgt" != 0 ] && [ "${line##* }" = dfl ] ||
+es_read toggle "$line"
+[ "$es_ign$es_cgt$es_view" = 01dfl ] ||
   fail "toggle: SIGUSR2 left $line (want the shim's handler, view dfl)"
 echo "ok: preloaded, programs started by vfork+execv, fork+execl and exec (and posix_spawn, default) see SIGUSR2 as the service set it; a failed exec gives the shim its handler back, also while the program switches it"
