@@ -561,10 +561,14 @@ static int hs__exec_swapped(const struct sigaction *q) {
  * on the lock for good), tried rather than waited for (a signal handler
  * may have interrupted this thread inside the lock), a few times: 0 when
  * taken, the mask to put back in *old. */
-static int hs__exec_lock(sigset_t *old) {
+static void hs__block_all(sigset_t *old) {
   sigset_t all;
   sigfillset(&all);
   hs__os_sigmask(SIG_BLOCK, &all, old);
+}
+
+static int hs__exec_lock(sigset_t *old) {
+  hs__block_all(old);
   for (int i = 0; i < 100; i++) {
     if (pthread_mutex_trylock(&hs__sig_lock) == 0)
       return 0;
@@ -615,11 +619,10 @@ int hs__signal_exec_prepare(void) {
  * signal and nothing replaced the exec's (a detach puts the program's
  * back; a program's handler makes the signal the program's). */
 void hs__signal_exec_back(int sig) {
-  sigset_t all, old;
+  sigset_t old;
   if (!sig)
     return;
-  sigfillset(&all);
-  hs__os_sigmask(SIG_BLOCK, &all, &old);
+  hs__block_all(&old);
   pthread_mutex_lock(&hs__sig_lock); /* taken by prepare: not this thread's */
   struct sigaction q;
   if (atomic_load(&hs__sig_cur) == sig &&
