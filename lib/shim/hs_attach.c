@@ -366,14 +366,18 @@ static int hs__dl_loaded(const char *file) {
 }
 
 /* noinline: the return address is the program's call, which dlopen's
- * search depends on (hs_dlpath.c). */
+ * search depends on (hs_dlpath.c). Its paths go to a mapping of their
+ * own; without one, the C library searches as it would for the shim. */
 __attribute__((noinline)) static void *hs__dlopen_hook(const char *file,
                                                        int mode) {
-  char path[PATH_MAX];
-  const char *const name = hs__dlpath(file, __builtin_return_address(0), path,
-                                      sizeof path, hs__dl_loaded);
+  hs_dlpath_scratch *const s =
+      hs__dlpath_needed(file) ? hs__os_alloc(sizeof *s) : NULL;
+  const char *const name =
+      s ? hs__dlpath(file, __builtin_return_address(0), s, hs__dl_loaded)
+        : file;
   void *const h = hs__real_dlopen(name, mode);
   const int saved = errno;
+  hs__os_free(s, sizeof *s);
   const int was_busy = hs__busy;
   hs__busy = HS_BUSY;
   hs__attach_refresh();

@@ -18,7 +18,11 @@
  * loaded already (then the name, as given, finds it). $ORIGIN (and
  * ${ORIGIN}) in the name and in those paths is the caller's folder. Only
  * whether a file exists is looked at, not whether it is an ELF object of
- * this machine; a dlmopen namespace is not followed. */
+ * this machine; a dlmopen namespace is not followed.
+ *
+ * The search's paths take 12 KiB (three of PATH_MAX): a scratch area the
+ * hook maps for the call, not the program's stack, which may be a small
+ * thread's. Most calls need none (a full path). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
@@ -76,13 +80,15 @@ static int hs__expand(const char *s, size_t n, const char *origin, char *out,
 /* The first folder of a colon list that holds file: its full path into
  * out, 0; else -1. */
 static int hs__search(const char *list, const char *origin, const char *file,
-                      char *out, size_t len) {
+                      hs_dlpath_scratch *s) {
+  char *const out = s->path, *const dir = s->dir;
+  const size_t len = sizeof s->path;
   while (list && *list) {
     const char *const end = strchrnul(list, ':');
-    char dir[PATH_MAX];
     struct stat st;
     if (end > list &&
-        hs__expand(list, (size_t)(end - list), origin, dir, sizeof dir) == 0 &&
+        hs__expand(list, (size_t)(end - list), origin, dir, sizeof s->dir) ==
+            0 &&
         strlen(dir) + strlen(file) + 2 <= len) {
       strcpy(out, dir);
       strcat(out, "/");
@@ -114,33 +120,37 @@ static const char *hs__dyn_string(const struct link_map *m, Elf64_Sxword tag) {
 /* The loader's search for file that depends on the caller m (see above),
  * origin its folder or NULL: 0 with the full path in out, or -1. */
 static int hs__caller_search(const struct link_map *m, const char *origin,
-                             const char *file, char *out, size_t len) {
+                             const char *file, hs_dlpath_scratch *s) {
   const char *const runpath = hs__dyn_string(m, DT_RUNPATH);
   if (!runpath)
-    return hs__search(hs__dyn_string(m, DT_RPATH), origin, file, out, len);
-  if (hs__search(getenv("LD_LIBRARY_PATH"), NULL, file, out, len) == 0)
+    return hs__search(hs__dyn_string(m, DT_RPATH), origin, file, s);
+  if (hs__search(getenv("LD_LIBRARY_PATH"), NULL, file, s) == 0)
     return -1; /* the C library finds it there for any caller */
-  return hs__search(runpath, origin, file, out, len);
+  return hs__search(runpath, origin, file, s);
+}
+
+int hs__dlpath_needed(const char *file) {
+  return file && (strchr(file, '$') || !strchr(file, '/'));
 }
 
 /*! The name dlopen should be given for file, called from caller's code:
- * file itself, or a full path (in buf) where the caller's own search
+ * file itself, or a full path (in s->path) where the caller's own search
  * finds it. already(file): 1 when a module of that name is loaded. */
-const char *hs__dlpath(const char *file, const void *caller, char *buf,
-                       size_t len, int (*already)(const char *)) {
+const char *hs__dlpath(const char *file, const void *caller,
+                       hs_dlpath_scratch *s, int (*already)(const char *)) {
   struct link_map *m = NULL;
   Dl_info info;
-  if (!file || !caller ||
+  if (!hs__dlpath_needed(file) || !caller ||
       !dladdr1(caller, &info, (void **)&m, RTLD_DL_LINKMAP) || !m)
     return file;
-  char origin[PATH_MAX];
-  const int known = hs__origin(m, origin, sizeof origin) == 0;
+  char *const origin = s->origin;
+  const int known = hs__origin(m, origin, sizeof s->origin) == 0;
   if (strchr(file, '$')) /* $ORIGIN: the caller's folder */
-    return known && hs__expand(file, strlen(file), origin, buf, len) == 0
-               ? buf
+    return known && hs__expand(file, strlen(file), origin, s->path,
+                               sizeof s->path) == 0
+               ? s->path
                : file;
-  if (strchr(file, '/') || already(file) ||
-      hs__caller_search(m, known ? origin : NULL, file, buf, len))
+  if (already(file) || hs__caller_search(m, known ? origin : NULL, file, s))
     return file;
-  return buf;
+  return s->path;
 }

@@ -570,10 +570,18 @@ void hs__attach_fork_child(void);
  * that is a function body (not an executable's PLT entry standing for it),
  * never the shim's own. NULL when there is none. */
 void *hs__attach_symbol(const char *name);
-/*! hs_dlpath.c: the name to give dlopen for file, called from caller: file,
- * or the full path (in buf) the caller's RUNPATH, RPATH or $ORIGIN gives. */
-const char *hs__dlpath(const char *file, const void *caller, char *buf,
-                       size_t len, int (*already)(const char *));
+/*! hs_dlpath.c: the paths its search builds (mapped for the call: 12 KiB
+ * is too much for a small thread's stack). */
+typedef struct hs_dlpath_scratch {
+  char path[PATH_MAX], origin[PATH_MAX], dir[PATH_MAX];
+} hs_dlpath_scratch;
+/*! 1 when dlopen's search for file depends on its caller (no slash, or
+ * $ORIGIN): hs__dlpath has work to do. */
+int hs__dlpath_needed(const char *file);
+/*! The name to give dlopen for file, called from caller: file, or the full
+ * path (in s->path) the caller's RUNPATH, RPATH or $ORIGIN gives. */
+const char *hs__dlpath(const char *file, const void *caller,
+                       hs_dlpath_scratch *s, int (*already)(const char *));
 #endif
 
 #pragma GCC visibility pop

@@ -171,6 +171,14 @@ static inline uint32_t hs__form_words(uint32_t form) {
 
 /* The key of f: compact, with the frames and their ids in t (room for
  * depth + 3), if every address has an id; else wide, f itself. */
+/* Arrays of frames on the program's stack are sized by the depth limit,
+ * not HS_DEPTH_MAX: a new stack's capture (with libunwind's walk) used
+ * 12 KiB of a thread's stack, and at the default limit it takes about 5
+ * (tests/shim/stack_use.sh). A walk's room: the depth and the shim's own
+ * frames. A key's: its depth and the padding to groups of 4. */
+#define HS_WALK_ROOM (hs__cfg.depth + 8)
+#define HS_KEY_ROOM(depth) ((depth) + 12)
+
 static void hs__key_of(hs__key *k, const uint64_t *f, uint32_t depth,
                        uint32_t gen, uint64_t *t) {
   *k = (hs__key){.f = f, .depth = depth, .form = depth, .gen = gen};
@@ -211,7 +219,7 @@ static __attribute__((noinline)) int
 hs__stack_same_since(uint64_t *s, const hs__key *k, uint32_t was) {
   const uint32_t gen = k->gen;
   const int later = gen - was < (1u << 31);
-  uint64_t f[HS_DEPTH_MAX + 8];
+  uint64_t f[k->depth + 1];
   for (uint32_t i = 0; i < k->depth; i++)
     f[i] = k->f[i] & (k->form & HS_HEAD_COMPACT ? HS_PC_MASK : UINT64_MAX);
   if (hs__modules_unloaded_since(later ? was : gen, later ? gen : was, f,
@@ -397,7 +405,7 @@ static uint32_t hs__stack_find_key(uint64_t h, const hs__key *k) {
 /* The id of a stack the table has, without a lock; 0 if it has not. */
 static uint32_t hs__stack_find(uint64_t h, const uint64_t *f, uint32_t depth,
                                uint32_t gen) {
-  uint64_t t[HS_DEPTH_MAX + 12];
+  uint64_t t[HS_KEY_ROOM(depth)];
   hs__key k;
   hs__key_of(&k, f, depth, gen, t);
   return hs__stack_find_key(h, &k);
@@ -407,7 +415,7 @@ static uint32_t hs__stack_find(uint64_t h, const uint64_t *f, uint32_t depth,
  * it is the same under the lock. */
 static uint32_t hs__stack_intern_hashed(uint64_t h, const uint64_t *f,
                                         uint32_t depth, uint32_t gen) {
-  uint64_t t[HS_DEPTH_MAX + 12];
+  uint64_t t[HS_KEY_ROOM(depth)];
   hs__key k;
   hs__key_of(&k, f, depth, gen, t);
   uint32_t id = hs__stack_find_key(h, &k);
@@ -491,7 +499,7 @@ hs__walk(uint64_t *f, int *first, uint64_t *h) {
  * it (one unloaded meanwhile leaves its code to no new call). */
 uint32_t hs__stack_capture(void) {
   const uint32_t gen = hs__modules_gen();
-  uint64_t f[HS_DEPTH_MAX + 8], g[HS_DEPTH_MAX + 8], h = 0;
+  uint64_t f[HS_WALK_ROOM], g[HS_WALK_ROOM], h = 0;
   int first = 0;
   const int n = hs__walk(f, &first, &h);
   if (n >= 0) {
@@ -564,7 +572,7 @@ uint32_t hs__stack_known(const hs__walked *w, uint64_t *f) {
 
 uint32_t hs__stack_capture_fast(void) {
   const uint32_t gen = hs__modules_gen();
-  uint64_t f[HS_DEPTH_MAX + 8], h;
+  uint64_t f[HS_WALK_ROOM], h;
   int first;
   const int n = hs__walk(f, &first, &h);
   if (n < 0)

@@ -845,13 +845,14 @@ int hs__unwind_usable(void) {
 
 /* unw_backtrace, numbered like hs__unwind_fast: its own frame dropped. */
 __attribute__((noinline)) int hs__unwind_slow(uint64_t *out, int max) {
-  void *raw[HS_DEPTH_MAX + 16];
-  const int cap = (int)(sizeof raw / sizeof raw[0]);
-  if (hs__unw_off)
+  if (hs__unw_off || max <= 0)
     return 0;
+  /* sized by the caller's depth: a thread's stack may be small */
+  const int cap = max < HS_DEPTH_MAX + 15 ? max + 1 : HS_DEPTH_MAX + 16;
+  void *raw[cap];
   hs__gate_enter(&hs__unw_gate);
   hs__unw_inside = 1;
-  const int n = unw_backtrace(raw, max + 1 < cap ? max + 1 : cap) - 1;
+  const int n = unw_backtrace(raw, cap) - 1;
   hs__unw_inside = 0;
   hs__gate_leave(&hs__unw_gate);
   for (int i = 0; i < n; i++)

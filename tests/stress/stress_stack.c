@@ -1,0 +1,62 @@
+/* stress_stack - how much of a thread's stack an allocation takes, so
+ * that a driver can compare the program run bare and under the shim: a
+ * thread with a small stack, or a signal handler on a small alternate
+ * stack, must not overflow because the shim is in the way.
+ *
+ * A thread on a stack of the program's own paints it below its frame,
+ * makes one call, and finds the deepest byte written. Each call comes
+ * from a call site met for the first time (a stack the shim has not
+ * seen: its slowest path, with libunwind's walk), except "known", the
+ * same site again. glibc's first allocation in the thread comes before.
+ *
+ * usage: stress_stack
+ * stdout: one line a call, "NAME: BYTES" (bytes below the measuring
+ * frame, to 64). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "stack_paint.h"
+
+static void *volatile keep[8];
+
+static __attribute__((noinline)) void *site_malloc(size_t n) {
+  return malloc(n);
+}
+static __attribute__((noinline)) void *site_calloc(size_t n) {
+  return calloc(1, n);
+}
+static __attribute__((noinline)) void *site_realloc(void *p, size_t n) {
+  return realloc(p, n);
+}
+static __attribute__((noinline)) void *site_aligned(size_t n) {
+  void *p = NULL;
+  return posix_memalign(&p, 64, n) ? NULL : p;
+}
+
+/* Each measure is a macro: the call must be made from this frame, below
+ * which the paint starts. */
+#define MEASURE(name, call)                                                    \
+  do {                                                                         \
+    sp_paint(top - 512);                                                       \
+    call;                                                                      \
+    printf("%s: %ld\n", name, sp_deepest(top));                                \
+  } while (0)
+
+static __attribute__((noinline)) void *run(void *arg) {
+  (void)arg;
+  unsigned char *const top = __builtin_frame_address(0);
+  free(malloc(1));            /* glibc's own first use in this thread */
+  for (int i = 0; i < 2; i++) /* "known": the second time round */
+    MEASURE(i ? "known" : "malloc", keep[0] = site_malloc(48));
+  MEASURE("calloc", keep[1] = site_calloc(64));
+  MEASURE("realloc", keep[2] = site_realloc(keep[2], 80));
+  MEASURE("posix_memalign", keep[3] = site_aligned(96));
+  MEASURE("free", free(keep[0]));
+  for (int i = 1; i < 4; i++)
+    free(keep[i]);
+  return NULL;
+}
+
+int main(void) {
+  return sp_run(run) ? 1 : 0;
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# stress_stack.sh BIN SHIM SRC
+# How much more of a thread's stack an allocation takes under the shim
+# (stress_stack: the deepest byte written by one call from a stack met
+# for the first time, and by a known one), full mode and sampling every
+# allocation: at most 8 KiB more than bare glibc at the default depth,
+# the budget docs/environment.md gives (a new stack's capture with
+# libunwind's walk took 12 KiB more before its frame arrays were sized by
+# HEAPSNAP_DEPTH). Also: the same output lines, in the same order.
+set -euo pipefail
+bin=$1 shim=$2 src=$3
+. "$src/../support/real_lib.sh"
+prog=$bin/stress_stack
+budget=8192
+
+timeout 60 "$prog" >"$rl_dir/bare.out" || fail "failed without the shim"
+check() {
+  local mode=$1
+  shift
+  env "$@" LD_PRELOAD="$shim" HEAPSNAP_DIR="$rl_dir" timeout 60 "$prog" \
+    >"$rl_dir/$mode.out" || fail "$mode: failed under the shim"
+  # name: bytes, line by line against bare glibc
+  paste -d' ' "$rl_dir/bare.out" "$rl_dir/$mode.out" | awk -v b=$budget \
+    -v mode="$mode" '
+    $1 != $3 { print "line " NR ": " $1 " bare, " $3 " under the shim"; bad = 1; next }
+    { extra = $4 - $2; printf "%s %s %d more bytes\n", mode, $1, extra
+      if (extra > b) {
+        printf "%s %d bytes under the shim, %d bare: %d more, over %d;", $1, $4, $2, extra, b
+        bad = 1 } }
+    END { exit bad }' >"$rl_dir/$mode.cmp" ||
+    fail "$mode: $(grep -v ' more bytes' "$rl_dir/$mode.cmp" | head -3 | tr '\n' ' ')"
+  cat "$rl_dir/$mode.cmp"
+}
+check full
+check sampling HEAPSNAP_SAMPLE_BYTES=1
+[ "$(wc -l <"$rl_dir/bare.out")" = 6 ] || fail "not 6 calls: $(cat "$rl_dir/bare.out")"
+echo "ok: every allocation takes at most $budget bytes more of its thread's stack under the shim"
