@@ -540,15 +540,28 @@ static const hs__task *hs__task_in(const hs__walk *k, uint64_t a, uint64_t b) {
 }
 
 /* A stack glibc keeps from a thread that exited (glibc puts a guard page
- * right below each), and no live thread's: what it holds is dead. */
-static int hs__dead_stack(const hs__scan *sc, uint64_t a, uint64_t b,
-                          int guard_below) {
+ * right below each), and no live thread's: what it holds is dead, but for
+ * the exited thread's descriptor at its top, whose TLS vector glibc keeps
+ * allocated with the stack (a root of one word: a thread joined was
+ * reported to hold a lost block of glibc's). NULL when [a, b) is not. */
+static const hs__thread *hs__dead_stack(const hs__scan *sc, uint64_t a,
+                                        uint64_t b, int guard_below) {
   if (!guard_below || sc->unknown_stacks)
-    return 0;
+    return NULL;
   for (size_t i = 0; i < sc->n_dead; i++)
-    if (sc->dead[i] >= a && sc->dead[i] < b)
-      return 1;
-  return 0;
+    if (sc->dead[i].sp >= a && sc->dead[i].sp < b)
+      return &sc->dead[i];
+  return NULL;
+}
+
+static void hs__dead_dtv_root(hs__walk *k, const hs__thread *t, uint64_t a,
+                              uint64_t b) {
+  hs__root *r;
+  if (!t->dtv_at || t->dtv_at < a || t->dtv_at + 8 > b ||
+      !(r = hs__root_add(k, HS_ROOT_MAPPING, t->dtv_at, t->dtv_at + 8)))
+    return;
+  snprintf(r->name, sizeof r->name, "[TLS vector of exited thread %d]",
+           (int)t->tid);
 }
 
 static int hs__classify_root(hs__walk *k, uint64_t a, uint64_t b,
@@ -692,9 +705,13 @@ static int hs__classify_root(hs__walk *k, uint64_t a, uint64_t b,
     return hs__classify_preattach(k, a, b, path);
 #endif
   if ((path[0] && path[0] != '[') || !strcmp(path, "[heap]") ||
-      !strncmp(path, "[v", 2) || sc->jemalloc || hs__malloc_owns(k, a, b) ||
-      hs__dead_stack(sc, a, b, guard_below))
+      !strncmp(path, "[v", 2) || sc->jemalloc || hs__malloc_owns(k, a, b))
     return 0; /* a file, malloc's, the kernel's; with jemalloc, its own */
+  const hs__thread *const dead = hs__dead_stack(sc, a, b, guard_below);
+  if (dead) {
+    hs__dead_dtv_root(k, dead, a, b);
+    return 0;
+  }
   if (!(r = hs__root_add(k, HS_ROOT_MAPPING, a, b)))
     return 0;
   snprintf(r->name, sizeof r->name, "%s", path);

@@ -80,7 +80,7 @@ struct hs__scan {
   int stop_done;    /* the helper finished: stop->regs say who stopped */
   int stopped_all;  /* and every thread but this one did */
   char stop_note[256];
-  uint64_t dead[1024];             /* hs__threads_dead */
+  hs__thread dead[1024];           /* hs__threads_dead */
   hs__task tasks[HS_SCAN_THREADS]; /* last: not cleared by prepare */
 };
 

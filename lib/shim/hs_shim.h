@@ -433,11 +433,15 @@ void hs__signal_inherit(uint64_t view, uint64_t forced);
 typedef struct hs__thread {
   int32_t tid;
   uint64_t sp; /* an address on its stack */
+  /* Where its descriptor keeps the pointer to its TLS vector (the DTV,
+   * glibc's block), or 0 on a machine where that is not known. */
+  uint64_t dtv_at;
 } hs__thread;
 size_t hs__threads_list(hs__thread *out, size_t max);
-/*! Addresses on the stacks of threads that exited (the most recent): glibc
- * keeps such stacks for reuse, and what they hold is dead. */
-size_t hs__threads_dead(uint64_t *out, size_t max);
+/*! Threads that exited (the most recent): glibc keeps their stacks for
+ * reuse and what those hold is dead, but for the descriptor at the top of
+ * each, whose TLS vector glibc keeps allocated with the stack. */
+size_t hs__threads_dead(hs__thread *out, size_t max);
 /*! 1 when tid is a thread that ended (it may linger in /proc/self/task). */
 int hs__threads_ended(int32_t tid);
 /*! Threads being started: where each one's argument is held (8 bytes)

@@ -29,6 +29,21 @@ static hs__start hs__starts[HS_STARTS_MAX];
 static int (*hs__real_create)(pthread_t *, const pthread_attr_t *,
                               void *(*)(void *), void *);
 
+/* The word of this thread's descriptor that points to its TLS vector
+ * (glibc's dtv, which it allocates with malloc and keeps with a cached
+ * stack): tcbhead_t's second word where the thread pointer is the
+ * descriptor (x86-64), its first where the TCB follows the descriptor
+ * (aarch64). */
+static uint64_t hs__dtv_slot(void) {
+#if defined(__x86_64__)
+  return (uint64_t)pthread_self() + sizeof(void *);
+#elif defined(__aarch64__)
+  return (uint64_t)__builtin_thread_pointer();
+#else
+  return 0;
+#endif
+}
+
 static int hs__thread_register(void) {
   const int32_t tid = (int32_t)gettid();
   for (int i = 0; i < HS_THREADS_MAX; i++) {
@@ -36,6 +51,7 @@ static int hs__thread_register(void) {
     if (atomic_compare_exchange_strong(&hs__thread_tid[i], &free_slot, tid)) {
       hs__threads[i].tid = tid;
       hs__threads[i].sp = (uint64_t)__builtin_frame_address(0);
+      hs__threads[i].dtv_at = hs__dtv_slot();
       return i;
     }
   }
@@ -48,6 +64,7 @@ static int hs__thread_register(void) {
  * id the scan knows it is not a live thread whose stack cannot be told. */
 #define HS_DEAD_MAX 1024
 static _Atomic uint64_t hs__dead[HS_DEAD_MAX];
+static _Atomic uint64_t hs__dead_dtv[HS_DEAD_MAX];
 static _Atomic int32_t hs__dead_tid[HS_DEAD_MAX];
 static _Atomic uint32_t hs__dead_next;
 
@@ -56,8 +73,10 @@ static void hs__thread_forget(void *slot) {
   if (i < 0)
     return;
   const uint32_t d = atomic_fetch_add(&hs__dead_next, 1) % HS_DEAD_MAX;
-  atomic_store(&hs__dead[d], hs__threads[i].sp);
+  atomic_store(&hs__dead[d], 0); /* the entry is whole before it is seen */
+  atomic_store(&hs__dead_dtv[d], hs__threads[i].dtv_at);
   atomic_store(&hs__dead_tid[d], hs__threads[i].tid);
+  atomic_store(&hs__dead[d], hs__threads[i].sp);
   atomic_store(&hs__thread_tid[i], 0);
 }
 
@@ -72,12 +91,13 @@ int hs__threads_ended(int32_t tid) {
   return 0;
 }
 
-size_t hs__threads_dead(uint64_t *out, size_t max) {
+size_t hs__threads_dead(hs__thread *out, size_t max) {
   size_t n = 0;
   for (int i = 0; i < HS_DEAD_MAX && n < max; i++) {
     const uint64_t sp = atomic_load(&hs__dead[i]);
     if (sp)
-      out[n++] = sp;
+      out[n++] = (hs__thread){atomic_load(&hs__dead_tid[i]), sp,
+                              atomic_load(&hs__dead_dtv[i])};
   }
   return n;
 }
@@ -136,6 +156,7 @@ void hs__threads_fork_child(void) {
     atomic_store(&hs__thread_tid[i], 0);
   for (int i = 0; i < HS_DEAD_MAX; i++) { /* the parent's are not dead here */
     atomic_store(&hs__dead[i], 0);
+    atomic_store(&hs__dead_dtv[i], 0);
     atomic_store(&hs__dead_tid[i], 0);
   }
   for (int i = 0; i < HS_STARTS_MAX; i++)

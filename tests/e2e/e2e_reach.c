@@ -32,6 +32,12 @@
  *                      below, but not those) and exits; glibc keeps the
  *                      stack for the next thread. A stack no live thread
  *                      has is no root. Lost: 1.
+ *   joined ROUNDS      each round three threads each drop their only
+ *                      pointer to a block and exit, and are joined. Their
+ *                      blocks are lost (3), and nothing else is: glibc
+ *                      keeps each thread's TLS vector (a block it
+ *                      allocated in pthread_create) with the cached stack,
+ *                      whose descriptor points to it.
  *   regs ROUNDS        the block's only pointer is in rbx (e2e_regs.S) when
  *                      the API snapshot is taken: the shim saves the
  *                      caller's registers before it scans. Lost: 0.
@@ -320,6 +326,44 @@ static int dead(int rounds, int exited) {
   return 0;
 }
 
+/* --- joined ----------------------------------------------------------------
+ */
+
+#define JOINED 3
+static uint64_t masked_joined[JOINED]; /* the lost blocks, masked */
+
+NOINLINE void *site_joined(void) {
+  return malloc(300);
+}
+
+static void *joined_worker(void *arg) {
+  void *volatile p = site_joined();
+  masked_joined[(intptr_t)arg] = (uint64_t)p ^ MASK;
+  return NULL;
+}
+
+static void joined_sites(FILE *f) {
+  E2E_SITE(f, site_joined, JOINED, JOINED * 300);
+  fprintf(f, "lost site_joined %d\nunreachable %d\n", JOINED, JOINED);
+}
+
+static int joined(int rounds) {
+  for (int r = 0; r < rounds; r++) {
+    pthread_t t[JOINED];
+    for (intptr_t i = 0; i < JOINED; i++)
+      if (pthread_create(&t[i], NULL, joined_worker, (void *)i))
+        return 7;
+    for (int i = 0; i < JOINED; i++)
+      pthread_join(t[i], NULL);
+    scrub();
+    e2e_snapshot(joined_sites);
+    for (int i = 0; i < JOINED; i++)
+      free((void *)(masked_joined[i] ^ MASK));
+  }
+  printf("joined: %d rounds\n", rounds);
+  return 0;
+}
+
 /* --- regs ----------------------------------------------------------------- */
 
 void *e2e_snap_holding_rbx(void); /* e2e_regs.S */
@@ -469,6 +513,8 @@ int main(int argc, char **argv) {
     return many_keys(rounds);
   if (strcmp(mode, "dead-frame") == 0 || strcmp(mode, "exited") == 0)
     return dead(rounds, strcmp(mode, "exited") == 0);
+  if (strcmp(mode, "joined") == 0)
+    return joined(rounds);
   if (strcmp(mode, "regs") == 0)
     return regs(rounds);
   hold_how = strcmp(mode, "registers-off") == 0      ? HOLD_DEFAULT

@@ -16,6 +16,7 @@
  *   lost NAME N                    exactly N blocks of site NAME are
  *                                  unreachable (the snapshot must have a
  *                                  scan)
+ *   unreachable N                  exactly N blocks in all are (a scan)
  *   root NAME KIND                 every block of site NAME is reached
  *                                  straight from a root of KIND (global,
  *                                  thread, mapping, register, thread-start)
@@ -165,6 +166,17 @@ static int e2e_check_lost(const hs_snapshot *s, const e2e_site *site,
   return !ok;
 }
 
+static int e2e_check_unreachable(const hs_snapshot *s, uint64_t want) {
+  const hs_reach *r = hs_snapshot_reach(s);
+  uint64_t n = 0;
+  for (size_t i = 0; r && i < hs_snapshot_block_count(s); i++)
+    n += r[i].kind == HS_REACH_NONE;
+  const int ok = r && n == want;
+  printf("%s unreachable: %" PRIu64 " (want %" PRIu64 ")%s\n",
+         ok ? "ok" : "FAIL", n, want, r ? "" : ", and no scan");
+  return !ok;
+}
+
 /* The site called `name`, or NULL after a FAIL line for `check`. */
 static e2e_site *e2e_find(e2e_site *sites, size_t n, const char *name,
                           const char *check) {
@@ -213,6 +225,8 @@ int main(int argc, char **argv) {
     } else if (sscanf(line, "epoch %127s %ld", name, &v) == 2) {
       const e2e_site *st = e2e_find(sites, nsites, name, "epoch");
       fails += !st || e2e_check_site(s, st, v);
+    } else if (sscanf(line, "unreachable %ld", &v) == 1) {
+      fails += e2e_check_unreachable(s, (uint64_t)v);
     } else if (sscanf(line, "lost %127s %ld", name, &v) == 2) {
       const e2e_site *st = e2e_find(sites, nsites, name, "lost");
       fails += !st || e2e_check_lost(s, st, (uint64_t)v);
