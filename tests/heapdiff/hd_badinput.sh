@@ -100,6 +100,10 @@ expect 2 "unknown option|unrecognized|--bogus" --bogus $good $good
 expect 2 "^heapdiff: --top needs a value" $good $good --top
 expect 2 "^heapdiff: --json takes no value" --json=yes $good $good
 expect 2 "^heapdiff: -: No such file|^heapdiff: -: " $good -
+# A value missing before the files: the option would take a snapshot.
+expect 2 "^heapdiff: --sysroot: expected a folder, got '$good'" --sysroot $good $good
+expect 2 "^heapdiff: --debug-dir: expected a folder, got '$good'" --debug-dir $good $good
+expect 2 "^heapdiff: --alloc-fn: expected a function name, got '$good'" --alloc-fn $good $good
 # --pprof: one output at a time; a profile is whole under its name or not
 # there (no temporary file left), and bad input writes none.
 expect 2 "^heapdiff: --json and --pprof do not go together" --json --pprof p.pb.gz $good
@@ -110,6 +114,40 @@ expect 2 "^heapdiff: truncated.snap: " --pprof p.pb.gz truncated.snap
 expect 1 "^heapdiff: nodir/p.pb.gz: cannot write the profile: No such file or directory$" --pprof nodir/p.pb.gz $good
 mkdir adir
 expect 1 "^heapdiff: adir: cannot write the profile: Is a directory$" --pprof adir $good
+# An output named after a snapshot (a file name missing after the option
+# takes the next argument): refused, the snapshot left as it was.
+cp $good keep.snap
+sum=$(cksum <keep.snap)
+expect 2 "^heapdiff: --html keep.snap: that file is a snapshot, not overwritten \(a file name missing after --html\?\)" --html keep.snap $good
+expect 2 "^heapdiff: --pprof keep.snap: that file is a snapshot, not overwritten" --pprof keep.snap $good
+expect 2 "^heapdiff: --pprof keep.snap: that is a snapshot to read" --pprof keep.snap $good keep.snap
+ln -s keep.snap keeplink
+expect 2 "^heapdiff: --html keeplink: that is a snapshot to read" --html keeplink keep.snap
+if [ "$(cksum <keep.snap)" = "$sum" ] && [ -L keeplink ]; then
+  echo "ok: no snapshot overwritten"
+else
+  echo "FAIL: a snapshot was overwritten"; fails=$((fails + 1))
+fi
+# An output that is no regular file is written into, not replaced (a
+# device such as /dev/null was replaced by a regular file before); through
+# a symbolic link, the file it names is replaced and the link kept.
+mkfifo pipe
+timeout 20 sh -c 'gunzip -t <pipe' 2>gz.err & # bounded: the open blocks
+reader=$!
+"$heapdiff" --pprof pipe $good >/dev/null 2>pipe.err || true
+if wait $reader && [ -p pipe ] && [ ! -s pipe.err ]; then
+  echo "ok: --pprof into a pipe: a whole gzip, the pipe still one"
+else
+  echo "FAIL: --pprof into a pipe: $(cat pipe.err gz.err)"; fails=$((fails + 1))
+fi
+ln -s real.pb.gz plink
+"$heapdiff" --pprof plink $good >/dev/null 2>link.err || true
+if [ -L plink ] && gunzip -t real.pb.gz 2>/dev/null && [ ! -s link.err ]; then
+  echo "ok: --pprof through a symbolic link: the link kept, its file written"
+else
+  echo "FAIL: --pprof through a link: $(ls -l plink real.pb.gz 2>&1 | xargs) $(cat link.err)"
+  fails=$((fails + 1))
+fi
 leftover=$(ls -d p.pb.gz* adir.tmp* 2>/dev/null || true)
 if [ -n "$leftover" ]; then
   echo "FAIL: --pprof left $leftover"; fails=$((fails + 1))

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "hs_snapshot.h"
 
@@ -199,4 +200,18 @@ void hs__tool_put_word(FILE *f, const char *s) {
     }
   }
   fputc('\'', f);
+}
+
+int hs__tool_is_snapshot(const char *path) {
+  struct stat st;
+  char magic[8];
+  if (stat(path, &st) || !S_ISREG(st.st_mode))
+    return 0;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 0;
+  const int yes = fread(magic, 1, sizeof magic, f) == sizeof magic &&
+                  memcmp(magic, "HEAPSNAP", sizeof magic) == 0; /* format.md */
+  fclose(f);
+  return yes;
 }

@@ -101,6 +101,11 @@ void hs__tool_size(char *buf, size_t len, uint64_t bytes);
  * itself when it has no '/', or "?" when it is NULL. Points into `path`. */
 const char *hs__tool_basename(const char *path);
 
+/*! 1 when path is a regular file that starts with a snapshot's magic: an
+ * output must not overwrite one (a missing file name after an option
+ * takes the next argument, a snapshot, for it). */
+int hs__tool_is_snapshot(const char *path);
+
 /*! Writes `s` to `f`, control bytes shown as \xNN: snapshot strings come
  * from another process and must not drive the terminal. */
 void hs__tool_put_safe(FILE *f, const char *s);

@@ -710,7 +710,7 @@ static int hd_html_put(FILE *out, const unsigned char *data, size_t len) {
   hd_base64(out, data, len);
   at += sizeof mark - 1;
   fwrite(at, 1, hd_html_page_len - (size_t)(at - hd_html_page), out);
-  return ferror(out) ? -EIO : 0;
+  return ferror(out) ? (errno ? -errno : -EIO) : 0; /* the failed write's */
 }
 
 /* The page for hd_save: its template around the data. */

@@ -1,5 +1,6 @@
 /* hd_out.c - writing heapdiff's output files (--html, --pprof): gzip in
- * memory, and a file written whole or not at all. */
+ * memory, and a regular file written whole or not at all (a device or a
+ * pipe is written into, a symbolic link's file replaced, the link kept). */
 #define _GNU_SOURCE /* mkostemp */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,8 +50,8 @@ static int hd_save_tmp(char *tmp, int (*put)(FILE *, void *), void *ctx) {
   const mode_t mask = umask(0);
   umask(mask);
   int rc = fchmod(fd, 0666 & ~mask) ? -errno : put(out, ctx);
-  if (fflush(out) && !rc)
-    rc = -errno;
+  if (fflush(out) && (!rc || rc == HS_EINVAL || rc == -EIO))
+    rc = -errno; /* the write's own reason: put() says only that one failed */
   if (!rc && fsync(fd))
     rc = -errno;
   if (fclose(out) && !rc)
@@ -60,22 +61,59 @@ static int hd_save_tmp(char *tmp, int (*put)(FILE *, void *), void *ctx) {
   return rc;
 }
 
-int hd_save(const char *path, const char *what, int (*put)(FILE *, void *),
-            void *ctx) {
-  const size_t n = strlen(path) + 16;
+/* put() straight into what path names, which exists and is no regular
+ * file: a device (/dev/null, /dev/stdout), a pipe. Renaming a file over
+ * it would replace it. */
+static int hd_save_into(const char *path, int (*put)(FILE *, void *),
+                        void *ctx) {
+  FILE *out = fopen(path, "we");
+  if (!out)
+    return -errno;
+  int rc = put(out, ctx);
+  if (fflush(out) && (!rc || rc == HS_EINVAL || rc == -EIO))
+    rc = -errno; /* the write's own reason, as above */
+  if (fclose(out) && !rc)
+    rc = -errno;
+  return rc;
+}
+
+/* A regular file: a temporary one beside it, renamed over it when whole.
+ * Through a symbolic link, the file it names (the link stays). */
+static int hd_save_file(const char *path, int (*put)(FILE *, void *),
+                        void *ctx) {
+  char *const real = realpath(path, NULL); /* NULL: a new file */
+  const char *const at = real ? real : path;
+  const size_t n = strlen(at) + 16;
   char *tmp = malloc(n);
   int rc = tmp ? 0 : HS_ENOMEM;
   if (!rc) {
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+    snprintf(tmp, n, "%s.tmp.XXXXXX", at);
     rc = hd_save_tmp(tmp, put, ctx);
   }
-  if (!rc && rename(tmp, path)) {
+  if (!rc && rename(tmp, at)) {
     rc = -errno;
     unlink(tmp);
   }
+  free(tmp);
+  free(real);
+  return rc;
+}
+
+int hd_save(const char *path, const char *what, int (*put)(FILE *, void *),
+            void *ctx) {
+  struct stat st;
+  int rc;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    rc = -EISDIR;
+  else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+    rc = hd_save_into(path, put, ctx);
+  else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+           stat(path, &st) != 0) /* a link to no file yet: write through */
+    rc = hd_save_into(path, put, ctx);
+  else
+    rc = hd_save_file(path, put, ctx);
   if (rc)
     hs__tool_error(NULL, "%s: cannot write the %s: %s", path, what,
                    hs_strerror(rc == HS_EINVAL ? -EIO : rc));
-  free(tmp);
   return rc ? HS__TOOL_EFAIL : 0;
 }

@@ -4,6 +4,7 @@
  * (--fail-over) for test suites. The manual is docs/heapdiff.md. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hd.h"
@@ -169,6 +170,14 @@ static int hd_add(const char **list, size_t *n, const char *opt,
   return 0;
 }
 
+/* 1 when v names a file that is not a folder: `--sysroot A.snap B.snap`
+ * took the first snapshot for the folder. A folder that does not exist
+ * is let be (a list of places to look, some missing on this machine). */
+static int hd_not_folder(const char *v) {
+  struct stat st;
+  return !*v || (stat(v, &st) == 0 && !S_ISDIR(st.st_mode));
+}
+
 /* Applies one option.
  * @return : 0, HS__TOOL_DONE after printing help or the version, or
  *           HS_EINVAL after one line. */
@@ -231,10 +240,16 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
   case HD_GROUP:
     return hd_set_group(o, v);
   case HD_ALLOC_FN:
+    if (hs__tool_is_snapshot(v)) /* `--alloc-fn A.snap B.snap` */
+      return hs__tool_bad_value(NULL, "alloc-fn", "a function name", v);
     return hd_add(o->alloc_fns, &o->n_alloc_fns, "alloc-fn", v);
   case HD_DEBUG_DIR:
+    if (hd_not_folder(v))
+      return hs__tool_bad_value(NULL, "debug-dir", "a folder", v);
     return hd_add(dirs, &o->sym.n_debug_dirs, "debug-dir", v);
   case HD_SYSROOT:
+    if (hd_not_folder(v))
+      return hs__tool_bad_value(NULL, "sysroot", "a folder", v);
     o->sym.sysroot = v;
     return 0;
   case HD_FAIL_OVER:
@@ -300,6 +315,27 @@ static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
   return rc;
 }
 
+/* An output file (--html, --pprof) that is one of the snapshots to read,
+ * or any snapshot: `--html A.snap B.snap` takes A.snap for the page's
+ * name, and writing it would destroy a snapshot. */
+static int hd_output_ok(const char *opt, const char *path, char **files,
+                        size_t n) {
+  struct stat out, in;
+  if (!path || stat(path, &out))
+    return 0; /* a new file */
+  for (size_t i = 0; i < n; i++)
+    if (!stat(files[i], &in) && in.st_dev == out.st_dev &&
+        in.st_ino == out.st_ino)
+      return hs__tool_usage(NULL, "--%s %s: that is a snapshot to read", opt,
+                            path);
+  if (hs__tool_is_snapshot(path))
+    return hs__tool_usage(NULL,
+                          "--%s %s: that file is a snapshot, not overwritten "
+                          "(a file name missing after --%s?)",
+                          opt, path, opt);
+  return 0;
+}
+
 /* Options may come before, between or after the files ("--" ends them). */
 static int hd_parse(hd_options *o, int argc, char **argv, const char **dirs,
                     char **files, size_t *n_files) {
@@ -344,7 +380,11 @@ int main(int argc, char **argv) {
     rc = hs__tool_usage(NULL, "needs one or more snapshot files");
   else if (!rc && o.all && o.top_given)
     rc = hs__tool_usage(NULL, "--top and --all do not go together");
-  else if (!rc)
+  if (!rc)
+    rc = hd_output_ok("html", o.html, files, n);
+  if (!rc)
+    rc = hd_output_ok("pprof", o.pprof, files, n);
+  if (!rc)
     rc = hd_run(&o, files, n, &over);
   free(files);
   /* Over a gate is a result, not an error: the report is out. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "hd_symbols.h"
@@ -401,7 +402,8 @@ static int hs__dump_stacks(const hs__dump *d, uint64_t top) {
 /* A folder for the symbolizer: its lists are ':'-separated.
  * @return : 0, or HS_EINVAL after one line. */
 static int hs__dump_dir(const char *opt, const char *v) {
-  if (*v && !strchr(v, ':'))
+  struct stat st; /* a file (`--sysroot A.snap B.snap`) is refused */
+  if (*v && !strchr(v, ':') && (stat(v, &st) || S_ISDIR(st.st_mode)))
     return 0;
   return hs__tool_bad_value("dump", opt,
                             "a folder name, not empty and without ':'", v);
