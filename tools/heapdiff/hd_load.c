@@ -136,7 +136,8 @@ static int hd_check_process(const hd_diff *d, size_t i) {
 
 static int hd_kind(const char *path) {
   const char *base = hs__tool_basename(path);
-  if (strncmp(base, "libheapsnap.so", 14) == 0)
+  if (strncmp(base, "libheapsnap", 11) == 0 &&
+      (base[11] == '.' || base[11] == '-')) /* also libheapsnap-attach.so */
     return HD_KIND_SHIM;
   if (strncmp(base, "libc.so", 7) == 0)
     return HD_KIND_LIBC;

@@ -259,6 +259,15 @@ static int hd_site_of(hd_diff *d, const uint32_t *frames, uint32_t depth,
   return rc ? rc : hd_map_put(d->site_index, h, *out);
 }
 
+/* The shim's own frames under the program's: the start routine it runs
+ * each thread through (hs__thread_start) is no part of the program, and
+ * was shown in the stack of every block a thread allocated. The first
+ * frame stays (the allocator's, passed over as such). */
+static int hd_frame_is_shim(const hd_diff *d, uint32_t fid) {
+  const uint32_t m = d->frames[fid].module;
+  return m != HD_NO_MODULE && d->module_kind[m] == HD_KIND_SHIM;
+}
+
 static int hd_map_stacks(hd_diff *d, hd_snap *s) {
   const size_t n = hs_snapshot_stack_count(s->snap);
   s->stack_site = malloc((n + 1) * sizeof *s->stack_site);
@@ -275,10 +284,12 @@ static int hd_map_stacks(hd_diff *d, hd_snap *s) {
       frames = f, cap = st.depth;
     }
     const uint32_t gen = hs_snapshot_stack_gen(s->snap, (uint32_t)i);
+    uint32_t depth = 0;
     for (uint32_t j = 0; !rc && j < st.depth; j++)
-      rc = hd_frame_of(d, s, st.frames[j], gen, &frames[j]);
+      if (!(rc = hd_frame_of(d, s, st.frames[j], gen, &frames[depth])))
+        depth += depth == 0 || !hd_frame_is_shim(d, frames[depth]);
     if (!rc)
-      rc = hd_site_of(d, frames, st.depth, &s->stack_site[i]);
+      rc = hd_site_of(d, frames, depth, &s->stack_site[i]);
   }
   free(frames);
   return rc;
