@@ -611,8 +611,11 @@ static int hs__reach_item(const hs_snapshot *s, hs__cur *c, hs_reach *r) {
 }
 
 /* A retainer chain must end at a root: a cycle would send a reader
- * following it round forever. Linear: each block is settled once. */
-static int hs__reach_acyclic(const hs_snapshot *s) {
+ * following it round forever, and a block the scan did not reach cannot
+ * have passed a pointer on (the walk only reads reached blocks), so a
+ * chain ending at one holds nothing a reader could name. Linear: each
+ * block is settled once. */
+static int hs__reach_rooted(const hs_snapshot *s) {
   uint8_t *state = calloc(s->block_count + 1, 1); /* 0 new 1 open 2 ok */
   if (!state)
     return HS_ENOMEM;
@@ -621,7 +624,9 @@ static int hs__reach_acyclic(const hs_snapshot *s) {
     size_t b = i;
     while (state[b] == 0 && s->reaches[b].kind == HS_REACH_BLOCK)
       state[b] = 1, b = s->reaches[b].index;
-    if (state[b] == 1)
+    /* the walk stops at a settled chain, a root, an unreached block, or
+     * (a cycle) a block of its own chain */
+    if (state[b] == 1 || (b != i && s->reaches[b].kind == HS_REACH_NONE))
       err = HS_ECORRUPT;
     for (size_t j = i; !err && state[j] == 1; j = s->reaches[j].index)
       state[j] = 2;
@@ -642,7 +647,7 @@ static int hs__parse_reach(hs_snapshot *s, hs__cur c) {
     return HS_ENOMEM;
   for (size_t i = 0; i < s->block_count; i++)
     HS__TRY(hs__reach_item(s, &c, &s->reaches[i]));
-  return c.p == c.end ? hs__reach_acyclic(s) : HS_ECORRUPT;
+  return c.p == c.end ? hs__reach_rooted(s) : HS_ECORRUPT;
 }
 
 /* ------------------------------------------------------------------ */

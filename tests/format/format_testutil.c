@@ -235,3 +235,15 @@ void fmt_assert_same(const hs_snapshot *a, const hs_snapshot *b) {
     assert_memory_equal(hs_snapshot_reach(a), hs_snapshot_reach(b),
                         hs_snapshot_block_count(a) * sizeof(hs_reach));
 }
+
+void fmt_scanned_file(const fmt_buf *head, const fmt_buf *blks,
+                      const fmt_buf *roots, const fmt_buf *rchb, fmt_buf *out) {
+  fmt_buf b = {0};
+  fmt_put_record(&b, HS__TAG_HEAD, head);
+  fmt_put_record(&b, HS__TAG_BLKS, blks);
+  fmt_put_record(&b, HS__TAG_ROOT, roots);
+  fmt_put_record(&b, HS__TAG_RCHB, rchb);
+  fmt_put_record(&b, HS__TAG_END, &(fmt_buf){0});
+  fmt_frame(b.data, b.len, HS_FORMAT_VERSION, out);
+  fmt_buf_free(&b);
+}

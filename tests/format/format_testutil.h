@@ -36,6 +36,11 @@ void fmt_put_head(fmt_buf *b, uint64_t live_blocks, uint64_t live_bytes);
  * with the content checksum. The result is malloc'ed into *out. */
 void fmt_frame(const void *body, size_t len, uint32_t version, fmt_buf *out);
 
+/* A whole scanned file (fmt_frame, this version) of four records and END:
+ * HEAD, BLKS, ROOT, RCHB, whose payloads are given. */
+void fmt_scanned_file(const fmt_buf *head, const fmt_buf *blks,
+                      const fmt_buf *roots, const fmt_buf *rchb, fmt_buf *out);
+
 /* Decompresses the frame of a whole file (after the preamble). */
 void fmt_unframe(const uint8_t *file, size_t len, fmt_buf *body);
 

@@ -38,8 +38,8 @@ static void write_gens(hs_testsnap *t, const seed *s) {
     hs_testsnap_gens_stack(t, i % 7);
 }
 
-/* Roots, then block i held by root i % 2 (i < 4), by block i - 4, or by
- * nothing (every fifth). */
+/* Roots, then block i held by root i % 2 (i < 4), by block i - 5, or by
+ * nothing (every fifth): each chain ends at a root, as the reader wants. */
 static void write_reach(hs_testsnap *t, unsigned blocks) {
   const hs_root roots[2] = {
       {HS_ROOT_GLOBAL, 0, 0, 0x7f0000100000u, 0x7f0000101000u, ""},
@@ -48,7 +48,7 @@ static void write_reach(hs_testsnap *t, unsigned blocks) {
   for (unsigned i = 0; i < blocks; i++) {
     const hs_reach r = i % 5 == 4 ? (hs_reach){HS_REACH_NONE, 0, 0, 0}
                        : i < 4    ? (hs_reach){HS_REACH_ROOT, i % 2, 8 * i, 0}
-                                  : (hs_reach){HS_REACH_BLOCK, i - 4, 8, i % 3};
+                                  : (hs_reach){HS_REACH_BLOCK, i - 5, 8, i % 3};
     hs_testsnap_reach(t, &r, 1);
   }
 }

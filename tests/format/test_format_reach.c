@@ -108,7 +108,7 @@ static void test_reader_refuses(void **state) {
 /* A hand-built body with one block, one thread root and one RCHB item
  * saying the block was reached from root `root`; `flags` is the header's. */
 static int load_body(uint8_t flags, uint64_t root) {
-  fmt_buf b = {0}, head = {0}, blks = {0}, roots = {0}, rchb = {0}, file;
+  fmt_buf head = {0}, blks = {0}, roots = {0}, rchb = {0}, file;
   fmt_put_head(&head, 1, 16);
   fmt_put_str(&head, "");
   head.data[0] = flags; /* the first field, a one-byte varint */
@@ -119,16 +119,11 @@ static int load_body(uint8_t flags, uint64_t root) {
   fmt_put_varint(&roots, 0x100), fmt_put_str(&roots, "");
   fmt_put_varint(&rchb, root << 2 | HS_REACH_ROOT);
   fmt_put_varint(&rchb, 0), fmt_put_varint(&rchb, 0);
-  fmt_put_record(&b, HS__TAG_HEAD, &head);
-  fmt_put_record(&b, HS__TAG_BLKS, &blks);
-  fmt_put_record(&b, HS__TAG_ROOT, &roots);
-  fmt_put_record(&b, HS__TAG_RCHB, &rchb);
-  fmt_put_record(&b, HS__TAG_END, &(fmt_buf){0});
-  fmt_frame(b.data, b.len, HS_FORMAT_VERSION, &file);
+  fmt_scanned_file(&head, &blks, &roots, &rchb, &file);
   hs_snapshot *s = NULL;
   const int rc = hs_snapshot_load(file.data, file.len, &s);
   hs_snapshot_free(s);
-  fmt_buf_free(&file), fmt_buf_free(&b), fmt_buf_free(&head);
+  fmt_buf_free(&file), fmt_buf_free(&head);
   fmt_buf_free(&blks), fmt_buf_free(&roots), fmt_buf_free(&rchb);
   return rc;
 }

@@ -83,6 +83,8 @@ static uint32_t hd_node_of(hd_walk *w, uint32_t b) {
   }
   const uint32_t p = r->index, site = hd_site_of_block(w, p);
   const uint32_t pn = w->node[p];
+  if (pn == HD_LOST)
+    return HD_LOST; /* the reader refuses this: no node may name it */
   if (pn < w->d->n_pnodes && !w->d->pnodes[pn].is_root &&
       w->d->pnodes[pn].what == site) {
     /* one more block of the same site in a row: the same hop, longer */
@@ -96,10 +98,15 @@ static uint32_t hd_node_of(hd_walk *w, uint32_t b) {
   return hd_pnode_get(w->d, &k, &w->reach[p]);
 }
 
-/* Settles block b and every unsettled retainer above it, top down. */
+/* Settles block b and every unsettled retainer above it, top down. The
+ * reader refuses retainer cycles; the bound keeps one from overrunning
+ * todo all the same. */
 static int hd_settle(hd_walk *w, uint32_t b) {
+  const size_t most = hs_snapshot_block_count(w->s->snap);
   size_t n = 0;
   for (uint32_t x = b; w->node[x] == HD_UNDONE;) {
+    if (n == most)
+      return HS_ECORRUPT;
     w->todo[n++] = x;
     if (w->reach[x].kind != HS_REACH_BLOCK)
       break;
@@ -216,7 +223,7 @@ void hd_reach_free(hd_diff *d) {
 size_t hd_path_hops(const hd_diff *d, uint32_t node, uint32_t *out,
                     size_t max) {
   size_t n = 0;
-  for (uint32_t x = node; x != UINT32_MAX && n < max; x = d->pnodes[x].parent)
+  for (uint32_t x = node; x < d->n_pnodes && n < max; x = d->pnodes[x].parent)
     out[n++] = x;
   for (size_t i = 0; i < n / 2; i++) { /* root first */
     const uint32_t t = out[i];
