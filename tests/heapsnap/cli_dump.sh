@@ -52,7 +52,7 @@ cap "$H" dump --top 0 "$snap"
 expect_rc 0 "symbolized"
 expect_err_lines 0 "symbolized"
 expect_has "$out" $'\n  reachability    scanned from ' "symbolized: scanned"
-expect_has "$out" ' blocks (6.8 KiB (7000 bytes)) unreachable' "symbolized: lost in all"
+expect_has "$out" '; 1 block, 6.8 KiB (7000 bytes), unreachable' "symbolized: lost in all"
 [[ "$out" != *"no symbols for $HS_DUMPSYM"* ]] || fail "dumpsym_prog has symbols"
 sed -n '/^top /,$p' "$T/.out" |
   awk '/^  #/ { past = 0 } past { next } /^       main  / { past = 1 } 1' >"$T/sites"

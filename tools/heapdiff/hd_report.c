@@ -248,8 +248,9 @@ static void hd_text_paths(hd_diff *d, FILE *out, const hd_site *s) {
     }
   }
   if (s->n_paths > d->opt->retainers && d->opt->retainers)
-    fprintf(out, "             ... %zu more paths (--retainers N)\n",
-            s->n_paths - d->opt->retainers);
+    fprintf(out, "             ... %zu more path%s (--retainers N)\n",
+            s->n_paths - d->opt->retainers,
+            s->n_paths - d->opt->retainers == 1 ? "" : "s");
 }
 
 /* The column the stacks start at: `base` plus the lost and retained
@@ -306,8 +307,9 @@ static void hd_text_summary(const hd_diff *d, FILE *out) {
   fputs(hd_c(d, HD_BOLD), out);
   if (d->n_snaps == 1) {
     hd_size(a, sizeof a, d->total_bytes, 0);
-    fprintf(out, "%zu sites hold %s in %.0f blocks", d->n_live_sites, a,
-            d->total_blocks);
+    fprintf(out, "%zu site%s hold%s %s in %.0f block%s", d->n_live_sites,
+            d->n_live_sites == 1 ? "" : "s", d->n_live_sites == 1 ? "s" : "", a,
+            d->total_blocks, d->total_blocks == 1 ? "" : "s");
     if (d->scanned) {
       hd_lost_size(b, sizeof b, d->total_lost_bytes, d->total_lost_blocks);
       if (d->total_lost_blocks > 0)
@@ -320,8 +322,8 @@ static void hd_text_summary(const hd_diff *d, FILE *out) {
     return;
   }
   hd_size(a, sizeof a, d->total_growth, 1);
-  fprintf(out, "%zu of %zu sites grew, by %s in all", d->n_growing,
-          d->n_live_sites, a);
+  fprintf(out, "%zu of %zu site%s grew, by %s in all", d->n_growing,
+          d->n_live_sites, d->n_live_sites == 1 ? "" : "s", a);
   if (hd_has_rate(d)) {
     hd_size(b, sizeof b, d->total_growth / hd_seconds(d), 1);
     fprintf(out, " (%s/s)", b);
@@ -437,17 +439,24 @@ static void hd_text_holders(hd_diff *d, FILE *out) {
 }
 
 /* "3 snapshots of EXE (pid N), 2.0 s from first to last", the program's
- * path cut from the left (its name is at the end) to fit the width. */
+ * path cut from the left (its name is at the end) to fit the width; the
+ * last snapshot's program named too when it is another (--force). */
 static void hd_text_title(const hd_diff *d, FILE *out) {
   char head[32], exe[4096 + 8], tail[96];
   snprintf(head, sizeof head, "%zu snapshot%s of ", d->n_snaps,
            d->n_snaps == 1 ? "" : "s");
   snprintf(exe, sizeof exe - 4, "%s",
            d->snaps[0].h->exe[0] ? d->snaps[0].h->exe : "?");
-  const int pid0 = d->snaps[0].h->pid, pid1 = d->snaps[d->n_snaps - 1].h->pid;
-  int n = pid0 == pid1 ? snprintf(tail, sizeof tail, " (pid %d)", pid0)
-                       : snprintf(tail, sizeof tail, " (pid %d, then pid %d)",
-                                  pid0, pid1);
+  const hs_header *last = d->snaps[d->n_snaps - 1].h;
+  const int pid0 = d->snaps[0].h->pid, pid1 = last->pid;
+  int n;
+  if (strcmp(d->snaps[0].h->exe, last->exe)) /* --force: another program */
+    n = snprintf(tail, sizeof tail, " (pid %d), then of %.40s (pid %d)", pid0,
+                 hs__tool_basename(last->exe), pid1);
+  else if (pid0 != pid1)
+    n = snprintf(tail, sizeof tail, " (pid %d, then pid %d)", pid0, pid1);
+  else
+    n = snprintf(tail, sizeof tail, " (pid %d)", pid0);
   if (d->n_snaps > 1)
     snprintf(tail + n, sizeof tail - (size_t)n, ", %.1f s from first to last",
              hd_seconds(d));

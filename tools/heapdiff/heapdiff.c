@@ -76,9 +76,11 @@ static const char hd_help[] =
     "SIZE: bytes, or with a binary unit K, M, G, T (KiB, KB, k all mean\n"
     "1024): 1048576, 512K, 10MiB, 1.5G.\n"
     "\n"
-    "exit status: 0 done; 1 over --fail-over or --fail-over-lost; 2 usage\n"
-    "error or bad input (a file missing, truncated, corrupted, of another\n"
-    "program; --fail-over-lost or --lost on a snapshot without a scan).\n";
+    "exit status: 0 done; 1 over --fail-over or --fail-over-lost, or the\n"
+    "--pprof or --html file could not be written; 2 usage error or bad\n"
+    "input (a file missing, truncated, corrupted, of another program;\n"
+    "--fail-over-lost or --lost on a snapshot without a scan; an output\n"
+    "file that is a snapshot).\n";
 
 enum {
   HD_HELP = HS__OPT_HELP,
@@ -270,10 +272,12 @@ static int hd_gates(const hd_options *o, const hd_diff *d) {
                    d->total_growth, (unsigned long long)o->fail_over);
   if (lost && o->output != HD_OUT_JSON)
     hs__tool_error(NULL,
-                   "%s: %.0f lost bytes in %.0f blocks, over "
+                   "%s: %.0f lost byte%s in %.0f block%s, over "
                    "--fail-over-lost %llu",
                    d->snaps[d->n_snaps - 1].path, d->total_lost_bytes,
-                   d->total_lost_blocks, (unsigned long long)o->fail_over_lost);
+                   d->total_lost_bytes == 1 ? "" : "s", d->total_lost_blocks,
+                   d->total_lost_blocks == 1 ? "" : "s",
+                   (unsigned long long)o->fail_over_lost);
   return growth || lost;
 }
 

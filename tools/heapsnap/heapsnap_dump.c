@@ -180,8 +180,9 @@ static void hs__dump_reach(const hs_snapshot *s) {
   char size[64];
   hs__tool_size(size, sizeof size, bytes);
   hs__dump_field("reachability");
-  printf("scanned from %zu roots; %" PRIu64 " blocks (%s) unreachable\n",
-         hs_snapshot_root_count(s), n, size);
+  printf("scanned from %zu root%s; %" PRIu64 " block%s, %s, unreachable\n",
+         hs_snapshot_root_count(s), hs_snapshot_root_count(s) == 1 ? "" : "s",
+         n, n == 1 ? "" : "s", size);
   hs__dump_field("heap graph");
   if (!hs_snapshot_has_graph(s)) {
     printf("none (no retained sizes)\n");
