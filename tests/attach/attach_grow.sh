@@ -49,6 +49,11 @@ python3 "$src/attach_grow_check.py" "$rl_dir/diff.json"
 
 line=$("$hs" detach "$pid") || fail "detach: $line"
 echo "$line"
+# detached: snap says so, and what to do (it blamed an old shim before)
+rc=0
+line=$("$hs" snap "$pid" 2>&1) || rc=$?
+[ "$rc" = 2 ] && [ "$line" = "heapsnap snap: process $pid was detached (the attach library stays loaded, inactive): 'heapsnap attach $pid' tracks it again" ] ||
+  fail "snap after detach: exit $rc, $line"
 request 3 6
 echo q >&3
 exec 3>&-

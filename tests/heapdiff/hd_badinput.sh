@@ -67,6 +67,7 @@ expect 2 "^heapdiff: server.1.snap: the same snapshot as server.1.snap; give eac
 expect 2 "^heapdiff: \./server.1.snap: the same snapshot as server.1.snap; give each once$" $good server.2.snap ./$good
 cp $good copy.snap
 expect 2 "^heapdiff: copy.snap: the same snapshot as server.1.snap; give each once$" $good copy.snap
+expect 2 "^heapdiff: reattached.snap: pid 100 tracked since another attach than server.1.snap's \(detached and attached again\); use --force" $good reattached.snap
 expect 2 "^heapdiff: moved.snap: a snapshot of pid 200, but server.1.snap is of pid 100 \(another process of /nonexistent/heapdiff-test/server\); use --force" $good moved.snap
 expect 2 "^heapdiff: --json and --folded do not go together" --json --folded server.3.snap
 expect 2 "^heapdiff: --json and --folded do not go together" --folded server.3.snap --json

@@ -20,6 +20,7 @@
  *                             the snapshot a scanned one)
  *   registers                 the header says precise mode stopped every
  *                             thread (HS_SNAP_REGISTERS)
+ *   attached                  tracking began at an attach (HS_SNAP_ATTACHED)
  *   note TEXT                 the header's scan note
  *   reach FIRST COUNT none | root R FROM TARGET | block B FROM TARGET
  *                             how blocks FIRST..FIRST+COUNT-1 (in address
@@ -203,6 +204,8 @@ static int parse_line(spec *s, char *line) {
     return s->h.flags |= HS_SNAP_GRAPH, 0;
   if (!strcmp(key, "registers"))
     return s->h.flags |= HS_SNAP_REGISTERS, 0;
+  if (!strcmp(key, "attached"))
+    return s->h.flags |= HS_SNAP_ATTACHED, 0;
   if (!strcmp(key, "note")) {
     rest[strcspn(rest, "\n")] = '\0';
     snprintf(s->note, sizeof s->note, "%s", rest);

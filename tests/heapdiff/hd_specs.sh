@@ -92,6 +92,9 @@ SPEC
   # Another program, for the refusal.
   sed 's|/heapdiff-test/server|/heapdiff-test/other|' "$d/server.3.spec" \
     >"$d/other.spec"
+  # The same process, tracked by another attach (detached, attached again).
+  { cat "$d/server.3.spec"; printf 'attached\nstart 999999995\n'; } \
+    >"$d/reattached.spec"
   # The same program restarted and loaded 0x100000 higher: same sites.
   sed -e 's/^pid 100/pid 200/' \
     -e 's/0x400000 0x500000 0x400000/0x500000 0x600000 0x500000/' \

@@ -127,6 +127,15 @@ static int hd_check_process(const hd_diff *d, size_t i) {
   const hs_header *a = d->snaps[0].h, *b = d->snaps[i].h;
   if (i == 0 || d->opt->force || hd_same_process(a, b))
     return 0;
+  if (a->pid == b->pid && ((a->flags | b->flags) & HS_SNAP_ATTACHED)) {
+    /* one process, tracked twice: epochs and block ages restart */
+    hs__tool_error(NULL,
+                   "%s: pid %d tracked since another attach than %s's "
+                   "(detached and attached again); use --force to compare "
+                   "them anyway",
+                   d->snaps[i].path, b->pid, d->snaps[0].path);
+    return HS_EINVAL;
+  }
   hs__tool_error(NULL,
                  "%s: a snapshot of pid %d, but %s is of pid %d (another "
                  "process of %s); use --force to compare them anyway",

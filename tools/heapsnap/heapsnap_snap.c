@@ -139,6 +139,13 @@ static int hs__snap_no_status(const hs__snap_target *t, int err) {
                    pid, t->proc.ppid);
     return HS__TOOL_EFAIL;
   }
+  if (hs__proc_maps_shim(pid) == HS__SHIM_ATTACHED) {
+    hs__tool_error("snap",
+                   "process %d was detached (the attach library stays "
+                   "loaded, inactive): 'heapsnap attach %d' tracks it again",
+                   pid, pid);
+    return HS_ENOSHIM;
+  }
   hs__tool_error("snap",
                  "process %d maps the heapsnap shim, but the shim has no "
                  "status file for it (in /dev/shm/heapsnap-%u or "
