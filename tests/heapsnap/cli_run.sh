@@ -110,6 +110,9 @@ usage_error "HEAPSNAP_LIB missing" \
   env HEAPSNAP_LIB="$T/none.so" "$H" run true
 usage_error "HEAPSNAP_LIB a folder" "HEAPSNAP_LIB=$T/lib: not a regular file" \
   env HEAPSNAP_LIB="$T/lib" "$H" run true
+printf 'not a library\n' >"$T/text.so"
+usage_error "HEAPSNAP_LIB not ELF" "HEAPSNAP_LIB=$T/text.so: not a shared library (no ELF header)" \
+  env HEAPSNAP_LIB="$T/text.so" "$H" run true
 mkdir "$T/a:b"
 cp "$LIB" "$T/a:b/libheapsnap.so"
 usage_error "shim path with a colon" "has a space or colon" \

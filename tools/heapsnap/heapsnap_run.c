@@ -193,15 +193,30 @@ static int hs__run_lib_at(const char *path, char *out) {
   return S_ISREG(st.st_mode) ? 0 : HS_EINVAL;
 }
 
+/* 1 when path starts as an ELF file does: ld.so would only warn that it
+ * "cannot be preloaded" and run the program untracked. */
+static int hs__run_lib_elf(const char *path) {
+  unsigned char m[4];
+  FILE *f = fopen(path, "rbe");
+  const int yes = f && fread(m, 1, 4, f) == 4 && !memcmp(m, "\177ELF", 4);
+  if (f)
+    fclose(f);
+  return yes;
+}
+
 /* Finds the shim from $HEAPSNAP_LIB.
  * @return : 0 with the absolute path in `out`, or a code after one line. */
 static int hs__run_lib_env(const char *cmd, const char *env, char *out) {
-  const int rc = hs__run_lib_at(env, out);
+  int rc = hs__run_lib_at(env, out);
+  if (rc == 0 && !hs__run_lib_elf(out))
+    rc = HS_EMAGIC;
   if (rc == 0)
     return 0;
   hs__tool_error(cmd, "HEAPSNAP_LIB=%s: %s", env,
-                 rc == HS_EINVAL ? "not a regular file" : strerror(-rc));
-  return rc;
+                 rc == HS_EINVAL   ? "not a regular file"
+                 : rc == HS_EMAGIC ? "not a shared library (no ELF header)"
+                                   : strerror(-rc));
+  return rc == HS_EMAGIC ? HS_EINVAL : rc;
 }
 
 /* Finds the shim beside the launcher: the build tree puts it in

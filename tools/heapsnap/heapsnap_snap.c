@@ -191,7 +191,9 @@ static int hs__snap_trigger(hs__snap_target *t) {
       hs__tool_error("snap",
                      "process %d runs the shim with its signal trigger "
                      "off (HEAPSNAP_SIGNAL=0); it cannot be asked for "
-                     "a snapshot",
+                     "a snapshot: its snapshots come on its interval, "
+                     "from its API calls and at exit, or restart it "
+                     "with a signal (heapsnap run --signal USR2)",
                      pid);
     return HS_EINVAL;
   }
