@@ -358,12 +358,14 @@ static void hs__snap_scan_wait(hs__copy *c) {
 
 int hs__snapshot_take(const char *trigger, char *path, size_t path_len) {
   char final[PATH_MAX] = "";
-  /* Below this frame, this thread's stack holds only the shim's frames and
-   * dead ones (earlier snapshots' block addresses): not a root. */
-  hs__scan_self((uint64_t)__builtin_frame_address(0));
   const int was_busy = hs__busy;
   hs__busy = 1;
   pthread_mutex_lock(&hs__snap_lock);
+  /* Below this frame, this thread's stack holds only the shim's frames and
+   * dead ones (earlier snapshots' block addresses): not a root. Said under
+   * the lock: said before it, an interval snapshot's thread could say it
+   * in between, and an API snapshot scanned its caller's dead frames. */
+  hs__scan_self((uint64_t)__builtin_frame_address(0));
   hs__status_attempt();
   if (!hs__sn.next_n) {
     hs__sn.next_n = 1;
