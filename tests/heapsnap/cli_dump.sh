@@ -89,6 +89,16 @@ usage_error "--top -1" "heapsnap dump: --top: expected a whole number" \
 usage_error "no file" "heapsnap dump: missing the snapshot file" "$H" dump --raw --top 0
 usage_error "two files" "heapsnap dump: unexpected argument 'x.snap'" \
   "$H" dump demo.4242.3.snap x.snap
+usage_error "two files, an option between" "heapsnap dump: unexpected argument 'x.snap'" \
+  "$H" dump demo.4242.3.snap --raw x.snap
+# Options after the file, as heapdiff takes them; after "--", a file.
+cap "$H" dump --raw --top 1 demo.4242.3.snap
+before=$out
+cap "$H" dump demo.4242.3.snap --raw --top 1
+expect_rc 0 "options after the file"
+[ "$out" = "$before" ] || fail "options after the file: another output"
+usage_error "after --" "heapsnap dump: unexpected argument '--raw'" \
+  "$H" dump demo.4242.3.snap -- --raw
 
 # Files that are not snapshots: one line naming the file, exit 2.
 : >empty.snap

@@ -83,6 +83,15 @@ ln -s "$T/snaps" "$T/link"
 cap bash -c 'cd "$1" && "$2" run --dir link/. bash -c vars' _ "$T" "$H"
 expect_eq "$out" "HEAPSNAP_DIR=$T/snaps" "relative --dir"
 
+# A folder no file can be made in: refused, also as root (access(2)
+# says yes to root there), and the program not started.
+if [ -d /sys/kernel ]; then
+  usage_error "--dir where no file can be made" \
+    "heapsnap run: --dir: '/sys/kernel' is not writable: " \
+    "$H" run --dir /sys/kernel touch "$T/started"
+  [ ! -e "$T/started" ] || fail "--dir not writable: the program ran"
+fi
+
 # Programs that cannot run: 127 not found, 126 not executable, as shells.
 cap "$H" run "$T/no-such-program" arg
 expect_rc 127 "missing program"

@@ -68,6 +68,7 @@ static const hs__opt hs__dump_opts[] = {
 
 /* The command line. */
 typedef struct hs__dump_args {
+  const char *file;
   uint64_t top;
   int raw;
   hd_sym_options sym;
@@ -434,27 +435,36 @@ static int hs__dump_option(hs__dump_args *o, int id, const char *v) {
   return HS_EINVAL;
 }
 
-/* @return : 0, HS__TOOL_DONE after printing the help, or HS_EINVAL. */
+/* Options before or after the file, as heapdiff takes them ("--" ends
+ * them). @return : 0, HS__TOOL_DONE after printing the help, or
+ * HS_EINVAL. */
 static int hs__dump_options(hs__args *a, hs__dump_args *o) {
-  const char *v;
-  int id;
-  while ((id = hs__args_next(a, &v)) > HS__TOOL_DONE) {
-    const int rc = hs__dump_option(o, id, v);
+  int only_file = 0;
+  while (a->i < a->argc) {
+    const char *v;
+    if (!only_file && !strcmp(a->argv[a->i], "--")) {
+      only_file = 1, a->i++;
+      continue;
+    }
+    const int id = only_file ? 0 : hs__args_next(a, &v);
+    if (id < 0 || id == HS__TOOL_DONE)
+      return id; /* an error, or the help printed */
+    const int rc = id ? hs__dump_option(o, id, v) : 0;
     if (rc)
       return rc;
+    if (id)
+      continue;
+    if (o->file)
+      return hs__tool_usage("dump", "unexpected argument '%s'", a->argv[a->i]);
+    o->file = a->argv[a->i++];
   }
-  if (id != 0)
-    return id; /* HS__TOOL_DONE or an error */
   if (o->raw && (o->sym.sysroot || o->sym.n_debug_dirs))
     return hs__tool_usage("dump",
                           "--raw looks up no symbols: --%s makes no "
                           "sense with it",
                           o->sym.sysroot ? "sysroot" : "debug-dir");
-  if (a->i >= a->argc)
+  if (!o->file)
     return hs__tool_usage("dump", "missing the snapshot file");
-  if (a->i + 1 < a->argc)
-    return hs__tool_usage("dump", "unexpected argument '%s'",
-                          a->argv[a->i + 1]);
   return 0;
 }
 
@@ -502,6 +512,6 @@ int hs__cmd_dump(int argc, char **argv) {
   o.sym.debug_dirs = o.dirs;
   int rc = hs__dump_options(&a, &o);
   if (!rc)
-    rc = hs__dump_file(argv[a.i], &o);
+    rc = hs__dump_file(o.file, &o);
   return hs__tool_exit("dump", rc);
 }

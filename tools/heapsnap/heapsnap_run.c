@@ -164,6 +164,22 @@ static int hs__run_check(int id, const char *v) {
 /* Resolves --dir to an absolute path in `out` (PATH_MAX bytes) and checks
  * that the shim will be able to create files there.
  * @return : 0 or -errno after one line. */
+/* A file made and removed in dir: root passes access(2) anywhere, also
+ * where no file can be made (sysfs, a read-only mount). 0, or -1 with
+ * errno set. */
+static int hs__run_dir_probe(const char *dir) {
+  char path[PATH_MAX + 32];
+  if (snprintf(path, sizeof path, "%s/.heapsnap-probe.XXXXXX", dir) >=
+      (int)sizeof path)
+    return errno = ENAMETOOLONG, -1;
+  const int fd = mkstemp(path); /* closed at once */
+  if (fd < 0)
+    return -1;
+  close(fd);
+  unlink(path);
+  return 0;
+}
+
 static int hs__run_dir(const char *dir, char *out) {
   struct stat st;
   if (!realpath(dir, out) || stat(out, &st) != 0) {
@@ -175,7 +191,7 @@ static int hs__run_dir(const char *dir, char *out) {
     hs__tool_error("run", "--dir: '%s' is not a directory", dir);
     return -ENOTDIR;
   }
-  if (access(out, W_OK | X_OK) != 0) {
+  if (access(out, W_OK | X_OK) != 0 || hs__run_dir_probe(out) != 0) {
     const int err = errno;
     hs__tool_error("run", "--dir: '%s' is not writable: %s", dir,
                    strerror(err));

@@ -81,7 +81,13 @@ static uint64_t hs__now_ns(void) {
 /* Reports a failed look at /proc; a permission error says what helps.
  * @return : -err (HS_EINVAL should err not be an errno). */
 static int hs__snap_proc_error(int pid, const char *what, int err) {
-  if (err == EACCES || err == EPERM)
+  if ((err == EACCES || err == EPERM) && geteuid() == 0)
+    hs__tool_error("snap",
+                   "process %d: %s: %s; as root this needs the "
+                   "CAP_SYS_PTRACE capability, which this session lacks "
+                   "(a container's default set), or the process's user",
+                   pid, what, strerror(err));
+  else if (err == EACCES || err == EPERM)
     hs__tool_error("snap",
                    "process %d: %s: %s; run as the process's user or as "
                    "root",
