@@ -169,16 +169,17 @@ static inline uint32_t hs__form_words(uint32_t form) {
   return form & HS_HEAD_COMPACT ? (depth + 3) / 4 : depth;
 }
 
-/* The key of f: compact, with the frames and their ids in t (room for
- * depth + 3), if every address has an id; else wide, f itself. */
 /* Arrays of frames on the program's stack are sized by the depth limit,
- * not HS_DEPTH_MAX: a new stack's capture (with libunwind's walk) used
- * 12 KiB of a thread's stack, and at the default limit it takes about 5
- * (tests/shim/stack_use.sh). A walk's room: the depth and the shim's own
- * frames. A key's: its depth and the padding to groups of 4. */
+ * not HS_DEPTH_MAX: a new stack's capture (with libunwind's walk) took 9
+ * to 12 KiB more of a thread's stack than bare glibc, and at the default
+ * limit it takes at most 8 (tests/stress/stress_stack.sh). A walk's room:
+ * the depth and the shim's own frames. A key's: its depth and the
+ * padding to groups of 4. */
 #define HS_WALK_ROOM (hs__cfg.depth + 8)
 #define HS_KEY_ROOM(depth) ((depth) + 12)
 
+/* The key of f: compact, with the frames and their ids in t (room for
+ * depth + 3), if every address has an id; else wide, f itself. */
 static void hs__key_of(hs__key *k, const uint64_t *f, uint32_t depth,
                        uint32_t gen, uint64_t *t) {
   *k = (hs__key){.f = f, .depth = depth, .form = depth, .gen = gen};
