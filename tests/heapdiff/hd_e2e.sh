@@ -33,4 +33,8 @@ grep -Eq '^  global grown \(hd_e2e_grow\)  retains 1\.6 KiB \(\+1\.2 KiB\) in 25
 "$heapdiff" --folded "${snaps[@]}" >"$dir/folded"
 grep -Eq ';main;phase;site_grow 1280$' "$dir/folded" ||
   fail "folded: no ...;main;phase;site_grow 1280 line"
+# two sites in one function, whose names fold alike: one line, summed
+[ "$(grep -Ec ';main;phase;site_two 80$' "$dir/folded")" = 1 ] &&
+  [ "$(grep -c ';site_two ' "$dir/folded")" = 1 ] ||
+  fail "folded: site_two not one line of 80: $(grep site_two "$dir/folded")"
 echo "ok: heapdiff on a real process"

@@ -58,6 +58,12 @@ else:
     expect("my_alloc", 1, blocks=[3, 6, 9], delta_bytes=288, trend="growing")
     equal("my_alloc caller", sites["my_alloc"][0]["stack"][1]["function"],
           "site_wrapped")
+if mode == "function":
+    expect("site_two", 1, blocks=[2, 4, 6], delta_bytes=80, trend="growing")
+else:
+    expect("site_two", 2, delta_blocks=2, trend="growing")
+    equal("site_two bytes", sorted(s["delta_bytes"] for s in sites["site_two"]),
+          [32, 48])
 grow = sites["site_grow"][0]["stack"][0]
 equal("site_grow file", grow["file"].endswith("hd_e2e_grow.c"), True)
 equal("site_grow line > 0", grow["line"] > 0, True)

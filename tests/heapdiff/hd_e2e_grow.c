@@ -11,15 +11,18 @@
  *                 (two sites by stack, one by function)
  *   site_wrapped  +3 blocks of 48 B per interval through my_alloc, a
  *                 wrapper that --alloc-fn my_alloc sees through
+ *   site_two      +1 block of 16 B and +1 of 24 B per interval, from two
+ *                 lines of one function: two sites, one folded line of
+ *                 +80 B (folded names carry no line)
  * usage: hd_e2e_grow (writes the snapshot paths on stdout) */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "heapsnap.h"
 
-static void *grown[64], *ring[8], *multi[64], *wrapped[16];
+static void *grown[64], *ring[8], *multi[64], *wrapped[16], *two[16];
 static char *array;
-static int n_grown, n_multi, n_wrapped;
+static int n_grown, n_multi, n_wrapped, n_two;
 
 __attribute__((noinline)) void site_grow(int n) {
   for (int i = 0; i < n; i++)
@@ -65,6 +68,11 @@ __attribute__((noinline)) void site_wrapped(void) {
     wrapped[n_wrapped++] = my_alloc(48);
 }
 
+__attribute__((noinline)) void site_two(void) {
+  two[n_two++] = malloc(16);
+  two[n_two++] = malloc(24);
+}
+
 static void snap(void) {
   char path[4096];
   if (heapsnap_snapshot(path, sizeof path)) {
@@ -82,6 +90,7 @@ static void phase(size_t ring_size, size_t array_size, int grow) {
   caller_a();
   caller_b();
   site_wrapped();
+  site_two();
 }
 
 /* One call site for phase(): the stacks of a site are the same in every

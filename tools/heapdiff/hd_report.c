@@ -3,6 +3,7 @@
  * folded stacks for flamegraph.pl and speedscope. */
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -902,20 +903,69 @@ static double hd_folded_value(const hd_diff *d, const hd_site *s) {
   return d->opt->lost_only ? s->unreachable_bytes : s->bytes[d->n_snaps - 1];
 }
 
-/* Root first, as flamegraph.pl expects; the value is the growth, or in
- * list mode (one snapshot, --lost) the bytes held, or lost. */
-void hd_report_folded(hd_diff *d, FILE *out) {
-  for (size_t i = 0; i < hd_shown(d, 1); i++) {
-    const hd_site *s = &d->sites[d->order[i]];
-    int first = 1;
-    for (uint32_t k = s->depth; k-- > 0;) {
-      const hd_frame *f;
-      const size_t n = hd_frame_symbols(d, s->frames[k], &f);
-      for (size_t j = n; j-- > 0; first = 0) {
-        fputs(first ? "" : ";", out);
-        hd_folded_name(d, out, s->frames[k], &f[j]);
-      }
+/* One site's stack as a folded line's names, root first. */
+static void hd_folded_stack(hd_diff *d, FILE *out, const hd_site *s) {
+  int first = 1;
+  for (uint32_t k = s->depth; k-- > 0;) {
+    const hd_frame *f;
+    const size_t n = hd_frame_symbols(d, s->frames[k], &f);
+    for (size_t j = n; j-- > 0; first = 0) {
+      fputs(first ? "" : ";", out);
+      hd_folded_name(d, out, s->frames[k], &f[j]);
     }
-    fprintf(out, "%s %.0f\n", first ? "(no stack)" : "", hd_folded_value(d, s));
   }
+  if (first)
+    fputs("(no stack)", out);
+}
+
+typedef struct hd_folded_line {
+  char *stack;
+  double value;
+} hd_folded_line;
+
+static int hd_folded_eq(const void *ctx, uint32_t id, const void *key) {
+  return strcmp(((const hd_folded_line *)ctx)[id].stack, key) == 0;
+}
+
+/* Root first, as flamegraph.pl expects; the value is the growth, or in
+ * list mode (one snapshot, --lost) the bytes held, or lost. Sites whose
+ * names fold alike (two lines of one function: folded names carry no
+ * line) make one line, their values summed, where the first came. */
+void hd_report_folded(hd_diff *d, FILE *out) {
+  const size_t shown = hd_shown(d, 1);
+  hd_folded_line *lines = calloc(shown + 1, sizeof *lines);
+  hd_map *seen = hd_map_create();
+  size_t n = 0, i = 0;
+  for (; lines && seen && i < shown; i++) {
+    const hd_site *s = &d->sites[d->order[i]];
+    size_t len = 0;
+    char *text = NULL;
+    FILE *m = open_memstream(&text, &len);
+    if (!m)
+      break;
+    hd_folded_stack(d, m, s);
+    if (fclose(m))
+      break;
+    const uint64_t h = hd_hash(0, text, len);
+    const uint32_t at = hd_map_find(seen, h, hd_folded_eq, lines, text);
+    if (at != UINT32_MAX) {
+      lines[at].value += hd_folded_value(d, s);
+      free(text);
+    } else if (hd_map_put(seen, h, (uint32_t)n) == 0) {
+      lines[n++] = (hd_folded_line){text, hd_folded_value(d, s)};
+    } else {
+      free(text);
+      break;
+    }
+  }
+  for (size_t k = 0; k < n; k++) {
+    fprintf(out, "%s %.0f\n", lines[k].stack, lines[k].value);
+    free(lines[k].stack);
+  }
+  for (; i < shown; i++) { /* out of memory: the rest as they come */
+    hd_folded_stack(d, out, &d->sites[d->order[i]]);
+    fprintf(out, " %.0f\n", hd_folded_value(d, &d->sites[d->order[i]]));
+  }
+  free(lines);
+  hd_map_free(seen);
 }
