@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,6 +145,44 @@ ssize_t hs__os_read_file(const char *path, char *buf, size_t len) {
   close(fd);
   buf[got] = '\0';
   return (ssize_t)got;
+}
+
+/* A directory entry as getdents64 gives it (the C library's readdir
+ * allocates, which a copy of the process must not). */
+struct hs__dirent {
+  uint64_t ino;
+  int64_t off;
+  unsigned short reclen;
+  unsigned char type;
+  char name[];
+};
+
+/* Without close_range (kernels before 5.9): each descriptor listed. */
+static void hs__close_listed(int keep) {
+  const int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    return;
+  char buf[4096];
+  long got;
+  while ((got = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0)
+    for (long at = 0; at < got;) {
+      const struct hs__dirent *e = (const void *)(buf + at);
+      const int fd = atoi(e->name);
+      if (e->name[0] != '.' && fd != keep && fd != dir) /* not . or .. */
+        close(fd);
+      at += e->reclen;
+    }
+  close(dir);
+}
+
+void hs__os_close_all_but(int keep) {
+#ifdef SYS_close_range
+  const long a = keep > 0 ? syscall(SYS_close_range, 0, keep - 1, 0) : 0;
+  const long b = syscall(SYS_close_range, keep < 0 ? 0 : keep + 1, ~0u, 0);
+  if (a == 0 && b == 0)
+    return;
+#endif
+  hs__close_listed(keep);
 }
 
 /* dlsym may allocate (its error string, the first look-up's tables): that

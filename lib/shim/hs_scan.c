@@ -923,6 +923,7 @@ void hs__scan_settle(hs__scan *sc) {
  * mmap; it ends with exit_group, never returning into the parent's code. */
 static void hs__scan_child(hs__scan *sc, uint64_t *pairs, uint64_t *tmp,
                            size_t n) {
+  hs__os_close_all_but(hs__parent_mem); /* none of the service's open here */
   hs__child_signals();
   /* The parent read maps before the copy while its other threads went on
    * mapping and unmapping (V8 does, all the time): a root listed there may

@@ -141,6 +141,11 @@ void hs__os_unmap(void *p, size_t size); /* hs__os_map's; accepts NULL */
  * buf, then a '\0'. Needs len > 0. No lock: a clone may call it.
  * @return : the bytes read, or -1 when it cannot be opened (buf as was). */
 ssize_t hs__os_read_file(const char *path, char *buf, size_t len);
+/*! Closes every descriptor but keep (-1: all). For the shim's copies of the
+ * process (the scan, precise mode's helper): a copy holding the service's
+ * descriptors keeps a pipe or socket the service closed open for its
+ * peer, which then waits for the scan to see its end. */
+void hs__os_close_all_but(int keep);
 /*! dlsym(RTLD_NEXT, name): the definition after the shim's (the C
  * library's, the allocator's), found with this thread marked busy, so that
  * what dlsym allocates passes untracked. Usable before start-up is done:

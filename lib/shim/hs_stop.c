@@ -189,6 +189,7 @@ static void hs__stop_collect(hs__stop *st, uint64_t end) {
 
 /* The helper's whole life; it never returns into the program's code. */
 static void hs__stop_helper(hs__stop *st) {
+  hs__os_close_all_but(-1); /* none of the service's open here */
   sigset_t all;
   sigfillset(&all);
   hs__os_sigmask(SIG_SETMASK, &all, NULL);
