@@ -1046,6 +1046,19 @@ int hs__scan_stopped_all(const hs__scan *sc) {
 }
 
 const char *hs__scan_stop_note(const hs__scan *sc) {
+#ifdef HS_ATTACH
+  /* Said in every snapshot, not only in docs/heapsnap.md: a report full
+   * of lost blocks would otherwise read as a leak. */
+  if (sc->jemalloc) {
+    static char note[sizeof sc->stop_note + 160]; /* one snapshot at a time */
+    snprintf(note, sizeof note,
+             "attached to a process on jemalloc: memory allocated before "
+             "the attach is no root, so a block held only through it shows "
+             "as lost%s%s",
+             sc->stop_note[0] ? "; " : "", sc->stop_note);
+    return note;
+  }
+#endif
   return sc->stop_note;
 }
 
