@@ -278,7 +278,10 @@ static int hs__open_tmp(char *tmp, size_t len, uint32_t *n) {
   return -EEXIST;
 }
 
-/* HEAPSNAP_KEEP: a FIFO of the numbers this process wrote. */
+/* HEAPSNAP_KEEP: a FIFO of the numbers of the interval snapshots this
+ * process wrote. A snapshot asked for (signal, heapsnap snap, the API, at
+ * exit) is not in it: heapsnap snap printed its name, and a rotation
+ * removing it under the user's heapdiff was reported as a bug. */
 static void hs__keep(uint32_t n) {
   if (!hs__cfg.keep)
     return;
@@ -384,8 +387,8 @@ int hs__snapshot_take(const char *trigger, char *path, size_t path_len) {
     rc = hs__snap_write(&c, trigger, final, sizeof final);
     hs__scan_free(c.scan);
     hs__copy_free(&c);
-    if (!rc)
-      hs__keep(hs__sn.next_n - 1);
+    if (!rc && strcmp(trigger, "interval") == 0)
+      hs__keep(hs__sn.next_n - 1); /* one asked for is the asker's to keep */
   }
   hs__report(rc, final, rc ? 0 : hs__sn.next_n - 1);
   pthread_mutex_unlock(&hs__snap_lock);

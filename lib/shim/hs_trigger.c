@@ -196,6 +196,8 @@ static void *hs__thread_main(void *arg) {
     while (sem_trywait(&hs__sem) == 0)
       ; /* a burst of signals makes one snapshot */
     const unsigned covered = atomic_load(&hs__requested);
+    if (covered != atomic_load(&hs__served))
+      trigger = "signal"; /* asked for too: --keep leaves it (hs_snap.c) */
     atomic_store(&hs__snapping, 1);
     if (atomic_load(&hs__stopping)) { /* the process is exiting */
       atomic_store(&hs__snapping, 0);

@@ -16,14 +16,31 @@ run() { HEAPSNAP_DIR=$dir LD_PRELOAD=$shim "$@"; }
 
 case $case_ in
 interval_keep)
-  HEAPSNAP_INTERVAL=0.1 HEAPSNAP_KEEP=3 run "$idle" sleep 1500 2>"$dir/err"
-  [ "$(count "$dir")" = 3 ] || fail "$(count "$dir") files kept, want 3"
-  nums=$(ls "$dir"/*.snap | sed 's/.*\.\([0-9]*\)\.snap/\1/' | sort -n | xargs)
-  set -- $nums
-  [ "$1" -ge 5 ] && [ $(($2 - $1)) = 1 ] && [ $(($3 - $2)) = 1 ] ||
-    fail "kept numbers $nums are not the newest, in a row"
+  # the three newest interval snapshots kept, and the one asked for by a
+  # signal early on too (--keep removed it under `heapsnap snap`'s user)
+  HEAPSNAP_DIR=$dir LD_PRELOAD=$shim HEAPSNAP_INTERVAL=0.1 HEAPSNAP_KEEP=3 \
+    "$idle" sleep 1500 2>"$dir/err" & # not through run(): $! is the program
+  pid=$!
+  sleep 0.3
+  kill -USR2 $pid
+  wait $pid || fail "e2e_idle exited with $?"
+  [ "$(count "$dir")" = 4 ] || fail "$(count "$dir") files kept, want 4"
+  cp "$dir/sites" "$dir/sites.signal"
   sites interval
-  for s in "$dir"/*.snap; do "$check" "$s" "$dir/sites" || fail "$s"; done
+  echo "trigger signal" >>"$dir/sites.signal"
+  signal=0 nums=
+  for s in "$dir"/*.snap; do
+    if "$check" "$s" "$dir/sites.signal" >/dev/null; then
+      signal=$((signal + 1))
+    else
+      "$check" "$s" "$dir/sites" || fail "$s"
+      nums="$nums $(sed 's/.*\.\([0-9]*\)\.snap/\1/' <<<"$s")"
+    fi
+  done
+  [ "$signal" = 1 ] || fail "$signal snapshots asked for by the signal kept, want 1"
+  set -- $(tr ' ' '\n' <<<"$nums" | grep -E '^[0-9]+$' | sort -n | xargs)
+  [ $# = 3 ] && [ "$1" -ge 5 ] && [ $(($2 - $1)) = 1 ] && [ $(($3 - $2)) = 1 ] ||
+    fail "kept interval numbers $* are not the newest three, in a row"
   [ ! -s "$dir/err" ] || fail "stderr: $(cat "$dir/err")"
   ;;
 at_exit)
