@@ -313,6 +313,6 @@ void hd_root_name(hd_diff *d, const hd_pnode *n, uint64_t from, char *buf,
              r->tid, r->name[0] ? r->name : "?");
   } else {
     snprintf(buf, len, "mapping %#llx-%#llx %s", (unsigned long long)r->start,
-             (unsigned long long)r->end, r->name);
+             (unsigned long long)r->end, r->name[0] ? r->name : "[anonymous]");
   }
 }

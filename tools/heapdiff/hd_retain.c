@@ -615,7 +615,7 @@ void hd_root_label(const hd_diff *d, const hd_root *r, char *buf, size_t len) {
              r->tid, name);
   } else {
     snprintf(buf, len, "mapping %#llx-%#llx %s", (unsigned long long)r->start,
-             (unsigned long long)r->end, r->name);
+             (unsigned long long)r->end, r->name[0] ? r->name : "[anonymous]");
   }
 }
 
