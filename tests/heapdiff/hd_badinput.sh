@@ -97,7 +97,7 @@ for v in 3.75K 3840 10m 10MB 10MiB 1t; do
     echo "FAIL: --fail-over $v gave $rc"; cat err; fails=$((fails + 1))
   fi
 done
-expect 2 "^heapdiff: --color: expected auto, always or never" --color sometimes $good $good
+expect 2 "^heapdiff: --color: expected auto, always or never, got 'sometimes'; try 'heapdiff --help'$" --color sometimes $good $good
 expect 2 "^heapdiff: --stack-depth: expected" --stack-depth 0 $good $good
 expect 2 "unknown option|unrecognized|--bogus" --bogus $good $good
 expect 2 "^heapdiff: --top needs a value" $good $good --top

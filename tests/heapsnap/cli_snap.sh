@@ -79,8 +79,15 @@ expect_eq "$out" "$T/snaps/sleep.$pid.5.snap" "--dir there"
 # ps: the process, its mode, count and folder; JSON that parses.
 cap "$H" ps
 expect_rc 0 "ps"
-printf '%s\n' "$out" | grep -Eq "^$pid +[0-9]+ +full +4  SIGUSR2 +$T/snaps  sleep 60\$" ||
+printf '%s\n' "$out" | grep -Eq "^$pid +[0-9]+ +full +4  SIGUSR2 +$T/snaps +sleep 60\$" ||
   fail "ps: no line for $pid: $out"
+# COMMAND lines up whatever the folders' lengths (other tests' processes
+# may be listed too)
+printf '%s\n' "$out" | awk -v pid="$pid" '
+  NR == 1 { col = index($0, "COMMAND") }
+  $1 == pid { at = index($0, "sleep 60") }
+  END { exit !(col > 0 && at == col) }' ||
+  fail "ps: COMMAND not in its column: $out"
 cap "$H" ps --json
 expect_rc 0 "ps --json"
 printf '%s' "$out" | python3 -c "

@@ -15,9 +15,14 @@ usage_error "unknown top option" "unknown option '--frob'; $try" "$H" --frob
 usage_error "help unknown" "unknown command 'frob'" "$H" help frob
 
 # run: options.
-usage_error "run unknown option" "heapsnap run: unknown option '--frob'; $try" \
+usage_error "run unknown option" "heapsnap run: unknown option '--frob'; try 'heapsnap run --help'" \
   "$H" run --frob -- true
 usage_error "run short option" "unknown option '-x'" "$H" run -x true
+# a bad value is a usage error too: the command's help named
+usage_error "run bad value's hint" "heapsnap run: --interval: expected" \
+  "$H" run --interval -1 true
+expect_has "$err" "; try 'heapsnap run --help'" "run bad value's hint"
+usage_error "--keep's range" "from 0 to 1000000000" "$H" run --keep 1000000001 true
 usage_error "run flag with value" "--at-exit takes no value" \
   "$H" run --at-exit=1 true
 usage_error "run missing value" "--dir needs a value" "$H" run --dir

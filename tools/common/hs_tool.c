@@ -23,7 +23,7 @@ const char *hs__tool_prog(void) {
 }
 
 /* One line on stderr: "<prog>[ <cmd>]: <message>", and with try_help
- * "; try '<prog> --help'". */
+ * "; try '<prog>[ <cmd>] --help'" (the command's own help says more). */
 static void hs__tool_vsay(const char *cmd, int try_help, const char *fmt,
                           va_list ap) {
   if (cmd)
@@ -32,8 +32,10 @@ static void hs__tool_vsay(const char *cmd, int try_help, const char *fmt,
     fprintf(stderr, "%s: ", hs__prog);
   /* clang 14's analyzer misses va_start here; a known false positive. */
   vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+  const int own = cmd && strcmp(cmd, "help") != 0; /* has its own help */
   if (try_help)
-    fprintf(stderr, "; try '%s --help'", hs__prog);
+    fprintf(stderr, "; try '%s%s%s --help'", hs__prog, own ? " " : "",
+            own ? cmd : "");
   fputc('\n', stderr);
 }
 
@@ -63,8 +65,8 @@ int hs__tool_usage(const char *cmd, const char *fmt, ...) {
 
 int hs__tool_bad_value(const char *cmd, const char *opt, const char *expected,
                        const char *value) {
-  hs__tool_error(cmd, "--%s: expected %s, got '%s'", opt, expected, value);
-  return HS_EINVAL;
+  return hs__tool_usage(cmd, "--%s: expected %s, got '%s'", opt, expected,
+                        value);
 }
 
 int hs__tool_flush(int status) {

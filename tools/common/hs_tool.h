@@ -41,13 +41,13 @@ void hs__tool_error(const char *cmd, const char *fmt, ...)
  * not count as the report of a failure for hs__tool_exit). */
 void hs__tool_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/*! As hs__tool_error(), with "; try '<prog> --help'" appended.
+/*! As hs__tool_error(), with "; try '<prog>[ <cmd>] --help'" appended.
  * @return : HS_EINVAL, so callers can `return hs__tool_usage(...)`. */
 int hs__tool_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/*! Reports an option value that does not parse:
- * "<prog> <cmd>: --<opt>: expected <expected>, got '<value>'".
+/*! Reports an option value that does not parse, a usage error:
+ * "<prog> <cmd>: --<opt>: expected <expected>, got '<value>'; try ...".
  * @return : HS_EINVAL. */
 int hs__tool_bad_value(const char *cmd, const char *opt, const char *expected,
                        const char *value);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "heapsnap_cmds.h"
+#include "hd_map.h"
 #include "heapsnap_proc.h"
 #include "hs_tool.h"
 
@@ -104,10 +105,11 @@ static void hs__ps_json_string(const char *s) {
   putchar('"');
 }
 
-static void hs__ps_print(const hs__ps_row *r, int json, int first) {
+/* dir_w: the DIR column's width, so that COMMAND lines up. */
+static void hs__ps_print(const hs__ps_row *r, int json, int first, int dir_w) {
   if (!json) {
-    printf("%-7d %-7d %-7s %5llu  %-12s %s  ", r->pid, r->ppid, r->mode,
-           r->snapshots, r->signal, r->dir[0] ? r->dir : "-");
+    printf("%-7d %-7d %-7s %5llu  %-12s %-*s  ", r->pid, r->ppid, r->mode,
+           r->snapshots, r->signal, dir_w, r->dir[0] ? r->dir : "-");
     hs__tool_put_safe(stdout, r->command);
     putchar('\n');
     return;
@@ -173,22 +175,37 @@ static int hs__ps_list(int json) {
     return -err;
   }
   hs__ps_tidy();
+  /* All rows first: the DIR column is as wide as its longest folder. */
+  hs__ps_row *rows = NULL;
+  size_t n = 0, cap = 0;
+  int dir_w = 3, rc = 0;
+  const struct dirent *e;
+  while (!rc && (e = readdir(d))) {
+    if (n == cap && hd_grow(&rows, &cap, n, sizeof *rows, 16)) {
+      rc = HS_ENOMEM;
+      break;
+    }
+    if (isdigit((unsigned char)e->d_name[0]) &&
+        hs__ps_look(atoi(e->d_name), &rows[n])) {
+      const int w = (int)strlen(rows[n].dir[0] ? rows[n].dir : "-");
+      dir_w = w > dir_w ? w : dir_w;
+      n++;
+    }
+  }
+  closedir(d);
   if (json)
     putchar('[');
   else
-    printf("%-7s %-7s %-7s %5s  %-12s %s  %s\n", "PID", "PPID", "MODE", "SNAPS",
-           "SIGNAL", "DIR", "COMMAND");
-  static hs__ps_row row;
-  int n = 0;
-  const struct dirent *e;
-  while ((e = readdir(d)))
-    if (isdigit((unsigned char)e->d_name[0]) &&
-        hs__ps_look(atoi(e->d_name), &row))
-      hs__ps_print(&row, json, n++ == 0);
-  closedir(d);
+    printf("%-7s %-7s %-7s %5s  %-12s %-*s  %s\n", "PID", "PPID", "MODE",
+           "SNAPS", "SIGNAL", dir_w, "DIR", "COMMAND");
+  for (size_t i = 0; i < n; i++)
+    hs__ps_print(&rows[i], json, i == 0, dir_w);
   if (json)
     printf("%s]\n", n ? "\n" : "");
-  return 0;
+  free(rows);
+  if (rc)
+    hs__tool_error("ps", "%s", hs_strerror(rc));
+  return rc;
 }
 
 int hs__cmd_ps(int argc, char **argv) {

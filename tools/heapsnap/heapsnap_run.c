@@ -44,8 +44,8 @@ const char hs__help_run[] =
     "  --signal SIG    HEAPSNAP_SIGNAL: the snapshot signal, a name (USR2,\n"
     "                  SIGUSR1, RTMIN+3) or number; 0 or none = off\n"
     "  --at-exit       HEAPSNAP_AT_EXIT=1: a snapshot at normal exit\n"
-    "  --keep N        HEAPSNAP_KEEP: keep at most N snapshots per process\n"
-    "                  (0 = all)\n"
+    "  --keep N        HEAPSNAP_KEEP: keep at most N interval snapshots\n"
+    "                  per process (0 = all); ones asked for all stay\n"
     "  --depth N       HEAPSNAP_DEPTH: stack depth limit, 1 to 256 frames\n"
     "  --verbose       HEAPSNAP_VERBOSE=1: one line on stderr per snapshot\n"
     "  --sample BYTES  HEAPSNAP_SAMPLE_BYTES: sampling mode, one sample point\n"
@@ -143,7 +143,8 @@ static int hs__run_check(int id, const char *v) {
   case HS__RUN_KEEP:
     if (hs__parse_u64(v, 0, HS__KEEP_MAX, &u))
       return hs__tool_bad_value(
-          "run", "keep", "a whole number of files >= 0 (0 keeps all)", v);
+          "run", "keep",
+          "a whole number of files from 0 to 1000000000 (0 keeps all)", v);
     return 0;
   case HS__RUN_DEPTH:
     if (hs__parse_u64(v, 1, HS__DEPTH_MAX, &u))
