@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +184,15 @@ void hs__os_close_all_but(int keep) {
     return;
 #endif
   hs__close_listed(keep);
+}
+
+uint64_t hs__stack_room(void) {
+  const uint64_t sp = (uint64_t)__builtin_frame_address(0);
+  stack_t alt; /* a signal handler on an alternate stack: its bounds */
+  if (sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK) &&
+      sp >= (uint64_t)alt.ss_sp && sp < (uint64_t)alt.ss_sp + alt.ss_size)
+    return sp - (uint64_t)alt.ss_sp;
+  return UINT64_MAX; /* a thread's own stack: not known here */
 }
 
 /* dlsym may allocate (its error string, the first look-up's tables): that

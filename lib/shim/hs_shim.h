@@ -443,6 +443,9 @@ typedef struct hs__thread {
   uint64_t dtv_at;
 } hs__thread;
 size_t hs__threads_list(hs__thread *out, size_t max);
+/*! Bytes of stack left below the caller on the alternate signal stack it
+ * runs on (a handler's), else UINT64_MAX (hs_prim.c). */
+uint64_t hs__stack_room(void);
 /*! Threads that exited (the most recent): glibc keeps their stacks for
  * reuse and what those hold is dead, but for the descriptor at the top of
  * each, whose TLS vector glibc keeps allocated with the stack. */

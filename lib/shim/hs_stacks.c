@@ -176,6 +176,10 @@ static inline uint32_t hs__form_words(uint32_t form) {
  * the depth and the shim's own frames. A key's: its depth and the
  * padding to groups of 4. */
 #define HS_WALK_ROOM (hs__cfg.depth + 8)
+/* The stack a check with libunwind needs: measured 4.5-7.2 KiB more than
+ * bare glibc at the default depth (stress_stack), more with the depth;
+ * and a margin. */
+#define HS_CHECK_ROOM (12288 + 32 * (uint64_t)hs__cfg.depth)
 #define HS_KEY_ROOM(depth) ((depth) + 12)
 
 /* The key of f: compact, with the frames and their ids in t (room for
@@ -503,13 +507,17 @@ uint32_t hs__stack_capture(void) {
   uint64_t f[HS_WALK_ROOM], g[HS_WALK_ROOM], h = 0;
   int first = 0;
   const int n = hs__walk(f, &first, &h);
+  /* libunwind's check takes some 8 KiB of stack: a signal handler on an
+   * 8 KiB alternate stack (the old SIGSTKSZ) that allocated crashed there.
+   * With less room the fast walk is kept unchecked. */
+  const int checkable = hs__unwind_usable() && hs__stack_room() > HS_CHECK_ROOM;
   if (n >= 0) {
     const uint32_t depth = (uint32_t)(n - first);
     const uint32_t id = hs__stack_find(h, f + first, depth, gen);
-    if (id || !hs__unwind_usable())
+    if (id || !checkable)
       return id ? id : hs__stack_intern_hashed(h, f + first, depth, gen);
   }
-  if (!hs__unwind_usable())
+  if (!checkable)
     return 0; /* the fast walk gave up, and there is nothing else */
   const int m = hs__unwind_slow(g, (int)hs__cfg.depth + 8);
   return hs__stack_settle(f, n, first, h, g, m, gen);

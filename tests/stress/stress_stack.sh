@@ -6,7 +6,9 @@
 # allocation: at most 8 KiB more than bare glibc at the default depth,
 # the budget docs/environment.md gives (a new stack's capture with
 # libunwind's walk took 12 KiB more before its frame arrays were sized by
-# HEAPSNAP_DEPTH). Also: the same output lines, in the same order.
+# HEAPSNAP_DEPTH). Also: the same output lines, in the same order. Then a
+# signal handler on an 8 KiB alternate stack allocates under the shim as
+# it does bare (it crashed in libunwind's check of a new stack).
 set -euo pipefail
 bin=$1 shim=$2 src=$3
 . "$src/../support/real_lib.sh"
@@ -33,5 +35,14 @@ check() {
 }
 check full
 check sampling HEAPSNAP_SAMPLE_BYTES=1
+# a handler on an 8 KiB alternate stack allocating new stacks
+want="alternate stack: ok"
+[ "$(timeout 60 "$prog" altstack)" = "$want" ] || fail "altstack: fails bare"
+for sample in 0 1; do # full mode, then sampling every allocation
+  out=$(env HEAPSNAP_SAMPLE_BYTES=$sample LD_PRELOAD="$shim" \
+    HEAPSNAP_DIR="$rl_dir" timeout 60 "$prog" altstack) ||
+    fail "altstack, HEAPSNAP_SAMPLE_BYTES=$sample: exit $? under the shim (stdout: $out)"
+  [ "$out" = "$want" ] || fail "altstack, HEAPSNAP_SAMPLE_BYTES=$sample: $out"
+done
 [ "$(wc -l <"$rl_dir/bare.out")" = 6 ] || fail "not 6 calls: $(cat "$rl_dir/bare.out")"
 echo "ok: every allocation takes at most $budget bytes more of its thread's stack under the shim"
