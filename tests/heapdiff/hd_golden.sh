@@ -27,6 +27,7 @@ check() { # check NAME ARGS...: run heapdiff, compare with golden/NAME
   fi
 }
 check server3.txt server.1.snap server.2.snap server.3.snap
+check untouched.txt untouched.snap # "RSS - heap" keeps its minus
 check server3.json --json server.1.snap server.2.snap server.3.snap
 check server3.folded --folded server.1.snap server.2.snap server.3.snap
 check server2.txt server.1.snap server.2.snap

@@ -95,6 +95,14 @@ SPEC
   # The same process, tracked by another attach (detached, attached again).
   { cat "$d/server.3.spec"; printf 'attached\nstart 999999995\n'; } \
     >"$d/reattached.spec"
+  # RSS below the live bytes (a block not touched yet): RSS - heap < 0.
+  { hd_common 4096; cat <<SPEC
+number 1
+epoch 0
+time 1000000000
+block 0x1000000 1048576 1 0
+SPEC
+  } >"$d/untouched.spec"
   # The same program restarted and loaded 0x100000 higher: same sites.
   sed -e 's/^pid 100/pid 200/' \
     -e 's/0x400000 0x500000 0x400000/0x500000 0x600000 0x500000/' \

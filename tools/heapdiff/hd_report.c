@@ -28,7 +28,9 @@ static void hd_size(char *buf, size_t len, double bytes, int sign) {
   int u = 0;
   while (v >= 1024 && u < 4)
     v /= 1024, u++;
-  const char *s = !sign ? "" : bytes < 0 ? "-" : "+";
+  /* a negative one keeps its sign always ("RSS - heap" when RSS is below
+   * the live bytes: blocks not touched yet); sign adds "+" */
+  const char *s = bytes < 0 && v > 0 ? "-" : sign ? "+" : "";
   if (u == 0)
     snprintf(buf, len, "%s%.0f B", s, v);
   else
