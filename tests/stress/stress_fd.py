@@ -3,7 +3,10 @@
 of a pipe while `heapsnap snap` is scanning it: the reader must see the end
 while the scan's copy of the process is still there. Before the copy
 closed the service's descriptors, the end came only when the scan did.
+Meanwhile `heapsnap ps` lists the service and not the copy (it listed
+the copy as a child of fork whose shim had not started).
 Exits 0 when so, 1 with one FAIL line otherwise."""
+import json
 import os
 import signal
 import subprocess
@@ -58,6 +61,15 @@ with tempfile.TemporaryDirectory() as d:
         if not copy:
             fail("never saw the scan's copy of the process: "
                  + snap.communicate()[1].decode().strip())
+        # heapsnap ps lists the service, not the shim's copy of it
+        rows = json.loads(subprocess.run([heapsnap, "ps", "--json"],
+                                         capture_output=True,
+                                         check=True).stdout)
+        pids = {r["pid"] for r in rows}
+        if copy in pids and running(copy):
+            fail(f"heapsnap ps lists the scan's copy {copy} as a process")
+        if svc.pid not in pids:
+            fail("heapsnap ps does not list the service")
         svc.send_signal(signal.SIGUSR1)  # it closes its stdout
         t0 = time.monotonic()
         rest = svc.stdout.read()  # returns at the end of the pipe

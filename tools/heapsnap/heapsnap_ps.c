@@ -66,12 +66,27 @@ static int hs__ps_inherited(const hs__proc *p, hs_status *st) {
   return 0;
 }
 
+/* 1 for the shim's own copy of a process (the scan's clone, or precise
+ * mode's helper): named after the shim's thread that made it
+ * ("heapsnap:N"), not a process of the program. */
+static int hs__ps_copy(int pid) {
+  char path[64], comm[32] = "";
+  snprintf(path, sizeof path, "/proc/%d/comm", pid);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return 0;
+  const int got = fgets(comm, sizeof comm, f) != NULL;
+  fclose(f);
+  return got && strncmp(comm, "heapsnap:", 9) == 0;
+}
+
 /* @return : 1 with row filled for a process that runs the shim, else 0. */
 static int hs__ps_look(int pid, hs__ps_row *row) {
   hs__proc p;
   hs_status st;
-  const int shim =
-      hs__proc_get(pid, &p) || p.tgid != pid ? 0 : hs__proc_maps_shim(pid);
+  const int shim = hs__proc_get(pid, &p) || p.tgid != pid || hs__ps_copy(pid)
+                       ? 0
+                       : hs__proc_maps_shim(pid);
   if (shim <= 0 || (shim == HS__SHIM_ATTACHED && hs__proc_status(&p, &st)))
     return 0; /* no shim, or detached */
   memset(row, 0, sizeof *row);
