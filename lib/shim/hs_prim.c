@@ -11,6 +11,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -148,17 +149,9 @@ ssize_t hs__os_read_file(const char *path, char *buf, size_t len) {
   return (ssize_t)got;
 }
 
-/* A directory entry as getdents64 gives it (the C library's readdir
- * allocates, which a copy of the process must not). */
-struct hs__dirent {
-  uint64_t ino;
-  int64_t off;
-  unsigned short reclen;
-  unsigned char type;
-  char name[];
-};
-
-/* Without close_range (kernels before 5.9): each descriptor listed. */
+/* Without close_range (kernels before 5.9): each descriptor listed, by
+ * getdents64 (the C library's readdir allocates, which a copy of the
+ * process must not). */
 static void hs__close_listed(int keep) {
   const int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0)
@@ -167,11 +160,11 @@ static void hs__close_listed(int keep) {
   long got;
   while ((got = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0)
     for (long at = 0; at < got;) {
-      const struct hs__dirent *e = (const void *)(buf + at);
-      const int fd = atoi(e->name);
-      if (e->name[0] != '.' && fd != keep && fd != dir) /* not . or .. */
+      const struct dirent64 *e = (const void *)(buf + at);
+      const int fd = atoi(e->d_name);
+      if (e->d_name[0] != '.' && fd != keep && fd != dir) /* not . or .. */
         close(fd);
-      at += e->reclen;
+      at += e->d_reclen;
     }
   close(dir);
 }

@@ -507,18 +507,17 @@ uint32_t hs__stack_capture(void) {
   uint64_t f[HS_WALK_ROOM], g[HS_WALK_ROOM], h = 0;
   int first = 0;
   const int n = hs__walk(f, &first, &h);
+  const uint32_t id =
+      n >= 0 ? hs__stack_find(h, f + first, (uint32_t)(n - first), gen) : 0;
+  if (id)
+    return id;
   /* libunwind's check takes some 8 KiB of stack: a signal handler on an
    * 8 KiB alternate stack (the old SIGSTKSZ) that allocated crashed there.
    * With less room the fast walk is kept unchecked. */
-  const int checkable = hs__unwind_usable() && hs__stack_room() > HS_CHECK_ROOM;
-  if (n >= 0) {
-    const uint32_t depth = (uint32_t)(n - first);
-    const uint32_t id = hs__stack_find(h, f + first, depth, gen);
-    if (id || !checkable)
-      return id ? id : hs__stack_intern_hashed(h, f + first, depth, gen);
-  }
-  if (!checkable)
-    return 0; /* the fast walk gave up, and there is nothing else */
+  if (!hs__unwind_usable() || hs__stack_room() <= HS_CHECK_ROOM)
+    return n >= 0 ? hs__stack_intern_hashed(h, f + first, (uint32_t)(n - first),
+                                            gen)
+                  : 0; /* the fast walk gave up, and there is nothing else */
   const int m = hs__unwind_slow(g, (int)hs__cfg.depth + 8);
   return hs__stack_settle(f, n, first, h, g, m, gen);
 }
