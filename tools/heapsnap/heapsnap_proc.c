@@ -51,6 +51,19 @@ static int hs__proc_field(const char *status, const char *key, int nth,
   return 0;
 }
 
+int hs__proc_comm(int pid, int tid, char *out, size_t len) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/comm", pid, tid);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return 0;
+  const int got = fgets(out, (int)len, f) != NULL;
+  fclose(f);
+  if (got)
+    out[strcspn(out, "\n")] = '\0';
+  return got;
+}
+
 int hs__proc_get(int pid, hs__proc *p) {
   char buf[4096];
   long n = hs__proc_read(pid, "status", buf, sizeof buf);

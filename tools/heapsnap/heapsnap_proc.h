@@ -24,6 +24,10 @@ typedef struct hs__proc {
 /*! Reads /proc/PID/status and /proc/PID/stat into p. */
 int hs__proc_get(int pid, hs__proc *p);
 
+/*! Thread TID's name (/proc/PID/task/TID/comm, the newline cut; TID = PID:
+ * the process's) into out. @return : 1, or 0 when it cannot be read. */
+int hs__proc_comm(int pid, int tid, char *out, size_t len);
+
 /*! @return : HS__SHIM_PRELOADED when the process maps libheapsnap.so (or
  *           .so.N), HS__SHIM_ATTACHED when it maps libheapsnap-attach.so
  *           (`heapsnap attach`; detached when it has no status file), 0 if

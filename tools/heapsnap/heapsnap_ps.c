@@ -70,14 +70,9 @@ static int hs__ps_inherited(const hs__proc *p, hs_status *st) {
  * mode's helper): named after the shim's thread that made it
  * ("heapsnap:N"), not a process of the program. */
 static int hs__ps_copy(int pid) {
-  char path[64], comm[32] = "";
-  snprintf(path, sizeof path, "/proc/%d/comm", pid);
-  FILE *f = fopen(path, "re");
-  if (!f)
-    return 0;
-  const int got = fgets(comm, sizeof comm, f) != NULL;
-  fclose(f);
-  return got && strncmp(comm, "heapsnap:", 9) == 0;
+  char comm[32];
+  return hs__proc_comm(pid, pid, comm, sizeof comm) &&
+         strncmp(comm, "heapsnap:", 9) == 0;
 }
 
 /* @return : 1 with row filled for a process that runs the shim, else 0. */

@@ -164,17 +164,10 @@ static int hs__snap_no_status(const hs__snap_target *t, int err) {
 
 /* 1 when /proc/PID/task/TID/comm is "heapsnap:<signo>". */
 static int hs__snap_thread_named(const hs__snap_target *t) {
-  char path[64], comm[32], want[32];
-  snprintf(path, sizeof path, "/proc/%d/task/%d/comm", t->proc.pid,
-           (int)t->st.tid);
-  FILE *f = fopen(path, "re");
-  if (!f)
-    return 0;
-  const int got = fgets(comm, sizeof comm, f) != NULL;
-  fclose(f);
-  comm[strcspn(comm, "\n")] = '\0';
+  char comm[32], want[32];
   snprintf(want, sizeof want, "heapsnap:%d", (int)t->st.signo);
-  return got && strcmp(comm, want) == 0;
+  return hs__proc_comm(t->proc.pid, (int)t->st.tid, comm, sizeof comm) &&
+         strcmp(comm, want) == 0;
 }
 
 /* What the status says: a signal to send, and a thread that takes it
