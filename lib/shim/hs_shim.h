@@ -308,6 +308,11 @@ void hs__unwind_fork_child(void);
 int hs__unwind_usable(void);
 /*! Code may have been unmapped (dlclose): forget the cached rules. */
 void hs__unwind_flush(void);
+/*! The calling thread's function has ended: its rule cache goes back to
+ * the pool, and what it allocates from then on walks without one. */
+void hs__unwind_thread_end(void);
+/*! How many threads' rule caches the pool has out (for tests). */
+int hs__unwind_caches_used(void);
 /*! The rule the CFI gives for return address ra, uncached (for tests):
  * 1 a plain step (CFA = rbp or rsp + *cfa_off), 2 the outermost frame,
  * 3 a frame the fast walk leaves to libunwind. */

@@ -69,6 +69,7 @@ static _Atomic int32_t hs__dead_tid[HS_DEAD_MAX];
 static _Atomic uint32_t hs__dead_next;
 
 static void hs__thread_forget(void *slot) {
+  hs__unwind_thread_end();
   const int i = (int)(intptr_t)slot;
   if (i < 0)
     return;

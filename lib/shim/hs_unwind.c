@@ -569,7 +569,7 @@ static uint64_t hs__rule_learn(uint64_t pc, uint32_t gen) {
  * cache is dropped when the generation moves. An entry whose rule is the
  * frame-pointer one has HS_TC_FP set in its pc (a return address never
  * has bit 63), so the walk's common case is one load and one compare. */
-#ifndef HS_TCACHE_BITS /* the attach build's is smaller (CMakeLists.txt) */
+#ifndef HS_TCACHE_BITS
 #define HS_TCACHE_BITS 8
 #endif
 #define HS_TC_FP (1ull << 63)
@@ -593,9 +593,107 @@ typedef struct hs__tcache {
   /* each return address's id (hs__stack_pc_id), 0 for none */
   uint16_t id[1u << HS_TCACHE_BITS], id2[1u << HS_TCACHE_BITS];
 } hs__tcache;
-static __thread hs__tcache hs__tc __attribute__((tls_model("initial-exec")));
+/* The cache is not in static TLS: glibc carves static TLS out of each
+ * thread's stack, and 9 KiB of it left a thread created with a 16 KiB
+ * stack about 2 KiB. Each thread takes one from a pool of mappings at its
+ * first walk (hs__tc_renew) and gives it back when its function ends
+ * (hs__unwind_thread_end); the TLS holds a pointer, which costs the walk
+ * no more than the cache's own address did. */
+static __thread hs__tcache *hs__tcp __attribute__((tls_model("initial-exec")));
+/* The generation the cache was filled in; none at first, so that the
+ * first walk takes a cache. */
 static __thread uint32_t hs__tcache_gen
-    __attribute__((tls_model("initial-exec")));
+    __attribute__((tls_model("initial-exec"))) = UINT32_MAX;
+static __thread int hs__tc_taking __attribute__((tls_model("initial-exec")));
+/* The cache of a thread that has none (its function ended, or no memory
+ * for one): always empty, never written (hs__rule_slow, hs__tc_renew), so
+ * every frame takes its rule from the shared table. Slower, and right. */
+static const hs__tcache hs__tc_none;
+#define HS_TC_NONE ((hs__tcache *)&hs__tc_none)
+
+/* The pool: chunks of 64 caches, mapped as threads need them (a chunk is
+ * reserved address space: only the caches in use are ever touched), and a
+ * bit a cache for "in use". Taken and given back with atomics alone, so a
+ * child of fork finds it whole. */
+#define HS_TC_CHUNK 64
+#define HS_TC_CHUNKS 1024 /* 65,536 threads with a cache at once */
+static _Atomic(hs__tcache *) hs__tc_chunk[HS_TC_CHUNKS];
+static _Atomic uint64_t hs__tc_used[HS_TC_CHUNKS];
+
+static hs__tcache *hs__tc_take(void) {
+  for (int c = 0; c < HS_TC_CHUNKS; c++) {
+    hs__tcache *ch =
+        atomic_load_explicit(&hs__tc_chunk[c], memory_order_acquire);
+    if (!ch) {
+      hs__tcache *const fresh = hs__os_alloc(sizeof *ch * HS_TC_CHUNK);
+      if (!fresh)
+        return NULL;
+      if (atomic_compare_exchange_strong(&hs__tc_chunk[c], &ch, fresh))
+        ch = fresh;
+      else /* another thread mapped this chunk first: ch is its */
+        hs__os_free(fresh, sizeof *ch * HS_TC_CHUNK);
+    }
+    uint64_t used = atomic_load(&hs__tc_used[c]);
+    while (~used) {
+      const int b = __builtin_ctzll(~used);
+      if (atomic_compare_exchange_weak(&hs__tc_used[c], &used,
+                                       used | 1ull << b))
+        return &ch[b];
+    }
+  }
+  return NULL;
+}
+
+/* The chunk and bit of tc; -1 when it is not from the pool. */
+static int hs__tc_home(const hs__tcache *tc, int *bit) {
+  for (int c = 0; c < HS_TC_CHUNKS; c++) {
+    const hs__tcache *const ch =
+        atomic_load_explicit(&hs__tc_chunk[c], memory_order_acquire);
+    if (!ch)
+      break;
+    if (tc >= ch && tc < ch + HS_TC_CHUNK) {
+      *bit = (int)(tc - ch);
+      return c;
+    }
+  }
+  return -1;
+}
+
+/* This thread's cache, emptied for generation gen: taken from the pool at
+ * the thread's first walk. A signal handler that allocates while its
+ * thread is taking one walks with none. */
+static __attribute__((noinline, cold)) hs__tcache *hs__tc_renew(uint32_t gen) {
+  if (hs__tc_taking)
+    return HS_TC_NONE;
+  if (!hs__tcp) {
+    hs__tc_taking = 1;
+    hs__tcache *const tc = hs__tc_take();
+    hs__tcp = tc ? tc : HS_TC_NONE;
+    hs__tc_taking = 0;
+  }
+  if (hs__tcp != HS_TC_NONE)
+    memset(hs__tcp, 0, sizeof *hs__tcp);
+  hs__tcache_gen = gen;
+  return hs__tcp;
+}
+
+int hs__unwind_caches_used(void) {
+  int n = 0;
+  for (int c = 0; c < HS_TC_CHUNKS; c++)
+    n += __builtin_popcountll(atomic_load(&hs__tc_used[c]));
+  return n;
+}
+
+void hs__unwind_thread_end(void) {
+  hs__tcache *const tc = hs__tcp;
+  int bit = 0;
+  const int c = tc && tc != HS_TC_NONE ? hs__tc_home(tc, &bit) : -1;
+  /* what the thread allocates after this (its thread_local destructors,
+   * its keys') walks with no cache */
+  hs__tcp = HS_TC_NONE;
+  if (c >= 0)
+    atomic_fetch_and(&hs__tc_used[c], ~(1ull << bit));
+}
 
 #define HS_RULE_GEN_MASK (0xffffull << 4)
 
@@ -631,6 +729,8 @@ hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
   r &= ~HS_RULE_GEN_MASK;
   if (pc >> HS_PC_ID_SHIFT) /* not a user-space address: never cached, */
     return r;               /* so the walk's ids are the frames' own */
+  if (HS_UNLIKELY(tc == HS_TC_NONE))
+    return r;
   tc->pc2[i] = tc->pc[i];
   tc->rule2[i] = tc->rule[i];
   tc->id2[i] = tc->id[i];
@@ -652,7 +752,8 @@ static inline uint64_t hs__tc_id(const hs__tcache *tc, uint64_t pc) {
     return tc->id[i];
   if (hs__tc_pc(tc->pc2[i]) == pc)
     return tc->id2[i];
-  return 0;
+  /* with no cache, the id a cache would hold, so the stack is found */
+  return HS_UNLIKELY(tc == HS_TC_NONE) ? hs__stack_pc_id(pc) : 0;
 }
 
 /* A walk in progress: the frame of return address pc, its stack pointer
@@ -720,13 +821,11 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
               uint64_t *hash, int ids) {
   hs__walk w = {pc,      (uint64_t)(fp + 2),
                 fp[0],   (uint64_t)(fp + 2),
-                &hs__tc, atomic_load_explicit(&hs__gen, memory_order_relaxed)};
-  if (HS_UNLIKELY(hs__tcache_gen != w.gen)) {
-    memset(w.tc, 0, sizeof hs__tc);
-    hs__tcache_gen = w.gen;
-  }
-  /* Kept in a register: without this the compiler works the thread's
-   * address out again at every frame (two loads). */
+                hs__tcp, atomic_load_explicit(&hs__gen, memory_order_relaxed)};
+  if (HS_UNLIKELY(hs__tcache_gen != w.gen))
+    w.tc = hs__tc_renew(w.gen);
+  /* Kept in a register: without this the compiler loads the cache's
+   * address from the TLS again at every frame. */
   __asm__("" : "+r"(w.tc));
   int n = 0, more = 1;
   while (n < max && w.pc - skip_lo < skip_hi - skip_lo) {
@@ -832,6 +931,11 @@ void hs__unwind_fork_parent(void) {
   hs__gate_open(&hs__unw_gate);
 }
 void hs__unwind_fork_child(void) {
+  /* the parent's other threads, whose caches were in use, are not here */
+  int bit = 0;
+  const int own = hs__tcp ? hs__tc_home(hs__tcp, &bit) : -1;
+  for (int c = 0; c < HS_TC_CHUNKS; c++)
+    atomic_store(&hs__tc_used[c], c == own ? 1ull << bit : 0);
   if (hs__gate_reset(&hs__unw_gate, hs__unw_inside) && !hs__unw_off) {
     hs__unw_off = 1;
     hs__say("forked while another thread was inside libunwind: this "

@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #define UNW_LOCAL_ONLY
@@ -443,6 +445,92 @@ static void test_walk_from_a_frame(void **state) {
   }
 }
 
+/* A thread whose function has ended walks without a rule cache (its cache
+ * is back in the pool): the same frames, ids and hash as with one. */
+static void *walk_after_end(void *arg) {
+  uint64_t f[MAXF], g[2][MAXF], hs[2];
+  int nf, firsts[2], ns[2];
+  for (int k = 0; k < 2; k++) { /* 21 frames, from_caller's alone */
+    ns[k] = from_caller(20, f, &nf, g[k], &firsts[k], &hs[k], 21, 0);
+    if (k == 0)
+      hs__unwind_thread_end();
+  }
+  const int n = ns[0], n2 = ns[1], first = firsts[0], first2 = firsts[1];
+  const uint64_t h = hs[0], h2 = hs[1], *const g2 = g[1];
+  int *same = arg;
+  *same = n == 21 && n2 == n && first2 == first && h2 == h &&
+          !memcmp(g[0], g2, sizeof *g2 * (size_t)n);
+  for (int i = 0; i < n2; i++)
+    *same &= (g2[i] >> HS_PC_ID_SHIFT) != 0;
+  return NULL;
+}
+
+static pthread_barrier_t pool_all_in;
+
+static void *walk_and_wait(void *arg) {
+  uint64_t f[MAXF], g[MAXF], h;
+  int nf, first;
+  *(int *)arg = from_caller(3, f, &nf, g, &first, &h, 40, 0);
+  pthread_barrier_wait(&pool_all_in); /* every thread holds a cache */
+  pthread_barrier_wait(&pool_all_in); /* the count was read */
+  hs__unwind_thread_end();
+  return NULL;
+}
+
+/* Each thread takes a cache at its first walk and gives it back at its
+ * end: more threads at once than a chunk holds (64), then as many
+ * again, and the pool has out what it had before. */
+static void test_rule_cache_pool(void **state) {
+  pthread_t t[100];
+  int got[100], same = 0;
+  assert_int_equal(pthread_create(&t[0], NULL, walk_after_end, &same), 0);
+  assert_int_equal(pthread_join(t[0], NULL), 0);
+  assert_true(same);
+  const int before = hs__unwind_caches_used();
+  for (int round = 0; round < 2; round++) {
+    pthread_barrier_init(&pool_all_in, NULL, 101);
+    for (int i = 0; i < 100; i++)
+      assert_int_equal(pthread_create(&t[i], NULL, walk_and_wait, &got[i]), 0);
+    pthread_barrier_wait(&pool_all_in);
+    assert_int_equal(hs__unwind_caches_used(), before + 100);
+    pthread_barrier_wait(&pool_all_in);
+    for (int i = 0; i < 100; i++) {
+      assert_int_equal(pthread_join(t[i], NULL), 0);
+      assert_true(got[i] > 3);
+    }
+    pthread_barrier_destroy(&pool_all_in);
+    assert_int_equal(hs__unwind_caches_used(), before);
+  }
+}
+
+/* A child of fork has out only its own thread's cache: the parent's
+ * other threads are not in it. */
+static void test_rule_cache_pool_after_fork(void **state) {
+  uint64_t f[MAXF], g[MAXF], h;
+  int nf, first, got = 0;
+  from_caller(3, f, &nf, g, &first, &h, 40, 0); /* this thread has one */
+  pthread_t t;
+  pthread_barrier_init(&pool_all_in, NULL, 2);
+  assert_int_equal(pthread_create(&t, NULL, walk_and_wait, &got), 0);
+  pthread_barrier_wait(&pool_all_in);
+  assert_true(hs__unwind_caches_used() >= 2);
+  const pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    hs__unwind_fork_child();
+    const int n = hs__unwind_caches_used();
+    const int walked = from_caller(3, f, &nf, g, &first, &h, 40, 0);
+    _exit(n == 1 && walked > 3 ? 0 : 1);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  pthread_barrier_wait(&pool_all_in);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  pthread_barrier_destroy(&pool_all_in);
+}
+
 /* hs__stack_capture keeps exactly libunwind's frames. */
 static NOINLINE uint32_t capture_site(void) {
   const uint32_t id = hs__stack_capture();
@@ -515,6 +603,8 @@ int main(void) {
       cmocka_unit_test(test_through_strdup),
       cmocka_unit_test(test_hashed_walk_skips_cuts_and_hashes),
       cmocka_unit_test(test_walk_from_a_frame),
+      cmocka_unit_test(test_rule_cache_pool),
+      cmocka_unit_test(test_rule_cache_pool_after_fork),
       cmocka_unit_test(test_through_operator_new),
       cmocka_unit_test(test_through_qsort_callback),
       cmocka_unit_test(test_rbp_frame_among_rsp_frames),

@@ -16,10 +16,17 @@
  * usage: stress_stack altstack
  * A signal handler on an 8 KiB alternate stack (the old SIGSTKSZ) that
  * allocates from call sites met for the first time: under the shim it
- * crashed in libunwind's check of a new stack. (A thread of 16 KiB,
- * PTHREAD_STACK_MIN, still crashes under the shim: its 9 KiB of static
- * TLS come out of that stack; README, "Limits worth knowing".)
- * stdout: "alternate stack: ok". */
+ * crashed in libunwind's check of a new stack.
+ * stdout: "alternate stack: ok".
+ *
+ * usage: stress_stack smallstack
+ * Threads created with 16 KiB (PTHREAD_STACK_MIN) and 20 KiB stacks, one
+ * after another, that allocate from call sites met for the first time
+ * and print: under the shim they overflowed at their first lazily bound
+ * call while the shim's unwind cache was 9 KiB of static TLS, which glibc
+ * takes out of each thread's stack.
+ * stdout: "small stacks: ok". */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,8 +109,36 @@ static int altstack(void) {
   return 0;
 }
 
+static __attribute__((noinline)) void *on_small_stack(void *arg) {
+  char line[256];
+  allocate_new_sites();
+  void *p = realloc(malloc(200), 4000);
+  snprintf(line, sizeof line, "thread %d: %s", *(int *)arg, p ? "ok" : "-");
+  free(p);
+  return strlen(line) > 10 ? arg : NULL;
+}
+
+static int small_stacks(void) {
+  static const size_t sizes[] = {16384, 20480};
+  for (int i = 0; i < 8; i++) {
+    pthread_attr_t attr;
+    pthread_t t;
+    void *ret = NULL;
+    if (pthread_attr_init(&attr) ||
+        pthread_attr_setstacksize(&attr, sizes[i & 1]) ||
+        pthread_create(&t, &attr, on_small_stack, &i) ||
+        pthread_join(t, &ret) || ret != &i)
+      return 1;
+    pthread_attr_destroy(&attr);
+  }
+  puts("small stacks: ok");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "altstack"))
     return altstack();
+  if (argc == 2 && !strcmp(argv[1], "smallstack"))
+    return small_stacks();
   return sp_run(run) ? 1 : 0;
 }

@@ -8,7 +8,8 @@
 # libunwind's walk took 12 KiB more before its frame arrays were sized by
 # HEAPSNAP_DEPTH). Also: the same output lines, in the same order. Then a
 # signal handler on an 8 KiB alternate stack allocates under the shim as
-# it does bare (it crashed in libunwind's check of a new stack).
+# it does bare (it crashed in libunwind's check of a new stack), and
+# threads with the smallest stacks glibc allows run as they do bare.
 set -euo pipefail
 bin=$1 shim=$2 src=$3
 . "$src/../support/real_lib.sh"
@@ -43,6 +44,16 @@ for sample in 0 1; do # full mode, then sampling every allocation
     HEAPSNAP_DIR="$rl_dir" timeout 60 "$prog" altstack) ||
     fail "altstack, HEAPSNAP_SAMPLE_BYTES=$sample: exit $? under the shim (stdout: $out)"
   [ "$out" = "$want" ] || fail "altstack, HEAPSNAP_SAMPLE_BYTES=$sample: $out"
+done
+# threads of 16 KiB and 20 KiB stacks (they overflowed while the shim
+# kept 9 KiB of static TLS a thread)
+want="small stacks: ok"
+[ "$(timeout 60 "$prog" smallstack)" = "$want" ] || fail "smallstack: fails bare"
+for sample in 0 1; do
+  out=$(env HEAPSNAP_SAMPLE_BYTES=$sample LD_PRELOAD="$shim" \
+    HEAPSNAP_DIR="$rl_dir" timeout 60 "$prog" smallstack) ||
+    fail "smallstack, HEAPSNAP_SAMPLE_BYTES=$sample: exit $? under the shim (stdout: $out)"
+  [ "$out" = "$want" ] || fail "smallstack, HEAPSNAP_SAMPLE_BYTES=$sample: $out"
 done
 [ "$(wc -l <"$rl_dir/bare.out")" = 6 ] || fail "not 6 calls: $(cat "$rl_dir/bare.out")"
 echo "ok: every allocation takes at most $budget bytes more of its thread's stack under the shim"
