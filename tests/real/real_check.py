@@ -70,6 +70,14 @@ def python(doc, mode, n, size):
     check("top site stack runs through _PyEval_EvalFrameDefault",
           "_PyEval_EvalFrameDefault" in functions(top["stack"]),
           functions(top["stack"]))
+    # CPython's memory API (PyObject_Malloc, PyMem_RawMalloc ...) is the
+    # allocator's, like malloc: the site starts at its caller.
+    first = functions(top["stack"])[0]
+    check(f"top site starts past CPython's allocator ({first or '?'})",
+          not first.startswith(("PyMem_", "_PyMem_", "PyObject_Malloc",
+                                "_PyObject_Malloc", "PyObject_Realloc",
+                                "_PyObject_Realloc", "pymalloc_")),
+          functions(top["stack"])[:4])
     equal("top site unreachable bytes", top["unreachable_bytes"], 0)
     held = held_by(top)
     print("     held by root kind:", held)
