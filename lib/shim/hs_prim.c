@@ -31,6 +31,8 @@
 /* The thread's re-entry flag (hs_shim.h), here because the symbol look-up
  * sets it: what dlsym allocates is the C library's, never tracked. */
 __thread int hs__busy __attribute__((tls_model("initial-exec")));
+/* Set by hs_threads.c for a thread with a small stack; read here. */
+__thread uint64_t hs__stack_lo __attribute__((tls_model("initial-exec")));
 
 size_t hs__os_round(size_t size) {
   const size_t page = 4096;
@@ -185,7 +187,9 @@ uint64_t hs__stack_room(void) {
   if (sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK) &&
       sp >= (uint64_t)alt.ss_sp && sp < (uint64_t)alt.ss_sp + alt.ss_size)
     return sp - (uint64_t)alt.ss_sp;
-  return UINT64_MAX; /* a thread's own stack: not known here */
+  if (hs__stack_lo && sp > hs__stack_lo) /* a small stack (hs_threads.c) */
+    return sp - hs__stack_lo;
+  return UINT64_MAX; /* a large stack, or one the shim did not see start */
 }
 
 /* dlsym may allocate (its error string, the first look-up's tables): that

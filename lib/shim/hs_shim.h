@@ -449,8 +449,14 @@ typedef struct hs__thread {
 } hs__thread;
 size_t hs__threads_list(hs__thread *out, size_t max);
 /*! Bytes of stack left below the caller on the alternate signal stack it
- * runs on (a handler's), else UINT64_MAX (hs_prim.c). */
+ * runs on (a handler's), or on its thread's stack when that is small and
+ * the thread started through pthread_create (hs__stack_lo), else
+ * UINT64_MAX (hs_prim.c). */
 uint64_t hs__stack_room(void);
+/* The lowest address of this thread's stack when it is small (under 1 MiB,
+ * or the program's own), else 0 (hs_threads.c). */
+extern __thread uint64_t hs__stack_lo
+    __attribute__((tls_model("initial-exec")));
 /*! Threads that exited (the most recent): glibc keeps their stacks for
  * reuse and what those hold is dead, but for the descriptor at the top of
  * each, whose TLS vector glibc keeps allocated with the stack. */

@@ -512,8 +512,9 @@ uint32_t hs__stack_capture(void) {
   if (id)
     return id;
   /* libunwind's check takes some 8 KiB of stack: a signal handler on an
-   * 8 KiB alternate stack (the old SIGSTKSZ) that allocated crashed there.
-   * With less room the fast walk is kept unchecked. */
+   * 8 KiB alternate stack (the old SIGSTKSZ) that allocated crashed there,
+   * and so did a thread on a 16 KiB stack 4 KiB down. With less room the
+   * fast walk is kept unchecked. */
   if (!hs__unwind_usable() || hs__stack_room() <= HS_CHECK_ROOM)
     return n >= 0 ? hs__stack_intern_hashed(h, f + first, (uint32_t)(n - first),
                                             gen)

@@ -18,6 +18,7 @@
 typedef struct hs__start {
   void *(*fn)(void *);
   void *arg; /* a root of the scan until the thread has it (HS_ROOT_START) */
+  int small; /* its stack is smaller than HS_SMALL_STACK */
   uint64_t sig_view, sig_forced; /* the creator's (hs_signal.c) */
   int32_t creator;               /* its thread id */
   _Atomic int used;
@@ -103,6 +104,36 @@ size_t hs__threads_dead(hs__thread *out, size_t max) {
   return n;
 }
 
+/* A thread's stack smaller than this is worth watching: a new stack's
+ * capture takes up to 8 KiB more of it than bare glibc (libunwind's check),
+ * which a 16 KiB stack (PTHREAD_STACK_MIN) used 4 KiB deep did not have. */
+#define HS_SMALL_STACK (1u << 20)
+
+/* The lowest address of this thread's stack, from glibc's own record of
+ * it (pthread_getattr_np, which allocates: untracked); 0 if unknown. */
+static uint64_t hs__own_stack_lo(void) {
+  pthread_attr_t a;
+  void *lo = NULL;
+  size_t size = 0;
+  const int was_busy = hs__busy;
+  hs__busy = HS_BUSY;
+  if (pthread_getattr_np(pthread_self(), &a) == 0) {
+    if (pthread_attr_getstack(&a, &lo, &size))
+      lo = NULL;
+    pthread_attr_destroy(&a);
+  }
+  hs__busy = was_busy;
+  return (uint64_t)lo;
+}
+
+/* Whether a thread created with attr gets a small stack (the program's
+ * own included: its size is the attr's too). */
+static int hs__attr_small(const pthread_attr_t *attr) {
+  size_t size = 0;
+  return attr && pthread_attr_getstacksize(attr, &size) == 0 &&
+         size < HS_SMALL_STACK;
+}
+
 /* The argument is always where the scan looks: in the start slot (a root)
  * until this thread is registered (its stack a root) and holds it in this
  * frame, which lives as long as the thread's function runs; a register
@@ -111,6 +142,8 @@ static void *hs__thread_start(void *p) {
   hs__start *st = p;
   void *(*fn)(void *) = st->fn;
   void *volatile arg = st->arg;
+  if (st->small)
+    hs__stack_lo = hs__own_stack_lo();
   hs__signal_inherit(st->sig_view, st->sig_forced);
   const int slot = hs__thread_register();
   atomic_store(&st->used, 0);
@@ -144,6 +177,7 @@ HS_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
   hs__start *st = hs__busy ? NULL : hs__start_claim(fn, arg);
   if (!st) /* the shim's own thread, or too many starting at once */
     return hs__real_create(t, attr, fn, arg);
+  st->small = hs__attr_small(attr);
   const int rc = hs__real_create(t, attr, hs__thread_start, st);
   if (rc)
     atomic_store(&st->used, 0);

@@ -21,10 +21,11 @@
  *
  * usage: stress_stack smallstack
  * Threads created with 16 KiB (PTHREAD_STACK_MIN) and 20 KiB stacks, one
- * after another, that allocate from call sites met for the first time
- * and print: under the shim they overflowed at their first lazily bound
- * call while the shim's unwind cache was 9 KiB of static TLS, which glibc
- * takes out of each thread's stack.
+ * after another, that allocate from call sites met for the first time,
+ * also 6 KiB down their stack, and print: under the shim they overflowed
+ * at their first lazily bound call while the shim's unwind cache was 9 KiB
+ * of static TLS, which glibc takes out of each thread's stack, and in
+ * libunwind's check of a new stack 4 KiB down one of 16 KiB.
  * stdout: "small stacks: ok". */
 #include <pthread.h>
 #include <signal.h>
@@ -109,9 +110,19 @@ static int altstack(void) {
   return 0;
 }
 
+/* Allocates from new call sites with `used` bytes of the stack taken
+ * above them. */
+static __attribute__((noinline)) void allocate_below(size_t used) {
+  volatile char *const room = __builtin_alloca(used);
+  room[0] = room[used - 1] = 1;
+  allocate_new_sites();
+  __asm__ volatile("" ::: "memory"); /* no tail call: keep the room */
+}
+
 static __attribute__((noinline)) void *on_small_stack(void *arg) {
   char line[256];
   allocate_new_sites();
+  allocate_below(6144); /* with 4 KiB taken, 16 KiB crashed under the shim */
   void *p = realloc(malloc(200), 4000);
   snprintf(line, sizeof line, "thread %d: %s", *(int *)arg, p ? "ok" : "-");
   free(p);
