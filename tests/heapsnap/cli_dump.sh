@@ -76,7 +76,7 @@ usage_error "--debug-dir with ':'" "heapsnap dump: --debug-dir: expected a folde
   "$H" dump --debug-dir a:b demo.4242.3.snap
 usage_error "--sysroot empty" "heapsnap dump: --sysroot: expected a folder name" \
   "$H" dump --sysroot= demo.4242.3.snap
-usage_error "--sysroot a file" "heapsnap dump: --sysroot: expected a folder name, not empty and without ':', got 'demo.4242.3.snap'" \
+usage_error "--sysroot a file" "heapsnap dump: --sysroot: expected a folder, not a file, got 'demo.4242.3.snap'" \
   "$H" dump --sysroot demo.4242.3.snap demo.4242.3.snap
 usage_error "--raw --sysroot" "heapsnap dump: --raw looks up no symbols: --sysroot makes no sense with it" \
   "$H" dump --raw --sysroot empty demo.4242.3.snap

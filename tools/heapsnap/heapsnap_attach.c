@@ -68,6 +68,9 @@ const char hs__help_detach[] =
     "its status file goes. The library stays mapped; `heapsnap attach`\n"
     "works again later.\n"
     "\n"
+    "options:\n"
+    "  -h, --help      this help\n"
+    "\n"
     "exit status: 0 detached; 1 the process exited, or did not answer;\n"
     "2 usage error, no such process, no ptrace permission, or not\n"
     "attached.\n";

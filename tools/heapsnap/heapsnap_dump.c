@@ -405,7 +405,9 @@ static int hs__dump_stacks(const hs__dump *d, uint64_t top) {
  * @return : 0, or HS_EINVAL after one line. */
 static int hs__dump_dir(const char *opt, const char *v) {
   struct stat st; /* a file (`--sysroot A.snap B.snap`) is refused */
-  if (*v && !strchr(v, ':') && (stat(v, &st) || S_ISDIR(st.st_mode)))
+  if (*v && stat(v, &st) == 0 && !S_ISDIR(st.st_mode))
+    return hs__tool_bad_value("dump", opt, "a folder, not a file", v);
+  if (*v && !strchr(v, ':'))
     return 0;
   return hs__tool_bad_value("dump", opt,
                             "a folder name, not empty and without ':'", v);
