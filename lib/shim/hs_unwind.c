@@ -92,10 +92,20 @@ static void hs__unwind_warm(void) {
   (void)hs__unwind_slow(f, 4);
 }
 
+/* The rule caches' key (below): its value in a thread is the thread's
+ * cache, and its destructor gives the cache back. Without a key (the
+ * program took all 1024 first), a thread the wrapper did not start keeps
+ * its cache. */
+static pthread_key_t hs__tc_key;
+static int hs__tc_keyed;
+static void hs__tc_key_end(void *value);
+
 int hs__unwind_init(void) {
   if (!hs__rules) {
     hs__rules = hs__os_alloc(sizeof(hs__rule_slot) << HS_RULES_BITS);
     hs__unwind_warm();
+    /* made at start too, before the program can take every key */
+    hs__tc_keyed = pthread_key_create(&hs__tc_key, hs__tc_key_end) == 0;
   }
   return hs__rules ? 0 : HS_ENOMEM;
 }
@@ -597,8 +607,11 @@ typedef struct hs__tcache {
  * thread's stack, and 9 KiB of it left a thread created with a 16 KiB
  * stack about 2 KiB. Each thread takes one from a pool of mappings at its
  * first walk (hs__tc_renew) and gives it back when its function ends
- * (hs__unwind_thread_end); the TLS holds a pointer, which costs the walk
- * no more than the cache's own address did. */
+ * (hs__unwind_thread_end, from the pthread_create wrapper) or, for a
+ * thread the wrapper did not start (an attached process's, one started
+ * while the wrapper's slots were taken), when glibc runs its thread-
+ * specific destructors (hs__tc_key). The TLS holds a pointer, which costs
+ * the walk no more than the cache's own address did. */
 static __thread hs__tcache *hs__tcp __attribute__((tls_model("initial-exec")));
 /* The generation the cache was filled in; none at first, so that the
  * first walk takes a cache. */
@@ -669,6 +682,12 @@ static __attribute__((noinline, cold)) hs__tcache *hs__tc_renew(uint32_t gen) {
     hs__tc_taking = 1;
     hs__tcache *const tc = hs__tc_take();
     hs__tcp = tc ? tc : HS_TC_NONE;
+    if (tc && hs__tc_keyed) { /* glibc may allocate its key's second level */
+      const int was_busy = hs__busy;
+      hs__busy = HS_BUSY;
+      (void)pthread_setspecific(hs__tc_key, tc);
+      hs__busy = was_busy;
+    }
     hs__tc_taking = 0;
   }
   if (hs__tcp != HS_TC_NONE)
@@ -693,6 +712,13 @@ void hs__unwind_thread_end(void) {
   hs__tcp = HS_TC_NONE;
   if (c >= 0)
     atomic_fetch_and(&hs__tc_used[c], ~(1ull << bit));
+}
+
+/* glibc calls it in an ending thread whose key value is set: the thread
+ * is the cache's own, so hs__tcp is the value (or already given back). */
+static void hs__tc_key_end(void *value) {
+  (void)value;
+  hs__unwind_thread_end();
 }
 
 #define HS_RULE_GEN_MASK (0xffffull << 4)
