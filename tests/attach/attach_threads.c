@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static __attribute__((noinline)) void *site_a(size_t n) { return malloc(n); }
+static __attribute__((noinline)) void *site_a(size_t n) {
+  return malloc(n);
+}
 static __attribute__((noinline)) void *site_b(size_t n) {
   return calloc(1, n);
 }
