@@ -36,6 +36,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "hs_parse.h"
@@ -176,13 +177,41 @@ void hs__signal_inherit(uint64_t view, uint64_t forced) {
   hs__signal_fix();
 }
 
+/* The shim's own mask changes (libunwind's lock: every signal blocked,
+ * then the old mask back) go to the kernel as asked, but for the two
+ * signals glibc keeps for itself (SIGCANCEL and SIGSETXID, 32 and 33),
+ * which stay as they are. Through glibc, which takes those two out of any
+ * mask it is given, the restore unblocked 32 in a thread that had it
+ * blocked: glibc's SIGEV_THREAD timer thread, which waits for it with
+ * sigwaitinfo, and then died of the timer's next expiry. */
+static int hs__mask_own(int (*real)(int, const sigset_t *, sigset_t *), int how,
+                        const sigset_t *set, sigset_t *old) {
+  const uint64_t glibc = 3ull << (32 - 1); /* bits of signals 32 and 33 */
+  uint64_t want = 0, cur = 0, was = 0;
+  if (set) {
+    memcpy(&want, set, sizeof want);
+    if (how == SIG_SETMASK &&
+        syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &cur, sizeof cur))
+      return real(how, set, old);
+    want = (want & ~glibc) | (how == SIG_SETMASK ? cur & glibc : 0);
+  }
+  if (syscall(SYS_rt_sigprocmask, how, set ? &want : NULL, old ? &was : NULL,
+              sizeof want))
+    return real(how, set, old); /* a bad how or address: its error */
+  if (old) {
+    sigemptyset(old);
+    memcpy(old, &was, sizeof was);
+  }
+  return 0;
+}
+
 /* pthread_sigmask and sigprocmask: the program's request applied to its
  * view, the shim's signal kept blocked, the view reported in old. The
- * shim's own calls (libunwind's, which nest) are the real ones. */
+ * shim's own calls (libunwind's, which nest) are hs__mask_own's. */
 static int hs__mask(int (*real)(int, const sigset_t *, sigset_t *), int how,
                     const sigset_t *set, sigset_t *old) {
   if (hs__busy)
-    return real(how, set, old);
+    return hs__mask_own(real, how, set, old);
   hs__signal_fix();
   const int cur = atomic_load(&hs__sig_cur);
   if (!cur)
