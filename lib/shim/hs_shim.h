@@ -194,6 +194,9 @@ typedef struct hs__entry {
 } hs__entry;
 int hs__table_init(void);
 void hs__table_insert(uint64_t addr, uint64_t size, uint32_t stack);
+/* How many times a thread waiting for a shard's lock went to sleep (for
+ * tests). */
+uint64_t hs__table_lock_sleeps(void);
 void hs__table_restore(const hs__entry *e); /* put back a removed entry */
 int hs__table_remove(uint64_t addr, hs__entry *out); /* 1 if it was there */
 void hs__table_resize(uint64_t addr, uint64_t size);

@@ -80,9 +80,19 @@ static inline int hs__lock_try(hs__lock *l) {
   return !atomic_exchange_explicit(&l->held, 1, memory_order_acquire);
 }
 
+/* How many threads hold or are taking every shard's lock
+ * (hs__table_lock_all: a snapshot's copy, fork), which lasts milliseconds.
+ * A waiter then sleeps on this word, woken when the locks are given back:
+ * waking every 1 ms to try again, 2,000 waiting threads on two cores
+ * starved the holder and the threads it waited for (fork took 10-50 times
+ * as long). That wait cannot miss its wake-up: the waker changes the word,
+ * then always calls the kernel; the bound is for safety alone. */
+static _Atomic uint32_t hs__all_held;
+static _Atomic uint64_t hs__lock_sleeps; /* for tests */
+
 /* Held by another thread: spin a little (a shard is held for tens of
  * nanoseconds), then sleep on the word until an unlock wakes us or 1 ms
- * passed. */
+ * passed, or, while every lock is held, until they are given back. */
 static __attribute__((noinline)) void hs__lock_wait(hs__lock *l) {
   for (int i = 0; i < HS_LOCK_SPINS; i++) {
     hs__cpu_relax();
@@ -92,6 +102,15 @@ static __attribute__((noinline)) void hs__lock_wait(hs__lock *l) {
   }
   atomic_fetch_add_explicit(&l->waiters, 1, memory_order_seq_cst);
   while (!hs__lock_try(l)) {
+    atomic_fetch_add_explicit(&hs__lock_sleeps, 1, memory_order_relaxed);
+    const uint32_t all =
+        atomic_load_explicit(&hs__all_held, memory_order_acquire);
+    if (all) {
+      const struct timespec bound = {0, 100000000};
+      syscall(SYS_futex, &hs__all_held, FUTEX_WAIT_PRIVATE, all, &bound, NULL,
+              0);
+      continue;
+    }
     const struct timespec ms = {0, 1000000};
     syscall(SYS_futex, &l->held, FUTEX_WAIT_PRIVATE, 1, &ms, NULL, 0);
   }
@@ -387,7 +406,12 @@ void hs__table_resize(uint64_t addr, uint64_t size) {
   hs__lock_give(&s->lock);
 }
 
+uint64_t hs__table_lock_sleeps(void) {
+  return atomic_load(&hs__lock_sleeps);
+}
+
 void hs__table_lock_all(void) {
+  atomic_fetch_add(&hs__all_held, 1);
   for (unsigned i = 0; i < HS_SHARDS; i++)
     hs__lock_take(&hs__shards[i].lock);
 }
@@ -395,12 +419,16 @@ void hs__table_lock_all(void) {
 void hs__table_unlock_all(void) {
   for (unsigned i = 0; i < HS_SHARDS; i++)
     hs__lock_give(&hs__shards[i].lock);
+  atomic_fetch_sub(&hs__all_held, 1);
+  syscall(SYS_futex, &hs__all_held, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL,
+          0);
 }
 
 /* In a child of fork, which has one thread: the parent's waiters are not
  * there to wake, and a count left over would make every unlock a system
  * call. */
 void hs__table_fork_child(void) {
+  atomic_store_explicit(&hs__all_held, 0, memory_order_relaxed);
   for (unsigned i = 0; i < HS_SHARDS; i++) {
     atomic_store_explicit(&hs__shards[i].lock.waiters, 0, memory_order_relaxed);
     atomic_store_explicit(&hs__shards[i].lock.held, 0, memory_order_relaxed);
