@@ -331,10 +331,25 @@ int hs__ptrace_refused(const char *cmd, int pid, const char *what, int err) {
   return -EPERM;
 }
 
+/* 1 when thread tid is gone or ending (its state Z or X): the kernel
+ * refuses to trace such a thread with EPERM too, which must not read as
+ * "not permitted" in a process whose threads come and go. */
+static int hs__task_ending(int pid, int tid) {
+  char buf[512];
+  if (hs__task_file(pid, tid, "stat", buf, sizeof buf) <= 0)
+    return 1;
+  const char *const r = strrchr(buf, ')');
+  return !r || r[1] != ' ' || r[2] == 'Z' || r[2] == 'X';
+}
+
+/* @return : 0, -ESRCH for a thread gone or ending, -EPERM after one line,
+ *           or another code. */
 static int hs__seize(hs__inject *ij, int tid) {
   if (ptrace(PTRACE_SEIZE, tid, 0, 0) == 0)
     return 0;
   const int err = errno;
+  if ((err == EPERM || err == EACCES) && hs__task_ending(ij->pid, tid))
+    return -ESRCH;
   if (err == EPERM || err == EACCES)
     return hs__ptrace_refused(ij->cmd, ij->pid, "PTRACE_SEIZE", err);
   return -err;
@@ -348,6 +363,8 @@ static int hs__take_waiting(hs__inject *ij, const hs__mapping *ld) {
     if (!hs__task_waits(ij->pid, tids[i], ld))
       continue;
     int rc = hs__seize(ij, tids[i]), status;
+    if (rc == -ESRCH) /* it ended meanwhile */
+      continue;
     if (rc)
       return rc;
     const uint64_t t0 = hs__mono_ns();
