@@ -747,8 +747,16 @@ static inline uint64_t hs__tc_pc(uint64_t word) {
 static __attribute__((noinline)) uint64_t
 hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
   const uint32_t i = hs__tc_slot(pc);
-  if (hs__tc_pc(tc->pc2[i]) == pc) /* pc is never 0 */
-    return tc->rule2[i];
+  if (hs__tc_pc(tc->pc2[i]) == pc) { /* pc is never 0 (nor none's pc2) */
+    /* The way met last goes first: one used once (the shim's own frames,
+     * walked at a new stack's capture) took the first way for good from a
+     * return address every walk then found here, a call a walk. */
+    const uint64_t w = tc->pc2[i], r = tc->rule2[i];
+    const uint16_t id = tc->id2[i];
+    tc->pc2[i] = tc->pc[i], tc->rule2[i] = tc->rule[i], tc->id2[i] = tc->id[i];
+    tc->pc[i] = w, tc->rule[i] = r, tc->id[i] = id;
+    return r;
+  }
   uint64_t r = hs__rule_get_shared(pc, gen);
   if (!r)
     r = hs__rule_learn(pc, gen);
