@@ -80,7 +80,7 @@ static inline int hs__lock_try(hs__lock *l) {
   return !atomic_exchange_explicit(&l->held, 1, memory_order_acquire);
 }
 
-/* How many threads hold or are taking every shard's lock
+/* How many threads hold every shard's lock
  * (hs__table_lock_all: a snapshot's copy, fork), which lasts milliseconds.
  * A waiter then sleeps on this word, woken when the locks are given back:
  * waking every 1 ms to try again, 2,000 waiting threads on two cores
@@ -410,10 +410,12 @@ uint64_t hs__table_lock_sleeps(void) {
   return atomic_load(&hs__lock_sleeps);
 }
 
+/* Counted once every lock is held: counted before, its own wait for a
+ * shard another thread held slept on the count, for 100 ms. */
 void hs__table_lock_all(void) {
-  atomic_fetch_add(&hs__all_held, 1);
   for (unsigned i = 0; i < HS_SHARDS; i++)
     hs__lock_take(&hs__shards[i].lock);
+  atomic_fetch_add(&hs__all_held, 1);
 }
 
 void hs__table_unlock_all(void) {

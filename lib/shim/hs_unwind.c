@@ -98,6 +98,7 @@ static void hs__unwind_warm(void) {
  * its cache. */
 static pthread_key_t hs__tc_key;
 static int hs__tc_keyed;
+
 static void hs__tc_key_end(void *value);
 
 int hs__unwind_init(void) {
@@ -682,9 +683,12 @@ static __attribute__((noinline, cold)) hs__tcache *hs__tc_renew(uint32_t gen) {
     hs__tc_taking = 1;
     hs__tcache *const tc = hs__tc_take();
     hs__tcp = tc ? tc : HS_TC_NONE;
-    if (tc && hs__tc_keyed) { /* glibc may allocate its key's second level */
+    if (tc && hs__tc_keyed) {
+      /* glibc may allocate the thread's array of keys 32-63 here: the
+       * program's, which must be tracked (its values are roots), as
+       * libunwind's are (HS_BUSY_WALK); a nested walk gets no cache */
       const int was_busy = hs__busy;
-      hs__busy = HS_BUSY;
+      hs__busy = was_busy ? was_busy : HS_BUSY_WALK;
       (void)pthread_setspecific(hs__tc_key, tc);
       hs__busy = was_busy;
     }
@@ -745,18 +749,10 @@ static inline uint64_t hs__tc_pc(uint64_t word) {
 /* The rule of pc, generation bits cleared, from the shared table or
  * worked out, and put in this thread's cache. */
 static __attribute__((noinline)) uint64_t
-hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
+hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen, int cold) {
   const uint32_t i = hs__tc_slot(pc);
-  if (hs__tc_pc(tc->pc2[i]) == pc) { /* pc is never 0 (nor none's pc2) */
-    /* The way met last goes first: one used once (the shim's own frames,
-     * walked at a new stack's capture) took the first way for good from a
-     * return address every walk then found here, a call a walk. */
-    const uint64_t w = tc->pc2[i], r = tc->rule2[i];
-    const uint16_t id = tc->id2[i];
-    tc->pc2[i] = tc->pc[i], tc->rule2[i] = tc->rule[i], tc->id2[i] = tc->id[i];
-    tc->pc[i] = w, tc->rule[i] = r, tc->id[i] = id;
-    return r;
-  }
+  if (hs__tc_pc(tc->pc2[i]) == pc) /* pc is never 0 */
+    return tc->rule2[i];
   uint64_t r = hs__rule_get_shared(pc, gen);
   if (!r)
     r = hs__rule_learn(pc, gen);
@@ -765,6 +761,16 @@ hs__rule_slow(hs__tcache *tc, uint64_t pc, uint32_t gen) {
     return r;               /* so the walk's ids are the frames' own */
   if (HS_UNLIKELY(tc == HS_TC_NONE))
     return r;
+  if (cold) {
+    /* The shim's own frames below a capture (walked only when a new stack
+     * is captured) go to the second way: in the first they took the slot
+     * for good from a return address every walk then found out of line
+     * (start_thread's, behind hs__record's: a call a walk). */
+    tc->pc2[i] = pc;
+    tc->rule2[i] = r;
+    tc->id2[i] = (uint16_t)hs__stack_pc_id(pc);
+    return r;
+  }
   tc->pc2[i] = tc->pc[i];
   tc->rule2[i] = tc->rule[i];
   tc->id2[i] = tc->id[i];
@@ -820,14 +826,15 @@ hs__step_cfa(hs__walk *w, uint64_t r, int64_t ra) {
  *
  * A frame whose rule is the frame-pointer one steps through rbp: the next
  * loads depend on rbp alone, so they run ahead while the rule is checked. */
-static inline __attribute__((always_inline)) int hs__step(hs__walk *w) {
+static inline __attribute__((always_inline)) int hs__step(hs__walk *w,
+                                                          int cold) {
   const uint64_t pc = w->pc;
   const uint32_t i = hs__tc_slot(pc);
   const uint64_t at = w->tc->pc[i];
   const uint64_t r = HS_LIKELY(at == (pc | HS_TC_FP)) ? HS_RULE_FP
                      : (at & ~HS_TC_RA8) == pc
                          ? w->tc->rule[i]
-                         : hs__rule_slow(w->tc, pc, w->gen);
+                         : hs__rule_slow(w->tc, pc, w->gen, cold);
   if (HS_LIKELY(r == HS_RULE_FP)) {
     /* rbp lies in the frame, at or above its stack pointer */
     if (HS_UNLIKELY(w->bp - w->sp >= (1ull << 30)))
@@ -864,7 +871,7 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
   int n = 0, more = 1;
   while (n < max && w.pc - skip_lo < skip_hi - skip_lo) {
     out[n++] = w.pc;
-    more = hs__step(&w);
+    more = hs__step(&w, 1); /* the shim's own frames */
     if (more <= 0)
       break;
   }
@@ -908,7 +915,7 @@ hs__walk_from(const uint64_t *fp, uint64_t pc, uint64_t *out, int max,
     }
     break; /* the depth limit */
   other:
-    more = hs__step(&w);
+    more = hs__step(&w, 0);
     if (ids)
       o[-1] = (o[-1] & HS_PC_MASK) | hs__tc_id(w.tc, o[-1] & HS_PC_MASK)
                                          << HS_PC_ID_SHIFT;
@@ -1001,8 +1008,17 @@ __attribute__((noinline)) int hs__unwind_slow(uint64_t *out, int max) {
 
 /* A new generation, so that no thread's cache keeps the old rule; the
  * others are worked out again as they are met. */
+/* A new generation; never UINT32_MAX, the one a new thread's cache has
+ * (hs__tcache_gen), so that its first walk always takes a cache. */
+static uint32_t hs__gen_next(void) {
+  uint32_t gen = atomic_fetch_add(&hs__gen, 1) + 1;
+  if (gen == UINT32_MAX)
+    gen = atomic_fetch_add(&hs__gen, 1) + 1;
+  return gen;
+}
+
 void hs__unwind_distrust(uint64_t pc) {
-  const uint32_t gen = atomic_fetch_add(&hs__gen, 1) + 1;
+  const uint32_t gen = hs__gen_next();
   const hs__rule bad = {HS_RULE_UNUSABLE, 0, 0, 0, 0, 0};
   hs__rule_put(pc, hs__rule_pack(&bad, gen));
   atomic_fetch_add(&hs__mismatches, 1);
@@ -1013,7 +1029,7 @@ uint64_t hs__unwind_mismatches(void) {
 }
 
 void hs__unwind_flush(void) {
-  atomic_fetch_add(&hs__gen, 1);
+  (void)hs__gen_next();
 }
 
 int hs__unwind_rule(uint64_t ra, int64_t *cfa_off, int *cfa_rbp) {

@@ -248,7 +248,9 @@ static void test_waiter_wakes(void **state) {
   hs__table_lock_all();
   pthread_t t;
   pthread_create(&t, NULL, thread_insert_one, NULL);
-  const struct timespec wait = {0, 50 * 1000 * 1000};
+  const struct timespec ms = {0, 1000 * 1000}, wait = {0, 50 * 1000 * 1000};
+  for (int i = 0; i < 10000 && hs__table_lock_sleeps() == sleeps; i++)
+    nanosleep(&ms, NULL); /* until it sleeps (a loaded machine is slow) */
   nanosleep(&wait, NULL);
   const int early = atomic_load(&inserted);
   hs__table_unlock_all();
