@@ -78,6 +78,10 @@ static hs__hook hs__hooks[] = {
     {"dallocx", (void *)dallocx, NULL, NULL},
     {"sdallocx", (void *)sdallocx, NULL, NULL},
     {"nallocx", (void *)nallocx, NULL, NULL},
+    /* libunwind's lock restores the mask through these: the C library's
+     * would unblock signal 32 in glibc's SIGEV_THREAD timer thread */
+    {"sigprocmask", (void *)hs__attach_sigprocmask, NULL, NULL},
+    {"pthread_sigmask", (void *)hs__attach_pthread_sigmask, NULL, NULL},
     /* the calls that start a program (hs_exec.c): it must not inherit the
      * shim's signal ignored where the program left it default */
     {"execve", (void *)execve, NULL, NULL},

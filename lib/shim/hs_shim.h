@@ -585,6 +585,9 @@ void hs__trigger_start_pending(void);
 void hs__trigger_end(void); /* detach: the shim's thread ends */
 /*! Detach: the program's disposition of the shim's signal put back. */
 void hs__signal_release(void (*ours)(int));
+/* The GOT hooks of sigprocmask and pthread_sigmask (hs_signal.c). */
+int hs__attach_sigprocmask(int how, const sigset_t *set, sigset_t *old);
+int hs__attach_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 /*! hs_attach.c: the GOT slots of modules loaded since the last pass
  * pointed at the hooks (a snapshot, dlopen, dlclose). */
 void hs__attach_refresh(void);

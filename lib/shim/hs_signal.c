@@ -677,6 +677,21 @@ int hs__signal_spawn_default(void) {
 }
 
 #ifdef HS_ATTACH
+/* Attached, the program's mask calls stay the C library's, but the
+ * shim's own (libunwind's lock, whose calls go through its GOT, patched
+ * to these) keep signals 32 and 33 as they are: hs__mask_own. */
+int hs__attach_sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+  hs__signal_resolve();
+  return hs__busy ? hs__mask_own(hs__rs.sigprocmask, how, set, old)
+                  : hs__rs.sigprocmask(how, set, old);
+}
+
+int hs__attach_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  hs__signal_resolve();
+  return hs__busy ? hs__mask_own(hs__rs.pthread_sigmask, how, set, old)
+                  : hs__rs.pthread_sigmask(how, set, old);
+}
+
 /* Detach: the program's disposition of the shim's signal, back in place
  * of the shim's handler (left alone when something replaced that; the
  * handler of an exec in progress is the shim's too). */

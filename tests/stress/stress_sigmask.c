@@ -14,7 +14,10 @@
  * A SIGEV_THREAD timer every millisecond, whose callbacks allocate. glibc's
  * timer thread keeps 32 blocked and waits for it with sigwaitinfo; its
  * first allocation starts the first callback's thread. Under the shim it
- * died of signal 32 at the second expiry. stdout: "timer: 100 ticks". */
+ * died of signal 32 at the second expiry. stdout: "timer: 100 ticks".
+ *
+ * usage: stress_sigmask mask|timer wait
+ * The same after a line on stdin (tests/attach: attached meanwhile). */
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -82,10 +85,13 @@ static int timer(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 2 && !strcmp(argv[1], "mask"))
+  char line[16];
+  if (argc == 3 && !strcmp(argv[2], "wait") && !fgets(line, sizeof line, stdin))
+    return 2;
+  if (argc >= 2 && !strcmp(argv[1], "mask"))
     return mask();
-  if (argc == 2 && !strcmp(argv[1], "timer"))
+  if (argc >= 2 && !strcmp(argv[1], "timer"))
     return timer();
-  fprintf(stderr, "usage: stress_sigmask mask|timer\n");
+  fprintf(stderr, "usage: stress_sigmask mask|timer [wait]\n");
   return 2;
 }
