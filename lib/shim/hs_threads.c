@@ -127,11 +127,19 @@ static uint64_t hs__own_stack_lo(void) {
 }
 
 /* Whether a thread created with attr gets a small stack (the program's
- * own included: its size is the attr's too). */
+ * own included: its size is the attr's too); without one, the default's
+ * (pthread_setattr_default_np, or RLIMIT_STACK at start). */
 static int hs__attr_small(const pthread_attr_t *attr) {
   size_t size = 0;
-  return attr && pthread_attr_getstacksize(attr, &size) == 0 &&
-         size < HS_SMALL_STACK;
+  if (attr)
+    return pthread_attr_getstacksize(attr, &size) == 0 && size < HS_SMALL_STACK;
+  pthread_attr_t d;
+  if (pthread_getattr_default_np(&d))
+    return 0;
+  const int small =
+      pthread_attr_getstacksize(&d, &size) == 0 && size < HS_SMALL_STACK;
+  pthread_attr_destroy(&d);
+  return small;
 }
 
 /* The argument is always where the scan looks: in the start slot (a root)

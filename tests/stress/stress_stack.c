@@ -22,7 +22,9 @@
  * usage: stress_stack smallstack
  * Threads created with 16 KiB (PTHREAD_STACK_MIN) and 20 KiB stacks, one
  * after another, that allocate from call sites met for the first time,
- * also 6 KiB down their stack, and print: under the shim they overflowed
+ * also 6 KiB down their stack, then one created without an attr after
+ * the smallest was made the default (pthread_setattr_default_np), and
+ * print: under the shim they overflowed
  * at their first lazily bound call while the shim's unwind cache was 9 KiB
  * of static TLS, which glibc takes out of each thread's stack, and in
  * libunwind's check of a new stack 4 KiB down one of 16 KiB.
@@ -32,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "stack_paint.h"
 
@@ -129,8 +132,17 @@ static __attribute__((noinline)) void *on_small_stack(void *arg) {
   return strlen(line) > 10 ? arg : NULL;
 }
 
+/* The same from another function: stacks the shim has not met. */
+static __attribute__((noinline)) void *on_default_stack(void *arg) {
+  allocate_below(6144);
+  __asm__ volatile("" ::: "memory");
+  return arg;
+}
+
 static int small_stacks(void) {
-  static const size_t sizes[] = {16384, 20480};
+  const long min = sysconf(_SC_THREAD_STACK_MIN); /* 16 KiB on x86-64 */
+  const size_t sizes[] = {min > 16384 ? (size_t)min : 16384,
+                          (min > 16384 ? (size_t)min : 16384) + 4096};
   for (int i = 0; i < 8; i++) {
     pthread_attr_t attr;
     pthread_t t;
@@ -142,6 +154,17 @@ static int small_stacks(void) {
       return 1;
     pthread_attr_destroy(&attr);
   }
+  /* the smallest made the default: a thread created without an attr */
+  pthread_attr_t def;
+  pthread_t t;
+  int k = 8;
+  void *ret = NULL;
+  if (pthread_attr_init(&def) || pthread_attr_setstacksize(&def, sizes[0]) ||
+      pthread_setattr_default_np(&def) ||
+      pthread_create(&t, NULL, on_default_stack, &k) || pthread_join(t, &ret) ||
+      ret != &k)
+    return 1;
+  pthread_attr_destroy(&def);
   puts("small stacks: ok");
   return 0;
 }
