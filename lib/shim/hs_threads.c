@@ -130,15 +130,14 @@ static uint64_t hs__own_stack_lo(void) {
  * own included: its size is the attr's too); without one, the default's
  * (pthread_setattr_default_np, or RLIMIT_STACK at start). */
 static int hs__attr_small(const pthread_attr_t *attr) {
-  size_t size = 0;
-  if (attr)
-    return pthread_attr_getstacksize(attr, &size) == 0 && size < HS_SMALL_STACK;
   pthread_attr_t d;
-  if (pthread_getattr_default_np(&d))
+  if (!attr && pthread_getattr_default_np(&d))
     return 0;
-  const int small =
-      pthread_attr_getstacksize(&d, &size) == 0 && size < HS_SMALL_STACK;
-  pthread_attr_destroy(&d);
+  size_t size = 0;
+  const int small = pthread_attr_getstacksize(attr ? attr : &d, &size) == 0 &&
+                    size < HS_SMALL_STACK;
+  if (!attr)
+    pthread_attr_destroy(&d);
   return small;
 }
 

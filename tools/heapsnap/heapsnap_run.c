@@ -162,9 +162,6 @@ static int hs__run_check(int id, const char *v) {
   }
 }
 
-/* Resolves --dir to an absolute path in `out` (PATH_MAX bytes) and checks
- * that the shim will be able to create files there.
- * @return : 0 or -errno after one line. */
 /* A file made and removed in dir: root passes access(2) anywhere, also
  * where no file can be made (sysfs, a read-only mount). 0, or -1 with
  * errno set. */
@@ -181,6 +178,9 @@ static int hs__run_dir_probe(const char *dir) {
   return 0;
 }
 
+/* Resolves --dir to an absolute path in `out` (PATH_MAX bytes) and checks
+ * that the shim will be able to create files there.
+ * @return : 0 or -errno after one line. */
 static int hs__run_dir(const char *dir, char *out) {
   struct stat st;
   if (!realpath(dir, out) || stat(out, &st) != 0) {
