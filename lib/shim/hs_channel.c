@@ -10,10 +10,14 @@
  * updates go to a private page, and nothing else changes. The file is
  * removed at exit, _exit and exec; a child of fork makes its own at its
  * first allocation (hs__trigger_start_pending). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,10 +31,11 @@
 
 static struct {
   pthread_mutex_t lock;
-  hs_status *st;  /* the mapped file, or &local */
-  int pid;        /* the process the file belongs to; 0: no file */
-  int child;      /* this process is a child of fork */
-  uint64_t pidns; /* a child of fork shares its parent's */
+  hs_status *st;    /* the mapped file, or &local */
+  int pid;          /* the process the file belongs to; 0: no file */
+  int child;        /* this process is a child of fork */
+  uint64_t pidns;   /* a child of fork shares its parent's */
+  _Atomic int lost; /* an exec failed and its file is still to make */
   char path[128];
   hs_status local;
 } hs__ch = {.lock = PTHREAD_MUTEX_INITIALIZER, .st = &hs__ch.local};
@@ -78,8 +83,9 @@ static int hs__ch_folder(const char *base, unsigned uid) {
 }
 
 /* Creates (or takes over: a pid reused after a crash) the file and maps
- * it. @return : the mapping or NULL. */
-static hs_status *hs__ch_create(const char *base, int pid) {
+ * it, with the list of the shim's mappings locked by the caller if
+ * own_held. @return : the mapping or NULL. */
+static hs_status *hs__ch_create(const char *base, int pid, int own_held) {
   const unsigned uid = (unsigned)geteuid();
   const int dir = hs__ch_folder(base, uid);
   if (dir < 0)
@@ -93,7 +99,8 @@ static hs_status *hs__ch_create(const char *base, int pid) {
   hs_status *m = NULL;
   if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == uid &&
       ftruncate(fd, HS_STATUS_SIZE) == 0)
-    m = hs__os_map_shared(fd, HS_STATUS_SIZE);
+    m = own_held ? hs__os_map_shared_locked(fd, HS_STATUS_SIZE)
+                 : hs__os_map_shared(fd, HS_STATUS_SIZE);
   if (fd >= 0)
     close(fd);
   if (m)
@@ -128,9 +135,9 @@ static void hs__ch_fill(hs_status *s, int pid, int child) {
 void hs__status_open(void) {
   const int pid = (int)getpid(), child = hs__ch.child;
   pthread_mutex_lock(&hs__ch.lock);
-  hs_status *m = hs__ch_create("/dev/shm", pid);
+  hs_status *m = hs__ch_create("/dev/shm", pid, 0);
   if (!m)
-    m = hs__ch_create("/tmp", pid);
+    m = hs__ch_create("/tmp", pid, 0);
   hs__ch.st = m ? m : &hs__ch.local;
   hs__ch.pid = m ? pid : 0;
   const uint32_t seq = hs__ch.st->seq | 1;
@@ -183,21 +190,65 @@ void hs__status_remove(void) {
     unlink(hs__ch.path);
 }
 
-/* An exec that failed: the process goes on and needs its file again. */
-void hs__status_restore(void) {
-  if (!hs__ch.pid || hs__ch.pid != (int)getpid())
-    return;
-  pthread_mutex_lock(&hs__ch.lock);
+/* Under the channel's lock and the list of the shim's mappings: the file
+ * again, what the old mapping says copied in. Best effort: without it the
+ * process goes on with the old mapping, and heapsnap snap cannot find it. */
+static void hs__ch_remake(void) {
   hs_status *const old = hs__ch.st;
-  char base[16];
-  snprintf(base, sizeof base, "%s",
-           strncmp(hs__ch.path, "/tmp/", 5) == 0 ? "/tmp" : "/dev/shm");
-  hs_status *m = hs__ch_create(base, hs__ch.pid);
+  const char *const base =
+      strncmp(hs__ch.path, "/tmp/", 5) == 0 ? "/tmp" : "/dev/shm";
+  hs_status *m = hs__ch_create(base, hs__ch.pid, 1);
   if (m) {
     memcpy(m, old, sizeof *m);
     hs__ch.st = m;
-    hs__os_unmap_shared(old, HS_STATUS_SIZE);
+    hs__os_unmap_shared_locked(old, HS_STATUS_SIZE);
   }
+  atomic_store(&hs__ch.lost, 0);
+}
+
+/* An exec that failed: the process goes on and needs its file again. The
+ * exec may have been called from a signal handler (execve is
+ * async-signal-safe) that interrupted this very thread inside one of the
+ * two locks this needs: the channel's (the program moving the signal) or
+ * the list of the shim's mappings (a table growing in an allocation).
+ * Waiting for either would wait for good. So, as hs__signal_exec_prepare
+ * does, every signal is blocked and the locks are tried, not waited for;
+ * when they stay busy the shim's thread is woken to make the file
+ * (hs__status_mend). */
+void hs__status_restore(void) {
+  if (!hs__ch.pid || hs__ch.pid != (int)getpid())
+    return;
+  atomic_store(&hs__ch.lost, 1);
+  sigset_t all, old;
+  sigfillset(&all);
+  hs__os_sigmask(SIG_BLOCK, &all, &old);
+  for (int i = 0; i < 100 && atomic_load(&hs__ch.lost); i++) {
+    if (pthread_mutex_trylock(&hs__ch.lock) == 0) {
+      if (hs__os_trylock() == 0) {
+        if (atomic_load(&hs__ch.lost))
+          hs__ch_remake();
+        hs__os_unlock();
+      }
+      pthread_mutex_unlock(&hs__ch.lock);
+    }
+    if (atomic_load(&hs__ch.lost))
+      sched_yield();
+  }
+  hs__os_sigmask(SIG_SETMASK, &old, NULL);
+  if (atomic_load(&hs__ch.lost))
+    hs__trigger_poke();
+}
+
+/* The shim's thread, before each wait: a file a failed exec could not
+ * make again at once. Its signals are blocked: it takes the locks. */
+void hs__status_mend(void) {
+  if (!atomic_load_explicit(&hs__ch.lost, memory_order_relaxed))
+    return;
+  pthread_mutex_lock(&hs__ch.lock);
+  hs__os_lock();
+  if (atomic_load(&hs__ch.lost) && hs__ch.pid == (int)getpid())
+    hs__ch_remake();
+  hs__os_unlock();
   pthread_mutex_unlock(&hs__ch.lock);
 }
 
@@ -210,5 +261,6 @@ void hs__status_fork_child(void) {
   hs__ch.st = &hs__ch.local;
   hs__ch.pid = 0;
   hs__ch.child = 1;
+  atomic_store(&hs__ch.lost, 0);
   hs__ch.path[0] = '\0';
 }

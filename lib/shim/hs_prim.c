@@ -49,20 +49,28 @@ static struct {
   hs__range r[HS_OWN_MAX];
 } hs__own = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static void hs__own_add(void *p, size_t len) {
-  pthread_mutex_lock(&hs__own.lock);
+static void hs__own_add_locked(void *p, size_t len) {
   if (hs__own.n < HS_OWN_MAX)
     hs__own.r[hs__own.n++] = (hs__range){(uint64_t)p, (uint64_t)p + len};
+}
+
+static void hs__own_add(void *p, size_t len) {
+  pthread_mutex_lock(&hs__own.lock);
+  hs__own_add_locked(p, len);
   pthread_mutex_unlock(&hs__own.lock);
 }
 
-static void hs__own_del(void *p) {
-  pthread_mutex_lock(&hs__own.lock);
+static void hs__own_del_locked(void *p) {
   for (size_t i = 0; i < hs__own.n; i++)
     if (hs__own.r[i].start == (uint64_t)p) {
       hs__own.r[i] = hs__own.r[--hs__own.n];
       break;
     }
+}
+
+static void hs__own_del(void *p) {
+  pthread_mutex_lock(&hs__own.lock);
+  hs__own_del_locked(p);
   pthread_mutex_unlock(&hs__own.lock);
 }
 
@@ -77,6 +85,10 @@ void hs__os_lock(void) {
 
 void hs__os_unlock(void) {
   pthread_mutex_unlock(&hs__own.lock);
+}
+
+int hs__os_trylock(void) {
+  return pthread_mutex_trylock(&hs__own.lock) == 0 ? 0 : -1;
 }
 
 void hs__os_reinit_child(void) {
@@ -108,11 +120,23 @@ void hs__os_free(void *p, size_t size) {
   munmap(p, hs__os_round(size));
 }
 
-void *hs__os_map_shared(int fd, size_t size) {
+void *hs__os_map_shared_locked(int fd, size_t size) {
   HS_ASSERT(fd >= 0 && size > 0);
   void *const p = hs__mmap(size, MAP_SHARED, fd);
   if (p)
-    hs__own_add(p, hs__os_round(size));
+    hs__own_add_locked(p, hs__os_round(size));
+  return p;
+}
+
+void hs__os_unmap_shared_locked(void *p, size_t size) {
+  hs__own_del_locked(p);
+  munmap(p, hs__os_round(size));
+}
+
+void *hs__os_map_shared(int fd, size_t size) {
+  pthread_mutex_lock(&hs__own.lock);
+  void *const p = hs__os_map_shared_locked(fd, size);
+  pthread_mutex_unlock(&hs__own.lock);
   return p;
 }
 

@@ -159,6 +159,12 @@ size_t hs__os_round(size_t size); /* up to whole pages */
 const hs__range *hs__os_owned(size_t *n);
 void hs__os_lock(void); /* fork: the list of mappings stays whole */
 void hs__os_unlock(void);
+/*! The list's lock if it is free (0; else -1, not taken), and the two
+ * calls that need it held: for a caller that may be a signal handler that
+ * interrupted the lock's holder (hs__status_restore). */
+int hs__os_trylock(void);
+void *hs__os_map_shared_locked(int fd, size_t size);
+void hs__os_unmap_shared_locked(void *p, size_t size);
 void hs__os_reinit_child(void);
 void hs__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t hs__clock_ns(int clock_id);
@@ -559,7 +565,8 @@ void hs__status_signal(int sig, int moved);
 void hs__status_attempt(void);
 void hs__status_result(int rc, uint32_t number);
 void hs__status_remove(void);  /* exit, _exit, exec */
-void hs__status_restore(void); /* a failed exec */
+void hs__status_restore(void); /* a failed exec; async-signal-safe */
+void hs__status_mend(void);    /* the shim's thread: what restore left */
 void hs__status_fork_child(void);
 
 /* hs_trigger.c: the shim's thread, the signal and the start-up. */
@@ -572,6 +579,7 @@ int hs__trigger_is_ours(const struct sigaction *q);
  * when it was waiting with the old one unblocked, woken; returns once it
  * no longer accepts the old one (1 s at most). */
 void hs__trigger_retarget(int sig);
+void hs__trigger_poke(void);   /* async-signal-safe: the thread looks again */
 int hs__trigger_is_self(void); /* 1 in the shim's own thread */
 /*! At exit: lets the snapshots already asked for (and one under way)
  * finish, then keeps the thread from starting another. */

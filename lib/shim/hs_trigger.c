@@ -167,6 +167,7 @@ static int hs__wait_once(const struct timespec *due) {
 static const char *hs__wait(struct timespec *due) {
   for (;;) {
     hs__signal_check(HS_OURS);
+    hs__status_mend();
     const int rc = hs__wait_once(due);
     if (atomic_load(&hs__quit))
       return NULL;
@@ -212,6 +213,17 @@ static void *hs__thread_main(void *arg) {
     atomic_store(&hs__snapping, 0);
   }
   return NULL;
+}
+
+/* Preloaded, the semaphore wakes the thread (sem_post is
+ * async-signal-safe), which looks at what it was poked for before it
+ * waits again. Attached, its wait takes the snapshot signal itself, so
+ * it looks at its next wake-up: a snapshot, the interval, detach. */
+void hs__trigger_poke(void) {
+#ifndef HS_ATTACH
+  if (hs__have_thread)
+    sem_post(&hs__sem);
+#endif
 }
 
 int hs__trigger_is_self(void) {
