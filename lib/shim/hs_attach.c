@@ -82,6 +82,8 @@ static hs__hook hs__hooks[] = {
      * would unblock signal 32 in glibc's SIGEV_THREAD timer thread */
     {"sigprocmask", (void *)hs__attach_sigprocmask, NULL, NULL},
     {"pthread_sigmask", (void *)hs__attach_pthread_sigmask, NULL, NULL},
+    /* a new alternate stack, which hs__stack_room keeps per thread */
+    {"sigaltstack", (void *)sigaltstack, NULL, NULL},
     /* the calls that start a program (hs_exec.c): it must not inherit the
      * shim's signal ignored where the program left it default */
     {"execve", (void *)execve, NULL, NULL},

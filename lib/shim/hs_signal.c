@@ -65,6 +65,7 @@ static struct {
   int (*sigwaitinfo)(const sigset_t *, siginfo_t *);
   int (*sigtimedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
   int (*signalfd)(int, const sigset_t *, int);
+  int (*sigaltstack)(const stack_t *, stack_t *);
 } hs__rs;
 
 _Atomic int hs__sig_cur;             /* the shim's signal now; 0: none */
@@ -88,6 +89,7 @@ static void hs__signal_resolve(void) {
   if (hs__rs.pthread_sigmask)
     return;
   HS_REAL(sigaction);
+  HS_REAL(sigaltstack);
   HS_REAL(sigprocmask);
   HS_REAL(signal);
   HS_REAL(bsd_signal);
@@ -455,6 +457,16 @@ HS_EXPORT sighandler_t bsd_signal(int sig, sighandler_t h) {
 HS_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h) {
   hs__signal_resolve();
   return hs__signal_call(hs__rs.sysv_signal, sig, h, SA_RESETHAND | SA_NODEFER);
+}
+
+/* The thread's alternate stack, kept for hs__stack_room: where a handler
+ * has less room than libunwind's check of a new stack takes. */
+HS_EXPORT int sigaltstack(const stack_t *ss, stack_t *old) {
+  hs__signal_resolve();
+  const int rc = hs__rs.sigaltstack(ss, old);
+  if (rc == 0 && ss)
+    hs__alt_stack_set(ss);
+  return rc;
 }
 
 HS_EXPORT int sigwait(const sigset_t *set, int *sig) {

@@ -13,11 +13,15 @@
  * stdout: one line a call, "NAME: BYTES" (bytes below the measuring
  * frame, to 64).
  *
- * usage: stress_stack altstack
+ * usage: stress_stack altstack [wait]
  * A signal handler on an 8 KiB alternate stack (the old SIGSTKSZ) that
  * allocates from call sites met for the first time: under the shim it
- * crashed in libunwind's check of a new stack.
- * stdout: "alternate stack: ok".
+ * crashed in libunwind's check of a new stack. Then the same on another
+ * 8 KiB stack put in its place, and on one that the kernel disarms while
+ * its handler runs (SS_AUTODISARM). With wait, a line is read from stdin
+ * once the first stack is set (heapsnap attach comes meanwhile).
+ * stdout: "NAME: BYTES" a stack (how deep its handlers went on it), then
+ * "alternate stack: ok".
  *
  * usage: stress_stack smallstack
  * Threads created with 16 KiB (PTHREAD_STACK_MIN) and 20 KiB stacks, one
@@ -29,6 +33,7 @@
  * of static TLS, which glibc takes out of each thread's stack, and in
  * libunwind's check of a new stack 4 KiB down one of 16 KiB.
  * stdout: "small stacks: ok". */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,25 +94,85 @@ static __attribute__((noinline)) void allocate_new_sites(void) {
     free(p[i]);
 }
 
+/* Sites of their own for the second and third alternate stacks, so that
+ * their handlers meet new stacks there too. */
+static __attribute__((noinline)) void *site_b(int k) {
+  return k & 1 ? calloc(1, 50 + (size_t)k) : malloc(60 + (size_t)k);
+}
+static __attribute__((noinline)) void allocate_sites_b(void) {
+  void *p[3] = {site_b(1), site_b(2), malloc(88)};
+  for (int i = 0; i < 3; i++)
+    free(p[i]);
+}
+static __attribute__((noinline)) void *site_c(int k) {
+  return k & 1 ? calloc(2, 30 + (size_t)k) : malloc(90 + (size_t)k);
+}
+static __attribute__((noinline)) void allocate_sites_c(void) {
+  void *p[3] = {site_c(1), site_c(2), calloc(5, 7)};
+  for (int i = 0; i < 3; i++)
+    free(p[i]);
+}
+
+static void (*volatile g_sites)(void) = allocate_new_sites;
 static volatile sig_atomic_t g_handled;
 static void on_usr1(int sig) { /* malloc in a handler: not safe, common */
   (void)sig;
-  allocate_new_sites();
+  g_sites();
   void *p = realloc(malloc(123), 1000);
   free(p);
   g_handled++;
 }
 
-static int altstack(void) {
-  const stack_t ss = {.ss_sp = malloc(8192), .ss_size = 8192};
-  struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_ONSTACK};
-  sigemptyset(&sa.sa_mask);
-  if (!ss.ss_sp || sigaltstack(&ss, NULL) || sigaction(SIGUSR1, &sa, NULL))
-    return 1;
+/* Raises the signal 20 times on the alternate stack ss, painted first,
+ * and prints how deep its handlers went on it, as "NAME: BYTES". */
+static int raise_20(const char *name, const stack_t *ss) {
+  unsigned char *const lo = ss->ss_sp;
+  memset(lo, 0xa5, ss->ss_size);
   for (int i = 0; i < 20; i++)
     if (raise(SIGUSR1))
       return 1;
-  if (g_handled != 20)
+  size_t used = ss->ss_size;
+  for (size_t i = 0; i < ss->ss_size && lo[i] == 0xa5; i++)
+    used--;
+  printf("%s: %zu\n", name, used);
+  return 0;
+}
+
+/* Linux's SS_AUTODISARM (4.7), which glibc's headers do not define. */
+#define HS_AUTODISARM (1u << 31)
+
+/* Three 8 KiB alternate stacks in turn, each with new stacks to meet: the
+ * first; another in its place (the shim keeps each thread's, and must
+ * follow the change); one the kernel disarms while its handler runs
+ * (SS_AUTODISARM: asked then, it says there is none). */
+static int altstack(int wait) {
+  const size_t size = 8192;
+  const stack_t ss = {.ss_sp = malloc(size), .ss_size = size};
+  struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_ONSTACK};
+  sigemptyset(&sa.sa_mask);
+  char line[16];
+  if (!ss.ss_sp || sigaltstack(&ss, NULL) || sigaction(SIGUSR1, &sa, NULL) ||
+      (wait && !fgets(line, sizeof line, stdin)) ||
+      raise_20("alternate stack", &ss))
+    return 1;
+  const stack_t b = {.ss_sp = malloc(size), .ss_size = size};
+  g_sites = allocate_sites_b;
+  if (!b.ss_sp || sigaltstack(&b, NULL) || raise_20("another in its place", &b))
+    return 1;
+  const stack_t c = {
+      .ss_sp = malloc(size), .ss_size = size, .ss_flags = HS_AUTODISARM};
+  g_sites = allocate_sites_c;
+  if (!c.ss_sp)
+    return 1;
+  if (sigaltstack(&c, NULL) == 0) {
+    if (raise_20("disarmed in its handler", &c))
+      return 1;
+  } else if (errno == EINVAL) { /* a kernel before 4.7 */
+    g_handled += 20;
+  } else {
+    return 1;
+  }
+  if (g_handled != 60)
     return 1;
   puts("alternate stack: ok");
   return 0;
@@ -170,8 +235,8 @@ static int small_stacks(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 2 && !strcmp(argv[1], "altstack"))
-    return altstack();
+  if (argc >= 2 && !strcmp(argv[1], "altstack"))
+    return altstack(argc == 3 && !strcmp(argv[2], "wait"));
   if (argc == 2 && !strcmp(argv[1], "smallstack"))
     return small_stacks();
   return sp_run(run) ? 1 : 0;

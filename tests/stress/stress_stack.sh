@@ -37,13 +37,23 @@ check() {
 check full
 check sampling HEAPSNAP_SAMPLE_BYTES=1
 # a handler on an 8 KiB alternate stack allocating new stacks
-want="alternate stack: ok"
-[ "$(timeout 60 "$prog" altstack)" = "$want" ] || fail "altstack: fails bare"
+# Handlers on 8 KiB alternate stacks allocating new stacks (they crashed
+# in libunwind's check of a new stack): the first, another put in its
+# place, one SS_AUTODISARM disarms while its handler runs. On each the
+# check must be skipped, which keeps a handler within altbudget bytes of
+# what it takes bare (the check takes some 4.5 KiB more: a shim that
+# missed the move or the disarmed stack went over).
+altbudget=3072
+timeout 60 "$prog" altstack >"$rl_dir/alt.bare" || fail "altstack: fails bare"
+[ "$(tail -1 "$rl_dir/alt.bare")" = "alternate stack: ok" ] ||
+  fail "altstack: fails bare: $(tail -1 "$rl_dir/alt.bare")"
 for sample in 0 1; do # full mode, then sampling every allocation
-  out=$(env HEAPSNAP_SAMPLE_BYTES=$sample LD_PRELOAD="$shim" \
-    HEAPSNAP_DIR="$rl_dir" timeout 60 "$prog" altstack) ||
-    fail "altstack, HEAPSNAP_SAMPLE_BYTES=$sample: exit $? under the shim (stdout: $out)"
-  [ "$out" = "$want" ] || fail "altstack, HEAPSNAP_SAMPLE_BYTES=$sample: $out"
+  env HEAPSNAP_SAMPLE_BYTES=$sample LD_PRELOAD="$shim" HEAPSNAP_DIR="$rl_dir" \
+    timeout 60 "$prog" altstack >"$rl_dir/alt.$sample" ||
+    fail "altstack, HEAPSNAP_SAMPLE_BYTES=$sample: exit $? under the shim ($(tr '\n' ' ' <"$rl_dir/alt.$sample"))"
+  paste -d: "$rl_dir/alt.bare" "$rl_dir/alt.$sample" |
+    awk -F: -v b=$altbudget -f "$src/altstack_cmp.awk" >"$rl_dir/alt.cmp" ||
+    fail "altstack, HEAPSNAP_SAMPLE_BYTES=$sample: $(cat "$rl_dir/alt.cmp")"
 done
 # threads of 16 KiB and 20 KiB stacks (they overflowed while the shim
 # kept 9 KiB of static TLS a thread)
