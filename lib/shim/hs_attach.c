@@ -536,6 +536,7 @@ HS_EXPORT int hs_attach_start(const char *dir, uint64_t interval_ns,
     hs__sample_clear(sampled);
     sampled = hs__cfg.sample_bytes != 0;
     hs__tracking = 1;
+    hs__alt_stacks_forget(); /* set while detached, not seen */
     hs__patch_enter();
     hs__patching = 1;
     hs__patch_all(0);

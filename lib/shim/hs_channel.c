@@ -194,6 +194,8 @@ void hs__status_remove(void) {
  * again, what the old mapping says copied in. Best effort: without it the
  * process goes on with the old mapping, and heapsnap snap cannot find it. */
 static void hs__ch_remake(void) {
+  /* first: an exec that fails meanwhile sets it again, after its unlink */
+  atomic_store(&hs__ch.lost, 0);
   hs_status *const old = hs__ch.st;
   const char *const base =
       strncmp(hs__ch.path, "/tmp/", 5) == 0 ? "/tmp" : "/dev/shm";
@@ -203,7 +205,6 @@ static void hs__ch_remake(void) {
     hs__ch.st = m;
     hs__os_unmap_shared_locked(old, HS_STATUS_SIZE);
   }
-  atomic_store(&hs__ch.lost, 0);
 }
 
 /* An exec that failed: the process goes on and needs its file again. The

@@ -41,7 +41,8 @@ size_t hs__os_round(size_t size) {
 
 /* Every mapping the shim makes is listed, so the reachability scan can
  * leave the shim's own memory out of the roots. Taken under a shard lock
- * when a table grows, never the other way round. */
+ * when a table grows, and under the status channel's lock
+ * (hs_channel.c), never the other way round. */
 #define HS_OWN_MAX 65536
 static struct {
   pthread_mutex_t lock;
@@ -206,38 +207,52 @@ void hs__os_close_all_but(int keep) {
 }
 
 /* This thread's alternate signal stack: where it starts and its size (0:
- * none), and whether that is known (0: the kernel is asked, once). Asking
- * at each new stack's capture cost a system call (1.1 microseconds in a
- * loop on this project's virtual machines, more between allocations):
- * 0.03x-0.08x of a run that meets thousands of new stacks
+ * none), and the epoch it was read in (0: not known: the kernel is
+ * asked). Asking at each new stack's capture cost a system call (1.1
+ * microseconds in a loop on this project's virtual machines, more between
+ * allocations): 0.03x-0.08x of a run that meets thousands of new stacks
  * (docs/performance.md, issue 18's eighth pass). The program's sigaltstack
- * calls set it (hs__alt_stack_set); a raw system call escapes. Set at the
- * call, it also holds in a handler of an SS_AUTODISARM stack, where the
- * kernel says there is none. 16 bytes of static TLS: an attached shim's
- * comes out of glibc's small surplus for libraries loaded later. Written
- * with signals let through: a handler that comes in between finds known
- * 0 and asks for itself. */
+ * calls set it (hs__alt_stack_set); a raw system call escapes, and so
+ * does a change a handler makes, which the kernel undoes when the handler
+ * returns. Set at the call, it also holds in a handler of an
+ * SS_AUTODISARM stack, where the kernel says there is none. The epoch
+ * moves at each attach (hs__alt_stacks_forget): calls made while detached
+ * were not seen. 16 bytes of static TLS: an attached shim's comes out of
+ * glibc's small surplus for libraries loaded later. Written with signals
+ * let through: a handler that comes in between finds it not known and
+ * asks for itself. */
 static __thread struct {
   uint64_t lo;
   uint32_t size, known;
 } hs__alt __attribute__((tls_model("initial-exec")));
+static _Atomic uint32_t hs__alt_epoch = 1;
+
+void hs__alt_stacks_forget(void) {
+  if (atomic_fetch_add(&hs__alt_epoch, 1) + 1 == 0)
+    atomic_fetch_add(&hs__alt_epoch, 1); /* 0 is "not known" */
+}
 
 void hs__alt_stack_set(const stack_t *ss) {
   hs__alt.known = 0;
   __asm__ volatile("" ::: "memory");
-  const int none = !ss || (ss->ss_flags & SS_DISABLE) ||
+  if (!ss)
+    return;
+  const int none = (ss->ss_flags & SS_DISABLE) ||
                    ss->ss_size > UINT32_MAX; /* 4 GiB has room: as none */
   hs__alt.lo = none ? 0 : (uint64_t)ss->ss_sp;
   hs__alt.size = none ? 0 : (uint32_t)ss->ss_size;
   __asm__ volatile("" ::: "memory");
-  hs__alt.known = 1;
+  hs__alt.known = atomic_load_explicit(&hs__alt_epoch, memory_order_relaxed);
 }
 
 uint64_t hs__stack_room(void) {
   const uint64_t sp = (uint64_t)__builtin_frame_address(0);
-  if (HS_UNLIKELY(!hs__alt.known)) {
+  if (HS_UNLIKELY(hs__alt.known !=
+                  atomic_load_explicit(&hs__alt_epoch, memory_order_relaxed))) {
     stack_t alt; /* the kernel's own call: the shim's would come here */
-    hs__alt_stack_set(syscall(SYS_sigaltstack, NULL, &alt) == 0 ? &alt : NULL);
+    if (syscall(SYS_sigaltstack, NULL, &alt) != 0)
+      alt = (stack_t){.ss_flags = SS_DISABLE};
+    hs__alt_stack_set(&alt);
   }
   if (sp - hs__alt.lo < hs__alt.size) /* a handler's alternate stack */
     return sp - hs__alt.lo;

@@ -462,9 +462,12 @@ size_t hs__threads_list(hs__thread *out, size_t max);
  * the thread started through pthread_create (hs__stack_lo), else
  * UINT64_MAX (hs_prim.c). */
 uint64_t hs__stack_room(void);
-/*! The alternate signal stack this thread set (NULL: none), for
- * hs__stack_room. */
+/*! The alternate signal stack this thread set, for hs__stack_room (NULL:
+ * not known, the kernel is asked there). */
 void hs__alt_stack_set(const stack_t *ss);
+/*! Every thread's alternate stack not known (attach: the program's calls
+ * made while detached were not seen). */
+void hs__alt_stacks_forget(void);
 /* The lowest address of this thread's stack when it is small (under 1 MiB,
  * or the program's own), else 0 (hs_threads.c). */
 extern __thread uint64_t hs__stack_lo

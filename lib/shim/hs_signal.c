@@ -460,12 +460,17 @@ HS_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h) {
 }
 
 /* The thread's alternate stack, kept for hs__stack_room: where a handler
- * has less room than libunwind's check of a new stack takes. */
+ * has less room than libunwind's check of a new stack takes. Not known
+ * during the call: a handler that comes then asks the kernel. */
 HS_EXPORT int sigaltstack(const stack_t *ss, stack_t *old) {
   hs__signal_resolve();
-  const int rc = hs__rs.sigaltstack(ss, old);
-  if (rc == 0 && ss)
-    hs__alt_stack_set(ss);
+  if (!ss)
+    return hs__rs.sigaltstack(ss, old);
+  const stack_t want = *ss;
+  hs__alt_stack_set(NULL);
+  const int rc = hs__rs.sigaltstack(&want, old);
+  if (rc == 0)
+    hs__alt_stack_set(&want);
   return rc;
 }
 

@@ -218,7 +218,7 @@ static void *hs__thread_main(void *arg) {
 /* Preloaded, the semaphore wakes the thread (sem_post is
  * async-signal-safe), which looks at what it was poked for before it
  * waits again. Attached, its wait takes the snapshot signal itself, so
- * it looks at its next wake-up: a snapshot, the interval, detach. */
+ * it looks at its next wake-up: an interval snapshot, or detach. */
 void hs__trigger_poke(void) {
 #ifndef HS_ATTACH
   if (hs__have_thread)

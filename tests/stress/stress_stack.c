@@ -13,13 +13,15 @@
  * stdout: one line a call, "NAME: BYTES" (bytes below the measuring
  * frame, to 64).
  *
- * usage: stress_stack altstack [wait]
+ * usage: stress_stack altstack [wait|reattach]
  * A signal handler on an 8 KiB alternate stack (the old SIGSTKSZ) that
  * allocates from call sites met for the first time: under the shim it
  * crashed in libunwind's check of a new stack. Then the same on another
  * 8 KiB stack put in its place, and on one that the kernel disarms while
  * its handler runs (SS_AUTODISARM). With wait, a line is read from stdin
- * once the first stack is set (heapsnap attach comes meanwhile).
+ * once the first stack is set (heapsnap attach comes meanwhile); with
+ * reattach, also before the second is set and after (heapsnap detach,
+ * then attach again, come meanwhile). Each wait says so on stderr.
  * stdout: "NAME: BYTES" a stack (how deep its handlers went on it), then
  * "alternate stack: ok".
  *
@@ -145,19 +147,32 @@ static int raise_20(const char *name, const stack_t *ss) {
  * first; another in its place (the shim keeps each thread's, and must
  * follow the change); one the kernel disarms while its handler runs
  * (SS_AUTODISARM: asked then, it says there is none). */
-static int altstack(int wait) {
+/* With on: says so on stderr and waits for a line on stdin. */
+static int step(int on, const char *say) {
+  char line[16];
+  if (!on)
+    return 0;
+  fprintf(stderr, "%s\n", say);
+  return !fgets(line, sizeof line, stdin);
+}
+
+static int altstack(int wait, int reattach) {
   const size_t size = 8192;
   const stack_t ss = {.ss_sp = malloc(size), .ss_size = size};
   struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_ONSTACK};
   sigemptyset(&sa.sa_mask);
-  char line[16];
-  if (!ss.ss_sp || sigaltstack(&ss, NULL) || sigaction(SIGUSR1, &sa, NULL) ||
-      (wait && !fgets(line, sizeof line, stdin)) ||
-      raise_20("alternate stack", &ss))
+  /* The C library's calls bound now, as they are under the shim (its
+   * hooks take theirs at start), not in the first handler: bare, that
+   * took 3 KiB more there (and nothing with LD_BIND_NOW). */
+  free(realloc(calloc(1, 8), 16));
+  if (!ss.ss_sp || sigaltstack(&ss, NULL) || sigaction(SIGUSR1, &sa, NULL))
+    return 1;
+  if (step(wait || reattach, "ready") || raise_20("alternate stack", &ss))
     return 1;
   const stack_t b = {.ss_sp = malloc(size), .ss_size = size};
   g_sites = allocate_sites_b;
-  if (!b.ss_sp || sigaltstack(&b, NULL) || raise_20("another in its place", &b))
+  if (!b.ss_sp || step(reattach, "detach now") || sigaltstack(&b, NULL) ||
+      step(reattach, "attach now") || raise_20("another in its place", &b))
     return 1;
   const stack_t c = {
       .ss_sp = malloc(size), .ss_size = size, .ss_flags = HS_AUTODISARM};
@@ -236,7 +251,8 @@ static int small_stacks(void) {
 
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "altstack"))
-    return altstack(argc == 3 && !strcmp(argv[2], "wait"));
+    return altstack(argc == 3 && !strcmp(argv[2], "wait"),
+                    argc == 3 && !strcmp(argv[2], "reattach"));
   if (argc == 2 && !strcmp(argv[1], "smallstack"))
     return small_stacks();
   return sp_run(run) ? 1 : 0;
