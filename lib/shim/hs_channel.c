@@ -220,9 +220,8 @@ void hs__status_restore(void) {
   if (!hs__ch.pid || hs__ch.pid != (int)getpid())
     return;
   atomic_store(&hs__ch.lost, 1);
-  sigset_t all, old;
-  sigfillset(&all);
-  hs__os_sigmask(SIG_BLOCK, &all, &old);
+  sigset_t old;
+  hs__os_block_all(&old);
   for (int i = 0; i < 100 && atomic_load(&hs__ch.lost); i++) {
     if (pthread_mutex_trylock(&hs__ch.lock) == 0) {
       if (hs__os_trylock() == 0) {

@@ -424,6 +424,8 @@ void hs__signal_fork_child(void);
 int hs__os_sigaction(int sig, const struct sigaction *act,
                      struct sigaction *old);
 int hs__os_sigmask(int how, const sigset_t *set, sigset_t *old);
+/*! Every signal blocked in this thread; the mask it had into *old. */
+void hs__os_block_all(sigset_t *old);
 int hs__os_sigtimedwait(const sigset_t *set, const struct timespec *tmo);
 /* Per thread: follow a change of the shim's signal (cheap when none). */
 extern _Atomic uint32_t hs__sig_gen;

@@ -127,6 +127,12 @@ int hs__os_sigmask(int how, const sigset_t *set, sigset_t *old) {
   return hs__rs.pthread_sigmask(how, set, old);
 }
 
+void hs__os_block_all(sigset_t *old) {
+  sigset_t all;
+  sigfillset(&all);
+  hs__os_sigmask(SIG_BLOCK, &all, old);
+}
+
 /* --- each thread's mask ------------------------------------------------- */
 
 /* Makes this thread's mask follow hs__sig_gen: the shim's current signal
@@ -607,14 +613,8 @@ static int hs__exec_swapped(const struct sigaction *q) {
  * on the lock for good), tried rather than waited for (a signal handler
  * may have interrupted this thread inside the lock), a few times: 0 when
  * taken, the mask to put back in *old. */
-static void hs__block_all(sigset_t *old) {
-  sigset_t all;
-  sigfillset(&all);
-  hs__os_sigmask(SIG_BLOCK, &all, old);
-}
-
 static int hs__exec_lock(sigset_t *old) {
-  hs__block_all(old);
+  hs__os_block_all(old);
   for (int i = 0; i < 100; i++) {
     if (pthread_mutex_trylock(&hs__sig_lock) == 0)
       return 0;
@@ -668,7 +668,7 @@ void hs__signal_exec_back(int sig) {
   sigset_t old;
   if (!sig)
     return;
-  hs__block_all(&old);
+  hs__os_block_all(&old);
   pthread_mutex_lock(&hs__sig_lock); /* taken by prepare: not this thread's */
   struct sigaction q;
   if (atomic_load(&hs__sig_cur) == sig &&

@@ -38,6 +38,11 @@ int hs__signal_current(void) {
 int hs__os_sigmask(int how, const sigset_t *set, sigset_t *old) {
   return pthread_sigmask(how, set, old);
 }
+void hs__os_block_all(sigset_t *old) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, old);
+}
 
 /* This process's status file, as heapsnap snap finds it. */
 static void file_path(char *buf, size_t len) {
