@@ -13,27 +13,24 @@ set -euo pipefail
 . "$2/attach_lib.sh"
 prog=$bin/stress_stack
 
-# al_step TAG WHAT: waits (10 s at most) for the program's stderr to say WHAT
-al_step() {
-  for _ in $(seq 100); do
-    grep -qx "$2" "$rl_dir/$1.err" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  fail "$1: the program did not say '$2' ($(tr '\n' ' ' <"$rl_dir/$1.err"))"
+# step TAG WHAT: waits (10 s at most) for the program's stderr to say WHAT
+step() {
+  hs_wait_for 10 rl_has_lines "$rl_dir/$1.err" "^$2\$" 1 ||
+    fail "$1: the program did not say '$2' ($(tr '\n' ' ' <"$rl_dir/$1.err"))"
 }
 
 for mode in wait reattach; do
   printf '\n\n\n' | timeout 60 "$prog" altstack $mode >"$rl_dir/$mode.bare" 2>/dev/null ||
     fail "$mode: exit $? bare"
   rl_start $mode "$prog" altstack $mode
-  al_step $mode ready
+  step $mode ready
   al_attach "$pid" --dir "$rl_dir"
   echo >&3
   if [ $mode = reattach ]; then
-    al_step $mode "detach now"
+    step $mode "detach now"
     line=$("$hs" detach "$pid" 2>&1) || fail "detach: $line"
     echo >&3
-    al_step $mode "attach now"
+    step $mode "attach now"
     al_attach "$pid" --dir "$rl_dir"
     echo >&3
   fi

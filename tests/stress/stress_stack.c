@@ -143,10 +143,6 @@ static int raise_20(const char *name, const stack_t *ss) {
 /* Linux's SS_AUTODISARM (4.7), which glibc's headers do not define. */
 #define HS_AUTODISARM (1u << 31)
 
-/* Three 8 KiB alternate stacks in turn, each with new stacks to meet: the
- * first; another in its place (the shim keeps each thread's, and must
- * follow the change); one the kernel disarms while its handler runs
- * (SS_AUTODISARM: asked then, it says there is none). */
 /* With on: says so on stderr and waits for a line on stdin. */
 static int step(int on, const char *say) {
   char line[16];
@@ -156,6 +152,10 @@ static int step(int on, const char *say) {
   return !fgets(line, sizeof line, stdin);
 }
 
+/* Three 8 KiB alternate stacks in turn, each with new stacks to meet: the
+ * first; another in its place (the shim keeps each thread's, and must
+ * follow the change); one the kernel disarms while its handler runs
+ * (SS_AUTODISARM: asked then, it says there is none). */
 static int altstack(int wait, int reattach) {
   const size_t size = 8192;
   const stack_t ss = {.ss_sp = malloc(size), .ss_size = size};
@@ -183,6 +183,7 @@ static int altstack(int wait, int reattach) {
     if (raise_20("disarmed in its handler", &c))
       return 1;
   } else if (errno == EINVAL) { /* a kernel before 4.7 */
+    fputs("SS_AUTODISARM: not in this kernel, not tried\n", stderr);
     g_handled += 20;
   } else {
     return 1;
