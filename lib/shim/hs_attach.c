@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "hs_shim.h"
@@ -122,75 +121,16 @@ static int hs__patching; /* 1 while attached: the dlopen hook patches */
 static uint64_t hs__self_base;
 static uint64_t hs__n_skipped; /* slots that held another target */
 
-/* What one pass over a module needs: its base, dynamic tables, RELRO. */
-typedef struct hs__module_view {
-  uint64_t base, lo, hi;       /* load bias; its mapped span */
-  uint64_t relro_lo, relro_hi; /* read-only after relocation */
-  const Elf64_Sym *symtab;
-  const char *strtab;
-  const Elf64_Rela *rela[2];
-  size_t n_rela[2];
-} hs__module_view;
-
-/* glibc relocates the dynamic section's addresses in place; the vdso's
- * (and a module's whose section is read-only) stay relative. */
-static uint64_t hs__dyn_addr(const hs__module_view *m, uint64_t v) {
-  return v < m->base ? v + m->base : v;
-}
-
-static void hs__view_dynamic(hs__module_view *m, const Elf64_Dyn *d) {
-  uint64_t jmprel = 0, pltsz = 0, rela = 0, relasz = 0;
-  for (; d->d_tag != DT_NULL; d++) {
-    if (d->d_tag == DT_SYMTAB)
-      m->symtab = (const Elf64_Sym *)hs__dyn_addr(m, d->d_un.d_ptr);
-    else if (d->d_tag == DT_STRTAB)
-      m->strtab = (const char *)hs__dyn_addr(m, d->d_un.d_ptr);
-    else if (d->d_tag == DT_JMPREL)
-      jmprel = hs__dyn_addr(m, d->d_un.d_ptr);
-    else if (d->d_tag == DT_PLTRELSZ)
-      pltsz = d->d_un.d_val;
-    else if (d->d_tag == DT_RELA)
-      rela = hs__dyn_addr(m, d->d_un.d_ptr);
-    else if (d->d_tag == DT_RELASZ)
-      relasz = d->d_un.d_val;
-  }
-  m->rela[0] = (const Elf64_Rela *)jmprel;
-  m->n_rela[0] = jmprel ? pltsz / sizeof(Elf64_Rela) : 0;
-  m->rela[1] = (const Elf64_Rela *)rela;
-  m->n_rela[1] = rela ? relasz / sizeof(Elf64_Rela) : 0;
-}
-
-/* @return : 0 with m filled, or -1 for a module with nothing to patch. */
+/* A module to patch: not the shim itself. */
 static int hs__view(const struct dl_phdr_info *info, hs__module_view *m) {
-  memset(m, 0, sizeof *m);
-  m->base = info->dlpi_addr;
-  m->lo = UINT64_MAX;
-  const Elf64_Dyn *dyn = NULL;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-    const uint64_t lo = m->base + p->p_vaddr, hi = lo + p->p_memsz;
-    if (p->p_type == PT_LOAD) {
-      m->lo = lo < m->lo ? lo : m->lo;
-      m->hi = hi > m->hi ? hi : m->hi;
-    } else if (p->p_type == PT_DYNAMIC) {
-      dyn = (const Elf64_Dyn *)lo;
-    } else if (p->p_type == PT_GNU_RELRO) {
-      m->relro_lo = lo;
-      m->relro_hi = hi;
-    }
-  }
-  if (!dyn || m->base == hs__self_base)
-    return -1;
-  hs__view_dynamic(m, dyn);
-  return m->symtab && m->strtab ? 0 : -1;
+  return hs__got_view(info, m) != 0 || m->base == hs__self_base ? -1 : 0;
 }
 
 /* The hook a relocation's symbol names, or -1. */
 static int hs__hook_of(const hs__module_view *m, const Elf64_Rela *r) {
-  const uint32_t type = ELF64_R_TYPE(r->r_info);
-  if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
+  const char *name = hs__got_name(m, r);
+  if (!name)
     return -1;
-  const char *name = m->strtab + m->symtab[ELF64_R_SYM(r->r_info)].st_name;
   if (name[0] != 'm' && name[0] != 'f' && name[0] != 'c' && name[0] != 'r' &&
       name[0] != 'p' && name[0] != 'a' && name[0] != 'v' && name[0] != 'x' &&
       name[0] != 's' && name[0] != 'd' && name[0] != 'n' && name[0] != 'e')
@@ -199,20 +139,6 @@ static int hs__hook_of(const hs__module_view *m, const Elf64_Rela *r) {
     if (hs__hooks[i].real && strcmp(name, hs__hooks[i].name) == 0)
       return (int)i;
   return -1;
-}
-
-/* A slot in RELRO is read-only by now: writable for the store, then back.
- * x86-64 stores of an aligned word are atomic: a thread calling through
- * the slot meanwhile gets the old target or the new one. */
-static void hs__store(const hs__module_view *m, uint64_t slot, uint64_t v) {
-  const int ro = slot >= m->relro_lo && slot < m->relro_hi;
-  const uint64_t page = slot & ~(uint64_t)(getpagesize() - 1);
-  if (ro && mprotect((void *)page, (size_t)getpagesize(),
-                     PROT_READ | PROT_WRITE) != 0)
-    return;
-  __atomic_store_n((uint64_t *)slot, v, __ATOMIC_RELEASE);
-  if (ro)
-    mprotect((void *)page, (size_t)getpagesize(), PROT_READ);
 }
 
 static void hs__keep(uint64_t slot, uint64_t old) {
@@ -237,8 +163,7 @@ static uint64_t hs__kept(uint64_t slot, uint64_t dflt) {
  * own module, and nothing else does (a module's own definition there,
  * bound -Bsymbolic, must be left alone). */
 static int hs__lazy(const hs__module_view *m, const Elf64_Rela *r, uint64_t v) {
-  if (ELF64_R_TYPE(r->r_info) != R_X86_64_JUMP_SLOT || v < m->lo ||
-      v + 8 > m->hi)
+  if (!hs__got_lazy_slot(r) || v < m->lo || v + 8 > m->hi)
     return 0;
   const unsigned char *c = (const unsigned char *)v;
   if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
@@ -254,7 +179,7 @@ static void hs__patch_slot(const hs__module_view *m, const Elf64_Rela *r, int h,
   const uint64_t hook = (uint64_t)hs__hooks[h].hook;
   if (restore) {
     if (v == hook)
-      hs__store(m, slot, hs__kept(slot, (uint64_t)hs__hooks[h].real));
+      hs__got_store(m, slot, hs__kept(slot, (uint64_t)hs__hooks[h].real));
     return;
   }
   if (v == hook)
@@ -267,7 +192,7 @@ static void hs__patch_slot(const hs__module_view *m, const Elf64_Rela *r, int h,
   if (hs__n_patches >= HS_PATCH_MAX)
     return;
   hs__keep(slot, v);
-  hs__store(m, slot, hook);
+  hs__got_store(m, slot, hook);
 }
 
 /* The patch lock, its holder known: a fork from a signal handler that

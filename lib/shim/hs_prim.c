@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -37,6 +38,20 @@ __thread uint64_t hs__stack_lo __attribute__((tls_model("initial-exec")));
 size_t hs__os_round(size_t size) {
   const size_t page = 4096;
   return (size + page - 1) & ~(page - 1);
+}
+
+/* FUTEX_CMP_REQUEUE reads the word to compare it with the last argument
+ * and then, asked to wake and to move no waiter, does nothing: the
+ * kernel's read fails with EFAULT where a load would fault (unmapped,
+ * PROT_NONE, a file's page past its end), so a bad page costs no signal.
+ * A private futex needs no descriptor, and no sandbox refuses futex. */
+int hs__os_readable(const void *p) {
+  const uint64_t a = (uint64_t)p & ~(uint64_t)3;
+  const int saved = errno;
+  const long r = syscall(SYS_futex, a, FUTEX_CMP_REQUEUE_PRIVATE, 0, 0L, a, 0);
+  const int bad = r < 0 && errno == EFAULT;
+  errno = saved;
+  return !bad;
 }
 
 /* Every mapping the shim makes is listed, so the reachability scan can

@@ -7,6 +7,7 @@
 #ifndef HS_SHIM_H
 #define HS_SHIM_H
 
+#include <elf.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -155,6 +156,9 @@ void *hs__os_symbol_next(const char *name);
 /*! The same for dlsym(RTLD_DEFAULT, name): the first definition. */
 void *hs__os_symbol_any(const char *name);
 size_t hs__os_round(size_t size); /* up to whole pages */
+/*! 1 when the word at p (rounded down to 4 bytes) can be read, else 0;
+ * with no descriptor, and nothing read in user space. */
+int hs__os_readable(const void *p);
 /* The mappings hs__os_alloc made and has not freed (never roots). */
 const hs__range *hs__os_owned(size_t *n);
 void hs__os_lock(void); /* fork: the list of mappings stays whole */
@@ -326,6 +330,30 @@ int hs__unwind_caches_used(void);
  * 1 a plain step (CFA = rbp or rsp + *cfa_off), 2 the outermost frame,
  * 3 a frame the fast walk leaves to libunwind. */
 int hs__unwind_rule(uint64_t ra, int64_t *cfa_off, int *cfa_rbp);
+
+/* hs_got.c: a loaded module's relocated slots (its GOT). */
+struct dl_phdr_info;
+typedef struct hs__module_view {
+  uint64_t base, lo, hi;       /* load bias; its mapped span */
+  uint64_t relro_lo, relro_hi; /* read-only after relocation */
+  const Elf64_Sym *symtab;
+  const char *strtab;
+  const Elf64_Rela *rela[2]; /* DT_JMPREL, DT_RELA */
+  size_t n_rela[2];
+} hs__module_view;
+/*! @return 0 with m filled, or -1 for a module with no dynamic symbols. */
+int hs__got_view(const struct dl_phdr_info *info, hs__module_view *m);
+/*! The symbol a slot's relocation (JUMP_SLOT, GLOB_DAT) names; NULL for
+ * any other relocation. */
+const char *hs__got_name(const hs__module_view *m, const Elf64_Rela *r);
+int hs__got_lazy_slot(const Elf64_Rela *r); /* a JUMP_SLOT */
+/*! Stores v in the slot at address slot, RELRO or not. */
+void hs__got_store(const hs__module_view *m, uint64_t slot, uint64_t v);
+
+/* hs_unwio.c: libunwind kept off the program's file descriptors. */
+/*! Points libunwind's own slots of pipe2, read and syscall at the shim,
+ * before its first walk. @return 0, or -1 when its module was not found. */
+int hs__unwind_guard(void);
 
 /* hs_sample.c: sampling by bytes (HEAPSNAP_SAMPLE_BYTES). Each thread
  * counts down the bytes to its next sample point; gaps are exponential

@@ -104,6 +104,9 @@ static void hs__tc_key_end(void *value);
 int hs__unwind_init(void) {
   if (!hs__rules) {
     hs__rules = hs__os_alloc(sizeof(hs__rule_slot) << HS_RULES_BITS);
+    if (hs__unwind_guard() != 0)
+      hs__say("libunwind's module not found: its memory checks may use "
+              "two of the program's file descriptors");
     hs__unwind_warm();
     /* made at start too, before the program can take every key */
     hs__tc_keyed = pthread_key_create(&hs__tc_key, hs__tc_key_end) == 0;

@@ -11,7 +11,8 @@
 # raw rt_sigaction: the shim's thread finds it at its next wake-up, moves
 # to SIGRTMIN+5, says so once, and renames itself heapsnap:<signal>;
 # `heapsnap snap` still works, and detach leaves the program's handler.
-# The program ends with "eintr 0".
+# While attached, the program's descriptors are the same as before (no
+# pipe of libunwind's). The program ends with "eintr 0".
 set -euo pipefail
 . "$2/attach_lib.sh"
 prog=$bin/attach_quiet
@@ -27,6 +28,8 @@ rl_track $pid
 threads_up() { [ "$(ls /proc/$pid/task | wc -l)" = 2 ]; }
 hs_wait_for 10 threads_up || fail "its threads did not start"
 [ $(($(sig_bits $pid SigIgn) & usr2)) = 0 ] || fail "SIGUSR2 ignored before attach"
+fds() { ls -l "/proc/$pid/fd" | awk 'NR > 1 { print $(NF - 2), $NF }' | sort; }
+fds >"$rl_dir/fds.before"
 al_attach "$pid" --dir "$rl_dir"
 echo "$al_line"
 [ $(($(sig_bits $pid SigCgt) & usr2)) = 0 ] ||
@@ -40,6 +43,10 @@ for i in 1 2; do
   "$hs" snap "$pid" >/dev/null || fail "snap $i failed"
 done
 [ "$(find "$rl_dir" -name '*.snap' | wc -l)" = 2 ] || fail "want 2 snapshots"
+# libunwind's walks (the snapshots' new stacks) made no pipe of their own
+fds >"$rl_dir/fds.attached"
+cmp -s "$rl_dir/fds.before" "$rl_dir/fds.attached" ||
+  fail "attached, descriptors changed: $(diff "$rl_dir/fds.before" "$rl_dir/fds.attached" | tr '\n' ' ')"
 line=$("$hs" detach "$pid" 2>&1) || fail "detach: $line"
 [ $(($(sig_bits $pid SigIgn) & usr2)) = 0 ] || fail "SIGUSR2 still ignored after detach"
 [ $(($(sig_bits $pid SigCgt) & usr2)) = 0 ] || fail "SIGUSR2 caught after detach"

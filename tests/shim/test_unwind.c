@@ -18,6 +18,8 @@
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -26,6 +28,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -603,8 +606,90 @@ static void test_distrusted_address_goes_to_libunwind(void **state) {
   assert_int_equal(w.differ, 0);
 }
 
+/* hs__os_readable, which answers libunwind's check of a page in place of
+ * the write into its pipe: a page that reads is readable (its word equal
+ * to the probe's compare value or not); one that would fault is not, and
+ * costs no signal; errno is as it was. */
+static void test_readable_probe(void **state) {
+  (void)state;
+  const size_t page = (size_t)getpagesize();
+  int on_stack = 7;
+  char *m = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(m != MAP_FAILED);
+  m[page] = 1; /* page 0 all zeros (the compare value), page 1 not */
+  assert_int_equal(mprotect(m + 2 * page, page, PROT_NONE), 0);
+  errno = 1234;
+  assert_int_equal(hs__os_readable(&on_stack), 1);
+  assert_int_equal(hs__os_readable(m), 1);
+  assert_int_equal(hs__os_readable(m + page), 1);
+  assert_int_equal(hs__os_readable(m + page + 5), 1); /* rounded down */
+  assert_int_equal(hs__os_readable(m + 2 * page), 0); /* PROT_NONE */
+  assert_int_equal(hs__os_readable(NULL), 0);
+  assert_int_equal(munmap(m + page, page), 0);
+  assert_int_equal(hs__os_readable(m + page), 0); /* unmapped */
+  /* a file's page past its end: a load would raise SIGBUS */
+  char path[] = "/tmp/test_unwind.XXXXXX";
+  const int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  unlink(path);
+  assert_int_equal(ftruncate(fd, 16), 0);
+  char *f = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0);
+  assert_true(f != MAP_FAILED);
+  assert_int_equal(hs__os_readable(f), 1);
+  assert_int_equal(hs__os_readable(f + page), 0);
+  assert_int_equal(errno, 1234);
+  munmap(f, 2 * page);
+  close(fd);
+  munmap(m, page);
+  munmap(m + 2 * page, page);
+}
+
+/* The descriptors open, one bit each: main's before any walk, now. */
+static uint64_t start_fds[16];
+
+static void open_fds(uint64_t set[16]) {
+  memset(set, 0, 16 * sizeof *set);
+  for (int fd = 0; fd < 1024; fd++)
+    if (fcntl(fd, F_GETFD) != -1)
+      set[fd / 64] |= 1ull << (fd % 64);
+}
+
+static void *slow_walk(void *arg) {
+  uint64_t f[MAXF];
+  *(int *)arg = hs__unwind_slow(f, MAXF);
+  return NULL;
+}
+
+/* libunwind's walks make no descriptor of the program's: its pipe for
+ * checking pages is never made (hs_unwio.c), neither at the first walk
+ * (hs__stacks_init's) nor later. A thread on a stack of its own, never
+ * walked before, makes libunwind check its pages. */
+static void test_libunwind_takes_no_descriptor(void **state) {
+  (void)state;
+  const size_t size = 1 << 20;
+  void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(stack != MAP_FAILED);
+  pthread_attr_t a;
+  pthread_t t;
+  int frames = 0;
+  assert_int_equal(pthread_attr_init(&a), 0);
+  assert_int_equal(pthread_attr_setstack(&a, stack, size), 0);
+  assert_int_equal(pthread_create(&t, &a, slow_walk, &frames), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  pthread_attr_destroy(&a);
+  munmap(stack, size);
+  assert_true(frames >= 2); /* slow_walk, start_thread, ... */
+  uint64_t now[16];
+  open_fds(now);
+  assert_memory_equal(now, start_fds, sizeof now);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_readable_probe),
+      cmocka_unit_test(test_libunwind_takes_no_descriptor),
       cmocka_unit_test(test_through_strdup),
       cmocka_unit_test(test_hashed_walk_skips_cuts_and_hashes),
       cmocka_unit_test(test_walk_from_a_frame),
@@ -620,5 +705,6 @@ int main(void) {
       cmocka_unit_test(test_capture_keeps_libunwind_stack),
       cmocka_unit_test(test_distrusted_address_goes_to_libunwind),
   };
+  open_fds(start_fds);
   return cmocka_run_group_tests(tests, unw_setup, NULL);
 }
