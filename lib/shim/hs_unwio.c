@@ -11,12 +11,13 @@
  * next walk, or waited for good on that read if the descriptor was a
  * blocking socket.
  *
- * So libunwind's own slots of pipe2, read and syscall point here
- * (hs__unwind_guard, before its first walk): its pipe is never made (its
- * descriptors stay -1), the drain on descriptor -1 finds it "empty"
- * without a system call, and the write of one byte to descriptor -1 is
- * answered by hs__os_readable, which needs no descriptor. Every other
- * call goes on as it was. */
+ * So libunwind's own slots of pipe2, read, write and syscall point here
+ * (hs__unwind_guard, before its first walk): its pipe is two numbers no
+ * descriptor has, the drain finds it "empty" without a system call, and
+ * the write of one byte is answered by hs__os_readable, which needs no
+ * descriptor. Every other call goes on as it was. The same holds for
+ * libunwind 1.8, whose checks moved to another file but still go through
+ * these four calls. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -30,19 +31,39 @@
 
 #include "hs_shim.h"
 
+/* The pipe libunwind is given: two numbers no descriptor can have (-1,
+ * "none", would make it try again at each check, or give up). Its close
+ * of them, when it thinks the pipe broken, fails harmlessly. */
+#define HS_UNW_FD_R (-2)
+#define HS_UNW_FD_W (-3)
+
 static int hs__unw_pipe2(int fds[2], int flags) {
-  (void)fds;
   (void)flags;
-  errno = EMFILE; /* libunwind does not look: its descriptors stay -1 */
-  return -1;
+  fds[0] = HS_UNW_FD_R;
+  fds[1] = HS_UNW_FD_W;
+  return 0;
 }
 
 static ssize_t hs__unw_read(int fd, void *buf, size_t n) {
-  if (fd == -1 && n == 1) {
+  if (fd == HS_UNW_FD_R && n == 1) {
     errno = EAGAIN; /* the pipe's drain: nothing to drain */
     return -1;
   }
   return read(fd, buf, n);
+}
+
+/* The check itself: one byte from addr "written" to the pipe. */
+static long hs__unw_check(const void *addr) {
+  if (hs__os_readable(addr))
+    return 1;
+  errno = EFAULT;
+  return -1;
+}
+
+static ssize_t hs__unw_write(int fd, const void *buf, size_t n) {
+  if (fd == HS_UNW_FD_W && n == 1)
+    return hs__unw_check(buf);
+  return write(fd, buf, n);
 }
 
 /* glibc's syscall() takes six words whatever the call; so does this.
@@ -55,12 +76,8 @@ static long hs__unw_syscall(long nr, ...) {
   for (int i = 0; i < 6; i++)
     a[i] = va_arg(ap, long);
   va_end(ap);
-  if (nr == SYS_write && (int)a[0] == -1 && (int)a[2] == 1) {
-    if (hs__os_readable((const void *)a[1]))
-      return 1;
-    errno = EFAULT;
-    return -1;
-  }
+  if (nr == SYS_write && (int)a[0] == HS_UNW_FD_W && (int)a[2] == 1)
+    return hs__unw_check((const void *)a[1]);
   return syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
@@ -70,6 +87,7 @@ static const struct {
 } hs__unw_calls[] = {
     {"pipe2", (void *)hs__unw_pipe2},
     {"read", (void *)hs__unw_read},
+    {"write", (void *)hs__unw_write}, /* where it writes without syscall() */
     {"syscall", (void *)hs__unw_syscall},
 };
 
