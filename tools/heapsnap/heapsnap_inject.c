@@ -544,12 +544,73 @@ static uint64_t hs__cpu_ns(int pid, int tid) {
   return strtoull(buf, NULL, 10);
 }
 
+/* Every signal that would end this tool waits while a thread is held;
+ * the faults stay, as they must. */
+static void hs__mask_tool(hs__inject *ij) {
+  sigset_t all;
+  sigfillset(&all);
+  const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+  for (size_t i = 0; i < sizeof faults / sizeof *faults; i++)
+    sigdelset(&all, faults[i]);
+  ij->masked = sigprocmask(SIG_BLOCK, &all, &ij->tool_mask) == 0;
+}
+
+/* The signals that waited: one line, then they do what they do. */
+static void hs__unmask_tool(hs__inject *ij, int let_go) {
+  if (!ij->masked)
+    return;
+  sigset_t pending;
+  if (let_go && sigpending(&pending) == 0)
+    for (int sig = 1; sig < NSIG; sig++)
+      if (sig != SIGCHLD && sig != SIGWINCH && sig != SIGURG &&
+          sigismember(&pending, sig) == 1 &&
+          sigismember(&ij->tool_mask, sig) == 0) {
+        hs__tool_error(ij->cmd,
+                       "%s: process %d was let go as it was first (its "
+                       "thread's call could not be cut short)",
+                       strsignal(sig), ij->pid);
+        break;
+      }
+  ij->masked = 0;
+  sigprocmask(SIG_SETMASK, &ij->tool_mask, NULL);
+}
+
+/* The vector and x87 registers, as the calls will change them. */
+static void hs__fpu_save(hs__inject *ij) {
+  const size_t room = 64 * 1024; /* the largest XSAVE area is 11 KiB */
+  ij->fpu = calloc(1, room);
+  if (!ij->fpu)
+    return;
+  struct iovec v = {ij->fpu, room};
+  if (ptrace(PTRACE_GETREGSET, ij->tid, (void *)NT_X86_XSTATE, &v) == 0) {
+    ij->fpu_kind = 1;
+    ij->fpu_len = v.iov_len;
+  } else if (ptrace(PTRACE_GETFPREGS, ij->tid, 0, ij->fpu) == 0) {
+    ij->fpu_kind = 2;
+  }
+}
+
+static void hs__fpu_restore(hs__inject *ij) {
+  if (ij->fpu_kind == 1) {
+    struct iovec v = {ij->fpu, ij->fpu_len};
+    ptrace(PTRACE_SETREGSET, ij->tid, (void *)NT_X86_XSTATE, &v);
+  } else if (ij->fpu_kind == 2) {
+    ptrace(PTRACE_SETFPREGS, ij->tid, 0, ij->fpu);
+  }
+  free(ij->fpu);
+  ij->fpu = NULL;
+  ij->fpu_kind = 0;
+}
+
 int hs__inject_open(hs__inject *ij, const char *cmd, int pid) {
   memset(ij, 0, sizeof *ij);
   ij->cmd = cmd;
   ij->pid = pid;
   ij->mem = -1;
+  hs__mask_tool(ij);
   int rc = hs__take(ij);
+  if (rc)
+    hs__unmask_tool(ij, 0);
   if (rc == -EPERM)
     return rc;
   if (rc == -ESRCH) {
@@ -564,6 +625,7 @@ int hs__inject_open(hs__inject *ij, const char *cmd, int pid) {
                    pid, HS__WAIT_NS / 1000000000ull);
     return HS__TOOL_EFAIL;
   }
+  hs__fpu_save(ij);
   char p[64];
   snprintf(p, sizeof p, "/proc/%d/mem", pid);
   ij->mem = open(p, O_RDWR | O_CLOEXEC);
@@ -586,13 +648,24 @@ void hs__inject_read_str(const hs__inject *ij, uint64_t addr, char *buf,
 }
 
 /* Runs the thread until the call returns to address 0 (a SIGSEGV stop
- * there); signals meanwhile are kept. */
+ * there); signals meanwhile are kept. A call that takes long (dlopen
+ * behind another thread's loader lock) is waited for all the same, after
+ * one line: let go in the middle of it, the thread would return to
+ * address 0 and the process die. */
 static int hs__run_call(hs__inject *ij, uint64_t *ret) {
-  const uint64_t deadline = hs__mono_ns() + HS__CALL_NS;
+  uint64_t deadline = hs__mono_ns() + HS__CALL_NS;
   ptrace(PTRACE_CONT, ij->tid, 0, 0);
   for (;;) {
     int status;
     const int rc = hs__wait_stop(ij->tid, &status, deadline);
+    if (rc == -ETIMEDOUT) {
+      hs__tool_error(ij->cmd,
+                     "process %d: the call has not returned in %llu s; "
+                     "waiting for it (cut short, the process would crash)",
+                     ij->pid, HS__CALL_NS / 1000000000ull);
+      deadline = UINT64_MAX;
+      continue;
+    }
     if (rc)
       return rc;
     struct user_regs_struct r;
@@ -636,9 +709,6 @@ int hs__inject_call(hs__inject *ij, uint64_t fn, uint64_t args[6],
   const int rc = hs__run_call(ij, ret);
   if (rc == -ESRCH)
     hs__tool_error(ij->cmd, "process %d exited during the call", ij->pid);
-  else if (rc == -ETIMEDOUT)
-    hs__tool_error(ij->cmd, "process %d: the call did not return in %llu s",
-                   ij->pid, HS__CALL_NS / 1000000000ull);
   else if (rc)
     hs__tool_error(ij->cmd, "process %d: the call faulted", ij->pid);
   return rc ? HS__TOOL_EFAIL : 0;
@@ -648,6 +718,7 @@ void hs__inject_close(hs__inject *ij) {
   if (ij->tid <= 0)
     return;
   ptrace(PTRACE_SETREGS, ij->tid, 0, &ij->saved);
+  hs__fpu_restore(ij);
   const int first = ij->n_sigs ? ij->sigs[0] : 0;
   ptrace(PTRACE_DETACH, ij->tid, 0, first);
   ij->held_ns = hs__mono_ns() - ij->taken_ns;
@@ -660,4 +731,5 @@ void hs__inject_close(hs__inject *ij) {
     close(ij->mem);
   ij->mem = -1;
   ij->tid = 0;
+  hs__unmask_tool(ij, 1);
 }

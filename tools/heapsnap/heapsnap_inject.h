@@ -17,6 +17,7 @@
 #define HEAPSNAP_INJECT_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/user.h>
 
@@ -34,9 +35,21 @@ typedef struct hs__inject {
   const char *how;               /* "waiting in a system call", ... */
   int sigs[HS__INJECT_SIGS];     /* signals kept for it */
   int n_sigs;
+  /* Its vector and x87 registers when taken (NT_X86_XSTATE, else the
+   * legacy area): the calls use them, and a thread taken while it ran
+   * the program's code has live values there. */
+  void *fpu;
+  size_t fpu_len;
+  int fpu_kind;       /* 0 none, 1 xstate, 2 legacy */
+  sigset_t tool_mask; /* this tool's mask before open blocked signals */
+  int masked;
 } hs__inject;
 
 /*! Takes a thread of process pid at a safe point (waits up to 5 s for one).
+ * From here to hs__inject_close this tool's signals that would end it
+ * (Ctrl-C, SIGTERM, SIGHUP...) wait: ended in the middle of a call, it
+ * would leave the thread to return from the call to address 0 and the
+ * process to die of SIGSEGV. Only SIGKILL can still do that.
  * @return : 0, -EPERM when ptrace is not permitted (said what to change),
  * HS__TOOL_EFAIL otherwise (the process exited, no safe point; said). */
 int hs__inject_open(hs__inject *ij, const char *cmd, int pid);
@@ -52,8 +65,10 @@ int hs__inject_call(hs__inject *ij, uint64_t fn, uint64_t args[6],
 void hs__inject_read_str(const hs__inject *ij, uint64_t addr, char *buf,
                          size_t len);
 
-/*! Lets the thread go as it was: registers, the call it was in, the
- * signals kept. Sets ij->held_ns. Accepts a closed one. */
+/*! Lets the thread go as it was: registers (vector registers too), the
+ * call it was in, the signals kept. Sets ij->held_ns. Then this tool's
+ * own signals that waited are delivered (after one line saying the
+ * process was let go). Accepts a closed one. */
 void hs__inject_close(hs__inject *ij);
 
 /*! The address of symbol `sym` of the module mapped in process pid whose
