@@ -151,6 +151,52 @@ else
   echo "FAIL: --pprof through a link: $(ls -l plink real.pb.gz 2>&1 | xargs) $(cat link.err)"
   fails=$((fails + 1))
 fi
+# /dev/stdout is this tool's stdout, written into as the shell opened it:
+# in a pipe, only the profile (its line on stderr); after >>, appended to.
+if "$heapdiff" --pprof /dev/stdout $good 2>so.err | gunzip -t 2>gz.err &&
+  grep -q '^/dev/stdout: pprof profile of 1 snapshot' so.err; then
+  echo "ok: --pprof /dev/stdout into a pipe: a whole gzip, its line on stderr"
+else
+  echo "FAIL: --pprof /dev/stdout into a pipe: $(cat so.err gz.err)"
+  fails=$((fails + 1))
+fi
+echo "a line of the log" >app.log
+"$heapdiff" --pprof /dev/stdout $good >>app.log 2>so.err || true
+if [ "$(head -1 app.log)" = "a line of the log" ] &&
+  tail -c +19 app.log | gunzip -t 2>/dev/null; then
+  echo "ok: --pprof /dev/stdout >> a file: appended, the file's line kept"
+else
+  echo "FAIL: --pprof /dev/stdout >> app.log: $(head -c 40 app.log | od -c | head -2)"
+  fails=$((fails + 1))
+fi
+expect 2 "^heapdiff: --html and --pprof name the same file \(same.out\)" --html same.out --pprof same.out $good
+expect 2 "^heapdiff: /dev/stdout: the --json report goes to stdout already" --json --html /dev/stdout $good
+# A name of 255 bytes, the most a name may have: its temporary file is
+# named otherwise.
+long=$(printf 'p%.0s' $(seq 1 248)).pb.gz
+if "$heapdiff" --pprof "$long" $good >/dev/null 2>long.err && gunzip -t "$long"; then
+  echo "ok: --pprof to a 255-byte name"
+else
+  echo "FAIL: --pprof to a 255-byte name: $(cat long.err)"; fails=$((fails + 1))
+fi
+rm -f "$long"
+# A link to no file yet, on a file system that fills up: nothing is left
+# under the link's target (it was written straight through).
+mkdir small
+if mount -t tmpfs -o size=16k tmpfs small 2>/dev/null; then
+  ln -s small/page.html dangling.html
+  rc=0
+  "$heapdiff" --html dangling.html $good server.2.snap >/dev/null 2>full.err || rc=$?
+  if [ "$rc" = 1 ] && [ -z "$(ls -A small)" ] && [ -L dangling.html ]; then
+    echo "ok: --html through a link to no file, the disk full: nothing left"
+  else
+    echo "FAIL: --html through a dangling link on a full disk: exit $rc, left $(ls -A small | xargs), $(cat full.err)"
+    fails=$((fails + 1))
+  fi
+  umount small
+else
+  echo "ok (not checked): a full disk needs a tmpfs mount, which this machine refuses"
+fi
 leftover=$(ls -d p.pb.gz* adir.tmp* 2>/dev/null || true)
 if [ -n "$leftover" ]; then
   echo "FAIL: --pprof left $leftover"; fails=$((fails + 1))

@@ -266,6 +266,10 @@ int hd_gzip(const void *in, size_t n, int level, uint8_t **out, size_t *len);
  * write the WHAT: why". @return : 0, or HS__TOOL_EFAIL. */
 int hd_save(const char *path, const char *what, int (*put)(FILE *, void *),
             void *ctx);
+/*! The descriptor of this process that path names (/dev/stdout 1,
+ * /dev/stderr 2, /dev/fd/N, /proc/self/fd/N), written into as it is; or
+ * -1 for any other path. */
+int hd_out_fd(const char *path);
 
 /* hd_report.c */
 void hd_report_text(hd_diff *d, FILE *out);

@@ -747,11 +747,13 @@ int hd_report_html(hd_diff *d, const char *path, FILE *say) {
     rc = hd_save(path, "page", hd_html_put_data, &(hd_html_data){gz, n});
   free(gz);
   if (!rc) {
-    char size[64];
-    struct stat st;
-    hs__tool_size(size, sizeof size,
-                  stat(path, &st) ? 0 : (uint64_t)st.st_size);
-    fprintf(say, "wrote %s: %zu sites, %s\n", path,
+    char size[64] = "";
+    struct stat st; /* a pipe or a device has no size to tell */
+    if (hd_out_fd(path) < 0 && !stat(path, &st) && S_ISREG(st.st_mode)) {
+      size[0] = ',', size[1] = ' ';
+      hs__tool_size(size + 2, sizeof size - 2, (uint64_t)st.st_size);
+    }
+    fprintf(say, "wrote %s: %zu sites%s\n", path,
             d->n_page + (d->n_page_other > 0), size);
   }
   return rc;

@@ -1,9 +1,12 @@
 /* hd_out.c - writing heapdiff's output files (--html, --pprof): gzip in
  * memory, and a regular file written whole or not at all (a device or a
- * pipe is written into, a symbolic link's file replaced, the link kept). */
+ * pipe is written into, as is this tool's own stdout named /dev/stdout; a
+ * symbolic link's file replaced, or made, the link kept). */
 #define _GNU_SOURCE /* mkostemp */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -61,20 +64,101 @@ static int hd_save_tmp(char *tmp, int (*put)(FILE *, void *), void *ctx) {
   return rc;
 }
 
+int hd_out_fd(const char *path) {
+  if (!path)
+    return -1;
+  if (!strcmp(path, "/dev/stdout"))
+    return 1;
+  if (!strcmp(path, "/dev/stderr"))
+    return 2;
+  const char *n = !strncmp(path, "/dev/fd/", 8)          ? path + 8
+                  : !strncmp(path, "/proc/self/fd/", 14) ? path + 14
+                                                         : NULL;
+  if (!n || *n < '0' || *n > '9')
+    return -1;
+  char *end;
+  const long fd = strtol(n, &end, 10);
+  return *end || fd > 1 << 20 ? -1 : (int)fd;
+}
+
+/* put(), then the flush and close, with the write's own reason. */
+static int hd_put_close(FILE *out, int (*put)(FILE *, void *), void *ctx) {
+  int rc = put(out, ctx);
+  if (fflush(out) && (!rc || rc == HS_EINVAL || rc == -EIO))
+    rc = -errno; /* put() says only that a write failed */
+  if (fclose(out) && !rc)
+    rc = -errno;
+  return rc;
+}
+
+/* put() into this tool's own descriptor fd, as the shell opened it:
+ * reopened by name, /dev/stdout on a file would truncate it (even one
+ * opened for appending, >>), and a file renamed over it would replace
+ * it. */
+static int hd_save_fd(int fd, int (*put)(FILE *, void *), void *ctx) {
+  const int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  FILE *out = own < 0 ? NULL : fdopen(own, "w");
+  if (!out) {
+    const int err = -errno;
+    if (own >= 0)
+      close(own);
+    return err;
+  }
+  return hd_put_close(out, put, ctx);
+}
+
 /* put() straight into what path names, which exists and is no regular
- * file: a device (/dev/null, /dev/stdout), a pipe. Renaming a file over
- * it would replace it. */
+ * file: a device (/dev/null), a pipe. Renaming a file over it would
+ * replace it. */
 static int hd_save_into(const char *path, int (*put)(FILE *, void *),
                         void *ctx) {
   FILE *out = fopen(path, "we");
   if (!out)
     return -errno;
-  int rc = put(out, ctx);
-  if (fflush(out) && (!rc || rc == HS_EINVAL || rc == -EIO))
-    rc = -errno; /* the write's own reason, as above */
-  if (fclose(out) && !rc)
-    rc = -errno;
-  return rc;
+  return hd_put_close(out, put, ctx);
+}
+
+/* The file a link that names no file yet would make: its target, read
+ * link by link (relative to each link's folder). NULL for a loop. */
+static char *hd_link_end(const char *path) {
+  char *at = strdup(path);
+  struct stat st;
+  for (int hops = 0; at && hops < 40; hops++) {
+    if (lstat(at, &st) || !S_ISLNK(st.st_mode))
+      return at;
+    char to[PATH_MAX];
+    const ssize_t k = readlink(at, to, sizeof to - 1);
+    if (k < 0)
+      break;
+    to[k] = '\0';
+    const char *slash = strrchr(at, '/');
+    char *next;
+    if (to[0] == '/' || !slash)
+      next = strdup(to);
+    else if (asprintf(&next, "%.*s/%s", (int)(slash - at), at, to) < 0)
+      next = NULL;
+    free(at);
+    at = next;
+  }
+  free(at);
+  return NULL;
+}
+
+/* The temporary file's name beside `at`: "AT.tmp.XXXXXX", or, when that
+ * would be longer than a name may be, ".heapdiff.tmp.XXXXXX" in the same
+ * folder. */
+static char *hd_tmp_name(const char *at) {
+  const char *slash = strrchr(at, '/');
+  const char *base = slash ? slash + 1 : at;
+  char *tmp = NULL;
+  if (strlen(base) + 11 <= NAME_MAX) {
+    if (asprintf(&tmp, "%s.tmp.XXXXXX", at) < 0)
+      tmp = NULL;
+  } else if (asprintf(&tmp, "%.*s.heapdiff.tmp.XXXXXX", (int)(base - at), at) <
+             0) {
+    tmp = NULL;
+  }
+  return tmp;
 }
 
 /* A regular file: a temporary one beside it, renamed over it when whole.
@@ -83,13 +167,8 @@ static int hd_save_file(const char *path, int (*put)(FILE *, void *),
                         void *ctx) {
   char *const real = realpath(path, NULL); /* NULL: a new file */
   const char *const at = real ? real : path;
-  const size_t n = strlen(at) + 16;
-  char *tmp = malloc(n);
-  int rc = tmp ? 0 : HS_ENOMEM;
-  if (!rc) {
-    snprintf(tmp, n, "%s.tmp.XXXXXX", at);
-    rc = hd_save_tmp(tmp, put, ctx);
-  }
+  char *tmp = hd_tmp_name(at);
+  int rc = tmp ? hd_save_tmp(tmp, put, ctx) : HS_ENOMEM;
   if (!rc && rename(tmp, at)) {
     rc = -errno;
     unlink(tmp);
@@ -103,15 +182,20 @@ int hd_save(const char *path, const char *what, int (*put)(FILE *, void *),
             void *ctx) {
   struct stat st;
   int rc;
-  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+  if (hd_out_fd(path) >= 0)
+    rc = hd_save_fd(hd_out_fd(path), put, ctx);
+  else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
     rc = -EISDIR;
   else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
     rc = hd_save_into(path, put, ctx);
   else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
-           stat(path, &st) != 0) /* a link to no file yet: write through */
-    rc = hd_save_into(path, put, ctx);
-  else
+           stat(path, &st) != 0) { /* a link to no file yet: its target */
+    char *const end = hd_link_end(path);
+    rc = end ? hd_save_file(end, put, ctx) : -ELOOP;
+    free(end);
+  } else {
     rc = hd_save_file(path, put, ctx);
+  }
   if (rc)
     hs__tool_error(NULL, "%s: cannot write the %s: %s", path, what,
                    hs_strerror(rc == HS_EINVAL ? -EIO : rc));

@@ -299,15 +299,20 @@ static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
     rc = o->html ? hd_html_reach(&d) : hd_reach_build(&d);
   if (!rc)
     rc = hd_check_finish(&d);
-  if (!rc && o->html) /* the line naming it keeps off JSON and folded */
-    rc =
-        hd_report_html(&d, o->html, o->output == HD_OUT_TEXT ? stdout : stderr);
+  /* The lines naming the files written keep off JSON and folded output,
+   * and off a file written to stdout (/dev/stdout). */
+  FILE *const say = o->output == HD_OUT_JSON || o->output == HD_OUT_FOLDED ||
+                            hd_out_fd(o->html) == 1 || hd_out_fd(o->pprof) == 1
+                        ? stderr
+                        : stdout;
+  if (!rc && o->html)
+    rc = hd_report_html(&d, o->html, say);
   if (rc) {
     hd_diff_free(&d);
     return rc;
   }
   if (o->output == HD_OUT_PPROF)
-    rc = hd_report_pprof(&d, stdout);
+    rc = hd_report_pprof(&d, say);
   else if (o->output == HD_OUT_JSON)
     hd_report_json(&d, stdout);
   else if (o->output == HD_OUT_FOLDED)
@@ -337,6 +342,26 @@ static int hd_output_ok(const char *opt, const char *path, char **files,
                           "--%s %s: that file is a snapshot, not overwritten "
                           "(a file name missing after --%s?)",
                           opt, path, opt);
+  return 0;
+}
+
+/* The same file for --html and --pprof (the second would replace the
+ * first), or stdout for a file and for the report. */
+static int hd_outputs_apart(const hd_options *o) {
+  struct stat a, b;
+  if (o->html && o->pprof &&
+      (!strcmp(o->html, o->pprof) ||
+       (hd_out_fd(o->html) >= 0 && hd_out_fd(o->html) == hd_out_fd(o->pprof)) ||
+       (!stat(o->html, &a) && !stat(o->pprof, &b) && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)))
+    return hs__tool_usage(NULL, "--html and --pprof name the same file (%s)",
+                          o->html);
+  const char *on_stdout = hd_out_fd(o->html) == 1 ? o->html : o->pprof;
+  if ((o->output == HD_OUT_JSON || o->output == HD_OUT_FOLDED) &&
+      hd_out_fd(on_stdout) == 1)
+    return hs__tool_usage(NULL, "%s: the %s report goes to stdout already",
+                          on_stdout,
+                          o->output == HD_OUT_JSON ? "--json" : "--folded");
   return 0;
 }
 
@@ -388,6 +413,8 @@ int main(int argc, char **argv) {
     rc = hd_output_ok("html", o.html, files, n);
   if (!rc)
     rc = hd_output_ok("pprof", o.pprof, files, n);
+  if (!rc)
+    rc = hd_outputs_apart(&o);
   if (!rc)
     rc = hd_run(&o, files, n, &over);
   free(files);
