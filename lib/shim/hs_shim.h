@@ -443,10 +443,10 @@ void hs__loader_fork_child(void);
 /* hs_signal.c: the snapshot signal, kept blocked in the program's threads
  * and given back when the program takes it (see the file's head). */
 #include <signal.h>
-int hs__signal_init(int configured);      /* @return : the signal owned */
-int hs__signal_current(void);             /* 0: none */
-int hs__signal_take_pending(void);        /* at exit: 1 if one was pending */
-void hs__signal_check(void (*ours)(int)); /* the shim's thread, each wake */
+int hs__signal_init(int configured); /* @return : the signal owned */
+int hs__signal_current(void);        /* 0: none */
+int hs__signal_take_pending(void);   /* at exit: 1 if one was pending */
+void hs__signal_check(void);         /* the shim's thread, each wake */
 void hs__signal_fork_child(void);
 /* The C library's sigaction and pthread_sigmask, for the shim's own use. */
 int hs__os_sigaction(int sig, const struct sigaction *act,
@@ -628,7 +628,7 @@ void hs__trigger_start_pending(void);
 #ifdef HS_ATTACH
 void hs__trigger_end(void); /* detach: the shim's thread ends */
 /*! Detach: the program's disposition of the shim's signal put back. */
-void hs__signal_release(void (*ours)(int));
+void hs__signal_release(void);
 /* The GOT hooks of sigprocmask and pthread_sigmask (hs_signal.c). */
 int hs__attach_sigprocmask(int how, const sigset_t *set, sigset_t *old);
 int hs__attach_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);

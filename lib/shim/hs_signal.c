@@ -506,22 +506,29 @@ HS_EXPORT int signalfd(int fd, const sigset_t *mask, int flags) {
 }
 
 static int hs__exec_swapped(const struct sigaction *q);
+static int hs__is_ignored(const struct sigaction *a);
 
-/* The shim's thread, at each wake-up: a handler put in place of the shim's
- * behind its back (a raw rt_sigaction) is the program's. What an exec in
+/* The shim's thread, at each wake-up: a disposition put in place of the
+ * shim's behind its back is the program's: a raw rt_sigaction, or,
+ * attached, any call (the program's calls are not hooked there), also
+ * one that ignores the signal or sets its default, which the shim's own
+ * SIG_IGN is told from by its mask (hs__trigger_is_ours). What an exec in
  * progress put there (hs__signal_exec_prepare) is not. */
-void hs__signal_check(void (*ours)(int)) {
+void hs__signal_check(void) {
   const int cur = atomic_load(&hs__sig_cur);
   struct sigaction q;
-  if (!cur || hs__os_sigaction(cur, NULL, &q) != 0 || q.sa_handler == ours ||
+  if (!cur || hs__os_sigaction(cur, NULL, &q) != 0 || hs__trigger_is_ours(&q) ||
       pthread_mutex_trylock(&hs__sig_lock) != 0)
     return;
   /* again under the lock, which an exec's change takes too */
   if (cur == atomic_load(&hs__sig_cur) &&
-      hs__os_sigaction(cur, NULL, &q) == 0 && q.sa_handler != ours &&
+      hs__os_sigaction(cur, NULL, &q) == 0 && !hs__trigger_is_ours(&q) &&
       !hs__exec_swapped(&q)) {
     hs__claim(cur);
-    hs__sig_move(cur, "handles");
+    hs__sig_move(cur, (q.sa_flags & SA_SIGINFO) ? "handles"
+                      : hs__is_ignored(&q)      ? "ignores"
+                      : q.sa_handler == SIG_DFL ? "resets"
+                                                : "handles");
   }
   pthread_mutex_unlock(&hs__sig_lock);
 }
@@ -712,12 +719,12 @@ int hs__attach_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
 /* Detach: the program's disposition of the shim's signal, back in place
  * of the shim's handler (left alone when something replaced that; the
  * handler of an exec in progress is the shim's too). */
-void hs__signal_release(void (*ours)(int)) {
+void hs__signal_release(void) {
   pthread_mutex_lock(&hs__sig_lock); /* no exec changes it meanwhile */
   const int cur = atomic_load(&hs__sig_cur);
   struct sigaction q;
   if (cur && hs__os_sigaction(cur, NULL, &q) == 0 &&
-      (q.sa_handler == ours || q.sa_handler == hs__exec_drop))
+      (hs__trigger_is_ours(&q) || hs__exec_swapped(&q)))
     hs__os_sigaction(cur, &hs__app_act, NULL);
   atomic_store(&hs__sig_cur, 0);
   pthread_mutex_unlock(&hs__sig_lock);

@@ -69,8 +69,30 @@ static void hs__on_signal(int sig) {
 #define HS_OURS hs__on_signal
 #endif
 
+/* The shim's mask for its disposition. Attached, it tells the shim's
+ * SIG_IGN from one the program sets while attached (whose calls are not
+ * hooked there): a detach that took the program's for the shim's put
+ * back the default, and the program died of a signal it ignored. Two
+ * signals no program has reason to hold in an ignored signal's mask;
+ * without SIGTERM, which marks an exec's (hs__exec_swapped). */
+static void hs__ours_mask(sigset_t *m) {
+  sigemptyset(m);
+#ifdef HS_ATTACH
+  sigaddset(m, SIGSYS);
+  sigaddset(m, SIGXFSZ);
+#endif
+}
+
 int hs__trigger_is_ours(const struct sigaction *q) {
-  return !(q->sa_flags & SA_SIGINFO) && q->sa_handler == HS_OURS;
+  if ((q->sa_flags & SA_SIGINFO) || q->sa_handler != HS_OURS)
+    return 0;
+#ifdef HS_ATTACH
+  return sigismember(&q->sa_mask, SIGSYS) == 1 &&
+         sigismember(&q->sa_mask, SIGXFSZ) == 1 &&
+         sigismember(&q->sa_mask, SIGTERM) != 1;
+#else
+  return 1;
+#endif
 }
 
 void hs__trigger_install(int sig) {
@@ -78,7 +100,7 @@ void hs__trigger_install(int sig) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = HS_OURS;
   sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
+  hs__ours_mask(&sa.sa_mask);
   hs__os_sigaction(sig, &sa, NULL);
 }
 
@@ -166,7 +188,7 @@ static int hs__wait_once(const struct timespec *due) {
  * makes the thread look again. */
 static const char *hs__wait(struct timespec *due) {
   for (;;) {
-    hs__signal_check(HS_OURS);
+    hs__signal_check();
     hs__status_mend();
     const int rc = hs__wait_once(due);
     if (atomic_load(&hs__quit))
@@ -355,7 +377,7 @@ void hs__trigger_end(void) {
     hs__have_thread = 0;
     atomic_store(&hs__quit, 0);
   }
-  hs__signal_release(HS_OURS);
+  hs__signal_release();
   atomic_store(&hs__served, atomic_load(&hs__requested));
   sem_destroy(&hs__sem);
 }
