@@ -6,7 +6,9 @@
  *   keep_here  3 blocks of 10000 bytes through fill_one (always inlined),
  *              all held from a global: none lost
  *   lose_here  2 blocks of 7000 bytes, the pointer to the second dropped:
- *              1 block, 7000 bytes lost */
+ *              1 block, 7000 bytes lost
+ *   zero_here  3 blocks of malloc(0), held: 0 bytes, listed after the
+ *              others and before no unused stack */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,7 @@
 
 #define NOINLINE __attribute__((noinline))
 
-static void *kept[3], *kept_one;
+static void *kept[3], *kept_one, *zeros[3];
 
 static inline __attribute__((always_inline)) void *fill_one(size_t n) {
   void *p = malloc(n);
@@ -37,6 +39,11 @@ NOINLINE void lose_here(void) {
   }
 }
 
+NOINLINE void zero_here(void) {
+  for (int i = 0; i < 3; i++)
+    zeros[i] = malloc(0);
+}
+
 /* The dropped pointer may still sit in the dead frames below main's. */
 NOINLINE static void scrub(void) {
   volatile char area[64 * 1024];
@@ -46,6 +53,7 @@ NOINLINE static void scrub(void) {
 int main(void) {
   keep_here();
   lose_here();
+  zero_here();
   scrub();
   char path[4096];
   if (heapsnap_snapshot(path, sizeof path)) {

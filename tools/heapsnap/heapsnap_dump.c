@@ -279,9 +279,13 @@ static size_t hs__dump_sum(const hs_snapshot *snap, hs__dump_site *sites,
   return used;
 }
 
-/* Most bytes first; ties by stack index so the order is the file's. */
+/* Stacks with live blocks first (one of malloc(0) blocks has 0 bytes, as
+ * the unused ones do, and fell among them, out of the list), then most
+ * bytes; ties by stack index so the order is the file's. */
 static int hs__dump_site_cmp(const void *pa, const void *pb) {
   const hs__dump_site *a = pa, *b = pb;
+  if (!a->blocks != !b->blocks)
+    return a->blocks ? -1 : 1;
   if (a->bytes != b->bytes)
     return a->bytes > b->bytes ? -1 : 1;
   return a->stack < b->stack ? -1 : a->stack > b->stack;
