@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hs_shim.h"
 
@@ -406,9 +407,14 @@ HS_EXPORT void *valloc(size_t n) {
   return hs__count_and_track(hs__real.valloc(n), n);
 }
 
+/* The block is n rounded up to whole pages, all of it the program's (a
+ * pointer it keeps past n is scanned); n itself when that overflows (the
+ * call then fails). */
 HS_EXPORT void *pvalloc(size_t n) {
   HS_NEED(pvalloc);
-  return hs__count_and_track(hs__real.pvalloc(n), n);
+  const size_t page = (size_t)getpagesize();
+  const size_t whole = n + page - 1 < n ? n : (n + page - 1) & ~(page - 1);
+  return hs__count_and_track(hs__real.pvalloc(n), whole);
 }
 
 HS_EXPORT size_t malloc_usable_size(void *p) {
