@@ -66,6 +66,8 @@ static struct {
   int (*sigtimedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
   int (*signalfd)(int, const sigset_t *, int);
   int (*sigaltstack)(const stack_t *, stack_t *);
+  int (*raise)(int);
+  int (*pthread_kill)(pthread_t, int);
 } hs__rs;
 
 _Atomic int hs__sig_cur;             /* the shim's signal now; 0: none */
@@ -103,6 +105,8 @@ static void hs__signal_resolve(void) {
   HS_REAL(sigwaitinfo);
   HS_REAL(sigtimedwait);
   HS_REAL(signalfd);
+  HS_REAL(raise);
+  HS_REAL(pthread_kill);
   HS_REAL(pthread_sigmask); /* last: the test above */
 }
 
@@ -464,6 +468,32 @@ HS_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h) {
   hs__signal_resolve();
   return hs__signal_call(hs__rs.sysv_signal, sig, h, SA_RESETHAND | SA_NODEFER);
 }
+
+#ifndef HS_ATTACH
+/* raise() and pthread_kill() of the shim's signal: sent to a thread of the
+ * program, which keeps it blocked, it waited there until exit (after
+ * _exit, for good), and the snapshot came late or never. It goes to the
+ * shim's thread instead, as kill() of the process and heapsnap snap get
+ * there. The program's own signal (a handler of its own moved the shim's
+ * away) is sent as asked. */
+static int hs__send_to_shim(int sig) {
+  return sig && sig == atomic_load(&hs__sig_cur) && hs__trigger_send(sig) == 0;
+}
+
+HS_EXPORT int raise(int sig) {
+  if (hs__send_to_shim(sig))
+    return 0;
+  hs__signal_resolve();
+  return hs__rs.raise(sig);
+}
+
+HS_EXPORT int pthread_kill(pthread_t t, int sig) {
+  if (hs__send_to_shim(sig))
+    return 0;
+  hs__signal_resolve();
+  return hs__rs.pthread_kill(t, sig);
+}
+#endif
 
 /* The thread's alternate stack, kept for hs__stack_room: where a handler
  * has less room than libunwind's check of a new stack takes. Not known

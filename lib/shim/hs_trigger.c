@@ -19,6 +19,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,6 +33,7 @@
 static sem_t hs__sem;
 static int hs__have_thread;
 static pthread_t hs__thread_id;
+static _Atomic int hs__thread_tid; /* its kernel id, once it runs; else 0 */
 volatile int hs__thread_pending;
 /* exit() ends every thread wherever it is: a snapshot asked for just
  * before was lost, and one being written left its .tmp file behind. At
@@ -120,6 +122,12 @@ static void hs__thread_setup(void) {
   if (unshare(CLONE_FS) == 0 && chdir(hs__cfg.dir) != 0)
     (void)chdir("/");
   hs__status_thread((int)gettid());
+  atomic_store(&hs__thread_tid, (int)gettid());
+}
+
+int hs__trigger_send(int sig) {
+  const int tid = atomic_load(&hs__thread_tid);
+  return tid && syscall(SYS_tgkill, (int)getpid(), tid, sig) == 0 ? 0 : -1;
 }
 
 /* One wait, with the current snapshot signal unblocked. waiting is set
@@ -351,6 +359,7 @@ void hs__trigger_fork_child(void) {
   atomic_store(&hs__served, atomic_load(&hs__requested));
   hs__thread_pending = 1;
   hs__have_thread = 0;
+  atomic_store(&hs__thread_tid, 0);
 }
 
 /* A child's first allocation: its status file, and its thread when the
@@ -375,6 +384,7 @@ void hs__trigger_end(void) {
       pthread_kill(hs__thread_id, sig);
     pthread_join(hs__thread_id, NULL);
     hs__have_thread = 0;
+    atomic_store(&hs__thread_tid, 0);
     atomic_store(&hs__quit, 0);
   }
   hs__signal_release();

@@ -8,10 +8,16 @@
  *   e2e_idle snap         take one API snapshot, print its path
  *   e2e_idle fork MS      fork a child that sleeps MS milliseconds without
  *                         allocating; print "child PID"; wait for it
+ *   e2e_idle raise        raise(SIGUSR2), then pthread_kill(pthread_self(),
+ *                         SIGUSR2): after each, wait up to 10 s for one
+ *                         more snapshot in $HEAPSNAP_DIR, and print
+ *                         "raise N" and "pthread_kill N" (the files
+ *                         there); then _exit(0)
  *   e2e_idle reenter N    N API snapshots while another thread signals
  *                         this one; its handler asks for a snapshot too;
  *                         print "main OK handler OK BUSY OTHER"
  * $E2E_SITES: see write_sites(). */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -96,6 +102,25 @@ static int reenter(int n) {
   return 0;
 }
 
+/* The snapshots in dir, once there are `want` or 10 s have passed. */
+static int snaps_in(const char *dir, int want) {
+  int n = 0;
+  for (int tries = 0; tries < 1000; tries++) {
+    n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+      const size_t len = strlen(e->d_name);
+      n += len > 5 && !strcmp(e->d_name + len - 5, ".snap");
+    }
+    if (d)
+      closedir(d);
+    if (n >= want)
+      break;
+    sleep_ms(10);
+  }
+  return n;
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "echo";
   site_idle();
@@ -105,6 +130,14 @@ int main(int argc, char **argv) {
   } else if (!strcmp(mode, "exit")) {
     exit(0);
   } else if (!strcmp(mode, "_exit")) {
+    _exit(0);
+  } else if (!strcmp(mode, "raise")) {
+    const char *dir = getenv("HEAPSNAP_DIR");
+    raise(SIGUSR2);
+    printf("raise %d\n", snaps_in(dir ? dir : ".", 1));
+    pthread_kill(pthread_self(), SIGUSR2);
+    printf("pthread_kill %d\n", snaps_in(dir ? dir : ".", 2));
+    fflush(stdout);
     _exit(0);
   } else if (!strcmp(mode, "abort")) {
     signal(SIGABRT, SIG_DFL);

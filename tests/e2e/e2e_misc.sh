@@ -49,6 +49,17 @@ at_exit)
   sites exit
   "$check" "$dir"/*.snap "$dir/sites"
   ;;
+raise_self)
+  # raise(SIGUSR2) and pthread_kill(pthread_self(), SIGUSR2) each take a
+  # snapshot when sent, as kill does: sent to a thread that keeps the
+  # signal blocked, they waited there until exit (and after _exit, for
+  # good)
+  out=$(run "$idle" raise) || fail "e2e_idle raise exited with $?"
+  [ "$out" = $'raise 1\npthread_kill 2' ] || fail "want a snapshot after each, got: $out"
+  [ "$(count "$dir")" = 2 ] || fail "$(count "$dir") snapshots, want 2"
+  sites signal
+  for s in "$dir"/*.snap; do "$check" "$s" "$dir/sites" || fail "$s"; done
+  ;;
 no_exit_snapshot)
   HEAPSNAP_AT_EXIT=1 run "$idle" _exit
   rc=0
