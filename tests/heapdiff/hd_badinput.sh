@@ -197,6 +197,20 @@ if mount -t tmpfs -o size=16k tmpfs small 2>/dev/null; then
 else
   echo "ok (not checked): a full disk needs a tmpfs mount, which this machine refuses"
 fi
+# --folded: a module without symbols whose file name holds ';' (the
+# separator) and a control character: one frame all the same.
+for n in 1 2; do
+  printf 'number %s\ntime %s\nmodule /nonexistent/le;aky\001sv 0x400000 0x500000 0x400000 main\nstack 0x401100 0x402000\nblocks %s 0x1000000 0x100 100 1 0\n' \
+    "$n" "$((1000000000 + n))" "$((n * 3))" >odd.$n.spec
+  "$MKSNAP" odd.$n.spec odd.$n.snap
+done
+"$heapdiff" --folded odd.1.snap odd.2.snap >odd.folded 2>odd.err || true
+if [ "$(cat odd.folded)" = "le:aky sv+0x2000;le:aky sv+0x1100 300" ]; then
+  echo "ok: --folded module names without ';' or control characters"
+else
+  echo "FAIL: --folded with an odd module name: $(od -c odd.folded | head -3)"
+  fails=$((fails + 1))
+fi
 leftover=$(ls -d p.pb.gz* adir.tmp* 2>/dev/null || true)
 if [ -n "$leftover" ]; then
   echo "FAIL: --pprof left $leftover"; fails=$((fails + 1))

@@ -472,6 +472,16 @@ static void hd_text_title(const hd_diff *d, FILE *out) {
   fputc('\n', out);
 }
 
+/* The last snapshot's scan note; when it has none and was not scanned,
+ * why (a snapshot written with HEAPSNAP_SCAN=0 carries no note). */
+static const char *hd_scan_note(const hd_diff *d) {
+  const hs_header *last = d->snaps[d->n_snaps - 1].h;
+  if (last->scan_note[0] || d->scanned)
+    return last->scan_note;
+  return d->sampled ? "sampled snapshots have none"
+                    : "not scanned (HEAPSNAP_SCAN=0)";
+}
+
 /* A process attached to (`heapsnap attach`): its snapshots know nothing
  * of what it allocated before. */
 static void hd_text_attached(const hd_diff *d, FILE *out) {
@@ -500,10 +510,7 @@ void hd_report_text(hd_diff *d, FILE *out) {
   hd_text_snapshots(d, out);
   const hs_header *last = d->snaps[d->n_snaps - 1].h;
   if (!d->scanned)
-    fprintf(out, "no reachability in the last snapshot: %s\n",
-            last->scan_note[0] ? last->scan_note
-            : d->sampled       ? "sampled snapshots have none"
-                               : "not scanned (HEAPSNAP_SCAN=0)");
+    fprintf(out, "no reachability in the last snapshot: %s\n", hd_scan_note(d));
   else if (last->scan_note[0])
     fprintf(out, "reachability: %s\n", last->scan_note);
   else if (last->flags & HS_SNAP_REGISTERS)
@@ -858,7 +865,7 @@ void hd_report_json(hd_diff *d, FILE *out) {
           d->scanned && (d->snaps[d->n_snaps - 1].h->flags & HS_SNAP_REGISTERS)
               ? "true"
               : "false");
-  hd_json_str(out, d->snaps[d->n_snaps - 1].h->scan_note);
+  hd_json_str(out, hd_scan_note(d));
   fprintf(out, ",\n  \"attached\": %s",
           d->snaps[0].h->flags & HS_SNAP_ATTACHED ? "true" : "false");
   fprintf(out, ",\n  \"sampled\": %s,\n  \"group_by\": \"%s\",\n",
@@ -886,16 +893,26 @@ void hd_report_json(hd_diff *d, FILE *out) {
 
 /* --- folded ------------------------------------------------------------- */
 
-/* Folded names may not hold ';' (the separator) or a newline. */
+/* Folded names may not hold ';' (the separator) or a line break, nor
+ * other control characters. */
+static void hd_folded_text(FILE *out, const char *s) {
+  for (const char *p = s; *p; p++)
+    fputc(*p == ';'                                ? ':'
+          : (unsigned char)*p < 0x20 || *p == 0x7f ? ' '
+                                                   : *p,
+          out);
+}
+
+/* A function's name, or module+offset: a module's file name is the
+ * program's to choose, ';' and line breaks included. */
 static void hd_folded_name(hd_diff *d, FILE *out, uint32_t fid,
                            const hd_frame *f) {
   if (!f->function) {
-    fprintf(out, "%s+%#" PRIx64, hs__tool_basename(hd_frame_module(d, fid)),
-            d->frames[fid].offset);
+    hd_folded_text(out, hs__tool_basename(hd_frame_module(d, fid)));
+    fprintf(out, "+%#" PRIx64, d->frames[fid].offset);
     return;
   }
-  for (const char *p = f->function; *p; p++)
-    fputc(*p == ';' ? ':' : *p == '\n' ? ' ' : *p, out);
+  hd_folded_text(out, f->function);
 }
 
 /* The growth; in list mode what the last snapshot holds, or has lost. */
