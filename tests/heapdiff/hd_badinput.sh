@@ -197,6 +197,8 @@ if mount -t tmpfs -o size=16k tmpfs small 2>/dev/null; then
 else
   echo "ok (not checked): a full disk needs a tmpfs mount, which this machine refuses"
 fi
+# Over a gate with --json: the JSON on stdout, the line on stderr, exit 1.
+expect 1 "^heapdiff: growth [0-9]+ bytes is over --fail-over 1$" --json --fail-over 1 $good server.2.snap
 # --folded: a module without symbols whose file name holds ';' (the
 # separator) and a control character: one frame all the same.
 for n in 1 2; do

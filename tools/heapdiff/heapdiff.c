@@ -267,10 +267,10 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
 static int hd_gates(const hd_options *o, const hd_diff *d) {
   const int growth = o->have_gate && d->total_growth > (double)o->fail_over;
   const int lost = hd_check_lost_over(d);
-  if (growth && o->output != HD_OUT_JSON)
+  if (growth)
     hs__tool_error(NULL, "growth %.0f bytes is over --fail-over %llu",
                    d->total_growth, (unsigned long long)o->fail_over);
-  if (lost && o->output != HD_OUT_JSON)
+  if (lost)
     hs__tool_error(NULL,
                    "%s: %.0f lost byte%s in %.0f block%s, over "
                    "--fail-over-lost %llu",
