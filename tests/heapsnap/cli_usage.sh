@@ -98,6 +98,13 @@ done
 cap "$H" help
 expect_rc 0 "help"
 expect_has "$out" "usage: heapsnap COMMAND" "help"
+for form in "help --help" "help -h"; do
+  # shellcheck disable=SC2086
+  cap "$H" $form
+  expect_rc 0 "$form"
+  expect_err_lines 0 "$form"
+  expect_has "$out" "usage: heapsnap COMMAND" "$form"
+done
 for cmd in run snap dump; do
   for form in "help $cmd" "$cmd --help" "$cmd -h" "--help $cmd"; do
     # shellcheck disable=SC2086

@@ -84,7 +84,8 @@ static int hs__help(const char *text) {
 
 /* heapsnap help [COMMAND]. @return : HS__TOOL_DONE or HS_EINVAL. */
 static int hs__cmd_help(int argc, char **argv) {
-  if (argc == 0)
+  if (argc == 0 || (argc == 1 && (strcmp(argv[0], "--help") == 0 ||
+                                  strcmp(argv[0], "-h") == 0)))
     return hs__help(hs__help_main);
   if (argc > 1)
     return hs__tool_usage("help", "unexpected argument '%s'", argv[1]);
