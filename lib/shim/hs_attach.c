@@ -485,7 +485,7 @@ HS_EXPORT int hs_attach_stop(void) {
   hs__patch_leave();
   hs__tracking = 0;
   hs__trigger_end();
-  hs__status_remove();
+  hs__status_close();
   hs__busy = 0;
   return 0;
 }

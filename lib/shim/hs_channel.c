@@ -190,6 +190,22 @@ void hs__status_remove(void) {
     unlink(hs__ch.path);
 }
 
+/* Detach: the file removed and its mapping given back (each attach made
+ * a new one). A process that changed its user since (a server's worker
+ * dropping root) may not remove it from its old user's folder: its magic
+ * is cleared instead, or the process would read as attached for good. */
+void hs__status_close(void) {
+  pthread_mutex_lock(&hs__ch.lock);
+  if (hs__ch.pid && hs__ch.pid == (int)getpid() && unlink(hs__ch.path) != 0 &&
+      hs__ch.st != &hs__ch.local)
+    memset(hs__ch.st->magic, 0, sizeof hs__ch.st->magic);
+  if (hs__ch.st != &hs__ch.local)
+    hs__os_unmap_shared(hs__ch.st, HS_STATUS_SIZE);
+  hs__ch.st = &hs__ch.local;
+  hs__ch.pid = 0;
+  pthread_mutex_unlock(&hs__ch.lock);
+}
+
 /* Under the channel's lock and the list of the shim's mappings: the file
  * again, what the old mapping says copied in. Best effort: without it the
  * process goes on with the old mapping, and heapsnap snap cannot find it. */

@@ -601,6 +601,7 @@ void hs__status_signal(int sig, int moved);
 void hs__status_attempt(void);
 void hs__status_result(int rc, uint32_t number);
 void hs__status_remove(void);  /* exit, _exit, exec */
+void hs__status_close(void);   /* detach: removed (or marked), unmapped */
 void hs__status_restore(void); /* a failed exec; async-signal-safe */
 void hs__status_mend(void);    /* the shim's thread: what restore left */
 void hs__status_fork_child(void);

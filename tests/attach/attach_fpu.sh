@@ -3,7 +3,8 @@
 # attach_fpu (one thread that only runs its own code, with sums kept in
 # vector registers) attached, snapped and detached three times: each time
 # the thread is taken while it runs and comes back with its own vector
-# registers (the sums come out exact). Then `heapsnap attach` and
+# registers (the sums come out exact); no status file stays mapped after
+# its detach. Then `heapsnap attach` and
 # `heapsnap detach` interrupted by Ctrl-C (SIGINT) and SIGTERM after 1 to
 # 24 ms: the process lives on (the tool finishes a call under way first).
 set -euo pipefail
@@ -22,6 +23,9 @@ for round in 1 2 3; do
   "$hs" snap "$pid" >/dev/null || fail "round $round: snap"
   line=$("$hs" detach "$pid" 2>&1) || fail "round $round: detach: $line"
 done
+# each attach maps a status file; each detach gives its mapping back
+maps=$(grep -c '/heapsnap-[0-9]*/' "/proc/$pid/maps" || true)
+[ "$maps" = 0 ] || fail "$maps status file mappings left after 3 detaches"
 
 attached() { "$hs" ps 2>/dev/null | awk -v p="$pid" '$1 == p' | grep -q .; }
 # interrupt TOOL_ARGS...: the tool started, SIG$sig sent after $ms ms
