@@ -525,6 +525,11 @@ typedef struct hs__task {
 size_t hs__tasks_read(hs__task *out, size_t max);
 /*! The ids of process pid's threads (pid 0: this process). No malloc. */
 size_t hs__tasks_ids(int pid, int32_t *out, size_t max);
+/*! 1 when every live thread of this process but `except` blocks sig,
+ * leaving out the threads that block every standard signal (which could
+ * be inside the shim's own calls), and one at least is left. Stops at
+ * the first that does not. No malloc. */
+int hs__tasks_all_block(int sig, int32_t except);
 /*! Thread tid's name ("" if gone). */
 void hs__tasks_name(int pid, int32_t tid, char name[16]);
 /*! 1 when thread tid has exited (gone, or a zombie: a main thread that

@@ -538,6 +538,27 @@ HS_EXPORT int signalfd(int fd, const sigset_t *mask, int flags) {
 static int hs__exec_swapped(const struct sigaction *q);
 static int hs__is_ignored(const struct sigaction *a);
 
+#ifdef HS_ATTACH
+/* Attached, the program's sigwait and signalfd are not hooked. A program
+ * that takes the signal so keeps it blocked in every thread, and then a
+ * process-directed one is not dropped: it waits for whichever thread
+ * dequeues it first, the program's or the shim's (whose sigtimedwait
+ * took it from the program). So when every thread but the shim's blocks
+ * the signal, it is the program's: the shim moves (0 when it did). */
+static int hs__waited_for(int cur) {
+  if (!hs__tasks_all_block(cur, (int32_t)gettid()) ||
+      pthread_mutex_trylock(&hs__sig_lock) != 0)
+    return 1;
+  if (cur == atomic_load(&hs__sig_cur)) {
+    hs__os_sigaction(cur, &hs__app_act, NULL); /* the program's, back */
+    hs__claim(cur);
+    hs__sig_move(cur, "waits for");
+  }
+  pthread_mutex_unlock(&hs__sig_lock);
+  return 0;
+}
+#endif
+
 /* The shim's thread, at each wake-up: a disposition put in place of the
  * shim's behind its back is the program's: a raw rt_sigaction, or,
  * attached, any call (the program's calls are not hooked there), also
@@ -547,8 +568,13 @@ static int hs__is_ignored(const struct sigaction *a);
 void hs__signal_check(void) {
   const int cur = atomic_load(&hs__sig_cur);
   struct sigaction q;
-  if (!cur || hs__os_sigaction(cur, NULL, &q) != 0 || hs__trigger_is_ours(&q) ||
-      pthread_mutex_trylock(&hs__sig_lock) != 0)
+  if (!cur || hs__os_sigaction(cur, NULL, &q) != 0)
+    return;
+#ifdef HS_ATTACH
+  if (hs__trigger_is_ours(&q) && hs__waited_for(cur))
+    return;
+#endif
+  if (hs__trigger_is_ours(&q) || pthread_mutex_trylock(&hs__sig_lock) != 0)
     return;
   /* again under the lock, which an exec's change takes too */
   if (cur == atomic_load(&hs__sig_cur) &&

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,53 @@ size_t hs__tasks_ids(int pid, int32_t *out, size_t max) {
   }
   close(dir);
   return n;
+}
+
+/* Thread tid's blocked signals (its status file's SigBlk): 1 when it
+ * blocks sig, 0 when not, -1 when it cannot tell: gone, or every
+ * standard signal blocked (a thread inside one of the shim's calls that
+ * block them all for a moment looks so, and so does one that blocks all
+ * for good). */
+static int hs__task_blocks(int32_t tid, int sig) {
+  char st[4096];
+  const char *v;
+  unsigned long long mask;
+  if (hs__task_file(0, tid, "status", st, sizeof st) <= 0 ||
+      !(v = strstr(st, "\nSigBlk:")) || sscanf(v, "\nSigBlk: %llx", &mask) != 1)
+    return -1;
+  const unsigned long long standard =
+      0x7fffffffull & ~(1ull << (SIGKILL - 1)) & ~(1ull << (SIGSTOP - 1));
+  if ((mask & standard) == standard)
+    return -1;
+  return (int)(mask >> (sig - 1) & 1);
+}
+
+int hs__tasks_all_block(int sig, int32_t except) {
+  const int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0 || sig < 1 || sig > 64) {
+    if (dir >= 0)
+      close(dir);
+    return 0;
+  }
+  int all = 1, any = 0;
+  char buf[4096];
+  for (long got;
+       all && (got = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0;) {
+    for (long at = 0; all && at < got;) {
+      const struct dirent64 *e = (const struct dirent64 *)(buf + at);
+      at += e->d_reclen;
+      if (e->d_name[0] < '1' || e->d_name[0] > '9')
+        continue;
+      const int32_t tid = (int32_t)strtol(e->d_name, NULL, 10);
+      if (tid == except)
+        continue;
+      const int b = hs__task_blocks(tid, sig);
+      any |= b == 1;
+      all = b != 0;
+    }
+  }
+  close(dir);
+  return all && any;
 }
 
 void hs__tasks_name(int pid, int32_t tid, char name[16]) {

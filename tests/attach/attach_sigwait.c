@@ -1,0 +1,49 @@
+/* attach_sigwait - a service that takes SIGUSR2 through a signalfd: the
+ * signal blocked in every thread and left at its default, one thread
+ * reading the signalfd and counting, the main thread allocating, until
+ * the file STOP exists.
+ *
+ * usage: attach_sigwait STOP
+ * stdout: "ready", then "got N" at each SIGUSR2 read. */
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static int sfd;
+
+static void *reader(void *arg) {
+  (void)arg;
+  for (long got = 0;;) {
+    struct pollfd p = {sfd, POLLIN, 0};
+    struct signalfd_siginfo si;
+    if (poll(&p, 1, -1) == 1 && read(sfd, &si, sizeof si) == sizeof si)
+      printf("got %ld\n", ++got);
+  }
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2)
+    return 2;
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &s, NULL);
+  sfd = signalfd(-1, &s, SFD_CLOEXEC);
+  pthread_t t;
+  if (sfd < 0 || pthread_create(&t, NULL, reader, NULL) != 0)
+    return 3;
+  printf("ready\n");
+  const struct timespec tick = {0, 20 * 1000 * 1000};
+  while (access(argv[1], F_OK) != 0) {
+    free(malloc(64));
+    nanosleep(&tick, NULL);
+  }
+  return 0;
+}

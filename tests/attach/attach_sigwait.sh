@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# attach_sigwait.sh BIN SRC
+# A program that takes SIGUSR2 through a signalfd (blocked in every
+# thread, left default) gets every `kill -USR2` while attached: the shim
+# sees the signal blocked in all the program's threads, takes it for the
+# program's and moves its snapshots to a real-time signal (one line
+# says so). Before, the shim's own sigtimedwait dequeued some of them (a
+# snapshot nobody asked for, a signal the program never got). Then
+# `heapsnap snap` still works, and detach leaves SIGUSR2 neither caught
+# nor ignored.
+set -euo pipefail
+. "$2/attach_lib.sh"
+usr2=$((1 << (12 - 1)))
+sig_bits() { echo $((0x$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"))); }
+
+"$bin/attach_sigwait" "$rl_dir/stop" >"$rl_dir/out" 2>"$rl_dir/err" &
+pid=$!
+rl_track $pid
+hs_wait_for 10 grep -q '^ready' "$rl_dir/out" || fail "never ready"
+al_attach "$pid" --dir "$rl_dir"
+said() { grep -q "waits for SIGUSR2 itself; snapshots now on" "$rl_dir/err"; }
+hs_wait_for 10 said || fail "the shim did not take SIGUSR2 for the program's: $(cat "$rl_dir/err")"
+for i in $(seq 1 20); do
+  kill -USR2 "$pid"
+  hs_wait_for 5 grep -qx "got $i" "$rl_dir/out" ||
+    fail "kill $i: the program did not get it ($(tail -1 "$rl_dir/out"))"
+done
+[ "$(find "$rl_dir" -name '*.snap' | wc -l)" = 0 ] || fail "a kill -USR2 took a snapshot"
+s=$("$hs" snap "$pid") || fail "snap after the move"
+[ -f "$s" ] || fail "snap printed $s"
+line=$("$hs" detach "$pid" 2>&1) || fail "detach: $line"
+[ $(($(sig_bits $pid SigIgn) & usr2)) = 0 ] || fail "SIGUSR2 ignored after detach"
+[ $(($(sig_bits $pid SigCgt) & usr2)) = 0 ] || fail "SIGUSR2 caught after detach"
+touch "$rl_dir/stop"
+rl_wait_exit "$pid" 30
+[ "$rl_status" = 0 ] || fail "exited with $rl_status"
+echo "ok: 20 kill -USR2 all read from the program's signalfd while attached; snap on the moved signal"
