@@ -157,6 +157,17 @@ async function onePage(file) {
   expectSites(await p.eval(ROWS), { grow_kept: { growth: 1920, lost: 0 }, grow_lost: { growth: 600, lost: 600 },
     shrink_old: { growth: 640 } }, 'one snapshot');
   check(/1 snapshot of pid/.test(await p.eval('document.getElementById("head").textContent')), 'one snapshot: header');
+  // The timeline draws the heap as a column at the one snapshot (an area
+  // between two points had no width: only the RSS dot showed). Pixels
+  // darker than the grid and the selection, in a strip at its x.
+  const drawn = await p.eval(`(() => { const c = document.getElementById('timeline');
+    const r = c.width / c.clientWidth, x = Math.round(Number(c.dataset.x) * r);
+    const y0 = Math.round(c.height * 0.4), y1 = Math.round(c.height * 0.7);
+    const d = c.getContext('2d').getImageData(x - 8, y0, 16, y1 - y0).data;
+    let dark = 0;
+    for (let i = 0; i < d.length; i += 4) dark += (d[i] + d[i + 1] + d[i + 2]) / 3 < 215;
+    return dark / (d.length / 4); })()`);
+  check(drawn > 0.8, 'one snapshot: the timeline draws the heap', drawn);
   check(p.errors.length === 0 && p.requests.length === 0, 'one snapshot: no error, no request', p.errors);
   await p.close();
 }

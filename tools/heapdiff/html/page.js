@@ -242,9 +242,13 @@ hdData().then((D) => {
     const acc = snaps.map(() => 0);
     layers.forEach((L, li) => {
       g.beginPath();
-      snaps.forEach((s, k) => g.lineTo(tlX[k], y(acc[k] + L.v[k])));
-      for (let k = NS - 1; k >= 0; k--) g.lineTo(tlX[k], y(acc[k]));
-      g.closePath();
+      if (NS === 1) { /* one snapshot: a column (an area has no width) */
+        g.rect(tlX[0] - 24, y(acc[0] + L.v[0]), 48, y(acc[0]) - y(acc[0] + L.v[0]));
+      } else {
+        snaps.forEach((s, k) => g.lineTo(tlX[k], y(acc[k] + L.v[k])));
+        for (let k = NS - 1; k >= 0; k--) g.lineTo(tlX[k], y(acc[k]));
+        g.closePath();
+      }
       g.fillStyle = li === layers.length - 1 ? '#c8ccd2' : PALETTE[li % PALETTE.length];
       g.globalAlpha = 0.85; g.fill(); g.globalAlpha = 1;
       snaps.forEach((s, k) => { acc[k] += L.v[k]; });
