@@ -622,9 +622,10 @@ int hs__trigger_is_ours(const struct sigaction *q);
  * no longer accepts the old one (1 s at most). */
 void hs__trigger_retarget(int sig);
 void hs__trigger_poke(void); /* async-signal-safe: the thread looks again */
-/*! sig sent to the shim's thread alone (tgkill), as heapsnap snap sends
- * it. Async-signal-safe. @return : 0, or -1 when it has no thread. */
-int hs__trigger_send(int sig);
+/*! A snapshot asked for, as the preloaded shim's signal handler asks:
+ * counted, and the thread woken (or it takes it when it starts, and exit
+ * waits for it). Async-signal-safe. */
+void hs__trigger_request(void);
 int hs__trigger_is_self(void); /* 1 in the shim's own thread */
 /*! At exit: lets the snapshots already asked for (and one under way)
  * finish, then keeps the thread from starting another. */

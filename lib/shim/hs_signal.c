@@ -472,12 +472,19 @@ HS_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h) {
 #ifndef HS_ATTACH
 /* raise() and pthread_kill() of the shim's signal: sent to a thread of the
  * program, which keeps it blocked, it waited there until exit (after
- * _exit, for good), and the snapshot came late or never. It goes to the
- * shim's thread instead, as kill() of the process and heapsnap snap get
- * there. The program's own signal (a handler of its own moved the shim's
- * away) is sent as asked. */
+ * _exit, for good), and the snapshot came late or never. The snapshot
+ * is asked for as the shim's handler asks (the thread takes it, or takes
+ * it when it starts; exit waits for it), and nothing is sent. Only while
+ * the signal is the shim's and its handler is in place: the program's
+ * own signal (a handler of its own moved the shim's away) is sent as
+ * asked. */
 static int hs__send_to_shim(int sig) {
-  return sig && sig == atomic_load(&hs__sig_cur) && hs__trigger_send(sig) == 0;
+  struct sigaction q;
+  if (!sig || sig != atomic_load(&hs__sig_cur) ||
+      hs__os_sigaction(sig, NULL, &q) != 0 || !hs__trigger_is_ours(&q))
+    return 0;
+  hs__trigger_request();
+  return 1;
 }
 
 HS_EXPORT int raise(int sig) {

@@ -19,7 +19,6 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,7 +32,6 @@
 static sem_t hs__sem;
 static int hs__have_thread;
 static pthread_t hs__thread_id;
-static _Atomic int hs__thread_tid; /* its kernel id, once it runs; else 0 */
 volatile int hs__thread_pending;
 /* exit() ends every thread wherever it is: a snapshot asked for just
  * before was lost, and one being written left its .tmp file behind. At
@@ -49,12 +47,16 @@ static _Atomic unsigned hs__waits;
 static _Atomic int hs__quit;
 
 #ifndef HS_ATTACH /* attached, the signal is taken with sigtimedwait */
-static void hs__on_signal(int sig) {
-  (void)sig;
+void hs__trigger_request(void) {
   const int saved = errno;
   atomic_fetch_add(&hs__requested, 1); /* lock-free: async-signal-safe */
   sem_post(&hs__sem);
   errno = saved;
+}
+
+static void hs__on_signal(int sig) {
+  (void)sig;
+  hs__trigger_request();
 }
 #endif
 
@@ -122,12 +124,6 @@ static void hs__thread_setup(void) {
   if (unshare(CLONE_FS) == 0 && chdir(hs__cfg.dir) != 0)
     (void)chdir("/");
   hs__status_thread((int)gettid());
-  atomic_store(&hs__thread_tid, (int)gettid());
-}
-
-int hs__trigger_send(int sig) {
-  const int tid = atomic_load(&hs__thread_tid);
-  return tid && syscall(SYS_tgkill, (int)getpid(), tid, sig) == 0 ? 0 : -1;
 }
 
 /* One wait, with the current snapshot signal unblocked. waiting is set
@@ -359,7 +355,6 @@ void hs__trigger_fork_child(void) {
   atomic_store(&hs__served, atomic_load(&hs__requested));
   hs__thread_pending = 1;
   hs__have_thread = 0;
-  atomic_store(&hs__thread_tid, 0);
 }
 
 /* A child's first allocation: its status file, and its thread when the
@@ -384,7 +379,6 @@ void hs__trigger_end(void) {
       pthread_kill(hs__thread_id, sig);
     pthread_join(hs__thread_id, NULL);
     hs__have_thread = 0;
-    atomic_store(&hs__thread_tid, 0);
     atomic_store(&hs__quit, 0);
   }
   hs__signal_release();

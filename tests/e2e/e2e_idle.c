@@ -13,6 +13,7 @@
  *                         more snapshot in $HEAPSNAP_DIR, and print
  *                         "raise N" and "pthread_kill N" (the files
  *                         there); then _exit(0)
+ *   e2e_idle raise_exit   raise(SIGUSR2), then exit(0) at once
  *   e2e_idle reenter N    N API snapshots while another thread signals
  *                         this one; its handler asks for a snapshot too;
  *                         print "main OK handler OK BUSY OTHER"
@@ -131,6 +132,9 @@ int main(int argc, char **argv) {
     exit(0);
   } else if (!strcmp(mode, "_exit")) {
     _exit(0);
+  } else if (!strcmp(mode, "raise_exit")) {
+    raise(SIGUSR2);
+    exit(0);
   } else if (!strcmp(mode, "raise")) {
     const char *dir = getenv("HEAPSNAP_DIR");
     raise(SIGUSR2);

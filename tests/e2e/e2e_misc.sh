@@ -59,6 +59,12 @@ raise_self)
   [ "$(count "$dir")" = 2 ] || fail "$(count "$dir") snapshots, want 2"
   sites signal
   for s in "$dir"/*.snap; do "$check" "$s" "$dir/sites" || fail "$s"; done
+  # raise() and exit() at once: exit waits for the snapshot asked for
+  for i in 1 2 3 4 5; do
+    rm -f "$dir"/*.snap
+    run "$idle" raise_exit || fail "e2e_idle raise_exit exited with $?"
+    [ "$(count "$dir")" = 1 ] || fail "raise then exit, run $i: $(count "$dir") snapshots, want 1"
+  done
   ;;
 no_exit_snapshot)
   HEAPSNAP_AT_EXIT=1 run "$idle" _exit
