@@ -528,8 +528,12 @@ size_t hs__tasks_ids(int pid, int32_t *out, size_t max);
 /*! 1 when every live thread of this process but `except` blocks sig,
  * leaving out the threads that block every standard signal (which could
  * be inside the shim's own calls), and one at least is left. Stops at
- * the first that does not. No malloc. */
+ * the first that does not. For the shim's thread alone. No malloc. */
 int hs__tasks_all_block(int sig, int32_t except);
+/*! 1 when a thread of this process but `except` waits in sigtimedwait
+ * with sig in its set, or a signalfd of this process takes sig. For the
+ * shim's thread alone (a static holds sig). No malloc. */
+int hs__tasks_wait_for(int sig, int32_t except);
 /*! Thread tid's name ("" if gone). */
 void hs__tasks_name(int pid, int32_t tid, char name[16]);
 /*! 1 when thread tid has exited (gone, or a zombie: a main thread that

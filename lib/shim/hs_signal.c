@@ -551,18 +551,28 @@ static int hs__is_ignored(const struct sigaction *a);
  * process-directed one is not dropped: it waits for whichever thread
  * dequeues it first, the program's or the shim's (whose sigtimedwait
  * took it from the program). So when every thread but the shim's blocks
- * the signal, it is the program's: the shim moves (0 when it did). */
+ * the configured signal and the program waits for it (a thread in
+ * sigtimedwait for it, or a signalfd that takes it), it is the
+ * program's: the shim gives the program its disposition back and moves,
+ * once (a signal moved to is not looked at: a program that waits for
+ * every signal would have it move through them all). 0 when it moved. */
 static int hs__waited_for(int cur) {
-  if (!hs__tasks_all_block(cur, (int32_t)gettid()) ||
+  const int32_t self = (int32_t)gettid();
+  if (cur != hs__cfg.signo || !hs__tasks_all_block(cur, self) ||
+      !hs__tasks_wait_for(cur, self) ||
       pthread_mutex_trylock(&hs__sig_lock) != 0)
     return 1;
-  if (cur == atomic_load(&hs__sig_cur)) {
+  struct sigaction q; /* again under the lock: the program's may be there */
+  const int moved = cur == atomic_load(&hs__sig_cur) &&
+                    hs__os_sigaction(cur, NULL, &q) == 0 &&
+                    hs__trigger_is_ours(&q);
+  if (moved) {
     hs__os_sigaction(cur, &hs__app_act, NULL); /* the program's, back */
     hs__claim(cur);
     hs__sig_move(cur, "waits for");
   }
   pthread_mutex_unlock(&hs__sig_lock);
-  return 0;
+  return !moved;
 }
 #endif
 

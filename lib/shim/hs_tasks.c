@@ -105,32 +105,93 @@ static int hs__task_blocks(int32_t tid, int sig) {
   return (int)(mask >> (sig - 1) & 1);
 }
 
-int hs__tasks_all_block(int sig, int32_t except) {
-  const int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0 || sig < 1 || sig > 64) {
-    if (dir >= 0)
-      close(dir);
+/* Whether thread tid waits in sigtimedwait (sigwait, sigwaitinfo) with
+ * sig in its set: the set is this process's memory, read where the call
+ * was given it. */
+static int hs__task_waits_for(int32_t tid, int sig) {
+  char buf[256];
+  long nr;
+  unsigned long long set;
+  if (hs__task_file(0, tid, "syscall", buf, sizeof buf) <= 0 ||
+      sscanf(buf, "%ld %llx", &nr, &set) != 2 || nr != SYS_rt_sigtimedwait ||
+      !set || !hs__os_readable((const void *)set))
     return 0;
-  }
-  int all = 1, any = 0;
+  return (int)(*(const volatile uint64_t *)set >> (sig - 1) & 1);
+}
+
+/* Whether descriptor fd is a signalfd that takes sig (its fdinfo's
+ * sigmask). A readlink tells a signalfd apart first, cheaply. */
+static int hs__fd_takes(const char *fd, int sig) {
+  char path[64], link[64], info[512];
+  snprintf(path, sizeof path, "/proc/self/fd/%s", fd);
+  const ssize_t n = readlink(path, link, sizeof link - 1);
+  if (n <= 0)
+    return 0;
+  link[n] = '\0';
+  if (strcmp(link, "anon_inode:[signalfd]") != 0)
+    return 0;
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%s", fd);
+  const char *m;
+  unsigned long long mask;
+  return hs__os_read_file(path, info, sizeof info) > 0 &&
+         (m = strstr(info, "sigmask:")) &&
+         sscanf(m, "sigmask: %llx", &mask) == 1 && (mask >> (sig - 1) & 1);
+}
+
+/* Calls each of the numeric entries of folder `dir` with its name. No
+ * malloc: getdents64 into a stack buffer. Stops when fn returns 1. */
+static int hs__each_number(const char *dir, int (*fn)(const char *, int32_t),
+                           int32_t arg) {
+  const int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d < 0)
+    return 0;
+  int hit = 0;
   char buf[4096];
   for (long got;
-       all && (got = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0;) {
-    for (long at = 0; all && at < got;) {
+       !hit && (got = syscall(SYS_getdents64, d, buf, sizeof buf)) > 0;)
+    for (long at = 0; !hit && at < got;) {
       const struct dirent64 *e = (const struct dirent64 *)(buf + at);
       at += e->d_reclen;
-      if (e->d_name[0] < '1' || e->d_name[0] > '9')
-        continue;
-      const int32_t tid = (int32_t)strtol(e->d_name, NULL, 10);
-      if (tid == except)
-        continue;
-      const int b = hs__task_blocks(tid, sig);
-      any |= b == 1;
-      all = b != 0;
+      if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+        hit = fn(e->d_name, arg);
     }
-  }
-  close(dir);
-  return all && any;
+  close(d);
+  return hit;
+}
+
+static int hs__wait_sig; /* the shim's thread alone calls these */
+static int hs__thread_waits(const char *name, int32_t except) {
+  const int32_t tid = (int32_t)strtol(name, NULL, 10);
+  return tid != except && hs__task_waits_for(tid, hs__wait_sig);
+}
+static int hs__fd_waits(const char *name, int32_t unused) {
+  (void)unused;
+  return hs__fd_takes(name, hs__wait_sig);
+}
+
+static int hs__any_blocker;
+static int hs__thread_unblocked(const char *name, int32_t except) {
+  const int32_t tid = (int32_t)strtol(name, NULL, 10);
+  if (tid == except)
+    return 0;
+  const int b = hs__task_blocks(tid, hs__wait_sig);
+  hs__any_blocker |= b == 1;
+  return b == 0;
+}
+
+int hs__tasks_all_block(int sig, int32_t except) {
+  if (sig < 1 || sig > 64)
+    return 0;
+  hs__wait_sig = sig;
+  hs__any_blocker = 0;
+  return !hs__each_number("/proc/self/task", hs__thread_unblocked, except) &&
+         hs__any_blocker;
+}
+
+int hs__tasks_wait_for(int sig, int32_t except) {
+  hs__wait_sig = sig;
+  return hs__each_number("/proc/self/task", hs__thread_waits, except) ||
+         hs__each_number("/proc/self/fd", hs__fd_waits, 0);
 }
 
 void hs__tasks_name(int pid, int32_t tid, char name[16]) {

@@ -1,9 +1,11 @@
 /* attach_sigwait - a service that takes SIGUSR2 through a signalfd: the
  * signal blocked in every thread and left at its default, one thread
  * reading the signalfd and counting, the main thread allocating, until
- * the file STOP exists.
+ * the file STOP exists. With "others", the common server's way instead:
+ * every signal but the faults blocked in every thread, and one thread in
+ * sigwait for SIGINT and SIGTERM only (SIGUSR2 is not the program's).
  *
- * usage: attach_sigwait STOP
+ * usage: attach_sigwait STOP [others]
  * stdout: "ready", then "got N" at each SIGUSR2 read. */
 #include <poll.h>
 #include <pthread.h>
@@ -27,18 +29,38 @@ static void *reader(void *arg) {
   return NULL;
 }
 
+static void *other_waiter(void *arg) {
+  (void)arg;
+  sigset_t w;
+  sigemptyset(&w);
+  sigaddset(&w, SIGINT);
+  sigaddset(&w, SIGTERM);
+  int sig;
+  sigwait(&w, &sig);
+  exit(0);
+}
+
 int main(int argc, char **argv) {
-  if (argc != 2)
+  if (argc != 2 && argc != 3)
     return 2;
   setvbuf(stdout, NULL, _IOLBF, 0);
   sigset_t s;
-  sigemptyset(&s);
-  sigaddset(&s, SIGUSR2);
-  pthread_sigmask(SIG_BLOCK, &s, NULL);
-  sfd = signalfd(-1, &s, SFD_CLOEXEC);
   pthread_t t;
-  if (sfd < 0 || pthread_create(&t, NULL, reader, NULL) != 0)
-    return 3;
+  if (argc == 3) {
+    sigfillset(&s);
+    sigdelset(&s, SIGSEGV), sigdelset(&s, SIGBUS);
+    sigdelset(&s, SIGFPE), sigdelset(&s, SIGILL);
+    pthread_sigmask(SIG_BLOCK, &s, NULL);
+    if (pthread_create(&t, NULL, other_waiter, NULL) != 0)
+      return 3;
+  } else {
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &s, NULL);
+    sfd = signalfd(-1, &s, SFD_CLOEXEC);
+    if (sfd < 0 || pthread_create(&t, NULL, reader, NULL) != 0)
+      return 3;
+  }
   printf("ready\n");
   const struct timespec tick = {0, 20 * 1000 * 1000};
   while (access(argv[1], F_OK) != 0) {

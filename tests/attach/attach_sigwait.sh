@@ -34,4 +34,22 @@ line=$("$hs" detach "$pid" 2>&1) || fail "detach: $line"
 touch "$rl_dir/stop"
 rl_wait_exit "$pid" 30
 [ "$rl_status" = 0 ] || fail "exited with $rl_status"
-echo "ok: 20 kill -USR2 all read from the program's signalfd while attached; snap on the moved signal"
+
+# Every signal blocked in every thread, one in sigwait for others: SIGUSR2
+# stays the shim's (it moved through every real-time signal, a line each).
+rm -f "$rl_dir/stop"
+"$bin/attach_sigwait" "$rl_dir/stop" others >"$rl_dir/out2" 2>"$rl_dir/err2" &
+pid=$!
+rl_track $pid
+hs_wait_for 10 grep -q '^ready' "$rl_dir/out2" || fail "others: never ready"
+mkdir "$rl_dir/o"
+al_attach "$pid" --dir "$rl_dir/o" --interval 0.1
+snapped() { [ -n "$(find "$rl_dir/o" -name '*.snap')" ]; }
+hs_wait_for 10 snapped || fail "others: no interval snapshot"
+s=$("$hs" snap "$pid") || fail "others: snap"
+[ ! -s "$rl_dir/err2" ] || fail "others: the shim moved: $(head -3 "$rl_dir/err2")"
+line=$("$hs" detach "$pid" 2>&1) || fail "others: detach: $line"
+touch "$rl_dir/stop"
+rl_wait_exit "$pid" 30
+[ "$rl_status" = 0 ] || fail "others: exited with $rl_status"
+echo "ok: 20 kill -USR2 all read from the program's signalfd while attached; snap on the moved signal; a program waiting for other signals left SIGUSR2 to the shim"
