@@ -171,9 +171,21 @@ else
 fi
 expect 2 "^heapdiff: --html and --pprof name the same file \(same.out\)" --html same.out --pprof same.out $good
 expect 2 "^heapdiff: /dev/stdout: the --json report goes to stdout already" --json --html /dev/stdout $good
+if "$heapdiff" --html /dev/null --pprof /dev/null $good >/dev/null 2>null.err; then
+  echo "ok: --html and --pprof both into /dev/null"
+else
+  echo "FAIL: --html /dev/null --pprof /dev/null: $(cat null.err)"; fails=$((fails + 1))
+fi
+# stdout under another name (3>&1): the profile alone in the pipe
+if { "$heapdiff" --pprof /dev/fd/3 $good 3>&1 2>fd3.err; } | gunzip -t 2>gz.err &&
+  grep -q '^/dev/fd/3: pprof profile' fd3.err; then
+  echo "ok: --pprof /dev/fd/3 with 3>&1: a whole gzip, its line on stderr"
+else
+  echo "FAIL: --pprof /dev/fd/3 3>&1: $(cat fd3.err gz.err)"; fails=$((fails + 1))
+fi
 # A name of 255 bytes, the most a name may have: its temporary file is
 # named otherwise.
-long=$(printf 'p%.0s' $(seq 1 248)).pb.gz
+long=$(printf 'p%.0s' $(seq 1 249)).pb.gz
 if "$heapdiff" --pprof "$long" $good >/dev/null 2>long.err && gunzip -t "$long"; then
   echo "ok: --pprof to a 255-byte name"
 else

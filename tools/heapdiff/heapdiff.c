@@ -281,6 +281,15 @@ static int hd_gates(const hd_options *o, const hd_diff *d) {
   return growth || lost;
 }
 
+/* Whether path is where this tool's stdout goes: /dev/stdout, or any
+ * name of the same file or pipe (/dev/fd/3 after 3>&1). */
+static int hd_is_stdout(const char *path) {
+  struct stat a, b;
+  return path && (hd_out_fd(path) == 1 ||
+                  (!stat(path, &a) && !fstat(1, &b) && a.st_dev == b.st_dev &&
+                   a.st_ino == b.st_ino && !S_ISCHR(a.st_mode)));
+}
+
 /* Loads, compares and reports; *over says whether the growth passed
  * --fail-over or the lost bytes --fail-over-lost. @return : 0 or a code
  * (hd_load reports what it finds). */
@@ -302,7 +311,7 @@ static int hd_run(hd_options *o, char **paths, size_t n, int *over) {
   /* The lines naming the files written keep off JSON and folded output,
    * and off a file written to stdout (/dev/stdout). */
   FILE *const say = o->output == HD_OUT_JSON || o->output == HD_OUT_FOLDED ||
-                            hd_out_fd(o->html) == 1 || hd_out_fd(o->pprof) == 1
+                            hd_is_stdout(o->html) || hd_is_stdout(o->pprof)
                         ? stderr
                         : stdout;
   if (!rc && o->html)
@@ -346,19 +355,22 @@ static int hd_output_ok(const char *opt, const char *path, char **files,
 }
 
 /* The same file for --html and --pprof (the second would replace the
- * first), or stdout for a file and for the report. */
+ * first, or both would go into one pipe), or stdout for a file and for
+ * the report. A device such as /dev/null takes both. */
 static int hd_outputs_apart(const hd_options *o) {
   struct stat a, b;
-  if (o->html && o->pprof &&
+  const int dev = o->html && !stat(o->html, &a) && S_ISCHR(a.st_mode) &&
+                  hd_out_fd(o->html) < 0;
+  if (o->html && o->pprof && !dev &&
       (!strcmp(o->html, o->pprof) ||
        (hd_out_fd(o->html) >= 0 && hd_out_fd(o->html) == hd_out_fd(o->pprof)) ||
        (!stat(o->html, &a) && !stat(o->pprof, &b) && a.st_dev == b.st_dev &&
         a.st_ino == b.st_ino)))
     return hs__tool_usage(NULL, "--html and --pprof name the same file (%s)",
                           o->html);
-  const char *on_stdout = hd_out_fd(o->html) == 1 ? o->html : o->pprof;
+  const char *on_stdout = hd_is_stdout(o->html) ? o->html : o->pprof;
   if ((o->output == HD_OUT_JSON || o->output == HD_OUT_FOLDED) &&
-      hd_out_fd(on_stdout) == 1)
+      hd_is_stdout(on_stdout))
     return hs__tool_usage(NULL, "%s: the %s report goes to stdout already",
                           on_stdout,
                           o->output == HD_OUT_JSON ? "--json" : "--folded");
