@@ -241,8 +241,8 @@ void hs__status_restore(void) {
   for (int i = 0; i < 100 && atomic_load(&hs__ch.lost); i++) {
     if (pthread_mutex_trylock(&hs__ch.lock) == 0) {
       if (hs__os_trylock() == 0) {
-        if (atomic_load(&hs__ch.lost))
-          hs__ch_remake();
+        if (atomic_load(&hs__ch.lost) && hs__ch.pid == (int)getpid())
+          hs__ch_remake(); /* not after a detach closed it meanwhile */
         hs__os_unlock();
       }
       pthread_mutex_unlock(&hs__ch.lock);

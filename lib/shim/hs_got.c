@@ -2,8 +2,8 @@
  *
  * Two users: attach mode points every module's slots of the allocation
  * API at the shim's hooks (hs_attach.c), and both shims point libunwind's
- * own slots of the three calls that touch its pipe at the shim
- * (hs_unwind.c, hs__unwind_guard). */
+ * own slots of the four calls that touch its pipe at the shim
+ * (hs_unwio.c, hs__unwind_guard). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -97,11 +97,15 @@ int hs__got_lazy_slot(const Elf64_Rela *r) {
 }
 
 /* A slot in RELRO is read-only by now: writable for the store, then back.
- * Stores of an aligned word are atomic: a thread calling through the slot
- * meanwhile gets the old target or the new one. */
+ * The loader protects RELRO's whole pages only (its start and end
+ * rounded down): a slot on the last, partial page shares it with data
+ * that stays writable, and must not make it read-only. Stores of an
+ * aligned word are atomic: a thread calling through the slot meanwhile
+ * gets the old target or the new one. */
 void hs__got_store(const hs__module_view *m, uint64_t slot, uint64_t v) {
-  const int ro = slot >= m->relro_lo && slot < m->relro_hi;
-  const uint64_t page = slot & ~(uint64_t)(getpagesize() - 1);
+  const uint64_t mask = ~(uint64_t)(getpagesize() - 1);
+  const int ro = slot >= (m->relro_lo & mask) && slot < (m->relro_hi & mask);
+  const uint64_t page = slot & mask;
   if (ro && mprotect((void *)page, (size_t)getpagesize(),
                      PROT_READ | PROT_WRITE) != 0)
     return;

@@ -44,14 +44,17 @@ size_t hs__os_round(size_t size) {
  * and then, asked to wake and to move no waiter, does nothing: the
  * kernel's read fails with EFAULT where a load would fault (unmapped,
  * PROT_NONE, a file's page past its end), so a bad page costs no signal.
- * A private futex needs no descriptor, and no sandbox refuses futex. */
+ * A private futex needs no descriptor, and sandboxes let futex through. */
 int hs__os_readable(const void *p) {
   const uint64_t a = (uint64_t)p & ~(uint64_t)3;
   const int saved = errno;
   const long r = syscall(SYS_futex, a, FUTEX_CMP_REQUEUE_PRIVATE, 0, 0L, a, 0);
-  const int bad = r < 0 && errno == EFAULT;
+  /* read: equal (0) or not (EAGAIN); anything else (EFAULT, or a sandbox
+   * refusing the call) is "not readable", which stops a walk, never
+   * faults in it */
+  const int ok = r >= 0 || errno == EAGAIN;
   errno = saved;
-  return !bad;
+  return ok;
 }
 
 /* Every mapping the shim makes is listed, so the reachability scan can

@@ -351,7 +351,7 @@ int hs__got_lazy_slot(const Elf64_Rela *r); /* a JUMP_SLOT */
 void hs__got_store(const hs__module_view *m, uint64_t slot, uint64_t v);
 
 /* hs_unwio.c: libunwind kept off the program's file descriptors. */
-/*! Points libunwind's own slots of pipe2, read and syscall at the shim,
+/*! Points libunwind's own slots of pipe2, read, write and syscall at the shim,
  * before its first walk. @return 0, or -1 when its module was not found. */
 int hs__unwind_guard(void);
 

@@ -93,10 +93,12 @@ static const struct {
 
 static int hs__unw_patch_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)size;
-  const uint64_t at = (uint64_t)arg;
+  const uint64_t at = (uint64_t)arg, self = (uint64_t)&hs__unwind_guard;
   hs__module_view m;
   if (hs__got_view(info, &m) != 0 || at < m.lo || at >= m.hi)
     return 0;
+  if (self >= m.lo && self < m.hi)
+    return 1; /* libunwind linked into the shim: its calls are the shim's */
   for (int k = 0; k < 2; k++)
     for (size_t i = 0; i < m.n_rela[k]; i++) {
       const char *name = hs__got_name(&m, &m.rela[k][i]);
