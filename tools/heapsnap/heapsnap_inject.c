@@ -555,6 +555,18 @@ static void hs__mask_tool(hs__inject *ij) {
   ij->masked = sigprocmask(SIG_BLOCK, &all, &ij->tool_mask) == 0;
 }
 
+/* Whether sig, let through, ends this tool: its default action is to
+ * end the process (not to stop, continue or be ignored), and it is not
+ * ignored here. */
+static int hs__ends_tool(int sig) {
+  struct sigaction a;
+  if (sig == SIGCHLD || sig == SIGWINCH || sig == SIGURG || sig == SIGCONT ||
+      sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU ||
+      sigaction(sig, NULL, &a) != 0)
+    return 0;
+  return (a.sa_flags & SA_SIGINFO) || a.sa_handler == SIG_DFL;
+}
+
 /* The signals that waited: one line, then they do what they do. */
 static void hs__unmask_tool(hs__inject *ij, int let_go) {
   if (!ij->masked)
@@ -562,9 +574,8 @@ static void hs__unmask_tool(hs__inject *ij, int let_go) {
   sigset_t pending;
   if (let_go && sigpending(&pending) == 0)
     for (int sig = 1; sig < NSIG; sig++)
-      if (sig != SIGCHLD && sig != SIGWINCH && sig != SIGURG &&
-          sigismember(&pending, sig) == 1 &&
-          sigismember(&ij->tool_mask, sig) == 0) {
+      if (sigismember(&pending, sig) == 1 &&
+          sigismember(&ij->tool_mask, sig) == 0 && hs__ends_tool(sig)) {
         hs__tool_error(ij->cmd,
                        "%s: process %d was let go as it was first (its "
                        "thread's call could not be cut short)",
@@ -661,7 +672,8 @@ static int hs__run_call(hs__inject *ij, uint64_t *ret) {
     if (rc == -ETIMEDOUT) {
       hs__tool_error(ij->cmd,
                      "process %d: the call has not returned in %llu s; "
-                     "waiting for it (cut short, the process would crash)",
+                     "waiting for it (cut short, the process would crash; "
+                     "Ctrl-C waits for it too, kill -9 crashes the process)",
                      ij->pid, HS__CALL_NS / 1000000000ull);
       deadline = UINT64_MAX;
       continue;
