@@ -123,6 +123,8 @@ async function mainPage(file, png) {
   await p.drag(geo.left + geo.x[1], geo.y, geo.left + geo.x[2], geo.y);
   expectSites(await p.eval(ROWS), { grow_kept: { growth: 1280 }, grow_lost: { growth: 200 },
     shrink_old: { growth: -320 } }, 'dragged to snapshots 2-3');
+  // 1280 B is 1.25 KiB: the text report's printf gives 1.2, and so must the page
+  expectSites(await p.eval(ROWS), { grow_kept: { growth: '+1.2 KiB' } }, 'snapshots 2-3 text');
   const s2 = await p.eval(SUMMARY);
   check(s2.from === '1' && s2.to === '2' && s2.growth === 1480 && s2.lost === 200 && s2.held === 1280,
     'snapshots 2-3: growth 1480: 200 lost, 1280 held', s2);

@@ -69,12 +69,18 @@ hdData().then((D) => {
   let sel = [0, NS - 1];
 
   /* --- numbers and names, as the text report writes them ---------------- */
+  /* One decimal as C's printf gives it: an exact tie (1.25) to the even
+   * digit (1.2), where toFixed goes up (1.3) */
+  function tenths(a) {
+    const x = a * 10, f = Math.floor(x);
+    return ((x - f === 0.5 ? f + (f % 2) : Math.round(x)) / 10).toFixed(1);
+  }
   function size(v, sign) {
     const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
     let a = Math.abs(v), u = 0;
     while (a >= 1024 && u < 4) a /= 1024, u++;
     const s = !sign ? '' : v < 0 ? '-' : '+';
-    return s + (u ? a.toFixed(1) : a.toFixed(0)) + ' ' + units[u];
+    return s + (u ? tenths(a) : a.toFixed(0)) + ' ' + units[u];
   }
   const base = (p) => (p ? p.slice(p.lastIndexOf('/') + 1) : '?');
   function frameName(f) {
