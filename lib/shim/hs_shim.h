@@ -525,10 +525,10 @@ typedef struct hs__task {
 size_t hs__tasks_read(hs__task *out, size_t max);
 /*! The ids of process pid's threads (pid 0: this process). No malloc. */
 size_t hs__tasks_ids(int pid, int32_t *out, size_t max);
-/*! 1 when every live thread of this process but `except` blocks sig,
- * leaving out the threads that block every standard signal (which could
- * be inside the shim's own calls), and one at least is left. Stops at
- * the first that does not. For the shim's thread alone. No malloc. */
+/*! 1 when every live thread of this process but `except` blocks sig
+ * (one at least). Stops at the first that does not. A thread inside the
+ * shim's own calls may block everything for a moment: a caller needs
+ * more (hs__tasks_wait_for). For the shim's thread alone. No malloc. */
 int hs__tasks_all_block(int sig, int32_t except);
 /*! 1 when a thread of this process but `except` waits in sigtimedwait
  * with sig in its set, or a signalfd of this process takes sig. For the

@@ -87,20 +87,15 @@ size_t hs__tasks_ids(int pid, int32_t *out, size_t max) {
 }
 
 /* Thread tid's blocked signals (its status file's SigBlk): 1 when it
- * blocks sig, 0 when not, -1 when it cannot tell: gone, or every
- * standard signal blocked (a thread inside one of the shim's calls that
- * block them all for a moment looks so, and so does one that blocks all
- * for good). */
+ * blocks sig, 0 when not, -1 when it cannot tell (gone). A thread inside
+ * one of the shim's calls that block every signal for a moment reads as
+ * blocking: hs__tasks_wait_for must also find a wait for the signal. */
 static int hs__task_blocks(int32_t tid, int sig) {
   char st[4096];
   const char *v;
   unsigned long long mask;
   if (hs__task_file(0, tid, "status", st, sizeof st) <= 0 ||
       !(v = strstr(st, "\nSigBlk:")) || sscanf(v, "\nSigBlk: %llx", &mask) != 1)
-    return -1;
-  const unsigned long long standard =
-      0x7fffffffull & ~(1ull << (SIGKILL - 1)) & ~(1ull << (SIGSTOP - 1));
-  if ((mask & standard) == standard)
     return -1;
   return (int)(mask >> (sig - 1) & 1);
 }
@@ -174,7 +169,11 @@ static int hs__thread_unblocked(const char *name, int32_t except) {
   const int32_t tid = (int32_t)strtol(name, NULL, 10);
   if (tid == except)
     return 0;
-  const int b = hs__task_blocks(tid, hs__wait_sig);
+  /* a thread in sigtimedwait has the signals it waits for unblocked
+   * while it waits (the kernel's real_blocked keeps its mask) */
+  int b = hs__task_blocks(tid, hs__wait_sig);
+  if (b == 0 && hs__task_waits_for(tid, hs__wait_sig))
+    b = 1;
   hs__any_blocker |= b == 1;
   return b == 0;
 }

@@ -4,14 +4,17 @@
  * the file STOP exists. With "others", the common server's way instead:
  * every signal but the faults blocked in every thread, and one thread in
  * sigwait for SIGINT and SIGTERM only (SIGUSR2 is not the program's).
+ * With "all", the classic daemon's: every signal blocked in every
+ * thread, one thread in sigwait for all of them, counting SIGUSR2.
  *
- * usage: attach_sigwait STOP [others]
+ * usage: attach_sigwait STOP [others|all]
  * stdout: "ready", then "got N" at each SIGUSR2 read. */
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +27,18 @@ static void *reader(void *arg) {
     struct pollfd p = {sfd, POLLIN, 0};
     struct signalfd_siginfo si;
     if (poll(&p, 1, -1) == 1 && read(sfd, &si, sizeof si) == sizeof si)
+      printf("got %ld\n", ++got);
+  }
+  return NULL;
+}
+
+static void *all_waiter(void *arg) {
+  (void)arg;
+  sigset_t w;
+  sigfillset(&w);
+  for (long got = 0;;) {
+    int sig;
+    if (sigwait(&w, &sig) == 0 && sig == SIGUSR2)
       printf("got %ld\n", ++got);
   }
   return NULL;
@@ -47,11 +62,14 @@ int main(int argc, char **argv) {
   sigset_t s;
   pthread_t t;
   if (argc == 3) {
+    const int all = strcmp(argv[2], "all") == 0;
     sigfillset(&s);
-    sigdelset(&s, SIGSEGV), sigdelset(&s, SIGBUS);
-    sigdelset(&s, SIGFPE), sigdelset(&s, SIGILL);
+    if (!all) {
+      sigdelset(&s, SIGSEGV), sigdelset(&s, SIGBUS);
+      sigdelset(&s, SIGFPE), sigdelset(&s, SIGILL);
+    }
     pthread_sigmask(SIG_BLOCK, &s, NULL);
-    if (pthread_create(&t, NULL, other_waiter, NULL) != 0)
+    if (pthread_create(&t, NULL, all ? all_waiter : other_waiter, NULL) != 0)
       return 3;
   } else {
     sigemptyset(&s);

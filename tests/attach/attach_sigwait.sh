@@ -52,4 +52,29 @@ line=$("$hs" detach "$pid" 2>&1) || fail "others: detach: $line"
 touch "$rl_dir/stop"
 rl_wait_exit "$pid" 30
 [ "$rl_status" = 0 ] || fail "others: exited with $rl_status"
-echo "ok: 20 kill -USR2 all read from the program's signalfd while attached; snap on the moved signal; a program waiting for other signals left SIGUSR2 to the shim"
+
+# Every signal blocked in every thread, one thread in sigwait for all of
+# them (the classic daemon): SIGUSR2 is the program's, each kill reaches it.
+rm -f "$rl_dir/stop"
+"$bin/attach_sigwait" "$rl_dir/stop" all >"$rl_dir/out3" 2>"$rl_dir/err3" &
+pid=$!
+rl_track $pid
+hs_wait_for 10 grep -q '^ready' "$rl_dir/out3" || fail "all: never ready"
+mkdir "$rl_dir/a"
+# the interval wakes the shim's thread: the attach may have taken the
+# waiting thread itself, which then waits again only after the first look
+al_attach "$pid" --dir "$rl_dir/a" --interval 0.2
+said3() { grep -q "waits for SIGUSR2 itself; snapshots now on" "$rl_dir/err3"; }
+hs_wait_for 10 said3 || fail "all: the shim did not take SIGUSR2 for the program's: $(cat "$rl_dir/err3")"
+for i in $(seq 1 10); do
+  kill -USR2 "$pid"
+  hs_wait_for 5 grep -qx "got $i" "$rl_dir/out3" ||
+    fail "all: kill $i: the program did not get it ($(tail -1 "$rl_dir/out3"))"
+done
+"$hs" snap "$pid" >/dev/null || fail "all: snap after the move"
+[ "$(grep -c 'itself' "$rl_dir/err3")" = 1 ] || fail "all: moved more than once: $(cat "$rl_dir/err3")"
+line=$("$hs" detach "$pid" 2>&1) || fail "all: detach: $line"
+touch "$rl_dir/stop"
+rl_wait_exit "$pid" 30
+[ "$rl_status" = 0 ] || fail "all: exited with $rl_status"
+echo "ok: 20 kill -USR2 all read from the program's signalfd while attached; snap on the moved signal; a program waiting for other signals left SIGUSR2 to the shim; a daemon waiting for every signal got 10 of 10"
