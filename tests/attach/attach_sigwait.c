@@ -32,34 +32,27 @@ static void *reader(void *arg) {
   return NULL;
 }
 
-static void *all_waiter(void *arg) {
-  (void)arg;
-  sigset_t w;
-  sigfillset(&w);
+/* sigwait for the set at arg: each SIGUSR2 counted; SIGINT or SIGTERM
+ * ends the program. */
+static void *set_waiter(void *arg) {
+  const sigset_t *w = arg;
   for (long got = 0;;) {
     int sig;
-    if (sigwait(&w, &sig) == 0 && sig == SIGUSR2)
+    if (sigwait(w, &sig) != 0)
+      continue;
+    if (sig == SIGUSR2)
       printf("got %ld\n", ++got);
+    else if (sig == SIGINT || sig == SIGTERM)
+      exit(0);
   }
   return NULL;
-}
-
-static void *other_waiter(void *arg) {
-  (void)arg;
-  sigset_t w;
-  sigemptyset(&w);
-  sigaddset(&w, SIGINT);
-  sigaddset(&w, SIGTERM);
-  int sig;
-  sigwait(&w, &sig);
-  exit(0);
 }
 
 int main(int argc, char **argv) {
   if (argc != 2 && argc != 3)
     return 2;
   setvbuf(stdout, NULL, _IOLBF, 0);
-  sigset_t s;
+  static sigset_t s, w;
   pthread_t t;
   if (argc == 3) {
     const int all = strcmp(argv[2], "all") == 0;
@@ -69,7 +62,11 @@ int main(int argc, char **argv) {
       sigdelset(&s, SIGFPE), sigdelset(&s, SIGILL);
     }
     pthread_sigmask(SIG_BLOCK, &s, NULL);
-    if (pthread_create(&t, NULL, all ? all_waiter : other_waiter, NULL) != 0)
+    sigemptyset(&w);
+    if (all)
+      sigfillset(&w);
+    sigaddset(&w, SIGINT), sigaddset(&w, SIGTERM);
+    if (pthread_create(&t, NULL, set_waiter, &w) != 0)
       return 3;
   } else {
     sigemptyset(&s);

@@ -13,68 +13,70 @@ set -euo pipefail
 usr2=$((1 << (12 - 1)))
 sig_bits() { echo $((0x$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"))); }
 
-"$bin/attach_sigwait" "$rl_dir/stop" >"$rl_dir/out" 2>"$rl_dir/err" &
-pid=$!
-rl_track $pid
-hs_wait_for 10 grep -q '^ready' "$rl_dir/out" || fail "never ready"
-al_attach "$pid" --dir "$rl_dir"
-said() { grep -q "waits for SIGUSR2 itself; snapshots now on" "$rl_dir/err"; }
-hs_wait_for 10 said || fail "the shim did not take SIGUSR2 for the program's: $(cat "$rl_dir/err")"
-for i in $(seq 1 20); do
-  kill -USR2 "$pid"
-  hs_wait_for 5 grep -qx "got $i" "$rl_dir/out" ||
-    fail "kill $i: the program did not get it ($(tail -1 "$rl_dir/out"))"
-done
-[ "$(find "$rl_dir" -name '*.snap' | wc -l)" = 0 ] || fail "a kill -USR2 took a snapshot"
-s=$("$hs" snap "$pid") || fail "snap after the move"
-[ -f "$s" ] || fail "snap printed $s"
-line=$("$hs" detach "$pid" 2>&1) || fail "detach: $line"
-[ $(($(sig_bits $pid SigIgn) & usr2)) = 0 ] || fail "SIGUSR2 ignored after detach"
-[ $(($(sig_bits $pid SigCgt) & usr2)) = 0 ] || fail "SIGUSR2 caught after detach"
-touch "$rl_dir/stop"
-rl_wait_exit "$pid" 30
-[ "$rl_status" = 0 ] || fail "exited with $rl_status"
+# start CASE [MODE]: the program in $rl_dir/CASE, its pid in $pid
+start() {
+  mkdir "$rl_dir/$1"
+  "$bin/attach_sigwait" "$rl_dir/$1/stop" ${2:+"$2"} >"$rl_dir/$1/out" 2>"$rl_dir/$1/err" &
+  pid=$!
+  rl_track $pid
+  hs_wait_for 10 grep -q '^ready' "$rl_dir/$1/out" || fail "$1: never ready"
+}
+# moved CASE: the shim took SIGUSR2 for the program's, and said so once
+moved() {
+  said() { grep -q "waits for SIGUSR2 itself; snapshots now on" "$rl_dir/$1/err"; }
+  hs_wait_for 10 said "$1" || fail "$1: the shim did not take SIGUSR2 for the program's: $(cat "$rl_dir/$1/err")"
+  [ "$(grep -c 'itself' "$rl_dir/$1/err")" = 1 ] || fail "$1: moved more than once: $(cat "$rl_dir/$1/err")"
+}
+# kills CASE N: N kill -USR2, each read by the program before the next
+kills() {
+  for i in $(seq 1 "$2"); do
+    kill -USR2 "$pid"
+    hs_wait_for 5 grep -qx "got $i" "$rl_dir/$1/out" ||
+      fail "$1: kill $i: the program did not get it ($(tail -1 "$rl_dir/$1/out"))"
+  done
+}
+# detached CASE: a snap, then detach
+detached() {
+  "$hs" snap "$pid" >/dev/null || fail "$1: snap"
+  line=$("$hs" detach "$pid" 2>&1) || fail "$1: detach: $line"
+}
+# stopped CASE: the program stopped, exited 0
+stopped() {
+  touch "$rl_dir/$1/stop"
+  rl_wait_exit "$pid" 30
+  [ "$rl_status" = 0 ] || fail "$1: exited with $rl_status"
+}
+
+# A signalfd: every kill read there, none a snapshot; SIGUSR2 neither
+# caught nor ignored after detach.
+start fd
+al_attach "$pid" --dir "$rl_dir/fd"
+moved fd
+kills fd 20
+[ "$(find "$rl_dir/fd" -name '*.snap' | wc -l)" = 0 ] || fail "fd: a kill -USR2 took a snapshot"
+detached fd
+[ $(($(sig_bits $pid SigIgn) & usr2)) = 0 ] || fail "fd: SIGUSR2 ignored after detach"
+[ $(($(sig_bits $pid SigCgt) & usr2)) = 0 ] || fail "fd: SIGUSR2 caught after detach"
+stopped fd
 
 # Every signal blocked in every thread, one in sigwait for others: SIGUSR2
 # stays the shim's (it moved through every real-time signal, a line each).
-rm -f "$rl_dir/stop"
-"$bin/attach_sigwait" "$rl_dir/stop" others >"$rl_dir/out2" 2>"$rl_dir/err2" &
-pid=$!
-rl_track $pid
-hs_wait_for 10 grep -q '^ready' "$rl_dir/out2" || fail "others: never ready"
-mkdir "$rl_dir/o"
-al_attach "$pid" --dir "$rl_dir/o" --interval 0.1
-snapped() { [ -n "$(find "$rl_dir/o" -name '*.snap')" ]; }
+start others others
+al_attach "$pid" --dir "$rl_dir/others" --interval 0.1
+snapped() { [ -n "$(find "$rl_dir/others" -name '*.snap')" ]; }
 hs_wait_for 10 snapped || fail "others: no interval snapshot"
-s=$("$hs" snap "$pid") || fail "others: snap"
-[ ! -s "$rl_dir/err2" ] || fail "others: the shim moved: $(head -3 "$rl_dir/err2")"
-line=$("$hs" detach "$pid" 2>&1) || fail "others: detach: $line"
-touch "$rl_dir/stop"
-rl_wait_exit "$pid" 30
-[ "$rl_status" = 0 ] || fail "others: exited with $rl_status"
+detached others
+stopped others
+[ ! -s "$rl_dir/others/err" ] || fail "others: the shim moved: $(head -3 "$rl_dir/others/err")"
 
 # Every signal blocked in every thread, one thread in sigwait for all of
-# them (the classic daemon): SIGUSR2 is the program's, each kill reaches it.
-rm -f "$rl_dir/stop"
-"$bin/attach_sigwait" "$rl_dir/stop" all >"$rl_dir/out3" 2>"$rl_dir/err3" &
-pid=$!
-rl_track $pid
-hs_wait_for 10 grep -q '^ready' "$rl_dir/out3" || fail "all: never ready"
-mkdir "$rl_dir/a"
-# the interval wakes the shim's thread: the attach may have taken the
-# waiting thread itself, which then waits again only after the first look
-al_attach "$pid" --dir "$rl_dir/a" --interval 0.2
-said3() { grep -q "waits for SIGUSR2 itself; snapshots now on" "$rl_dir/err3"; }
-hs_wait_for 10 said3 || fail "all: the shim did not take SIGUSR2 for the program's: $(cat "$rl_dir/err3")"
-for i in $(seq 1 10); do
-  kill -USR2 "$pid"
-  hs_wait_for 5 grep -qx "got $i" "$rl_dir/out3" ||
-    fail "all: kill $i: the program did not get it ($(tail -1 "$rl_dir/out3"))"
-done
-"$hs" snap "$pid" >/dev/null || fail "all: snap after the move"
-[ "$(grep -c 'itself' "$rl_dir/err3")" = 1 ] || fail "all: moved more than once: $(cat "$rl_dir/err3")"
-line=$("$hs" detach "$pid" 2>&1) || fail "all: detach: $line"
-touch "$rl_dir/stop"
-rl_wait_exit "$pid" 30
-[ "$rl_status" = 0 ] || fail "all: exited with $rl_status"
+# them (the classic daemon): SIGUSR2 is the program's, each kill reaches
+# it. The interval wakes the shim's thread: the attach may have taken the
+# waiting thread itself, which waits again only after the first look.
+start all all
+al_attach "$pid" --dir "$rl_dir/all" --interval 0.2
+moved all
+kills all 10
+detached all
+stopped all
 echo "ok: 20 kill -USR2 all read from the program's signalfd while attached; snap on the moved signal; a program waiting for other signals left SIGUSR2 to the shim; a daemon waiting for every signal got 10 of 10"
