@@ -16,6 +16,12 @@
 #   hash trusted       HS_PARTS=3: the lookup takes the index slot whose
 #                      hash tag matches and never reads the stack's record
 #                      (what giving up the exact compare would gain)
+#   compare deferred   HS_PARTS=4: the best case of comparing one
+#                      allocation later (issue 18's ninth pass): the
+#                      record the slot names is prefetched, the block goes
+#                      in as stack 1, and the thread compares the record
+#                      with the walk (kept in a second buffer) at its next
+#                      allocation; nothing settles a compare that fails
 #   full               the real shim
 #
 # usage: bench/parts.sh [options]
@@ -85,7 +91,7 @@ shim=$build/lib/libheapsnap.so
 cc=${CC:-cc}
 command -v "$cc" >/dev/null || { echo "parts.sh: needs a C compiler (CC)" >&2; exit 77; }
 "$cc" -O2 -g $flag -pthread "$top/bench/allocbench.c" -o "$tmp/allocbench"
-for n in 1 2 3; do
+for n in 1 2 3 4; do
   cmake -S "$tmp/src" -B "$tmp/b$n" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_FLAGS="-DHS_PARTS=$n" >/dev/null
   cmake --build "$tmp/b$n" --target heapsnap_shim -j"$(nproc)" >/dev/null
@@ -94,10 +100,10 @@ done
 mkdir "$tmp/snaps"
 hs="env HEAPSNAP_DIR=$tmp/snaps HEAPSNAP_SCAN=0 LD_PRELOAD="
 labels=("bare glibc" "hooks only" "table, no stacks" "stacks, no table"
-  "hash trusted" "full")
+  "hash trusted" "compare deferred" "full")
 prefix=("" "${hs}$shim HEAPSNAP_SAMPLE_BYTES=1T" "${hs}$tmp/b1/lib/libheapsnap.so"
   "${hs}$tmp/b2/lib/libheapsnap.so" "${hs}$tmp/b3/lib/libheapsnap.so"
-  "${hs}$shim")
+  "${hs}$tmp/b4/lib/libheapsnap.so" "${hs}$shim")
 pin=""
 [ -z "$cpu" ] || pin="taskset -c $cpu"
 n=${#labels[@]}

@@ -5,7 +5,7 @@
 #   overhead  overhead.sh: the workload bare and under the shim in both
 #             modes, three rows
 #   parts     parts.sh: its patch still applies to the shim and builds,
-#             and each of its six configurations runs
+#             and each of its seven configurations runs
 set -uo pipefail
 case ${1:-} in
 overhead)
@@ -13,8 +13,8 @@ overhead)
   rows='^\| 2 thr, depth 12, fp, -p 300 \| (bare glibc|heapsnap full|heapsnap sampling) \| [0-9]'
   ;;
 parts)
-  cmd=(parts.sh --quick --build "$2") want=6
-  rows='^\| (bare glibc|hooks only|table, no stacks|stacks, no table|hash trusted|full) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+x \| [0-9.]+x \|$'
+  cmd=(parts.sh --quick --build "$2") want=7
+  rows='^\| (bare glibc|hooks only|table, no stacks|stacks, no table|hash trusted|compare deferred|full) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+x \| [0-9.]+x \|$'
   ;;
 *) echo "usage: bench/smoke.sh overhead|parts BUILD_DIR" >&2; exit 2 ;;
 esac
