@@ -325,24 +325,41 @@ check("-top -tagfocus=reachability=lost: accounts for 1000B",
 # One snapshot each: in-use only; -diff_base a c gives the growth.
 pa = raw(profile("a.pb.gz", "server.1.snap"))
 pc = raw(profile("c.pb.gz", "server.3.snap"))
-equal("one snapshot: sample types", pa["types"], INUSE)
+equal("one snapshot: sample types", pa["types"], INUSE + NEW)
+equal("one snapshot: new values 0, as json's new_bytes",
+      {tuple(v[2:]) for v in by_stack(pa).values()}, {(0, 0)})
 equal("one snapshot: default type", pa["default"], "inuse_space/bytes")
 equal("server.1 (no scan): no labels",
       [s for s in pa["samples"] if s["labels"]], [])
-equal("server.1: per stack", by_stack(pa),
+equal("server.1: per stack", {k: v[:2] for k, v in by_stack(pa).items()},
       {S1100: [10, 1000], S1200: [8, 400], S1300: [5, 50],
        S1400: [4, 4000], SLIBC: [1, 64]})
-diff = by_stack(raw("-diff_base", "a.pb.gz", "c.pb.gz"))
-for s in js["sites"]:
-    k = site_key(s)
-    equal(f"-diff_base a c: site {hex(k[0] + 1)} = json delta_bytes",
-          value(pa, diff, k, "inuse_space/bytes"), s["delta_bytes"])
-    equal(f"-diff_base a c: site {hex(k[0] + 1)} objects = delta_blocks",
-          value(pa, diff, k, "inuse_objects/count"), s["delta_blocks"])
+
+
+def diff_sites(base, prof, fields):
+    """-diff_base BASE PROF per stack, each of json's sites checked: each
+    (pprof type, json field) of fields equal."""
+    diff = by_stack(raw("-diff_base", base, prof))
+    for s in js["sites"]:
+        k = site_key(s)
+        for t, f in fields:
+            equal(f"-diff_base {base} {prof}: site {hex(k[0] + 1)} {t} = {f}",
+                  value(pa, diff, k, t), s[f])
+    return diff
+
+
+diff = diff_sites("a.pb.gz", "c.pb.gz",
+                  [("inuse_space/bytes", "delta_bytes"),
+                   ("inuse_objects/count", "delta_blocks")])
 growing = {site_key(s) for s in js["sites"]}
 equal("-diff_base a c: the stacks that grew are json's sites",
       {k for k, v in diff.items() if v[1] > 0}, growing)
-equal("-diff_base a c: site 0x1400 gone", diff.get(S1400), [-4, -4000])
+equal("-diff_base a c: site 0x1400 gone", diff.get(S1400), [-4, -4000, 0, 0])
+# A one-snapshot profile against a profile of two: the same sample types,
+# so pprof takes it; in-use is the growth from server.1 to server.3, new
+# the blocks new since server.1.
+diff_sites("a.pb.gz", "s13.pb.gz",
+           [("inuse_space/bytes", "delta_bytes"), ("new_space/bytes", "new_bytes")])
 
 # --- sampled: estimates, period ------------------------------------------
 ps = raw(profile("sampled.pb.gz", "sampled.snap"))

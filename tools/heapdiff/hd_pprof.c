@@ -380,7 +380,9 @@ static int hd_pp_types(hd_pp *pp, hd_pb_type *types, hd_pb_type **ptrs) {
       {"inuse_space", "bytes"},
       {"new_objects", "count"},
       {"new_space", "bytes"}};
-  pp->n_types = pp->d->n_snaps > 1 ? 4 : 2;
+  /* All four with one snapshot too (new: 0, as in the JSON): pprof's
+   * -diff_base refuses two profiles whose types differ in number. */
+  pp->n_types = HD_PP_MAX_TYPES;
   for (size_t i = 0; i < pp->n_types; i++) {
     types[i] = (hd_pb_type)PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
     types[i].type = hd_pp_str(pp, names[i][0]);
