@@ -454,7 +454,13 @@ int hs__os_sigaction(int sig, const struct sigaction *act,
 int hs__os_sigmask(int how, const sigset_t *set, sigset_t *old);
 /*! Every signal blocked in this thread; the mask it had into *old. */
 void hs__os_block_all(sigset_t *old);
-int hs__os_sigtimedwait(const sigset_t *set, const struct timespec *tmo);
+int hs__os_sigtimedwait(const sigset_t *set, siginfo_t *info,
+                        const struct timespec *tmo);
+/*! Attached, the shim's thread took the configured signal, sent to the
+ * process (not `heapsnap snap`'s tgkill), as *info says: 1 when it was
+ * the program's after all (it waits for it now), and so was given back to
+ * the process and the shim moved; 0 when it is a snapshot request. */
+int hs__signal_give_back(int sig, const siginfo_t *info);
 /* Per thread: follow a change of the shim's signal (cheap when none). */
 extern _Atomic uint32_t hs__sig_gen;
 extern __thread uint32_t hs__sig_seen

@@ -37,6 +37,7 @@
 #include <sys/select.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hs_parse.h"
@@ -118,9 +119,10 @@ int hs__os_sigaction(int sig, const struct sigaction *act,
 
 /* The C library's, not the shim's (which would take the signal for the
  * program's). */
-int hs__os_sigtimedwait(const sigset_t *set, const struct timespec *tmo) {
+int hs__os_sigtimedwait(const sigset_t *set, siginfo_t *info,
+                        const struct timespec *tmo) {
   hs__signal_resolve();
-  return hs__rs.sigtimedwait(set, NULL, tmo);
+  return hs__rs.sigtimedwait(set, info, tmo);
 }
 
 /* glibc's pthread_sigmask, which never blocks its own SIGCANCEL and
@@ -573,6 +575,29 @@ static int hs__waited_for(int cur) {
   }
   pthread_mutex_unlock(&hs__sig_lock);
   return !moved;
+}
+
+/* A wait the program began after the shim's thread last looked: the
+ * kernel may offer the program's signal to the shim's sigtimedwait
+ * first. The thread looks again at once, for up to 20 ms (the program's
+ * waiting thread may be back in user space for a moment: woken by the
+ * same signal, it found none and waits again), and a signal that turns
+ * out to be the program's goes back to the process, from its sender (the
+ * kernel lets a process queue itself only a negative si_code: a kill's
+ * SI_USER becomes SI_QUEUE), after the move, so that the shim's thread
+ * no longer takes it. */
+int hs__signal_give_back(int sig, const siginfo_t *info) {
+  for (int i = 0; hs__waited_for(sig); i++) {
+    if (i == 20)
+      return 0;
+    const struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+  siginfo_t q = *info;
+  if (q.si_code >= 0)
+    q.si_code = SI_QUEUE;
+  syscall(SYS_rt_sigqueueinfo, getpid(), sig, &q);
+  return 1;
 }
 #endif
 

@@ -153,16 +153,18 @@ static int hs__wait_once(const struct timespec *due) {
         (struct timespec){(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
     tmo = &left;
   }
+  siginfo_t info;
   atomic_store(&hs__waiting, 1);
-  const int rc = hs__os_sigtimedwait(&set, tmo);
+  const int rc = hs__os_sigtimedwait(&set, &info, tmo);
   const int err = errno;
   atomic_store(&hs__waiting, 0);
   atomic_fetch_add(&hs__waits, 1);
-  if (rc == sig) {
+  if (rc == sig &&
+      (info.si_code == SI_TKILL || !hs__signal_give_back(sig, &info))) {
     atomic_fetch_add(&hs__requested, 1);
     return 0;
   }
-  errno = err == EAGAIN ? ETIMEDOUT : err;
+  errno = rc == sig ? EINTR : err == EAGAIN ? ETIMEDOUT : err;
   return -1;
 }
 #else

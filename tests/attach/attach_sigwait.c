@@ -6,9 +6,13 @@
  * sigwait for SIGINT and SIGTERM only (SIGUSR2 is not the program's).
  * With "all", the classic daemon's: every signal blocked in every
  * thread, one thread in sigwait for all of them, counting SIGUSR2.
+ * With "late", SIGUSR2 blocked in every thread, and the thread in sigwait
+ * for it (and SIGINT, SIGTERM) made only once the file STOP.go exists,
+ * so it comes after an attach's thread in the process's list.
  *
- * usage: attach_sigwait STOP [others|all]
- * stdout: "ready", then "got N" at each SIGUSR2 read. */
+ * usage: attach_sigwait STOP [others|all|late]
+ * stdout: "ready", then "got N" at each SIGUSR2 read; with "late",
+ * "waiting TID" when its thread starts. */
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -36,6 +40,7 @@ static void *reader(void *arg) {
  * ends the program. */
 static void *set_waiter(void *arg) {
   const sigset_t *w = arg;
+  printf("waiting %d\n", (int)gettid());
   for (long got = 0;;) {
     int sig;
     if (sigwait(w, &sig) != 0)
@@ -54,7 +59,15 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   static sigset_t s, w;
   pthread_t t;
-  if (argc == 3) {
+  const int late = argc == 3 && strcmp(argv[2], "late") == 0;
+  char go[4096];
+  snprintf(go, sizeof go, "%s.go", argv[1]);
+  if (late) {
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR2), sigaddset(&s, SIGINT), sigaddset(&s, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &s, NULL);
+    w = s;
+  } else if (argc == 3) {
     const int all = strcmp(argv[2], "all") == 0;
     sigfillset(&s);
     if (!all) {
@@ -78,7 +91,12 @@ int main(int argc, char **argv) {
   }
   printf("ready\n");
   const struct timespec tick = {0, 20 * 1000 * 1000};
-  while (access(argv[1], F_OK) != 0) {
+  for (int started = !late; access(argv[1], F_OK) != 0;) {
+    if (!started && access(go, F_OK) == 0) {
+      if (pthread_create(&t, NULL, set_waiter, &w) != 0)
+        return 3;
+      started = 1;
+    }
     free(malloc(64));
     nanosleep(&tick, NULL);
   }

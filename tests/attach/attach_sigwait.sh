@@ -79,4 +79,25 @@ moved all
 kills all 10
 detached all
 stopped all
-echo "ok: 20 kill -USR2 all read from the program's signalfd while attached; snap on the moved signal; a program waiting for other signals left SIGUSR2 to the shim; a daemon waiting for every signal got 10 of 10"
+# A program that starts to wait for SIGUSR2 after the attach, in a thread
+# made then: the kernel offers a process-directed signal to the shim's
+# thread first (it comes before that thread in the list), and the shim
+# had not seen the wait at its last wake-up. The shim's thread, woken by
+# a signal that is not `heapsnap snap`'s, looks again, finds the program
+# waiting, moves, and gives the signal back: the program gets every one.
+# Before, the first was taken for a snapshot.
+start late late
+al_attach "$pid" --dir "$rl_dir/late"
+touch "$rl_dir/late/stop.go"
+hs_wait_for 10 grep -q '^waiting' "$rl_dir/late/out" || fail "late: the thread never started"
+tid=$(awk '$1 == "waiting" { print $2 }' "$rl_dir/late/out")
+# 128: rt_sigtimedwait on x86-64, the one architecture attach supports
+in_wait() { [ "$(cut -d' ' -f1 "/proc/$pid/task/$tid/syscall" 2>/dev/null)" = 128 ]; }
+hs_wait_for 10 in_wait || fail "late: thread $tid never waited in rt_sigtimedwait"
+kills late 3
+moved late
+[ "$(find "$rl_dir/late" -name '*.snap' | wc -l)" = 0 ] || fail "late: a kill -USR2 took a snapshot"
+detached late
+stopped late
+
+echo "ok: 20 kill -USR2 all read from the program's signalfd while attached; snap on the moved signal; a program waiting for other signals left SIGUSR2 to the shim; a daemon waiting for every signal got 10 of 10; a wait begun after the attach got 3 of 3"
