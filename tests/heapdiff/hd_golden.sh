@@ -39,6 +39,7 @@ check steps4.txt steps.1.snap steps.2.snap steps.3.snap steps.4.snap
 check steps3.json --json steps.1.snap steps.2.snap steps.4.snap
 check one.txt server.3.snap
 check one.json --json server.3.snap
+check jit.json --json jit.snap # a frame in no module: offset = address
 check one-noscan.txt server.1.snap
 check one-lost.txt --lost server.3.snap
 check one-lost.folded --folded --lost server.3.snap

@@ -170,6 +170,15 @@ SPEC
       done
     } >"$d/steps.$k.spec"
   done
+  # JIT code: site 0x7f1000000017 lies in no module (the [anon:jit]
+  # mapping); its frame's JSON offset is the raw address.
+  { hd_common 4000000; echo "stack 0x7f1000000017 0x402000"; cat <<SPEC
+number 1
+epoch 0
+time 1000000000
+blocks 2 0x7000000 0x100 48 7 0
+SPEC
+  } >"$d/jit.spec"
   for s in "$d"/*.spec; do
     "$MKSNAP" "$s" "${s%.spec}.snap" || return 1
   done

@@ -606,7 +606,7 @@ static void hd_json_frame(hd_diff *d, FILE *out, uint32_t fid,
   fprintf(out,
           ", \"offset\": %" PRIu64 ", \"address\": %" PRIu64
           ", \"inlined\": %s}",
-          k->module == HD_NO_MODULE ? 0 : k->offset, k->address,
+          k->offset, k->address, /* offset: the raw address in no module */
           f->inlined ? "true" : "false");
 }
 
