@@ -284,6 +284,27 @@ static int hs__waiting_call(long nr) {
   return 0;
 }
 
+/* A call the kernel restarts with its time left after a stop (nanosleep,
+ * clock_nanosleep, poll: one an earlier attach or detach interrupted, or
+ * a SIGSTOP) waits as restart_syscall, which /proc and orig_rax show in
+ * its place. The call it restarts is the number the instruction before
+ * the system call loads into eax (glibc's wrappers: mov $N, %eax), read
+ * from the process at pc, the address after the system call. -1 for a
+ * call made any other way: not known, so not a safe point. */
+static long hs__call_at(int pid, long nr, uint64_t pc) {
+  if (nr != SYS_restart_syscall)
+    return nr;
+  uint8_t insn[7];
+  struct iovec l = {insn, sizeof insn},
+               r = {(void *)(pc - sizeof insn), sizeof insn};
+  if (process_vm_readv(pid, &l, 1, &r, 1, 0) != sizeof insn ||
+      insn[0] != 0xb8 || insn[5] != 0x0f || insn[6] != 0x05)
+    return -1;
+  int32_t was;
+  memcpy(&was, insn + 1, sizeof was);
+  return was;
+}
+
 /* Reads /proc/PID/task/TID/NAME into buf, '\0'-terminated.
  * @return : the bytes read, or -1. */
 static ssize_t hs__task_file(int pid, int tid, const char *name, char *buf,
@@ -306,10 +327,10 @@ static int hs__task_waits(int pid, int tid, const hs__mapping *ld) {
     return 0;
   char *end;
   const long nr = strtol(buf, &end, 10);
-  if (end == buf || !hs__waiting_call(nr))
-    return 0;
   const char *last = strrchr(buf, ' ');
   const uint64_t pc = last ? strtoull(last + 1, NULL, 16) : 0;
+  if (end == buf || !pc || !hs__waiting_call(hs__call_at(pid, nr, pc)))
+    return 0;
   return !(pc >= ld->lo && pc < ld->end);
 }
 
@@ -373,7 +394,8 @@ static int hs__take_waiting(hs__inject *ij, const hs__mapping *ld) {
       ptrace(PTRACE_DETACH, tids[i], 0, 0);
       continue;
     }
-    if (hs__waiting_call((long)ij->saved.orig_rax) &&
+    if (hs__waiting_call(
+            hs__call_at(ij->pid, (long)ij->saved.orig_rax, ij->saved.rip)) &&
         !(ij->saved.rip >= ld->lo && ij->saved.rip < ld->end)) {
       uint16_t insn = 0;
       struct iovec l = {&insn, 2}, r = {(void *)(ij->saved.rip - 2), 2};
