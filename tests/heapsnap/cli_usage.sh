@@ -30,6 +30,15 @@ for v in abc -1 1e3 .5 1. "" 1000000001; do
   usage_error "run --interval '$v'" "heapsnap run: --interval: expected" \
     "$H" run --interval "$v" true
 done
+# an out-of-range value: the line says the range
+usage_error "run --interval's range" "from 0 to 1000000000" \
+  "$H" run --interval 1000000001 true
+usage_error "attach --interval's range" "from 0 to 1000000000" \
+  "$H" attach --interval 1000000001 1
+usage_error "snap --timeout's range" "up to 1000000000" \
+  "$H" snap --timeout 4294967296 1
+usage_error "dump --top's range" "from 0 to 4294967295" \
+  "$H" dump --top 4294967296 x.snap
 for v in KILL SIGSTOP SEGV FOO 99999 -3 ""; do
   usage_error "run --signal '$v'" "heapsnap run: --signal: expected" \
     "$H" run --signal "$v" true
@@ -92,13 +101,13 @@ cap "$H" --help
 expect_rc 0 "--help"
 expect_err_lines 0 "--help"
 for want in "usage: heapsnap COMMAND" "  run " "  snap " "  dump " \
-  "exit status:" "  1    snap" "  2    usage error" "127" "126"; do
+  "exit status:" "  1    snap" "  2    usage error" "127" "126" "128+N" "no thread came to a"; do
   expect_has "$out" "$want" "--help"
 done
 cap "$H" help
 expect_rc 0 "help"
 expect_has "$out" "usage: heapsnap COMMAND" "help"
-for form in "help --help" "help -h"; do
+for form in "help --help" "help -h" "help help"; do
   # shellcheck disable=SC2086
   cap "$H" $form
   expect_rc 0 "$form"

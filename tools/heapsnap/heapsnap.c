@@ -46,11 +46,13 @@ static const char hs__help_main[] =
     "  1    snap: the snapshot could not be written (the reason is\n"
     "       printed), the process exited, its shim has not started yet\n"
     "       (a child of fork), or the time ran out;\n"
-    "       attach, detach: the process exited, or the shim could not\n"
-    "       be loaded, started or stopped\n"
+    "       attach, detach: the process exited, no thread came to a\n"
+    "       safe point, or the shim could not be loaded, started or\n"
+    "       stopped\n"
     "  2    usage error or bad input\n"
     "  run: the program's own status; 127 when it cannot be found,\n"
     "       126 when it cannot be executed\n"
+    "  128+N  ended by signal N (130 Ctrl-C, 143 SIGTERM)\n"
     "\n"
     "The manual is docs/heapsnap.md; the shim's settings are in\n"
     "docs/environment.md.\n";
@@ -85,7 +87,8 @@ static int hs__help(const char *text) {
 /* heapsnap help [COMMAND]. @return : HS__TOOL_DONE or HS_EINVAL. */
 static int hs__cmd_help(int argc, char **argv) {
   if (argc == 0 || (argc == 1 && (strcmp(argv[0], "--help") == 0 ||
-                                  strcmp(argv[0], "-h") == 0)))
+                                  strcmp(argv[0], "-h") == 0 ||
+                                  strcmp(argv[0], "help") == 0)))
     return hs__help(hs__help_main);
   if (argc > 1)
     return hs__tool_usage("help", "unexpected argument '%s'", argv[1]);

@@ -56,9 +56,11 @@ const char hs__help_attach[] =
     "  -h, --help      this help\n"
     "\n"
     "exit status: 0 attached; 1 the shim could not be loaded or started\n"
-    "(the reason is printed), or the process exited; 2 usage error, no\n"
-    "such process, no ptrace permission, a program of another\n"
-    "architecture, statically linked, or already running the shim.\n";
+    "(the reason is printed), no thread came to a safe point, or the\n"
+    "process exited; 2 usage error, no such process, no ptrace\n"
+    "permission, a program of another architecture, statically linked, or\n"
+    "already running the shim; 128+N ended by signal N (after letting go\n"
+    "of the thread it held).\n";
 
 const char hs__help_detach[] =
     "usage: heapsnap detach PID\n"
@@ -71,9 +73,10 @@ const char hs__help_detach[] =
     "options:\n"
     "  -h, --help      this help\n"
     "\n"
-    "exit status: 0 detached; 1 the process exited, or did not answer;\n"
-    "2 usage error, no such process, no ptrace permission, or not\n"
-    "attached.\n";
+    "exit status: 0 detached; 1 the process exited, did not answer, or\n"
+    "no thread came to a safe point; 2 usage error, no such process, no\n"
+    "ptrace permission, or not attached; 128+N ended by signal N (after\n"
+    "letting go of the thread it held).\n";
 
 enum {
   HS__AT_HELP = HS__OPT_HELP,
@@ -348,8 +351,9 @@ static int hs__attach_cmd(int argc, char **argv) {
     else if (id == HS__AT_NO_SCAN)
       c.scan = 0;
     else if (id == HS__AT_INTERVAL && hs__parse_seconds(v, &c.interval_ns))
-      return hs__tool_bad_value("attach", "interval",
-                                "seconds >= 0, such as 30 or 0.5", v);
+      return hs__tool_bad_value(
+          "attach", "interval",
+          "seconds from 0 to 1000000000, such as 30 or 0.5", v);
     else if (id == HS__AT_SAMPLE &&
              hs__parse_bytes(v, 1ull << 40, &c.sample_bytes))
       return hs__tool_bad_value("attach", "sample",

@@ -423,7 +423,8 @@ static int hs__dump_option(hs__dump_args *o, int id, const char *v) {
   case HS__DUMP_TOPN:
     if (hs__parse_u64(v, 0, UINT32_MAX, &o->top))
       return hs__tool_bad_value(
-          "dump", "top", "a whole number of stacks >= 0 (0 shows all)", v);
+          "dump", "top",
+          "a whole number of stacks from 0 to 4294967295 (0 shows all)", v);
     return 0;
   case HS__DUMP_RAW:
     o->raw = 1;

@@ -311,7 +311,8 @@ static int hs__snap_options(int argc, char **argv, hs__snap_args *a) {
     if (id == HS__SNAP_DIR)
       a->dir = v;
     else if (hs__parse_seconds(v, &a->timeout_ns) || a->timeout_ns == 0)
-      return hs__tool_bad_value("snap", "timeout", "seconds > 0, such as 5", v);
+      return hs__tool_bad_value(
+          "snap", "timeout", "seconds above 0, up to 1000000000, such as 5", v);
     else
       a->timeout = v;
   }
