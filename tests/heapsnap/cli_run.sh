@@ -87,7 +87,7 @@ expect_eq "$out" "HEAPSNAP_DIR=$T/snaps" "relative --dir"
 # says yes to root there), and the program not started.
 if [ -d /sys/kernel ]; then
   usage_error "--dir where no file can be made" \
-    "heapsnap run: --dir: '/sys/kernel' is not writable: " \
+    "heapsnap run: --dir: '/sys/kernel' is not writable (creating a file there: " \
     "$H" run --dir /sys/kernel touch "$T/started"
   [ ! -e "$T/started" ] || fail "--dir not writable: the program ran"
 fi
@@ -122,6 +122,11 @@ usage_error "HEAPSNAP_LIB a folder" "HEAPSNAP_LIB=$T/lib: not a regular file" \
 printf 'not a library\n' >"$T/text.so"
 usage_error "HEAPSNAP_LIB not ELF" "HEAPSNAP_LIB=$T/text.so: not a shared library (no ELF header)" \
   env HEAPSNAP_LIB="$T/text.so" "$H" run true
+# An ELF file that is not the shim (here the launcher itself): ld.so
+# would refuse or preload it and run the program untracked.
+usage_error "HEAPSNAP_LIB another ELF file" \
+  "HEAPSNAP_LIB=$H: not the heapsnap shim (it does not define hs_snapshot_now)" \
+  env HEAPSNAP_LIB="$H" "$H" run true
 mkdir "$T/a:b"
 cp "$LIB" "$T/a:b/libheapsnap.so"
 usage_error "shim path with a colon" "has a space or colon" \

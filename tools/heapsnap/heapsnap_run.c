@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "heapsnap_cmds.h"
+#include "heapsnap_inject.h"
 #include "hs_parse.h"
 #include "hs_snapshot.h"
 #include "hs_tool.h"
@@ -195,8 +196,9 @@ static int hs__run_dir(const char *dir, char *out) {
   }
   if (access(out, W_OK | X_OK) != 0 || hs__run_dir_probe(out) != 0) {
     const int err = errno;
-    hs__tool_error("run", "--dir: '%s' is not writable: %s", dir,
-                   strerror(err));
+    hs__tool_error("run",
+                   "--dir: '%s' is not writable (creating a file there: %s)",
+                   dir, strerror(err));
     return -err;
   }
   return 0;
@@ -226,15 +228,23 @@ static int hs__run_lib_elf(const char *path) {
  * @return : 0 with the absolute path in `out`, or a code after one line. */
 static int hs__run_lib_env(const char *cmd, const char *env, char *out) {
   int rc = hs__run_lib_at(env, out);
+  uint64_t at, first;
   if (rc == 0 && !hs__run_lib_elf(out))
     rc = HS_EMAGIC;
-  if (rc == 0)
+  /* another ELF file (a program, another library) would be preloaded,
+   * or refused by ld.so with a line of its own, and the program run
+   * untracked: the shim defines its API */
+  const int shim =
+      rc || hs__file_symbol(out, "hs_snapshot_now", &at, &first) == 0;
+  if (rc == 0 && shim)
     return 0;
   hs__tool_error(cmd, "HEAPSNAP_LIB=%s: %s", env,
-                 rc == HS_EINVAL   ? "not a regular file"
+                 !shim             ? "not the heapsnap shim (it does not "
+                                     "define hs_snapshot_now)"
+                 : rc == HS_EINVAL ? "not a regular file"
                  : rc == HS_EMAGIC ? "not a shared library (no ELF header)"
                                    : strerror(-rc));
-  return rc == HS_EMAGIC ? HS_EINVAL : rc;
+  return rc == HS_EMAGIC || !shim ? HS_EINVAL : rc;
 }
 
 /* Finds the shim beside the launcher: the build tree puts it in
