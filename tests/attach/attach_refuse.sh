@@ -36,6 +36,18 @@ gone=$!
 wait $gone
 refuse "no process $gone" "$hs" attach $gone
 refuse "no process $gone" "$hs" detach $gone
+# a process that has exited, not reaped yet (a zombie of a sleep that
+# never waits): said so, exit 1
+sh -c 'sleep 0 & echo $!; exec sleep 30' >"$rl_dir/zpid" &
+rl_track $!
+is_zombie() { z=$(cat "$rl_dir/zpid") && [ -n "$z" ] && grep -q '^State:.Z' "/proc/$z/status" 2>/dev/null; }
+hs_wait_for 10 is_zombie || fail "no zombie made"
+for c in attach detach; do
+  rc=0
+  line=$("$hs" $c "$z" 2>&1) || rc=$?
+  [ "$rc" = 1 ] && [ "$line" = "heapsnap $c: process $z has exited (its parent has not reaped it yet)" ] ||
+    fail "$c of a zombie: exit $rc: $line"
+done
 
 "$bin/attach_static" &
 st=$!

@@ -39,6 +39,19 @@ gone=$!
 wait "$gone"
 usage_error "missing pid" "heapsnap snap: no process $gone" "$H" snap "$gone"
 
+# A process that has exited, its parent not told yet (a zombie of a sleep
+# that never waits): said so, exit 1, not "does not run the shim".
+sh -c 'sleep 0 & echo $!; exec sleep 30' >"$T/zpid" &
+HS_PIDS+=("$!")
+for _ in $(seq 100); do
+  z=$(cat "$T/zpid")
+  [ -n "$z" ] && grep -q '^State:.Z' "/proc/$z/status" 2>/dev/null && break
+  sleep 0.1
+done
+cap "$H" snap "$z"
+expect_rc 1 "zombie"
+expect_eq "$err" "heapsnap snap: process $z has exited (its parent has not reaped it yet)" "zombie"
+
 # A process without the shim: refused, nothing sent (SIGUSR2 would kill it).
 sleep 60 &
 plain=$!

@@ -128,6 +128,12 @@ static int hs__attach_pid(const char *cmd, hs__args *it, int *pid) {
                    (int)v, p.tgid);
     return HS_EINVAL;
   }
+  if (p.ended) {
+    hs__tool_error(cmd,
+                   "process %d has exited (its parent has not reaped it yet)",
+                   (int)v);
+    return HS__TOOL_EFAIL;
+  }
   *pid = (int)v;
   return 0;
 }

@@ -64,6 +64,17 @@ int hs__proc_comm(int pid, int tid, char *out, size_t len) {
   return got;
 }
 
+/* 1 when /proc/PID/status text says the process has ended: a zombie its
+ * parent has not reaped yet (Z), or dying (X). */
+static int hs__proc_ended(const char *status) {
+  const char *s = strstr(status, "\nState:");
+  if (!s)
+    return 0;
+  s += strlen("\nState:");
+  s += strspn(s, " \t");
+  return *s == 'Z' || *s == 'X';
+}
+
 int hs__proc_get(int pid, hs__proc *p) {
   char buf[4096];
   long n = hs__proc_read(pid, "status", buf, sizeof buf);
@@ -77,6 +88,7 @@ int hs__proc_get(int pid, hs__proc *p) {
   if (hs__proc_field(buf, "\nNSpid:", -1, &nspid))
     nspid = pid; /* a kernel before 4.1 */
   memset(p, 0, sizeof *p);
+  p->ended = hs__proc_ended(buf);
   p->pid = pid;
   p->tgid = (int)tgid;
   p->ppid = (int)ppid;

@@ -15,6 +15,7 @@
 
 typedef struct hs__proc {
   int pid, tgid, ppid;
+  int ended; /* exited, its parent not told yet (state Z or X) */
   unsigned euid;
   int nspid;      /* the pid as the process sees itself (NSpid, last) */
   uint64_t start; /* field 22 of /proc/PID/stat */

@@ -120,6 +120,12 @@ static int hs__snap_process(hs__snap_target *t, int pid) {
                    pid, t->proc.tgid);
     return HS_EINVAL;
   }
+  if (t->proc.ended) { /* its maps are gone: it would read as no shim */
+    hs__tool_error("snap",
+                   "process %d has exited (its parent has not reaped it yet)",
+                   pid);
+    return HS__TOOL_EFAIL;
+  }
   /* A process may name a thread anything; the mapped shim is the proof. */
   if ((rc = hs__proc_maps_shim(pid)) == 0)
     return hs__snap_refuse(pid);
