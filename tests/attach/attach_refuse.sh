@@ -36,6 +36,18 @@ gone=$!
 wait $gone
 refuse "no process $gone" "$hs" attach $gone
 refuse "no process $gone" "$hs" detach $gone
+# a process another tracer holds: the tracer named, exit 2
+sleep 60 &
+traced=$!
+rl_track $traced
+"$bin/attach_tracer" $traced "$rl_dir/untrace" >"$rl_dir/tracer" &
+tracer=$!
+hs_wait_for 10 grep -q tracing "$rl_dir/tracer" || fail "the tracer did not seize"
+refuse "process $traced is traced by process $tracer (attach_tracer): a debugger or strace; detach it first" \
+  "$hs" attach $traced
+touch "$rl_dir/untrace"
+wait $tracer
+alive $traced
 # a process that has exited, not reaped yet (a zombie of a sleep that
 # never waits): said so, exit 1
 sh -c 'sleep 0 & echo $!; exec sleep 30' >"$rl_dir/zpid" &

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "heapsnap_inject.h"
+#include "heapsnap_proc.h"
 #include "hs_tool.h"
 
 #define HS__WAIT_NS 5000000000ull /* for a safe point, at most */
@@ -334,7 +335,30 @@ static int hs__task_waits(int pid, int tid, const hs__mapping *ld) {
   return !(pc >= ld->lo && pc < ld->end);
 }
 
+/* The process tracing pid (TracerPid in its status), 0 if none. */
+static int hs__tracer_of(int pid) {
+  char p[64], buf[4096];
+  snprintf(p, sizeof p, "/proc/%d/status", pid);
+  const int fd = open(p, O_RDONLY | O_CLOEXEC);
+  const ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+  if (fd >= 0)
+    close(fd);
+  buf[n > 0 ? n : 0] = '\0';
+  const char *t = strstr(buf, "\nTracerPid:");
+  return t ? atoi(t + strlen("\nTracerPid:")) : 0;
+}
+
 int hs__ptrace_refused(const char *cmd, int pid, const char *what, int err) {
+  const int tracer = hs__tracer_of(pid);
+  if (tracer && tracer != getpid()) {
+    char name[64] = "?";
+    hs__proc_comm(tracer, tracer, name, sizeof name);
+    hs__tool_error(cmd,
+                   "process %d is traced by process %d (%s): a debugger or "
+                   "strace; detach it first",
+                   pid, tracer, name);
+    return -EPERM;
+  }
   char scope[64] = "no Yama here";
   FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
   if (f) {
