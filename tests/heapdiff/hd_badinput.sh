@@ -209,6 +209,56 @@ if mount -t tmpfs -o size=16k tmpfs small 2>/dev/null; then
 else
   echo "ok (not checked): a full disk needs a tmpfs mount, which this machine refuses"
 fi
+# Ended by a signal while the file is written: the temporary file is
+# removed first, the old file stays as it was, and the status is the
+# signal's (128+N). strace stops heapdiff at a chosen system call inside
+# the write (the page's second write, halfway; the profile's fsync, whole
+# but not renamed) and sends the signal then, every time.
+left() { ls -A | grep '\.tmp\.' | xargs; }
+# signalled SIG SYSCALL ARGS...: heapdiff ARGS, SIG sent at SYSCALL; sets rc
+signalled() {
+  local sig=$1 at=$2
+  shift 2
+  rc=0
+  local call=${at%%:*}
+  { # the braces keep the shell's own "Hangup" off the log
+    strace -qq -o /dev/null -e trace="$call" -e inject="$call:signal=$sig${at#"$call"}" \
+      env --default-signal=HUP,INT,PIPE,TERM "$heapdiff" "$@" >/dev/null 2>sig.err &
+    wait $! || rc=$?
+  } 2>/dev/null
+}
+if strace -qq -o /dev/null true 2>/dev/null; then
+  for sig in INT TERM HUP PIPE; do
+    for out in page.html:write:when=2 prof.pb.gz:fsync; do
+      file=${out%%:*} at=${out#*:}
+      echo old >"$file"
+      opt=--html && [ "$file" = prof.pb.gz ] && opt=--pprof
+      signalled $sig "$at" $opt "$file" $good server.2.snap
+      if [ "$rc" = $((128 + $(kill -l $sig))) ] && [ -z "$(left)" ] &&
+        [ "$(cat "$file")" = old ]; then
+        echo "ok: SIG$sig during $opt's write: no temporary file, the old file kept"
+      else
+        echo "FAIL: SIG$sig during $opt's write: exit $rc, left '$(left)', $file $(head -c 20 "$file" | od -An -c | head -1) $(cat sig.err)"
+        fails=$((fails + 1))
+      fi
+      rm -f ./*.tmp.* "$file"
+    done
+  done
+  # An ignored signal (nohup) stays ignored: the page is written whole.
+  rc=0
+  strace -qq -o /dev/null -e trace=fsync -e inject=fsync:signal=HUP \
+    env --ignore-signal=HUP "$heapdiff" --html page.html $good >/dev/null 2>sig.err &
+  wait $! || rc=$?
+  if [ "$rc" = 0 ] && [ -z "$(left)" ] && grep -q '</html>' page.html; then
+    echo "ok: SIGHUP ignored (nohup) during --html's write: the page written"
+  else
+    echo "FAIL: ignored SIGHUP during --html's write: exit $rc, left '$(left)' $(cat sig.err)"
+    fails=$((fails + 1))
+  fi
+  rm -f page.html
+else
+  echo "ok (not checked): signals during the write need strace (its fault injection)"
+fi
 # Over a gate with --json: the JSON on stdout, the line on stderr, exit 1.
 expect 1 "^heapdiff: growth [0-9]+ bytes is over --fail-over 1$" --json --fail-over 1 $good server.2.snap
 # --folded: a module without symbols whose file name holds ';' (the

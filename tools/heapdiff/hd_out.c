@@ -1,11 +1,13 @@
 /* hd_out.c - writing heapdiff's output files (--html, --pprof): gzip in
  * memory, and a regular file written whole or not at all (a device or a
  * pipe is written into, as is this tool's own stdout named /dev/stdout; a
- * symbolic link's file replaced, or made, the link kept). */
+ * symbolic link's file replaced, or made, the link kept), even when
+ * SIGINT, SIGTERM, SIGHUP or SIGPIPE ends the process meanwhile. */
 #define _GNU_SOURCE /* mkostemp */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,16 +40,82 @@ int hd_gzip(const void *in, size_t n, int level, uint8_t **out, size_t *len) {
   return HS_ENOMEM;
 }
 
-/* put() into a new temporary file `tmp`, with the mode a new file gets
- * (the umask's), flushed to disk. */
-static int hd_save_tmp(char *tmp, int (*put)(FILE *, void *), void *ctx) {
+/* The signals that end the process by default and may come while a
+ * temporary file exists: ^C, kill, a closed terminal, a closed pipe. */
+static const int hd_end_sigs[] = {SIGHUP, SIGINT, SIGPIPE, SIGTERM};
+#define HD_N_END_SIGS (sizeof hd_end_sigs / sizeof *hd_end_sigs)
+
+/* The temporary file that exists, for the handler, and the dispositions
+ * it replaced; both set and read back with the signals blocked. */
+static const char *volatile hd_tmp_live;
+static struct sigaction hd_sigs_before[HD_N_END_SIGS];
+
+static void hd_end_sigs_set(sigset_t *set) {
+  sigemptyset(set);
+  for (size_t i = 0; i < HD_N_END_SIGS; i++)
+    sigaddset(set, hd_end_sigs[i]);
+}
+
+/* Removes the temporary file, then ends the process as the signal would
+ * have (128+N to a shell): a partial file is left under no name. Only
+ * async-signal-safe calls; the re-raised signal, blocked in here, is
+ * taken when the handler returns. */
+static void hd_tmp_on_signal(int sig) {
+  if (hd_tmp_live)
+    unlink(hd_tmp_live);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+/* Creates the temporary file from the template `tmp`; until hd_tmp_end()
+ * the end signals remove it first. They are blocked meanwhile, so none
+ * comes between the file's creation and the handler knowing its name; one
+ * ignored (nohup, SIGINT in a background job) stays ignored.
+ * @return : the descriptor, or -errno. */
+static int hd_tmp_begin(char *tmp) {
+  sigset_t set, old;
+  hd_end_sigs_set(&set);
+  sigprocmask(SIG_BLOCK, &set, &old);
   const int fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
+  const int err = errno;
+  if (fd >= 0) {
+    const struct sigaction on = {.sa_handler = hd_tmp_on_signal,
+                                 .sa_mask = set};
+    hd_tmp_live = tmp;
+    for (size_t i = 0; i < HD_N_END_SIGS; i++)
+      if (!sigaction(hd_end_sigs[i], NULL, &hd_sigs_before[i]) &&
+          hd_sigs_before[i].sa_handler != SIG_IGN)
+        sigaction(hd_end_sigs[i], &on, NULL);
+  }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return fd >= 0 ? fd : -err;
+}
+
+/* Renames the temporary file to `to`, or removes it (`to` NULL, or the
+ * rename failed), and gives the end signals back their dispositions: one
+ * that came meanwhile then ends the process, the file whole or gone.
+ * @return : 0, or the rename's -errno. */
+static int hd_tmp_end(const char *tmp, const char *to) {
+  sigset_t set, old;
+  hd_end_sigs_set(&set);
+  sigprocmask(SIG_BLOCK, &set, &old);
+  const int rc = to && rename(tmp, to) ? -errno : 0;
+  if (!to || rc)
+    unlink(tmp);
+  hd_tmp_live = NULL;
+  for (size_t i = 0; i < HD_N_END_SIGS; i++)
+    sigaction(hd_end_sigs[i], &hd_sigs_before[i], NULL);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
+/* put() into the new temporary file fd, with the mode a new file gets
+ * (the umask's), flushed to disk; fd is closed. */
+static int hd_put_tmp(int fd, int (*put)(FILE *, void *), void *ctx) {
   FILE *out = fdopen(fd, "w");
   if (!out) {
     const int err = -errno;
-    close(fd), unlink(tmp);
+    close(fd);
     return err;
   }
   const mode_t mask = umask(0);
@@ -59,8 +127,6 @@ static int hd_save_tmp(char *tmp, int (*put)(FILE *, void *), void *ctx) {
     rc = -errno;
   if (fclose(out) && !rc)
     rc = -errno;
-  if (rc)
-    unlink(tmp);
   return rc;
 }
 
@@ -168,10 +234,14 @@ static int hd_save_file(const char *path, int (*put)(FILE *, void *),
   char *const real = realpath(path, NULL); /* NULL: a new file */
   const char *const at = real ? real : path;
   char *tmp = hd_tmp_name(at);
-  int rc = tmp ? hd_save_tmp(tmp, put, ctx) : HS_ENOMEM;
-  if (!rc && rename(tmp, at)) {
-    rc = -errno;
-    unlink(tmp);
+  int rc = tmp ? 0 : HS_ENOMEM;
+  const int fd = rc ? -1 : hd_tmp_begin(tmp);
+  if (!rc && fd < 0)
+    rc = fd;
+  if (!rc) {
+    rc = hd_put_tmp(fd, put, ctx);
+    const int moved = hd_tmp_end(tmp, rc ? NULL : at);
+    rc = rc ? rc : moved;
   }
   free(tmp);
   free(real);
