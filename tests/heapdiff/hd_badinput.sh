@@ -259,6 +259,36 @@ if strace -qq -o /dev/null true 2>/dev/null; then
 else
   echo "ok (not checked): signals during the write need strace (its fault injection)"
 fi
+# As another user (nobody): a writable file in a folder it may not write
+# is not what fails, the folder is (the line names it).
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+  chmod 755 "$dir" && chmod a+r ./*.snap
+  mkdir locked
+  echo kept >locked/mine.html && chmod 666 locked/mine.html
+  nobody() { setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$@"; }
+  expect_nobody() {
+    local want=$1 pattern=$2 rc=0
+    shift 2
+    nobody "$heapdiff" "$@" >out 2>err || rc=$?
+    if [ "$rc" = "$want" ] && [ "$(wc -l <err)" = 1 ] && grep -Eq -- "$pattern" err; then
+      echo "ok: (as nobody) heapdiff $* -> $(cat err)"
+    else
+      echo "FAIL: (as nobody) heapdiff $* -> exit $rc, stderr:"; cat err; fails=$((fails + 1))
+    fi
+  }
+  tmpline="cannot create a temporary file in /.*/locked \(Permission denied\): the file is written there first, then renamed into place; choose a writable folder$"
+  expect_nobody 1 "^heapdiff: locked/mine.html: $tmpline" --html locked/mine.html $good
+  expect_nobody 1 "^heapdiff: locked/mine.html: $tmpline" --pprof locked/mine.html $good
+  if echo kept | cmp -s - locked/mine.html && [ -z "$(ls -A locked | grep '\.tmp\.')" ]; then
+    echo "ok: (as nobody) the file in a locked folder kept"
+  else
+    echo "FAIL: (as nobody) $(ls -l locked | tr '\n' ' ')"
+    fails=$((fails + 1))
+  fi
+  chmod 700 "$dir"
+else
+  echo "ok (not checked): the checks as user nobody need root and setpriv"
+fi
 # Over a gate with --json: the JSON on stdout, the line on stderr, exit 1.
 expect 1 "^heapdiff: growth [0-9]+ bytes is over --fail-over 1$" --json --fail-over 1 $good server.2.snap
 # --folded: a module without symbols whose file name holds ';' (the

@@ -227,17 +227,35 @@ static char *hd_tmp_name(const char *at) {
   return tmp;
 }
 
+/* Says, for `shown` (the name given), that no temporary file can be made
+ * in the folder of `at`, which is what fails when the file itself may be
+ * writable. @return : HS__TOOL_EFAIL after that line, or err itself when
+ * the folder is missing: hd_save's line says so for the name given. */
+static int hd_tmp_failed(const char *shown, const char *at, int err) {
+  if (err == -ENOENT || err == -ENOTDIR)
+    return err;
+  const char *const slash = strrchr(at, '/');
+  const int len = slash && slash > at ? (int)(slash - at) : 1;
+  hs__tool_error(NULL,
+                 "%s: cannot create a temporary file in %.*s (%s): the file "
+                 "is written there first, then renamed into place; choose a "
+                 "writable folder",
+                 shown, len, slash ? at : ".", hs_strerror(err));
+  return HS__TOOL_EFAIL;
+}
+
 /* A regular file: a temporary one beside it, renamed over it when whole.
- * Through a symbolic link, the file it names (the link stays). */
-static int hd_save_file(const char *path, int (*put)(FILE *, void *),
-                        void *ctx) {
+ * Through a symbolic link, the file it names (the link stays). `shown`
+ * names it to the user. */
+static int hd_save_file(const char *shown, const char *path,
+                        int (*put)(FILE *, void *), void *ctx) {
   char *const real = realpath(path, NULL); /* NULL: a new file */
   const char *const at = real ? real : path;
   char *tmp = hd_tmp_name(at);
   int rc = tmp ? 0 : HS_ENOMEM;
   const int fd = rc ? -1 : hd_tmp_begin(tmp);
   if (!rc && fd < 0)
-    rc = fd;
+    rc = hd_tmp_failed(shown, at, fd);
   if (!rc) {
     rc = hd_put_tmp(fd, put, ctx);
     const int moved = hd_tmp_end(tmp, rc ? NULL : at);
@@ -261,12 +279,12 @@ int hd_save(const char *path, const char *what, int (*put)(FILE *, void *),
   else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
            stat(path, &st) != 0) { /* a link to no file yet: its target */
     char *const end = hd_link_end(path);
-    rc = end ? hd_save_file(end, put, ctx) : -ELOOP;
+    rc = end ? hd_save_file(path, end, put, ctx) : -ELOOP;
     free(end);
   } else {
-    rc = hd_save_file(path, put, ctx);
+    rc = hd_save_file(path, path, put, ctx);
   }
-  if (rc)
+  if (rc && rc != HS__TOOL_EFAIL) /* EFAIL: its line is out */
     hs__tool_error(NULL, "%s: cannot write the %s: %s", path, what,
                    hs_strerror(rc == HS_EINVAL ? -EIO : rc));
   return rc ? HS__TOOL_EFAIL : 0;
