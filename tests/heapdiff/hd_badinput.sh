@@ -259,12 +259,26 @@ if strace -qq -o /dev/null true 2>/dev/null; then
 else
   echo "ok (not checked): signals during the write need strace (its fault injection)"
 fi
+# An existing file this user may not write is refused as a plain write
+# would be, not replaced by the rename (root may write any file: a file
+# without a write bit is read-only to root too).
+echo kept >readonly.html
+chmod 444 readonly.html
+expect 1 "^heapdiff: readonly.html: cannot write the page: Permission denied$" --html readonly.html $good
+expect 1 "^heapdiff: readonly.html: cannot write the profile: Permission denied$" --pprof readonly.html $good
+if echo kept | cmp -s - readonly.html && [ -z "$(left)" ]; then
+  echo "ok: a read-only file kept"
+else
+  echo "FAIL: a read-only file replaced: $(ls -l readonly.html) $(left)"; fails=$((fails + 1))
+fi
 # As another user (nobody): a writable file in a folder it may not write
-# is not what fails, the folder is (the line names it).
+# is not what fails, the folder is (the line names it); root's file in a
+# folder anyone may write (not sticky) is not nobody's to replace.
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
   chmod 755 "$dir" && chmod a+r ./*.snap
-  mkdir locked
+  mkdir locked open && chmod 777 open
   echo kept >locked/mine.html && chmod 666 locked/mine.html
+  echo kept >open/roots.html && chmod 644 open/roots.html
   nobody() { setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$@"; }
   expect_nobody() {
     local want=$1 pattern=$2 rc=0
@@ -279,10 +293,13 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2
   tmpline="cannot create a temporary file in /.*/locked \(Permission denied\): the file is written there first, then renamed into place; choose a writable folder$"
   expect_nobody 1 "^heapdiff: locked/mine.html: $tmpline" --html locked/mine.html $good
   expect_nobody 1 "^heapdiff: locked/mine.html: $tmpline" --pprof locked/mine.html $good
-  if echo kept | cmp -s - locked/mine.html && [ -z "$(ls -A locked | grep '\.tmp\.')" ]; then
-    echo "ok: (as nobody) the file in a locked folder kept"
+  expect_nobody 1 "^heapdiff: open/roots.html: cannot write the page: Permission denied$" --html open/roots.html $good
+  expect_nobody 1 "^heapdiff: open/roots.html: cannot write the profile: Permission denied$" --pprof open/roots.html $good
+  if echo kept | cmp -s - locked/mine.html && echo kept | cmp -s - open/roots.html &&
+    [ "$(stat -c %U open/roots.html)" = root ] && [ -z "$(ls -A open locked | grep '\.tmp\.')" ]; then
+    echo "ok: (as nobody) both files kept, root's still root's"
   else
-    echo "FAIL: (as nobody) $(ls -l locked | tr '\n' ' ')"
+    echo "FAIL: (as nobody) files replaced: $(ls -l locked open | tr '\n' ' ')"
     fails=$((fails + 1))
   fi
   chmod 700 "$dir"

@@ -227,6 +227,19 @@ static char *hd_tmp_name(const char *at) {
   return tmp;
 }
 
+/* Whether this user may replace the regular file `at`, if it exists, as
+ * a plain write could: the rename would replace a file the user may not
+ * write (another user's, in a folder anyone may write), and root may
+ * write any file, a read-only one too. @return : 0 or -errno. */
+static int hd_may_replace(const char *at) {
+  struct stat st;
+  if (stat(at, &st) || !S_ISREG(st.st_mode))
+    return 0; /* a new file */
+  if (faccessat(AT_FDCWD, at, W_OK, AT_EACCESS))
+    return errno == ENOENT ? 0 : -errno;
+  return st.st_mode & 0222 ? 0 : -EACCES;
+}
+
 /* Says, for `shown` (the name given), that no temporary file can be made
  * in the folder of `at`, which is what fails when the file itself may be
  * writable. @return : HS__TOOL_EFAIL after that line, or err itself when
@@ -252,7 +265,7 @@ static int hd_save_file(const char *shown, const char *path,
   char *const real = realpath(path, NULL); /* NULL: a new file */
   const char *const at = real ? real : path;
   char *tmp = hd_tmp_name(at);
-  int rc = tmp ? 0 : HS_ENOMEM;
+  int rc = tmp ? hd_may_replace(at) : HS_ENOMEM;
   const int fd = rc ? -1 : hd_tmp_begin(tmp);
   if (!rc && fd < 0)
     rc = hd_tmp_failed(shown, at, fd);
