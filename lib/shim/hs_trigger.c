@@ -108,11 +108,19 @@ void hs__trigger_install(int sig) {
   hs__os_sigaction(sig, &sa, NULL);
 }
 
-/* The thread's name says the current signal: heapsnap:<signo>. */
+/* The thread's name says the current signal: heapsnap:<signo>. Named by
+ * its creator and by the thread itself when the signal moves, which may
+ * be at once (a program that waits for the signal): the creator's name,
+ * worked out before the move and written after it, was left stale, and
+ * `heapsnap snap` refused the thread. So each looks again after writing;
+ * the mover stores the new signal before it renames. */
 static void hs__thread_rename(void) {
-  char name[16];
-  snprintf(name, sizeof name, "heapsnap:%d", hs__signal_current());
-  pthread_setname_np(hs__thread_id, name);
+  for (int sig = -1; sig != hs__signal_current();) {
+    sig = hs__signal_current();
+    char name[16];
+    snprintf(name, sizeof name, "heapsnap:%d", sig);
+    pthread_setname_np(hs__thread_id, name);
+  }
 }
 
 static void hs__thread_setup(void) {
