@@ -1,7 +1,7 @@
 /* hs_snapshot.h - read heapsnap snapshot files.
  *
  * The snapshot reader is a library of its own (libhsformat); tools link it,
- * never the shim. A snapshot is opened whole into memory, validated
+ * never the shim. A snapshot is read whole into memory, validated
  * (magic, version, checksum, every count against the bytes that carry it),
  * and then read through the accessors below. Every pointer an accessor
  * returns is owned by the hs_snapshot and lives until hs_snapshot_free().
@@ -137,11 +137,25 @@ typedef struct hs_root_edge {
 typedef struct hs_snapshot hs_snapshot;
 
 /*! hs_snapshot_open() :
- * Reads and validates the snapshot at `path`.
+ * Reads and validates the snapshot at `path`: a file, a pipe or a FIFO
+ * (opened as hs_snapshot_open_file() opens it).
  * @return : 0 and *out set (free it with hs_snapshot_free), or an error
- *           code with *out set to NULL. Never allocates more than the file
- *           can justify. */
+ *           code with *out set to NULL. Checks the preamble before it
+ *           reads on, and stops reading as soon as the bytes read break
+ *           a rule: never reads or allocates more than the file can
+ *           justify, and a device that never ends is refused. */
 int hs_snapshot_open(const char *path, hs_snapshot **out);
+
+/*! hs_snapshot_open_file() :
+ * Opens `path` for reading as this library does: a FIFO that no process
+ * writes to does not block, it reads as empty (HS_EEMPTY).
+ * @return : 0 and *fd (the caller closes it), or -errno, HS_EINVAL. */
+int hs_snapshot_open_file(const char *path, int *fd);
+
+/*! hs_snapshot_open_fd() :
+ * As hs_snapshot_open(), from `fd` (still the caller's), read from its
+ * current offset to its end. */
+int hs_snapshot_open_fd(int fd, hs_snapshot **out);
 
 /*! hs_snapshot_peek_header() :
  * Reads only the header of the snapshot at `path` (the body is
@@ -149,6 +163,12 @@ int hs_snapshot_open(const char *path, hs_snapshot **out);
  * trigger, scan_note and argv NULL. For ordering many big files before
  * opening each. @return : 0, or an error code as hs_snapshot_open(). */
 int hs_snapshot_peek_header(const char *path, hs_header *out);
+
+/*! hs_snapshot_peek_header_fd() :
+ * As hs_snapshot_peek_header(), from `fd`'s current offset. It reads on
+ * from there: to open the snapshot from the same fd, seek back (a pipe
+ * cannot, so read a pipe whole with hs_snapshot_open_fd()). */
+int hs_snapshot_peek_header_fd(int fd, hs_header *out);
 
 /*! hs_snapshot_drop_blocks() :
  * Frees the blocks, the reachability records and the heap graph of a

@@ -59,6 +59,13 @@
 #define HS__BODY_RATIO 1000u
 #define HS__BODY_MAX ((uint64_t)16 << 30)
 
+/* The frame may hold at most SLACK + RATIO x the body it has decoded so
+ * far; past that the reader answers HS_ETOOBIG. zstd stores a block it
+ * cannot shrink as is (3 bytes of header a 128 KiB block), so no real
+ * frame comes near this; it ends a file of empty blocks early. */
+#define HS__FRAME_SLACK ((uint64_t)1 << 20)
+#define HS__FRAME_RATIO 2u
+
 /* Returns from the calling function when `expr` (an int error code) fails. */
 #define HS__TRY(expr)                                                          \
   do {                                                                         \

@@ -7,6 +7,7 @@
  * against the bytes that carry it before anything is allocated for it, so
  * what this file allocates stays within a small factor of the body size.
  * It runs in the tools only and uses malloc freely. Layout: docs/format.md */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -57,7 +58,8 @@ typedef struct hs__sections {
   hs__cur head, mods, stks, blks, root, rchb, gens, grph;
 } hs__sections;
 
-/* Initial capacity of the growing buffers. */
+/* Bytes read from a descriptor at a time, and the initial capacity of the
+ * growing buffers. */
 #define HS__READ_CHUNK ((size_t)64 << 10)
 
 /* ------------------------------------------------------------------ */
@@ -120,6 +122,58 @@ static void *hs__array(size_t n, size_t size) {
 }
 
 /* ------------------------------------------------------------------ */
+/* the source: the file's bytes, a chunk at a time */
+
+/* Where a snapshot's bytes come from: a buffer holding all of them, or a
+ * descriptor read a chunk at a time. Reading from a descriptor stops as
+ * soon as the bytes read so far break a rule (a bad preamble, a frame
+ * longer than its body justifies), so a huge file or a device that never
+ * ends costs one chunk, not a read to its end. */
+typedef struct hs__src {
+  int fd;           /* -1: `in` already holds every byte */
+  int eof;          /* nothing more to read */
+  ZSTD_inBuffer in; /* the bytes at hand; in.pos is the first unused */
+  uint8_t *chunk;   /* fd's buffer, HS__READ_CHUNK bytes */
+  uint64_t taken;   /* bytes taken from the file so far, preamble included */
+  uint64_t size;    /* the frame's size, or HS__SIZE_UNKNOWN (a pipe) */
+} hs__src;
+
+#define HS__SIZE_UNKNOWN UINT64_MAX
+
+static const uint8_t *hs__src_at(const hs__src *s) {
+  return (const uint8_t *)s->in.src + s->in.pos;
+}
+
+static size_t hs__src_have(const hs__src *s) {
+  return s->in.size - s->in.pos;
+}
+
+/* Reads until `want` bytes are at hand or the file ends, keeping the
+ * unused ones. @return : 0 or -errno. */
+static int hs__src_fill(hs__src *s, size_t want) {
+  assert(want <= HS__READ_CHUNK);
+  while (!s->eof && hs__src_have(s) < want) {
+    const size_t have = hs__src_have(s);
+    memmove(s->chunk, hs__src_at(s), have);
+    s->in = (ZSTD_inBuffer){s->chunk, have, 0};
+    const ssize_t k = read(s->fd, s->chunk + have, HS__READ_CHUNK - have);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k < 0)
+      return -errno;
+    s->eof = k == 0;
+    s->in.size += (size_t)k;
+    s->taken += (uint64_t)k;
+  }
+  return 0;
+}
+
+/* Bytes of the frame zstd has taken in so far. */
+static uint64_t hs__src_used(const hs__src *s) {
+  return s->taken - hs__src_have(s) - HS__PREAMBLE_SIZE;
+}
+
+/* ------------------------------------------------------------------ */
 /* preamble and frame */
 
 static int hs__check_preamble(const uint8_t *data, size_t len,
@@ -139,11 +193,20 @@ static int hs__check_preamble(const uint8_t *data, size_t len,
   return 0;
 }
 
+/* The preamble, checked before anything past it is read. */
+static int hs__src_preamble(hs__src *s, uint32_t *version) {
+  HS__TRY(hs__src_fill(s, HS__PREAMBLE_SIZE));
+  HS__TRY(hs__check_preamble(hs__src_at(s), hs__src_have(s), version));
+  s->in.pos += HS__PREAMBLE_SIZE;
+  return 0;
+}
+
 /* A plain zstd frame with the content checksum: without it nothing would
  * check the body. */
-static int hs__check_frame(const uint8_t *src, size_t len) {
+static int hs__check_frame(hs__src *s) {
+  HS__TRY(hs__src_fill(s, ZSTD_FRAMEHEADERSIZE_MAX));
   ZSTD_frameHeader fh;
-  const size_t r = ZSTD_getFrameHeader(&fh, src, len);
+  const size_t r = ZSTD_getFrameHeader(&fh, hs__src_at(s), hs__src_have(s));
   if (ZSTD_isError(r))
     return HS_ECORRUPT;
   if (r > 0)
@@ -165,10 +228,18 @@ static int hs__unzstd_error(size_t code) {
 }
 
 /* The most a frame of `len` compressed bytes may decompress to. */
-static uint64_t hs__body_cap(size_t len) {
+static uint64_t hs__body_cap(uint64_t len) {
   if (len >= (HS__BODY_MAX - HS__BODY_BASE) / HS__BODY_RATIO)
     return HS__BODY_MAX;
-  return HS__BODY_BASE + (uint64_t)len * HS__BODY_RATIO;
+  return HS__BODY_BASE + len * HS__BODY_RATIO;
+}
+
+/* The cap of the body: by the frame's size when known; from a pipe, by
+ * the bytes read so far, so it holds for every prefix. */
+static uint64_t hs__src_cap(const hs__src *s) {
+  if (s->size != HS__SIZE_UNKNOWN)
+    return hs__body_cap(s->size);
+  return hs__body_cap(s->taken - HS__PREAMBLE_SIZE);
 }
 
 /* Grows the output buffer to take more body, up to cap + 1 bytes: one byte
@@ -189,47 +260,80 @@ static int hs__grow(ZSTD_outBuffer *out, uint64_t cap) {
   return 0;
 }
 
+/* The frame may not outgrow its body: zstd never needs to (a block it
+ * cannot shrink is stored as is), and a run of empty blocks could
+ * otherwise go on for as long as the file does. */
+static int hs__check_used(const hs__src *s, size_t body) {
+  const uint64_t most = HS__FRAME_SLACK + HS__FRAME_RATIO * (uint64_t)body;
+  return hs__src_used(s) > most ? HS_ETOOBIG : 0;
+}
+
+/* The HEAD record is whole in out (it is the first record). */
+static int hs__head_whole(const ZSTD_outBuffer *out) {
+  const uint8_t *b = out->dst;
+  return out->pos >= HS__RECORD_HEAD_SIZE &&
+         out->pos - HS__RECORD_HEAD_SIZE >= hs__le32(b + 4);
+}
+
+/* After the frame: a body within its cap, and nothing more in the file. */
+static int hs__src_end(hs__src *s, const ZSTD_outBuffer *out) {
+  if (out->pos > hs__src_cap(s))
+    return HS_ETOOBIG;
+  HS__TRY(hs__src_fill(s, 1));
+  return hs__src_have(s) ? HS_ECORRUPT : 0; /* bytes after the frame */
+}
+
+/* Decodes the frame into out (which the caller frees): all of it, or with
+ * head_only until the HEAD record is whole, under HS__BODY_BASE. */
+static int hs__decode(ZSTD_DCtx *d, hs__src *s, ZSTD_outBuffer *out,
+                      int head_only) {
+  for (;;) {
+    HS__TRY(hs__src_fill(s, 1));
+    if (out->pos == out->size)
+      HS__TRY(hs__grow(out, head_only ? HS__BODY_BASE : hs__src_cap(s)));
+    const size_t r = ZSTD_decompressStream(d, out, &s->in);
+    if (ZSTD_isError(r))
+      return hs__unzstd_error(r);
+    HS__TRY(hs__check_used(s, out->pos));
+    if (head_only && hs__head_whole(out))
+      return hs__le32(out->dst) == HS__TAG_HEAD ? 0 : HS_ECORRUPT;
+    if (r == 0)
+      return head_only ? HS_ETRUNC : hs__src_end(s, out);
+    /* room left over means zstd wants input, and there is none */
+    if (s->eof && !hs__src_have(s) && out->pos < out->size)
+      return HS_ETRUNC;
+  }
+}
+
 static int hs__dctx_setup(ZSTD_DCtx *d) {
   const size_t r =
       ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, HS__MAX_WINDOW_LOG);
   return ZSTD_isError(r) ? HS_ENOMEM : 0;
 }
 
-/* Decodes the one frame of src into out (which the caller frees). */
-static int hs__inflate_into(ZSTD_DCtx *d, const uint8_t *src, size_t len,
-                            ZSTD_outBuffer *out) {
-  const uint64_t cap = hs__body_cap(len);
-  ZSTD_inBuffer in = {src, len, 0};
-  for (;;) {
-    if (out->pos == out->size)
-      HS__TRY(hs__grow(out, cap));
-    const size_t r = ZSTD_decompressStream(d, out, &in);
-    if (ZSTD_isError(r))
-      return hs__unzstd_error(r);
-    if (r == 0)
-      break;
-    /* room left over means zstd wants input, and there is none */
-    if (in.pos == in.size && out->pos < out->size)
-      return HS_ETRUNC;
-  }
-  if (out->pos > cap)
-    return HS_ETOOBIG;
-  return in.pos == in.size ? 0 : HS_ECORRUPT; /* bytes after the frame */
+/* A first size for the body: a guess from the frame's size when known,
+ * not over HS__BODY_BASE, so a long file with a short frame in it costs
+ * no more than a short file. */
+static size_t hs__first_size(const hs__src *s, int head_only) {
+  if (head_only || s->size == HS__SIZE_UNKNOWN)
+    return HS__READ_CHUNK;
+  const uint64_t guess = s->size * 4;
+  if (guess < HS__READ_CHUNK)
+    return HS__READ_CHUNK;
+  return (size_t)(guess < HS__BODY_BASE ? guess : HS__BODY_BASE);
 }
 
-static int hs__inflate(const uint8_t *src, size_t len, uint8_t **body,
+/* Decodes the frame after the preamble into *body (which the caller
+ * frees), with its length in *body_len. */
+static int hs__inflate(hs__src *s, int head_only, uint8_t **body,
                        size_t *body_len) {
-  HS__TRY(hs__check_frame(src, len));
-  const uint64_t cap = hs__body_cap(len);
-  const uint64_t guess = (uint64_t)len * 4;
-  size_t first = guess > HS__READ_CHUNK ? (size_t)guess : HS__READ_CHUNK;
-  if (first > cap + 1)
-    first = (size_t)(cap + 1);
+  HS__TRY(hs__check_frame(s));
+  const size_t first = hs__first_size(s, head_only);
   ZSTD_outBuffer out = {malloc(first), first, 0};
   ZSTD_DCtx *const d = ZSTD_createDCtx();
   int err = out.dst && d ? hs__dctx_setup(d) : HS_ENOMEM;
   if (!err)
-    err = hs__inflate_into(d, src, len, &out);
+    err = hs__decode(d, s, &out, head_only);
   ZSTD_freeDCtx(d);
   if (err) {
     free(out.dst);
@@ -811,18 +915,13 @@ static int hs__parse(hs_snapshot *s, uint8_t *body, size_t len) {
   return hs__parse_graph(s, sec.grph);
 }
 
-int hs_snapshot_load(const void *data, size_t len, hs_snapshot **out) {
-  if (!out)
-    return HS_EINVAL;
-  *out = NULL;
-  if (!data && len > 0)
-    return HS_EINVAL;
+/* Reads a snapshot from s: preamble, frame, body. */
+static int hs__read(hs__src *src, hs_snapshot **out) {
   uint32_t version;
-  HS__TRY(hs__check_preamble(data, len, &version));
+  HS__TRY(hs__src_preamble(src, &version));
   uint8_t *body;
   size_t body_len;
-  HS__TRY(hs__inflate((const uint8_t *)data + HS__PREAMBLE_SIZE,
-                      len - HS__PREAMBLE_SIZE, &body, &body_len));
+  HS__TRY(hs__inflate(src, 0, &body, &body_len));
   hs_snapshot *const s = calloc(1, sizeof *s);
   const int err = s ? hs__parse(s, body, body_len) : HS_ENOMEM;
   free(body); /* everything kept was copied out of it */
@@ -835,50 +934,65 @@ int hs_snapshot_load(const void *data, size_t len, hs_snapshot **out) {
   return 0;
 }
 
-/* A first buffer size for reading fd: its size + 1 when it is a regular
- * file, so one read sees the end; a guess otherwise. */
-static size_t hs__read_hint(int fd) {
+int hs_snapshot_load(const void *data, size_t len, hs_snapshot **out) {
+  if (!out)
+    return HS_EINVAL;
+  *out = NULL;
+  if (!data && len > 0)
+    return HS_EINVAL;
+  hs__src src = {-1, 1, {data, len, 0}, NULL, len, HS__SIZE_UNKNOWN};
+  if (len >= HS__PREAMBLE_SIZE)
+    src.size = len - HS__PREAMBLE_SIZE;
+  return hs__read(&src, out);
+}
+
+/* The size of the frame in fd: what is left of a regular file past the
+ * preamble; HS__SIZE_UNKNOWN for anything else (a pipe, a device). */
+static uint64_t hs__fd_frame_size(int fd) {
   struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-      (uint64_t)st.st_size < HS__BODY_MAX)
-    return (size_t)st.st_size + 1;
-  return HS__READ_CHUNK;
+  const off_t at = lseek(fd, 0, SEEK_CUR);
+  if (at < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_size - at < HS__PREAMBLE_SIZE)
+    return HS__SIZE_UNKNOWN;
+  return (uint64_t)(st.st_size - at) - HS__PREAMBLE_SIZE;
 }
 
-/* Doubles *buf; a compressed file can be no larger than a body. */
-static int hs__read_grow(uint8_t **buf, size_t *cap) {
-  if (*cap >= HS__BODY_MAX)
-    return HS_ETOOBIG;
-  uint8_t *const p = realloc(*buf, *cap * 2);
-  if (!p)
-    return HS_ENOMEM;
-  *buf = p;
-  *cap *= 2;
-  return 0;
+/* A source reading fd; hs__src_free() releases it. */
+static int hs__src_fd(hs__src *s, int fd) {
+  *s = (hs__src){
+      fd, 0, {NULL, 0, 0}, malloc(HS__READ_CHUNK), 0, hs__fd_frame_size(fd)};
+  s->in.src = s->chunk;
+  return s->chunk ? 0 : HS_ENOMEM;
 }
 
-/* Reads what is left of fd into a growing buffer (the caller frees it). */
-static int hs__read_all(int fd, uint8_t **data, size_t *len) {
-  size_t cap = hs__read_hint(fd), n = 0;
-  uint8_t *buf = malloc(cap);
-  int err = buf ? 0 : HS_ENOMEM;
-  while (!err) {
-    if (n == cap && (err = hs__read_grow(&buf, &cap)) != 0)
-      break;
-    const ssize_t k = read(fd, buf + n, cap - n);
-    if (k == 0)
-      break;
-    if (k > 0)
-      n += (size_t)k;
-    else if (errno != EINTR)
-      err = -errno;
-  }
-  if (err) {
-    free(buf);
+int hs_snapshot_open_fd(int fd, hs_snapshot **out) {
+  if (!out)
+    return HS_EINVAL;
+  *out = NULL;
+  hs__src src;
+  int err = hs__src_fd(&src, fd);
+  if (!err)
+    err = hs__read(&src, out);
+  free(src.chunk);
+  return err;
+}
+
+/* O_NONBLOCK: opening a FIFO that no process writes to would wait for a
+ * writer forever; without one it reads as empty. It is cleared at once,
+ * so reads wait for the writers there are. */
+int hs_snapshot_open_file(const char *path, int *fd) {
+  if (!path || !fd)
+    return HS_EINVAL;
+  const int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (f < 0)
+    return -errno;
+  const int flags = fcntl(f, F_GETFL);
+  if (flags < 0 || fcntl(f, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+    const int err = -errno;
+    close(f);
     return err;
   }
-  *data = buf;
-  *len = n;
+  *fd = f;
   return 0;
 }
 
@@ -886,19 +1000,10 @@ int hs_snapshot_open(const char *path, hs_snapshot **out) {
   if (!out)
     return HS_EINVAL;
   *out = NULL;
-  if (!path)
-    return HS_EINVAL;
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  uint8_t *data;
-  size_t len;
-  int err = hs__read_all(fd, &data, &len);
+  int fd;
+  HS__TRY(hs_snapshot_open_file(path, &fd));
+  const int err = hs_snapshot_open_fd(fd, out);
   close(fd);
-  if (err)
-    return err;
-  err = hs_snapshot_load(data, len, out);
-  free(data);
   return err;
 }
 
@@ -1045,63 +1150,13 @@ const hs_root_edge *hs_snapshot_root_edges(const hs_snapshot *s, size_t *n) {
 /* ------------------------------------------------------------------ */
 /* the header alone, and a snapshot without its blocks */
 
-/* Decompresses from fd only until the HEAD record is whole, into *out. */
-static int hs__peek_head(int fd, ZSTD_DCtx *d, ZSTD_outBuffer *out) {
-  uint8_t in_buf[1 << 16];
-  int first = 1;
-  for (;;) {
-    ssize_t k = read(fd, in_buf, sizeof in_buf);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k < 0)
-      return -errno;
-    uint32_t version;
-    if (k == 0) /* an empty file is told apart from a truncated one */
-      return first ? hs__check_preamble(in_buf, 0, &version) : HS_ETRUNC;
-    size_t skip = 0;
-    if (first) {
-      HS__TRY(hs__check_preamble(in_buf, (size_t)k, &version));
-      skip = HS__PREAMBLE_SIZE;
-      first = 0;
-    }
-    ZSTD_inBuffer in = {in_buf + skip, (size_t)k - skip, 0};
-    while (in.pos < in.size) {
-      if (out->pos == out->size)
-        HS__TRY(hs__grow(out, HS__BODY_BASE));
-      const size_t r = ZSTD_decompressStream(d, out, &in);
-      if (ZSTD_isError(r))
-        return hs__unzstd_error(r);
-      const uint8_t *b = out->dst;
-      if (out->pos >= HS__RECORD_HEAD_SIZE &&
-          out->pos >= HS__RECORD_HEAD_SIZE + (size_t)hs__le32(b + 4))
-        return hs__le32(b) == HS__TAG_HEAD ? 0 : HS_ECORRUPT;
-      if (r == 0)
-        return HS_ETRUNC;
-    }
-  }
-}
-
-int hs_snapshot_peek_header(const char *path, hs_header *out) {
-  if (!path || !out)
-    return HS_EINVAL;
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  ZSTD_outBuffer body = {malloc(HS__READ_CHUNK), HS__READ_CHUNK, 0};
-  ZSTD_DCtx *const d = ZSTD_createDCtx();
-  int err = body.dst && d ? hs__dctx_setup(d) : HS_ENOMEM;
-  if (!err)
-    err = hs__peek_head(fd, d, &body);
-  close(fd);
-  ZSTD_freeDCtx(d);
+/* Parses the HEAD record at the start of body into *out, strings NULL. */
+static int hs__peek_parse(const uint8_t *body, hs_header *out) {
   hs_snapshot s;
   memset(&s, 0, sizeof s);
-  if (!err) {
-    const uint8_t *b = body.dst;
-    const hs__cur c = {b + HS__RECORD_HEAD_SIZE,
-                       b + HS__RECORD_HEAD_SIZE + hs__le32(b + 4)};
-    err = hs__parse_head(&s, c);
-  }
+  const hs__cur c = {body + HS__RECORD_HEAD_SIZE,
+                     body + HS__RECORD_HEAD_SIZE + hs__le32(body + 4)};
+  const int err = hs__parse_head(&s, c);
   if (!err) {
     *out = s.header;
     out->exe = out->trigger = out->scan_note = NULL;
@@ -1109,7 +1164,37 @@ int hs_snapshot_peek_header(const char *path, hs_header *out) {
   }
   free(s.head_strings);
   free(s.argv);
-  free(body.dst);
+  return err;
+}
+
+int hs_snapshot_peek_header_fd(int fd, hs_header *out) {
+  if (!out)
+    return HS_EINVAL;
+  hs__src src;
+  int err = hs__src_fd(&src, fd);
+  uint32_t version;
+  if (!err)
+    err = hs__src_preamble(&src, &version);
+  uint8_t *body = NULL;
+  size_t len;
+  if (!err)
+    err = hs__inflate(&src, 1, &body, &len);
+  if (!err)
+    err = hs__peek_parse(body, out);
+  if (!err)
+    out->version = version;
+  free(body);
+  free(src.chunk);
+  return err;
+}
+
+int hs_snapshot_peek_header(const char *path, hs_header *out) {
+  if (!out)
+    return HS_EINVAL;
+  int fd;
+  HS__TRY(hs_snapshot_open_file(path, &fd));
+  const int err = hs_snapshot_peek_header_fd(fd, out);
+  close(fd);
   return err;
 }
 

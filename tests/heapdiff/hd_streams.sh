@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# hd_streams.sh MKSNAP HEAPDIFF HEAPSNAP SRCDIR
+# Inputs that are not plain snapshot files, to heapdiff and heapsnap dump:
+# - endless devices and huge sparse files, with and without a real
+#   preamble, are refused at once with one line, in little memory (under
+#   a 1 GiB address-space limit, or ASan's RSS limit) and time (timeout);
+# - a pipe gives dump the same listing as the file;
+# - a FIFO no process writes to is refused as empty, not waited on; one
+#   with a writer is read.
+set -euo pipefail
+MKSNAP=$1 heapdiff=$2 heapsnap=$3 src=$(cd "$4" && pwd)
+. "$src/hd_specs.sh"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+hd_make "$dir"
+cd "$dir"
+fails=0
+
+fail() {
+  echo "FAIL: $*"
+  fails=$((fails + 1))
+}
+
+# small CMD...: CMD with its memory bounded and a deadline
+if grep -qa __asan_init "$heapdiff"; then # ASan maps terabytes of shadow
+  small() { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}hard_rss_limit_mb=1024 timeout 20 "$@"; }
+else
+  small() { (ulimit -v 1048576 && exec timeout 20 "$@"); }
+fi
+
+# refused NAME LINE CMD...: exit 2, nothing on stdout, stderr exactly LINE
+refused() {
+  local name=$1 line=$2 rc=0
+  shift 2
+  small "$@" >out 2>err || rc=$?
+  if [ "$rc" = 2 ] && [ ! -s out ] && [ "$(cat err)" = "$line" ]; then
+    echo "ok: $name -> $line"
+  else
+    fail "$name -> exit $rc, stderr: $(head -c 300 err)"
+  fi
+}
+
+# The same file for both tools: "dump FILE" and "heapdiff FILE".
+both() {
+  local file=$1 why=$2
+  refused "dump $file" "heapsnap: $file: $why" "$heapsnap" dump "$file"
+  refused "heapdiff $file" "heapdiff: $file: $why" "$heapdiff" "$file"
+}
+
+# 1. Nothing past what the preamble and the frame justify is read.
+truncate -s 3G zero.snap # no preamble: zeros
+head -c 16 server.2.snap >preamble.snap
+truncate -s 20G preamble.snap # a real preamble, then zeros
+# zstd's frame header: 6 bytes when its descriptor (byte 20) sets no
+# content size, no single segment and no dictionary
+fhd=$(($(od -An -tu1 -j20 -N1 server.2.snap) & 0xe3))
+[ "$fhd" = 0 ] || fail "server.2.snap's frame header is not 6 bytes"
+head -c 22 server.2.snap >frame.snap
+truncate -s 20G frame.snap # then zeros: empty zstd blocks for ever
+cp server.2.snap tail.snap
+truncate -s 20G tail.snap # a whole snapshot, then zeros
+both /dev/zero "not a heapsnap snapshot (bad magic)"
+both /dev/urandom "not a heapsnap snapshot (bad magic)"
+both zero.snap "not a heapsnap snapshot (bad magic)"
+both preamble.snap "snapshot is corrupted"
+both frame.snap "snapshot declares more data than a reader accepts"
+both tail.snap "snapshot is corrupted"
+refused "heapdiff server.1.snap tail.snap" \
+  "heapdiff: tail.snap: snapshot is corrupted" \
+  "$heapdiff" server.1.snap tail.snap
+rm -f zero.snap preamble.snap frame.snap tail.snap
+
+# 2. Pipes: the same output as from files of the same base names.
+same() { # NAME WANT GOT: the two outputs are equal
+  if cmp -s "$2" "$3"; then
+    echo "ok: $1"
+  else
+    fail "$1:"
+    diff "$2" "$3" | head -20 || true
+  fi
+}
+report() { # OUT CMD...: CMD's stdout and stderr to OUT, its exit to OUT.rc
+  local out=$1 rc=0
+  shift
+  small "$@" >"$out" 2>"$out.err" || rc=$?
+  echo "$rc" >"$out.rc"
+  cat "$out.err" "$out.rc" >>"$out"
+}
+cp server.2.snap stdin
+report want "$heapsnap" dump stdin
+cat server.2.snap | report got "$heapsnap" dump /dev/stdin
+sed -i 's#^snapshot /dev/stdin$#snapshot stdin#' got
+same "cat server.2.snap | heapsnap dump /dev/stdin" want got
+
+# 3. FIFOs. Without a writer: refused as empty, at once.
+mkfifo p.snap
+both p.snap "file is empty"
+refused "heapdiff server.1.snap p.snap" "heapdiff: p.snap: file is empty" \
+  "$heapdiff" server.1.snap p.snap
+# With a writer: this shell holds it open (read-write, so that opening
+# it does not wait), writes a snapshot once the tool has it open, and
+# closes it, which is the tool's end of file.
+fed() { # SNAP OUT CMD...: CMD reading p.snap, SNAP written into it
+  local snap=$1 out=$2 pid
+  shift 2
+  exec 3<>p.snap
+  report "$out" "$@" 3<&- &
+  pid=$!
+  ( # until a process other than this shell has it open
+    for ((i = 0; i < 400; i++)); do
+      others=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "$dir/p.snap" \
+        2>/dev/null | grep -v "^/proc/$$/" || true) # processes come and go
+      [ -z "$others" ] || break
+      sleep 0.05
+    done
+  ) 3<&-
+  cat "$snap" >&3
+  exec 3>&-
+  wait "$pid" || true
+}
+cp server.2.snap p2.snap
+report want "$heapsnap" dump p2.snap
+fed server.2.snap got "$heapsnap" dump p.snap
+sed -i 's/^snapshot p\.snap$/snapshot p2.snap/' got
+same "heapsnap dump FIFO" want got
+
+if [ "$fails" != 0 ]; then
+  echo "$fails failure(s)"
+  exit 1
+fi
+echo "all stream inputs handled"
