@@ -4,7 +4,8 @@
 # - endless devices and huge sparse files, with and without a real
 #   preamble, are refused at once with one line, in little memory (under
 #   a 1 GiB address-space limit, or ASan's RSS limit) and time (timeout);
-# - a pipe gives dump the same listing as the file;
+# - a pipe and process substitution give heapdiff the same report as the
+#   files (and dump the same listing);
 # - a FIFO no process writes to is refused as empty, not waited on; one
 #   with a writer is read.
 set -euo pipefail
@@ -70,7 +71,7 @@ refused "heapdiff server.1.snap tail.snap" \
   "$heapdiff" server.1.snap tail.snap
 rm -f zero.snap preamble.snap frame.snap tail.snap
 
-# 2. Pipes: the same output as from files of the same base names.
+# 2. Pipes: the same report as from files of the same base names.
 same() { # NAME WANT GOT: the two outputs are equal
   if cmp -s "$2" "$3"; then
     echo "ok: $1"
@@ -87,6 +88,20 @@ report() { # OUT CMD...: CMD's stdout and stderr to OUT, its exit to OUT.rc
   cat "$out.err" "$out.rc" >>"$out"
 }
 cp server.2.snap stdin
+report want "$heapdiff" server.1.snap stdin
+cat server.2.snap | report got "$heapdiff" server.1.snap /dev/stdin
+same "cat server.2.snap | heapdiff server.1.snap /dev/stdin" want got
+# process substitution: /dev/fd/N paths, given out of time order too
+subst() { # the files copied to the pipes' base names, then both reports
+  mkdir -p fd
+  cp server.3.snap "fd/${1##*/}"
+  cp server.1.snap "fd/${2##*/}"
+  report want "$heapdiff" "fd/${1##*/}" "fd/${2##*/}"
+  report got "$heapdiff" "$1" "$2"
+}
+subst <(cat server.3.snap) <(cat server.1.snap)
+same "heapdiff <(cat server.3.snap) <(cat server.1.snap)" want got
+grep -q "not given in time order" got || fail "no note on the order"
 report want "$heapsnap" dump stdin
 cat server.2.snap | report got "$heapsnap" dump /dev/stdin
 sed -i 's#^snapshot /dev/stdin$#snapshot stdin#' got
@@ -119,6 +134,10 @@ fed() { # SNAP OUT CMD...: CMD reading p.snap, SNAP written into it
   wait "$pid" || true
 }
 cp server.2.snap p2.snap
+report want "$heapdiff" server.1.snap p2.snap
+fed server.2.snap got "$heapdiff" server.1.snap p.snap
+sed -i 's/^  p\.snap  /  p2.snap /' got
+same "heapdiff server.1.snap FIFO" want got
 report want "$heapsnap" dump p2.snap
 fed server.2.snap got "$heapsnap" dump p.snap
 sed -i 's/^snapshot p\.snap$/snapshot p2.snap/' got

@@ -1,9 +1,12 @@
 /* hd_load.c - opening the snapshots heapdiff compares: each must read
  * cleanly, all must come from one program (unless --force), and they are
  * put in time order (saying so when they were not given in it). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hd.h"
 #include "hs_tool.h"
@@ -27,10 +30,18 @@ static int hd_same_program(const hd_snap *a, const hd_snap *b) {
          memcmp(ma->build_id, mb->build_id, ma->build_id_len) == 0;
 }
 
-/* The order to read the snapshots in: by time, then number. */
+/* One snapshot to read, open from its peek to its read: each file is
+ * opened once, so a pipe (`/dev/stdin`, `<(...)`) is read as well as a
+ * file. A regular file is peeked at and read later from the start of the
+ * same descriptor; anything else is read whole at once, as it can be read
+ * only once. The order to read them in: by time, then number. */
 typedef struct hd_peek {
   hs_header h;
   char *path;
+  int fd;            /* a regular file's, until it is read; else -1 */
+  off_t start;       /* where its snapshot starts */
+  struct stat st;    /* which file it is */
+  hs_snapshot *snap; /* anything else's, read whole */
 } hd_peek;
 
 static int hd_cmp_time(const void *x, const void *y) {
@@ -50,10 +61,8 @@ static int hd_check_distinct(const hd_peek *p, size_t n) {
   for (size_t i = 1; i < n; i++)
     for (size_t j = 0; j < i; j++) {
       const hd_peek *a = &p[j], *b = &p[i];
-      struct stat sa, sb;
-      const int same_file = stat(a->path, &sa) == 0 &&
-                            stat(b->path, &sb) == 0 && sa.st_dev == sb.st_dev &&
-                            sa.st_ino == sb.st_ino;
+      const int same_file =
+          a->st.st_dev == b->st.st_dev && a->st.st_ino == b->st.st_ino;
       if (!same_file &&
           !(hd_same_process(&a->h, &b->h) && a->h.number == b->h.number &&
             a->h.time_ns == b->h.time_ns))
@@ -65,17 +74,51 @@ static int hd_check_distinct(const hd_peek *p, size_t n) {
   return 0;
 }
 
-/* The paths in time order, from each file's header alone (the user is
- * told when the order they gave was not it): snapshots are then read one
- * at a time, oldest first, each done with before the next is read. */
-static int hd_order_paths(char **paths, size_t n) {
-  hd_peek *p = calloc(n + 1, sizeof *p);
-  if (!p)
-    return HS_ENOMEM;
+/* Each regular file stays open from its peek to its read: room for all
+ * of them, as far as the hard limit goes (past it, an open says so). */
+static void hd_fd_room(size_t n) {
+  struct rlimit r;
+  const rlim_t want = (rlim_t)n + 64; /* and the tool's own files */
+  if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY ||
+      r.rlim_cur >= want)
+    return;
+  r.rlim_cur =
+      r.rlim_max != RLIM_INFINITY && r.rlim_max < want ? r.rlim_max : want;
+  setrlimit(RLIMIT_NOFILE, &r);
+}
+
+/* Opens p->path once: a regular file's header alone, kept open for its
+ * read; anything else read whole now. */
+static int hd_peek_one(hd_peek *p) {
+  int fd = -1;
+  int rc = hs_snapshot_open_file(p->path, &fd);
+  if (!rc && fstat(fd, &p->st) != 0)
+    rc = -errno;
+  if (!rc && S_ISREG(p->st.st_mode)) {
+    p->fd = fd;
+    p->start = lseek(fd, 0, SEEK_CUR);
+    return p->start < 0 ? -errno : hs_snapshot_peek_header_fd(fd, &p->h);
+  }
+  if (!rc)
+    rc = hs_snapshot_open_fd(fd, &p->snap);
+  if (!rc)
+    p->h = *hs_snapshot_header(p->snap);
+  if (fd >= 0)
+    close(fd);
+  return rc;
+}
+
+/* The snapshots in time order, from each file's header alone (the user is
+ * told when the order they gave was not it), and paths[] in that order:
+ * snapshots are then read one at a time, oldest first, each done with
+ * before the next is read. */
+static int hd_order(hd_peek *p, char **paths, size_t n) {
   int rc = 0, sorted = 1;
+  hd_fd_room(n);
+  for (size_t i = 0; i < n; i++)
+    p[i] = (hd_peek){.path = paths[i], .fd = -1};
   for (size_t i = 0; !rc && i < n; i++) {
-    p[i].path = paths[i];
-    rc = hs_snapshot_peek_header(paths[i], &p[i].h);
+    rc = hd_peek_one(&p[i]);
     if (rc)
       hs__tool_error(NULL, "%s: %s", paths[i], hs_strerror(rc));
     else if (i > 0)
@@ -90,18 +133,41 @@ static int hd_order_paths(char **paths, size_t n) {
     hs__tool_note("note: the snapshots were not given in time order; "
                   "compared oldest first");
   }
-  free(p);
   return rc;
 }
 
-static int hd_open(hd_diff *d, size_t k, const char *path) {
+/* The snapshot p stands for: taken over when read whole, else read from
+ * where it starts in its descriptor. */
+static int hd_read(hd_peek *p, hs_snapshot **out) {
+  *out = p->snap;
+  p->snap = NULL;
+  if (*out)
+    return 0;
+  const int rc = lseek(p->fd, p->start, SEEK_SET) < 0
+                     ? -errno
+                     : hs_snapshot_open_fd(p->fd, out);
+  close(p->fd);
+  p->fd = -1;
+  return rc;
+}
+
+static void hd_peeks_free(hd_peek *p, size_t n) {
+  for (size_t i = 0; p && i < n; i++) {
+    if (p[i].fd >= 0)
+      close(p[i].fd);
+    hs_snapshot_free(p[i].snap);
+  }
+  free(p);
+}
+
+static int hd_open(hd_diff *d, size_t k, hd_peek *p) {
   hd_snap *s = &d->snaps[k];
-  const int rc = hs_snapshot_open(path, &s->snap);
+  const int rc = hd_read(p, &s->snap);
   if (rc) {
-    hs__tool_error(NULL, "%s: %s", path, hs_strerror(rc));
+    hs__tool_error(NULL, "%s: %s", p->path, hs_strerror(rc));
     return rc;
   }
-  s->path = path;
+  s->path = p->path;
   s->h = hs_snapshot_header(s->snap);
   d->sampled |= (s->h->flags & HS_SNAP_SAMPLED) != 0;
   return 0;
@@ -190,8 +256,8 @@ static int hd_register_modules(hd_diff *d, hd_snap *s) {
 /* Snapshot k: read, checked against the earlier ones, summed; then its
  * blocks are dropped unless it is the last (whose blocks the reachability
  * report needs), so memory holds one snapshot's blocks at a time. */
-static int hd_load_one(hd_diff *d, size_t k, const char *path, int last) {
-  int rc = hd_open(d, k, path);
+static int hd_load_one(hd_diff *d, size_t k, hd_peek *p, int last) {
+  int rc = hd_open(d, k, p);
   if (!rc)
     rc = hd_check_program(d, k);
   if (!rc)
@@ -209,13 +275,17 @@ static int hd_load_one(hd_diff *d, size_t k, const char *path, int last) {
 
 int hd_load(hd_diff *d, char **paths, size_t n) {
   d->snaps = calloc(n, sizeof *d->snaps);
-  if (!d->snaps)
+  hd_peek *const p = calloc(n + 1, sizeof *p);
+  if (!d->snaps || !p) {
+    free(p);
     return HS_ENOMEM;
-  int rc = hd_order_paths(paths, n);
+  }
+  int rc = hd_order(p, paths, n);
   /* the site arrays are sized for every snapshot from the first */
   d->n_snaps = n;
   for (size_t k = 0; !rc && k < n; k++)
-    rc = hd_load_one(d, k, paths[k], k + 1 == n);
+    rc = hd_load_one(d, k, &p[k], k + 1 == n);
+  hd_peeks_free(p, n);
   return rc;
 }
 
