@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,18 +29,17 @@ static int hd_same_program(const hd_snap *a, const hd_snap *b) {
          memcmp(ma->build_id, mb->build_id, ma->build_id_len) == 0;
 }
 
-/* One snapshot to read, open from its peek to its read: each file is
- * opened once, so a pipe (`/dev/stdin`, `<(...)`) is read as well as a
- * file. A regular file is peeked at and read later from the start of the
- * same descriptor; anything else is read whole at once, as it can be read
- * only once. The order to read them in: by time, then number. */
+/* One snapshot to read. A pipe (`/dev/stdin`, `<(...)`) or a FIFO can be
+ * read only once: it is read whole when its header is wanted. A regular
+ * file is peeked at, closed, and opened again when its turn comes, no
+ * descriptor held in between (thousands of interval snapshots would pass
+ * the limit on open files); it must then be the same file, unchanged.
+ * The order to read them in: by time, then number. */
 typedef struct hd_peek {
   hs_header h;
   char *path;
-  int fd;            /* a regular file's, until it is read; else -1 */
-  off_t start;       /* where its snapshot starts */
-  struct stat st;    /* which file it is */
-  hs_snapshot *snap; /* anything else's, read whole */
+  struct stat st;    /* which file it is, and its size and time */
+  hs_snapshot *snap; /* a pipe's or a FIFO's, read whole */
 } hd_peek;
 
 static int hd_cmp_time(const void *x, const void *y) {
@@ -74,34 +72,16 @@ static int hd_check_distinct(const hd_peek *p, size_t n) {
   return 0;
 }
 
-/* Each regular file stays open from its peek to its read: room for all
- * of them, as far as the hard limit goes (past it, an open says so). */
-static void hd_fd_room(size_t n) {
-  struct rlimit r;
-  const rlim_t want = (rlim_t)n + 64; /* and the tool's own files */
-  if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY ||
-      r.rlim_cur >= want)
-    return;
-  r.rlim_cur =
-      r.rlim_max != RLIM_INFINITY && r.rlim_max < want ? r.rlim_max : want;
-  setrlimit(RLIMIT_NOFILE, &r);
-}
-
-/* Opens p->path once: a regular file's header alone, kept open for its
- * read; anything else read whole now. */
+/* Opens p->path once: a regular file's header alone; anything else read
+ * whole now. */
 static int hd_peek_one(hd_peek *p) {
   int fd = -1;
   int rc = hs_snapshot_open_file(p->path, &fd);
   if (!rc && fstat(fd, &p->st) != 0)
     rc = -errno;
-  if (!rc && S_ISREG(p->st.st_mode)) {
-    p->fd = fd;
-    p->start = lseek(fd, 0, SEEK_CUR);
-    return p->start < 0 ? -errno : hs_snapshot_peek_header_fd(fd, &p->h);
-  }
-  if (!rc)
-    rc = hs_snapshot_open_fd(fd, &p->snap);
-  if (!rc)
+  if (!rc && S_ISREG(p->st.st_mode))
+    rc = hs_snapshot_peek_header_fd(fd, &p->h);
+  else if (!rc && (rc = hs_snapshot_open_fd(fd, &p->snap)) == 0)
     p->h = *hs_snapshot_header(p->snap);
   if (fd >= 0)
     close(fd);
@@ -114,9 +94,8 @@ static int hd_peek_one(hd_peek *p) {
  * before the next is read. */
 static int hd_order(hd_peek *p, char **paths, size_t n) {
   int rc = 0, sorted = 1;
-  hd_fd_room(n);
   for (size_t i = 0; i < n; i++)
-    p[i] = (hd_peek){.path = paths[i], .fd = -1};
+    p[i] = (hd_peek){.path = paths[i]};
   for (size_t i = 0; !rc && i < n; i++) {
     rc = hd_peek_one(&p[i]);
     if (rc)
@@ -136,37 +115,51 @@ static int hd_order(hd_peek *p, char **paths, size_t n) {
   return rc;
 }
 
-/* The snapshot p stands for: taken over when read whole, else read from
- * where it starts in its descriptor. */
+/* Whether a and b are the same file, as it was: a file replaced or
+ * rewritten between the peek and the read is not. */
+static int hd_same_file(const struct stat *a, const struct stat *b) {
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+         a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+         a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The snapshot p stands for: taken over when read whole, else the
+ * regular file opened again (-ESTALE when it changed meanwhile). */
 static int hd_read(hd_peek *p, hs_snapshot **out) {
   *out = p->snap;
   p->snap = NULL;
   if (*out)
     return 0;
-  const int rc = lseek(p->fd, p->start, SEEK_SET) < 0
-                     ? -errno
-                     : hs_snapshot_open_fd(p->fd, out);
-  close(p->fd);
-  p->fd = -1;
+  int fd = -1;
+  struct stat now;
+  int rc = hs_snapshot_open_file(p->path, &fd);
+  if (!rc && fstat(fd, &now) != 0)
+    rc = -errno;
+  if (!rc)
+    rc = hd_same_file(&p->st, &now) ? hs_snapshot_open_fd(fd, out) : -ESTALE;
+  if (fd >= 0)
+    close(fd);
   return rc;
 }
 
 static void hd_peeks_free(hd_peek *p, size_t n) {
-  for (size_t i = 0; p && i < n; i++) {
-    if (p[i].fd >= 0)
-      close(p[i].fd);
+  for (size_t i = 0; p && i < n; i++)
     hs_snapshot_free(p[i].snap);
-  }
   free(p);
 }
 
 static int hd_open(hd_diff *d, size_t k, hd_peek *p) {
   hd_snap *s = &d->snaps[k];
   const int rc = hd_read(p, &s->snap);
-  if (rc) {
+  if (rc == -ESTALE)
+    hs__tool_error(NULL,
+                   "%s: changed since heapdiff first read it (replaced or "
+                   "written to meanwhile); run it again",
+                   p->path);
+  else if (rc)
     hs__tool_error(NULL, "%s: %s", p->path, hs_strerror(rc));
+  if (rc)
     return rc;
-  }
   s->path = p->path;
   s->h = hs_snapshot_header(s->snap);
   d->sampled |= (s->h->flags & HS_SNAP_SAMPLED) != 0;
