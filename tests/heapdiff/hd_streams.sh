@@ -115,20 +115,21 @@ refused "heapdiff server.1.snap p.snap" "heapdiff: p.snap: file is empty" \
 # With a writer: this shell holds it open (read-write, so that opening
 # it does not wait), writes a snapshot once the tool has it open, and
 # closes it, which is the tool's end of file.
+opened() { # until a process other than this shell has p.snap open
+  for ((i = 0; i < 400; i++)); do
+    others=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "$dir/p.snap" \
+      2>/dev/null | grep -v "^/proc/$$/" || true) # processes come and go
+    [ -z "$others" ] || break
+    sleep 0.05
+  done
+}
 fed() { # SNAP OUT CMD...: CMD reading p.snap, SNAP written into it
   local snap=$1 out=$2 pid
   shift 2
   exec 3<>p.snap
   report "$out" "$@" 3<&- &
   pid=$!
-  ( # until a process other than this shell has it open
-    for ((i = 0; i < 400; i++)); do
-      others=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "$dir/p.snap" \
-        2>/dev/null | grep -v "^/proc/$$/" || true) # processes come and go
-      [ -z "$others" ] || break
-      sleep 0.05
-    done
-  ) 3<&-
+  opened 3<&-
   cat "$snap" >&3
   exec 3>&-
   wait "$pid" || true
@@ -142,6 +143,26 @@ report want "$heapsnap" dump p2.snap
 fed server.2.snap got "$heapsnap" dump p.snap
 sed -i 's/^snapshot p\.snap$/snapshot p2.snap/' got
 same "heapsnap dump FIFO" want got
+
+# A regular file is closed after its header and opened again at its
+# turn: replaced in between (here while heapdiff waits on the FIFO after
+# it), it is refused.
+cp server.1.snap s1.snap
+exec 3<>p.snap
+small "$heapdiff" s1.snap p.snap >out 2>err 3<&- &
+pid=$!
+opened 3<&-
+cp server.1.snap s1.new && mv s1.new s1.snap
+cat server.2.snap >&3
+exec 3>&-
+rc=0
+wait "$pid" || rc=$?
+line="heapdiff: s1.snap: changed since heapdiff first read it (replaced or written to meanwhile); run it again"
+if [ "$rc" = 2 ] && [ "$(cat err)" = "$line" ]; then
+  echo "ok: a file replaced between its header and its read -> $line"
+else
+  fail "a file replaced between its header and its read: exit $rc, $(head -c 300 err)"
+fi
 
 # 4. Many snapshot files under a low limit on open files (hard and soft
 # 24): heapdiff holds no descriptor per file between its look at the
