@@ -115,11 +115,17 @@ refused "heapdiff server.1.snap p.snap" "heapdiff: p.snap: file is empty" \
 # With a writer: this shell holds it open (read-write, so that opening
 # it does not wait), writes a snapshot once the tool has it open, and
 # closes it, which is the tool's end of file.
-opened() { # until a process other than this shell has p.snap open
+opened() { # until a tool (not a shell: the background job's own fork
+  # holds fd 3 for a moment) has p.snap open
+  local fd pid
   for ((i = 0; i < 400; i++)); do
-    others=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "$dir/p.snap" \
-      2>/dev/null | grep -v "^/proc/$$/" || true) # processes come and go
-    [ -z "$others" ] || break
+    for fd in $(find /proc/[0-9]*/fd -maxdepth 1 -lname "$dir/p.snap" \
+      2>/dev/null); do # processes come and go
+      pid=${fd#/proc/} pid=${pid%%/*}
+      case $(cat "/proc/$pid/comm" 2>/dev/null) in
+      heapdiff | heapsnap) return 0 ;;
+      esac
+    done
     sleep 0.05
   done
 }
