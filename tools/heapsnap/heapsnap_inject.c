@@ -246,15 +246,26 @@ static int hs__interrupt(int tid, hs__inject *keep, int *status) {
   }
 }
 
+/* The n bytes of pid's code just before pc into buf. @return : 1 when
+ * read. */
+static int hs__code_before(int pid, uint64_t pc, void *buf, size_t n) {
+  struct iovec local = {buf, n}, remote = {(void *)(pc - n), n};
+  return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)n;
+}
+
+/* 1 when the instruction just before pc is a system call. */
+static int hs__after_syscall(int pid, uint64_t pc) {
+  uint16_t insn = 0;
+  return hs__code_before(pid, pc, &insn, sizeof insn) && insn == 0x050f;
+}
+
 /* A thread the interrupt took out of a call that reports EINTR whatever
  * the handler flags say (epoll_wait, poll...): the call is made again
  * when the thread goes on, so the program never sees our stop. */
 static int hs__restart_eintr(int pid, struct user_regs_struct *r) {
   if ((int64_t)r->rax != -EINTR || (int64_t)r->orig_rax < 0)
     return 0;
-  uint16_t insn = 0;
-  struct iovec local = {&insn, 2}, remote = {(void *)(r->rip - 2), 2};
-  if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != 2 || insn != 0x050f)
+  if (!hs__after_syscall(pid, r->rip))
     return 0;
   r->rax = r->orig_rax;
   r->rip -= 2;
@@ -296,10 +307,8 @@ static long hs__call_at(int pid, long nr, uint64_t pc) {
   if (nr != SYS_restart_syscall)
     return nr;
   uint8_t insn[7];
-  struct iovec l = {insn, sizeof insn},
-               r = {(void *)(pc - sizeof insn), sizeof insn};
-  if (process_vm_readv(pid, &l, 1, &r, 1, 0) != sizeof insn ||
-      insn[0] != 0xb8 || insn[5] != 0x0f || insn[6] != 0x05)
+  if (!hs__code_before(pid, pc, insn, sizeof insn) || insn[0] != 0xb8 ||
+      insn[5] != 0x0f || insn[6] != 0x05)
     return -1;
   int32_t was;
   memcpy(&was, insn + 1, sizeof was);
@@ -335,21 +344,9 @@ static int hs__task_waits(int pid, int tid, const hs__mapping *ld) {
   return !(pc >= ld->lo && pc < ld->end);
 }
 
-/* The process tracing pid (TracerPid in its status), 0 if none. */
-static int hs__tracer_of(int pid) {
-  char p[64], buf[4096];
-  snprintf(p, sizeof p, "/proc/%d/status", pid);
-  const int fd = open(p, O_RDONLY | O_CLOEXEC);
-  const ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-  if (fd >= 0)
-    close(fd);
-  buf[n > 0 ? n : 0] = '\0';
-  const char *t = strstr(buf, "\nTracerPid:");
-  return t ? atoi(t + strlen("\nTracerPid:")) : 0;
-}
-
 int hs__ptrace_refused(const char *cmd, int pid, const char *what, int err) {
-  const int tracer = hs__tracer_of(pid);
+  hs__proc p;
+  const int tracer = hs__proc_get(pid, &p) == 0 ? p.tracer : 0;
   if (tracer && tracer != getpid()) {
     char name[64] = "?";
     hs__proc_comm(tracer, tracer, name, sizeof name);
@@ -421,9 +418,7 @@ static int hs__take_waiting(hs__inject *ij, const hs__mapping *ld) {
     if (hs__waiting_call(
             hs__call_at(ij->pid, (long)ij->saved.orig_rax, ij->saved.rip)) &&
         !(ij->saved.rip >= ld->lo && ij->saved.rip < ld->end)) {
-      uint16_t insn = 0;
-      struct iovec l = {&insn, 2}, r = {(void *)(ij->saved.rip - 2), 2};
-      if (process_vm_readv(ij->pid, &l, 1, &r, 1, 0) == 2 && insn == 0x050f) {
+      if (hs__after_syscall(ij->pid, ij->saved.rip)) {
         ij->tid = tids[i];
         ij->taken_ns = t0;
         if (ij->n_sigs == 0)

@@ -85,10 +85,14 @@ int hs__proc_get(int pid, hs__proc *p) {
       hs__proc_field(buf, "\nPPid:", 0, &ppid) ||
       hs__proc_field(buf, "\nUid:", 1, &euid))
     return -EINVAL;
+  long tracer;
+  if (hs__proc_field(buf, "\nTracerPid:", 0, &tracer))
+    tracer = 0;
   if (hs__proc_field(buf, "\nNSpid:", -1, &nspid))
     nspid = pid; /* a kernel before 4.1 */
   memset(p, 0, sizeof *p);
   p->ended = hs__proc_ended(buf);
+  p->tracer = (int)tracer;
   p->pid = pid;
   p->tgid = (int)tgid;
   p->ppid = (int)ppid;
