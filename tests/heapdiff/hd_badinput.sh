@@ -275,6 +275,16 @@ if echo kept | cmp -s - readonly.html && [ -z "$(left)" ]; then
 else
   echo "FAIL: a read-only file replaced: $(ls -l readonly.html) $(left)"; fails=$((fails + 1))
 fi
+# A file replaced keeps its mode: a private page stays private (mkstemp
+# makes 0600, a new file gets the umask's 0644 or so).
+echo kept >private.html && chmod 640 private.html
+if "$heapdiff" --html private.html $good >/dev/null 2>&1 &&
+  [ "$(stat -c %a private.html)" = 640 ] && grep -q '</html>' private.html; then
+  echo "ok: a file replaced keeps its mode"
+else
+  echo "FAIL: a file replaced: $(ls -l private.html)"; fails=$((fails + 1))
+fi
+rm -f private.html
 # As another user (nobody): a writable file in a folder it may not write
 # is not what fails, the folder is (the line names it); root's file in a
 # folder anyone may write (not sticky) is not nobody's to replace.
@@ -304,6 +314,21 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2
     echo "ok: (as nobody) both files kept, root's still root's"
   else
     echo "FAIL: (as nobody) files replaced: $(ls -l locked open | tr '\n' ' ')"
+    fails=$((fails + 1))
+  fi
+  # Root replacing nobody's file keeps its owner, group and mode; nobody
+  # replacing root's file that anyone may write keeps its mode (the owner
+  # cannot be kept: the new file is nobody's, as with any rename).
+  echo kept >open/nobodys.html && chown nobody:"$(id -g nobody)" open/nobodys.html &&
+    chmod 640 open/nobodys.html
+  echo kept >open/shared.html && chmod 666 open/shared.html
+  if "$heapdiff" --pprof open/nobodys.html $good >/dev/null 2>&1 &&
+    nobody "$heapdiff" --html open/shared.html $good >/dev/null 2>&1 &&
+    [ "$(stat -c '%U %g %a' open/nobodys.html)" = "nobody $(id -g nobody) 640" ] &&
+    [ "$(stat -c '%U %a' open/shared.html)" = "nobody 666" ] && grep -q '</html>' open/shared.html; then
+    echo "ok: files replaced keep their owner, group and mode where this user may set them"
+  else
+    echo "FAIL: owner, group or mode of a replaced file: $(ls -ln open | tr '\n' ' ')"
     fails=$((fails + 1))
   fi
   chmod 700 "$dir"

@@ -109,18 +109,35 @@ static int hd_tmp_end(const char *tmp, const char *to) {
   return rc;
 }
 
-/* put() into the new temporary file fd, with the mode a new file gets
- * (the umask's), flushed to disk; fd is closed. */
-static int hd_put_tmp(int fd, int (*put)(FILE *, void *), void *ctx) {
+/* Gives the new temporary file fd what the file it replaces had (`was`,
+ * NULL for a new file): its owner and group where this user may set them
+ * (root; a group the user is in), then its mode, after the chown that
+ * clears set-id bits. A new file gets the mode a new file gets (the
+ * umask's), not mkstemp's 0600. @return : 0 or -errno. */
+static int hd_tmp_like(int fd, const struct stat *was) {
+  if (!was) {
+    const mode_t mask = umask(0);
+    umask(mask);
+    return fchmod(fd, 0666 & ~mask) ? -errno : 0;
+  }
+  if ((was->st_uid != geteuid() || was->st_gid != getegid()) &&
+      fchown(fd, was->st_uid, was->st_gid))
+    (void)!fchown(fd, (uid_t)-1, was->st_gid); /* the owner is ours now */
+  return fchmod(fd, was->st_mode & 07777) ? -errno : 0;
+}
+
+/* put() into the new temporary file fd, made like `was` (hd_tmp_like),
+ * flushed to disk; fd is closed. */
+static int hd_put_tmp(int fd, const struct stat *was,
+                      int (*put)(FILE *, void *), void *ctx) {
   FILE *out = fdopen(fd, "w");
   if (!out) {
     const int err = -errno;
     close(fd);
     return err;
   }
-  const mode_t mask = umask(0);
-  umask(mask);
-  int rc = fchmod(fd, 0666 & ~mask) ? -errno : put(out, ctx);
+  int rc = hd_tmp_like(fd, was);
+  rc = rc ? rc : put(out, ctx);
   if (fflush(out) && (!rc || rc == HS_EINVAL || rc == -EIO))
     rc = -errno; /* the write's own reason: put() says only that one failed */
   if (!rc && fsync(fd))
@@ -230,14 +247,16 @@ static char *hd_tmp_name(const char *at) {
 /* Whether this user may replace the regular file `at`, if it exists, as
  * a plain write could: the rename would replace a file the user may not
  * write (another user's, in a folder anyone may write), and root may
- * write any file, a read-only one too. @return : 0 or -errno. */
-static int hd_may_replace(const char *at) {
-  struct stat st;
-  if (stat(at, &st) || !S_ISREG(st.st_mode))
+ * write any file, a read-only one too. *exists says whether there is one
+ * to replace, and then *st is its stat. @return : 0 or -errno. */
+static int hd_may_replace(const char *at, struct stat *st, int *exists) {
+  *exists = 0;
+  if (stat(at, st) || !S_ISREG(st->st_mode))
     return 0; /* a new file */
   if (faccessat(AT_FDCWD, at, W_OK, AT_EACCESS))
     return errno == ENOENT ? 0 : -errno;
-  return st.st_mode & 0222 ? 0 : -EACCES;
+  *exists = 1;
+  return st->st_mode & 0222 ? 0 : -EACCES;
 }
 
 /* Says, for `shown` (the name given), that no temporary file can be made
@@ -265,12 +284,14 @@ static int hd_save_file(const char *shown, const char *path,
   char *const real = realpath(path, NULL); /* NULL: a new file */
   const char *const at = real ? real : path;
   char *tmp = hd_tmp_name(at);
-  int rc = tmp ? hd_may_replace(at) : HS_ENOMEM;
+  struct stat was;
+  int exists = 0;
+  int rc = tmp ? hd_may_replace(at, &was, &exists) : HS_ENOMEM;
   const int fd = rc ? -1 : hd_tmp_begin(tmp);
   if (!rc && fd < 0)
     rc = hd_tmp_failed(shown, at, fd);
   if (!rc) {
-    rc = hd_put_tmp(fd, put, ctx);
+    rc = hd_put_tmp(fd, exists ? &was : NULL, put, ctx);
     const int moved = hd_tmp_end(tmp, rc ? NULL : at);
     rc = rc ? rc : moved;
   }
