@@ -174,8 +174,10 @@ typedef struct hs__walk {
   int pagemap; /* the child's /proc/self/pagemap, or -1 */
   uint8_t *g;  /* the graph's items so far (sc->graph) */
   size_t g_len, g_cap;
-  uint32_t g_last;    /* the last block item's block */
-  uint32_t recent[4]; /* a block's last targets: a repeat is one edge */
+  uint32_t g_last;        /* the last block item's block */
+  uint32_t recent[4];     /* a block's last targets: a repeat is one edge */
+  uint32_t stack_blk[64]; /* blocks that are a live thread's stack */
+  size_t n_stack_blk;
 } hs__walk;
 
 /* --- the heap graph: every pointer followed, as GRPH items --------------- */
@@ -390,9 +392,21 @@ static void hs__scan_root_range(hs__walk *k, uint32_t root, int libc) {
   }
 }
 
+/* A block that is a live thread's stack is scanned as that thread's
+ * root, from its stack pointer: reached from the global that keeps it,
+ * it would give its frames, dead ones too, to that global. */
+static int hs__is_stack_blk(const hs__walk *k, uint32_t b) {
+  for (size_t i = 0; i < k->n_stack_blk; i++)
+    if (k->stack_blk[i] == b)
+      return 1;
+  return 0;
+}
+
 static void hs__scan_blocks(hs__walk *k) {
   while (k->q_head < k->q_tail) {
     const uint32_t b = k->queue[k->q_head++];
+    if (hs__is_stack_blk(k, b))
+      continue;
     const uint64_t start = k->addr[b], end = start + (k->size[b] & ~7ull);
     int started = 0;
     uint32_t prev = b;
@@ -411,8 +425,10 @@ static void hs__scan_blocks(hs__walk *k) {
 static hs__root *hs__root_add(hs__walk *k, uint32_t kind, uint64_t start,
                               uint64_t end) {
   hs__scan_out *o = k->sc->out;
-  if (o->n_roots == HS_ROOTS_MAX)
+  if (o->n_roots == HS_ROOTS_MAX) {
+    o->roots_dropped++;
     return NULL;
+  }
   hs__root *r = &o->roots[o->n_roots++];
   memset(r, 0, sizeof *r);
   r->kind = kind;
@@ -506,6 +522,7 @@ static void hs__threads_at_copy(hs__scan *sc) {
     if (sc->stop->regs[i].stopped)
       hs__task_add(sc, sc->stop->regs[i].tid, sc->stop->regs[i].sp);
   sc->n_dead = hs__threads_dead(sc->dead, 1024);
+  sc->main_gone = hs__threads_main_gone();
   sc->unknown_stacks = 0;
   for (size_t i = 0; i < sc->n_tasks; i++) {
     const hs__task *t = &sc->tasks[i];
@@ -523,20 +540,53 @@ static int hs__own_at(const hs__walk *k, uint64_t p) {
   return 0;
 }
 
+/* An address on thread t's stack that lies in [a, b), or 0. */
+static uint64_t hs__task_sp_in(const hs__task *t, uint64_t a, uint64_t b) {
+  return t->sp >= a && t->sp < b               ? t->sp
+         : t->sp_start >= a && t->sp_start < b ? t->sp_start
+                                               : 0;
+}
+
 /* The live thread whose stack [a, b) is; not the shim's own thread, whose
  * stack is the shim's memory: a mapping the kernel merged with it (an
- * allocator's, say) is judged as any other mapping. */
+ * allocator's, say) is judged as any other mapping. Nor a thread whose
+ * stack is a live block (hs__block_stacks). */
 static const hs__task *hs__task_in(const hs__walk *k, uint64_t a, uint64_t b) {
   const hs__scan *sc = k->sc;
   for (size_t i = 0; i < sc->n_tasks; i++) {
-    const hs__task *t = &sc->tasks[i];
-    const uint64_t sp = t->sp >= a && t->sp < b               ? t->sp
-                        : t->sp_start >= a && t->sp_start < b ? t->sp_start
-                                                              : 0;
-    if (sp && !hs__own_at(k, sp))
-      return t;
+    const uint64_t sp = hs__task_sp_in(&sc->tasks[i], a, b);
+    if (sp && !hs__own_at(k, sp) && hs__find(k, sp) < 0)
+      return &sc->tasks[i];
   }
   return NULL;
+}
+
+static hs__root *hs__thread_root(hs__walk *k, const hs__task *th, uint64_t a,
+                                 uint64_t b) {
+  hs__root *r = hs__root_add(k, HS_ROOT_THREAD, a, b);
+  if (r) {
+    r->tid = th ? th->tid : k->sc->pid;
+    snprintf(r->name, sizeof r->name, "%s", th ? th->name : "main");
+  }
+  return r;
+}
+
+/* Threads in [a, b) whose stack is a live block (pthread_attr_setstack on
+ * malloc'd memory, a coroutine's stack): that block is the thread's root,
+ * and the mapping is judged without them. Taken for the thread's, all of
+ * malloc's heap was scanned as a stack, lost blocks and free chunks too:
+ * every block after the stack read held by it. */
+static void hs__block_stacks(hs__walk *k, uint64_t a, uint64_t b) {
+  const hs__scan *sc = k->sc;
+  for (size_t i = 0; i < sc->n_tasks; i++) {
+    const uint64_t sp = hs__task_sp_in(&sc->tasks[i], a, b);
+    const long s = sp && !hs__own_at(k, sp) ? hs__find(k, sp) : -1;
+    if (s < 0 ||
+        !hs__thread_root(k, &sc->tasks[i], k->addr[s], k->addr[s] + k->size[s]))
+      continue;
+    if (k->n_stack_blk < sizeof k->stack_blk / sizeof k->stack_blk[0])
+      k->stack_blk[k->n_stack_blk++] = (uint32_t)s;
+  }
 }
 
 /* A stack glibc keeps from a thread that exited (glibc puts a guard page
@@ -689,15 +739,17 @@ static int hs__classify_root(hs__walk *k, uint64_t a, uint64_t b,
   hs__scan *sc = k->sc;
   if (hs__overlaps(a, b, sc->data, sc->n_data))
     return hs__classify_rest(k, a, b, path, guard_below);
+  hs__block_stacks(k, a, b);
   const hs__task *th = hs__task_in(k, a, b);
   hs__root *r;
-  if (!strcmp(path, "[stack]") || th) {
-    if (!(r = hs__root_add(k, HS_ROOT_THREAD, a, b)))
+  const int stack = !strcmp(path, "[stack]");
+  if (stack && !th && sc->main_gone)
+    return 0; /* a child of fork: the parent's main thread's */
+  if (stack || th) {
+    if (!(r = hs__thread_root(k, th, a, b)))
       return 0;
-    r->tid = th ? th->tid : sc->pid;
     if (r->tid == sc->self_tid && sc->self_sp > a && sc->self_sp < b)
       r->start = sc->self_sp & ~7ull; /* see hs__scan_self */
-    snprintf(r->name, sizeof r->name, "%s", th ? th->name : "main");
     return r->start == a;
   }
 #ifdef HS_ATTACH
@@ -1030,7 +1082,12 @@ static int hs__scan_wait(hs__scan *sc) {
 int hs__scan_finish(hs__scan *sc, size_t n) {
   if (sc->child <= 0 || hs__scan_wait(sc))
     return HS_EINVAL;
-  if (sc->out->graph_full && !sc->stop_note[0])
+  if (sc->out->roots_dropped && !sc->stop_note[0])
+    snprintf(sc->stop_note, sizeof sc->stop_note,
+             "%u roots past the scan's %u not scanned: what only they hold "
+             "shows as lost",
+             sc->out->roots_dropped, HS_ROOTS_MAX);
+  else if (sc->out->graph_full && !sc->stop_note[0])
     snprintf(sc->stop_note, sizeof sc->stop_note,
              "no retained sizes: the heap graph outgrew its %zu MiB",
              sc->graph_cap >> 20);

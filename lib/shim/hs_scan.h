@@ -9,7 +9,12 @@
 
 #pragma GCC visibility push(hidden)
 
-#define HS_ROOTS_MAX 8192
+/* Roots are mostly lines of /proc/self/maps, which the kernel caps at
+ * vm.max_map_count (65530 by default): a program with thousands of
+ * coroutine stacks or arenas passed the old 8192, and the roots listed
+ * last (the main thread's stack) were dropped. Untouched room costs
+ * nothing (the shared area is NORESERVE). */
+#define HS_ROOTS_MAX (1u << 17)
 #define HS_DATA_MAX 4096
 
 /* A root as the child records it (hs_root with the name inline). */
@@ -29,6 +34,7 @@ typedef struct hs__scan_out {
   uint64_t n_blocks;
   uint64_t graph_len;        /* bytes of GRPH items in the scan's graph area */
   uint32_t graph_full;       /* the area filled up: no graph */
+  uint32_t roots_dropped;    /* roots past HS_ROOTS_MAX, not scanned */
   _Atomic uint32_t sp_ready; /* set by the parent */
   uint64_t valid_sp[HS_SCAN_THREADS]; /* per task, 0: scan it whole */
   hs__root roots[HS_ROOTS_MAX];
@@ -71,6 +77,7 @@ struct hs__scan {
   size_t n_data, n_tasks, n_dead, out_len;
   size_t cap;         /* blocks out has room for */
   int unknown_stacks; /* live threads whose stack cannot be told */
+  int main_gone;      /* [stack] is no live thread's (hs__threads_main_gone) */
   size_t (*usable)(void *);
   hs__scan_out *out;
   uint8_t *graph;   /* shared: the heap graph as GRPH items (the child's) */

@@ -518,6 +518,9 @@ int hs__threads_ended(int32_t tid);
  * and which thread created it. */
 size_t hs__threads_starting(uint64_t *arg_at, int32_t *creator, size_t max);
 void hs__threads_fork_child(void);
+/*! 1 in a child of fork made by a thread other than the main one: the
+ * main thread's stack ([stack]) holds nothing live. */
+int hs__threads_main_gone(void);
 
 /* hs_tasks.c: the live threads as /proc/self/task shows them. */
 typedef struct hs__task {

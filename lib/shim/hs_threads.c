@@ -45,6 +45,13 @@ static uint64_t hs__dtv_slot(void) {
 #endif
 }
 
+/* This thread's slot in hs__threads, -1 when it has none (the main
+ * thread, one started before the shim or when the table was full). */
+static __thread int hs__own_slot = -1;
+/* In a child of fork: the thread that forked was not the main thread, so
+ * the main thread's stack ([stack]) is the parent's, dead here. */
+static int hs__main_gone;
+
 static int hs__thread_register(void) {
   const int32_t tid = (int32_t)gettid();
   for (int i = 0; i < HS_THREADS_MAX; i++) {
@@ -53,6 +60,7 @@ static int hs__thread_register(void) {
       hs__threads[i].tid = tid;
       hs__threads[i].sp = (uint64_t)__builtin_frame_address(0);
       hs__threads[i].dtv_at = hs__dtv_slot();
+      hs__own_slot = i;
       return i;
     }
   }
@@ -69,17 +77,22 @@ static _Atomic uint64_t hs__dead_dtv[HS_DEAD_MAX];
 static _Atomic int32_t hs__dead_tid[HS_DEAD_MAX];
 static _Atomic uint32_t hs__dead_next;
 
-static void hs__thread_forget(void *slot) {
-  hs__unwind_thread_end();
-  const int i = (int)(intptr_t)slot;
-  if (i < 0)
-    return;
+/* Moves thread slot i to the ring of exited threads' stacks. */
+static void hs__thread_bury(int i) {
   const uint32_t d = atomic_fetch_add(&hs__dead_next, 1) % HS_DEAD_MAX;
   atomic_store(&hs__dead[d], 0); /* the entry is whole before it is seen */
   atomic_store(&hs__dead_dtv[d], hs__threads[i].dtv_at);
   atomic_store(&hs__dead_tid[d], hs__threads[i].tid);
   atomic_store(&hs__dead[d], hs__threads[i].sp);
   atomic_store(&hs__thread_tid[i], 0);
+}
+
+static void hs__thread_forget(void *slot) {
+  hs__unwind_thread_end();
+  const int i = (int)(intptr_t)slot;
+  if (i >= 0)
+    hs__thread_bury(i);
+  hs__own_slot = -1;
 }
 
 /* 1 when tid is a thread started through pthread_create that has ended
@@ -191,18 +204,30 @@ HS_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
   return rc;
 }
 
-/* In a child of fork only the forking thread lives on, under a new id:
- * the parent's threads must not be named as roots of the child's scans. */
+/* In a child of fork only the forking thread lives on, under a new id
+ * (the child's pid). The parent's other threads are gone, and glibc keeps
+ * their stacks for the child's next threads: what those stacks hold is
+ * dead, as an exited thread's (a block only they held is lost in the
+ * child, as LeakSanitizer says), and so is the main thread's when another
+ * thread forked. Stacks of the parent's exited threads stay dead. */
 void hs__threads_fork_child(void) {
-  for (int i = 0; i < HS_THREADS_MAX; i++)
-    atomic_store(&hs__thread_tid[i], 0);
-  for (int i = 0; i < HS_DEAD_MAX; i++) { /* the parent's are not dead here */
-    atomic_store(&hs__dead[i], 0);
-    atomic_store(&hs__dead_dtv[i], 0);
-    atomic_store(&hs__dead_tid[i], 0);
+  for (int i = 0; i < HS_THREADS_MAX; i++) {
+    if (!atomic_load(&hs__thread_tid[i]))
+      continue;
+    if (i == hs__own_slot) {
+      hs__threads[i].tid = (int32_t)getpid();
+      atomic_store(&hs__thread_tid[i], hs__threads[i].tid);
+    } else {
+      hs__thread_bury(i);
+    }
   }
+  hs__main_gone = hs__own_slot >= 0;
   for (int i = 0; i < HS_STARTS_MAX; i++)
     atomic_store(&hs__starts[i].used, 0);
+}
+
+int hs__threads_main_gone(void) {
+  return hs__main_gone;
 }
 
 size_t hs__threads_starting(uint64_t *arg_at, int32_t *creator, size_t max) {

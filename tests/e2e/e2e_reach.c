@@ -53,6 +53,26 @@
  *                      debugger: it cannot be stopped, its block is lost,
  *                      the other two held, and the snapshot's note says
  *                      ptrace was not permitted.
+ *   heap-stack ROUNDS  each round a thread runs on a stack that is a
+ *                      malloc'd block (pthread_attr_setstack), holds a
+ *                      block in a local and blocks in read(2); then pairs
+ *                      of blocks are made lost, the first holding the
+ *                      second, after the stack in the heap. The stack
+ *                      block is the thread's root, not all of malloc's
+ *                      heap: lost 2 * PAIRS, the local's block held by the
+ *                      thread.
+ *   many-roots ROUNDS  10,000 one-page mappings, each below a guard page
+ *                      (as coroutine stacks are made) and holding the
+ *                      only pointer to a block, and a block held by a
+ *                      local of the main thread, whose stack is the last
+ *                      line of /proc/self/maps. Every root is scanned:
+ *                      lost 0.
+ *   fork-thread ROUNDS each round the main thread and a worker blocked in
+ *                      read(2) each hold a block in a local, and a second
+ *                      worker forks; the child snapshots. Neither thread
+ *                      lives in the child: both blocks are lost there,
+ *                      and the forking thread's own local still holds
+ *                      its block (a thread root).
  * The blocks these lose are kept, address masked, in a global, and freed
  * after the snapshot.
  *
@@ -62,6 +82,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <stdint.h>
@@ -364,6 +385,221 @@ static int joined(int rounds) {
   return 0;
 }
 
+/* --- heap-stack ----------------------------------------------------------- */
+
+#define HEAP_STACK (64 * 1024) /* under malloc's mmap threshold: in [heap] */
+#define PAIRS 8
+static void *heap_stack;             /* a global holds the stack block */
+static uint64_t masked_pairs[PAIRS]; /* the lost pairs' first blocks */
+
+NOINLINE void *site_hs_stack(void) {
+  return malloc(HEAP_STACK);
+}
+NOINLINE void *site_hs_held(void) {
+  return malloc(77);
+}
+NOINLINE void *site_hs_a(void) {
+  return malloc(90);
+}
+NOINLINE void *site_hs_b(void) {
+  return malloc(91);
+}
+
+static void *heap_stack_worker(void *arg) {
+  (void)arg;
+  void *volatile held = site_hs_held();
+  sem_post(&done);
+  char c;
+  while (read(pipe_fd[0], &c, 1) < 0 && errno == EINTR)
+    ;
+  free(held);
+  return NULL;
+}
+
+static void heap_stack_sites(FILE *f) {
+  E2E_SITE(f, site_hs_stack, 1, HEAP_STACK);
+  E2E_SITE(f, site_hs_held, 1, 77);
+  E2E_SITE(f, site_hs_a, PAIRS, PAIRS * 90);
+  E2E_SITE(f, site_hs_b, PAIRS, PAIRS * 91);
+  fprintf(
+      f,
+      "lost site_hs_stack 0\nlost site_hs_held 0\nroot site_hs_held thread\n");
+  fprintf(f, "lost site_hs_a %d\nlost site_hs_b %d\nunreachable %d\n", PAIRS,
+          PAIRS, 2 * PAIRS);
+}
+
+/* In a frame of its own, which scrub() clears: no copy of a pointer to
+ * the pairs is left in the caller's. */
+NOINLINE static void make_pairs(void) {
+  for (int i = 0; i < PAIRS; i++) {
+    void **first = site_hs_a();
+    *first = site_hs_b();
+    masked_pairs[i] = (uint64_t)first ^ MASK;
+  }
+}
+
+NOINLINE static void free_pairs(void) {
+  for (int i = 0; i < PAIRS; i++) {
+    void **first = (void **)(masked_pairs[i] ^ MASK);
+    free(*first);
+    free(first);
+  }
+}
+
+static int heap_stack_round(void) {
+  pthread_attr_t a;
+  pthread_t t;
+  heap_stack = site_hs_stack();
+  if (!heap_stack || pthread_attr_init(&a) ||
+      pthread_attr_setstack(&a, heap_stack, HEAP_STACK) ||
+      pthread_create(&t, &a, heap_stack_worker, NULL))
+    return 8;
+  pthread_attr_destroy(&a);
+  while (sem_wait(&done) != 0)
+    ;
+  usleep(20000); /* into read(2) */
+  make_pairs();
+  scrub();
+  e2e_snapshot(heap_stack_sites);
+  (void)!write(pipe_fd[1], "x", 1);
+  pthread_join(t, NULL);
+  free_pairs();
+  free(heap_stack);
+  return 0;
+}
+
+static int heap_stack_rounds(int rounds) {
+  if (pipe(pipe_fd))
+    return 6;
+  for (int r = 0; r < rounds; r++)
+    if (heap_stack_round())
+      return 8;
+  printf("heap-stack: %d rounds\n", rounds);
+  return 0;
+}
+
+/* --- many-roots ------------------------------------------------------------
+ */
+
+#define MANY_ROOTS 10000
+
+NOINLINE void *site_mr_mapped(void) {
+  return malloc(64);
+}
+NOINLINE void *site_mr_local(void) {
+  return malloc(48);
+}
+
+static void many_roots_sites(FILE *f) {
+  E2E_SITE(f, site_mr_mapped, MANY_ROOTS, MANY_ROOTS * 64);
+  E2E_SITE(f, site_mr_local, 1, 48);
+  fprintf(f, "lost site_mr_mapped 0\nlost site_mr_local 0\n");
+  fprintf(f, "root site_mr_mapped mapping\nroot site_mr_local thread\n");
+}
+
+static int many_roots(int rounds) {
+  /* a guard page, then the page holding the pointer: two lines of maps
+   * that the kernel cannot merge with their neighbours */
+  char *area = mmap(NULL, (size_t)MANY_ROOTS * 8192, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (area == MAP_FAILED)
+    return 9;
+  for (int i = 0; i < MANY_ROOTS; i++)
+    if (mprotect(area + (size_t)i * 8192, 4096, PROT_NONE))
+      return 9;
+  for (int r = 0; r < rounds; r++) {
+    for (int i = 0; i < MANY_ROOTS; i++)
+      *(void **)(area + (size_t)i * 8192 + 4096) = site_mr_mapped();
+    void *volatile local = site_mr_local();
+    scrub();
+    e2e_snapshot(many_roots_sites);
+    free(local);
+    for (int i = 0; i < MANY_ROOTS; i++)
+      free(*(void **)(area + (size_t)i * 8192 + 4096));
+  }
+  munmap(area, (size_t)MANY_ROOTS * 8192);
+  printf("many-roots: %d rounds\n", rounds);
+  return 0;
+}
+
+/* --- fork-thread -----------------------------------------------------------
+ */
+
+static uint64_t masked_main, masked_worker;
+
+NOINLINE void *site_ft_main(void) {
+  return malloc(111);
+}
+NOINLINE void *site_ft_worker(void) {
+  return malloc(222);
+}
+NOINLINE void *site_ft_self(void) {
+  return malloc(333);
+}
+
+static void fork_thread_sites(FILE *f) {
+  E2E_SITE(f, site_ft_main, 1, 111);
+  E2E_SITE(f, site_ft_worker, 1, 222);
+  E2E_SITE(f, site_ft_self, 1, 333);
+  fprintf(f,
+          "lost site_ft_main 1\nlost site_ft_worker 1\nlost site_ft_self 0\n");
+  fprintf(f, "root site_ft_self thread\nunreachable 2\n");
+}
+
+static void *fork_worker(void *arg) {
+  (void)arg;
+  void *volatile held = site_ft_worker();
+  masked_worker = (uint64_t)held ^ MASK;
+  sem_post(&done);
+  char c;
+  while (read(pipe_fd[0], &c, 1) < 0 && errno == EINTR)
+    ;
+  free(held);
+  return NULL;
+}
+
+/* Forks; the child snapshots and exits. 0 when the child did so. */
+static void *fork_forker(void *arg) {
+  (void)arg;
+  void *volatile held = site_ft_self();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    scrub();
+    e2e_snapshot(fork_thread_sites);
+    _exit(0);
+  }
+  int status = 0;
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  free(held);
+  return (void *)(intptr_t)(pid < 0 || !WIFEXITED(status) ||
+                            WEXITSTATUS(status) != 0);
+}
+
+static int fork_thread(int rounds) {
+  if (pipe(pipe_fd))
+    return 6;
+  for (int r = 0; r < rounds; r++) {
+    void *volatile held = site_ft_main();
+    masked_main = (uint64_t)held ^ MASK;
+    pthread_t w, f;
+    void *bad = NULL;
+    if (pthread_create(&w, NULL, fork_worker, NULL))
+      return 10;
+    while (sem_wait(&done) != 0)
+      ;
+    usleep(20000); /* into read(2) */
+    if (pthread_create(&f, NULL, fork_forker, NULL) || pthread_join(f, &bad) ||
+        bad)
+      return 11;
+    (void)!write(pipe_fd[1], "x", 1);
+    pthread_join(w, NULL);
+    free(held);
+  }
+  printf("fork-thread: %d rounds\n", rounds);
+  return 0;
+}
+
 /* --- regs ----------------------------------------------------------------- */
 
 void *e2e_snap_holding_rbx(void); /* e2e_regs.S */
@@ -517,6 +753,12 @@ int main(int argc, char **argv) {
     return joined(rounds);
   if (strcmp(mode, "regs") == 0)
     return regs(rounds);
+  if (strcmp(mode, "heap-stack") == 0)
+    return heap_stack_rounds(rounds);
+  if (strcmp(mode, "many-roots") == 0)
+    return many_roots(rounds);
+  if (strcmp(mode, "fork-thread") == 0)
+    return fork_thread(rounds);
   hold_how = strcmp(mode, "registers-off") == 0      ? HOLD_DEFAULT
              : strcmp(mode, "registers-traced") == 0 ? HOLD_TRACED
                                                      : HOLD_PRECISE;
@@ -524,7 +766,8 @@ int main(int argc, char **argv) {
       (hold_how != HOLD_PRECISE || strcmp(mode, "registers") == 0))
     return registers(rounds);
   fprintf(stderr, "usage: e2e_reach thread-arg|keys|many-keys|dead-frame|"
-                  "exited|regs|registers|registers-off|registers-traced "
+                  "exited|regs|registers|registers-off|registers-traced|"
+                  "heap-stack|many-roots|fork-thread "
                   "ROUNDS\n");
   return 2;
 }
