@@ -358,8 +358,6 @@ static void hs__sig_move(int old, const char *verb) {
   atomic_fetch_add(&hs__sig_gen, 1);
   hs__trigger_retarget(next);
   hs__status_signal(next, 1);
-  if (!hs__trigger_is_self()) /* the shim's thread sets its own mask */
-    hs__signal_fix();
   char was[16], now[16];
   hs__signal_name(old, was, sizeof was);
   hs__signal_name(next, now, sizeof now);
@@ -374,6 +372,32 @@ static void hs__sig_move(int old, const char *verb) {
   hs__app_act.sa_handler = SIG_DFL;
 }
 
+/* hs__sig_lock for a program's call, taken with its signals blocked: a
+ * handler that ran in this thread while it held the lock and called
+ * signal or sigaction (SysV code re-arms its handler so, while the
+ * program sets SIGPIPE around each write) waited on it for good. The
+ * faults a bad argument may raise stay deliverable, as without the shim. */
+static void hs__sig_lock_take(sigset_t *old) {
+  sigset_t all;
+  sigfillset(&all);
+  sigdelset(&all, SIGSEGV);
+  sigdelset(&all, SIGBUS);
+  sigdelset(&all, SIGILL);
+  sigdelset(&all, SIGFPE);
+  hs__os_sigmask(SIG_BLOCK, &all, old);
+  pthread_mutex_lock(&hs__sig_lock);
+}
+
+/* Lets go of the lock and puts the mask back, then makes this thread's
+ * mask follow a move made meanwhile (hs__sig_move), which a mask put
+ * back after it would undo. */
+static void hs__sig_lock_give(const sigset_t *old) {
+  pthread_mutex_unlock(&hs__sig_lock);
+  hs__os_sigmask(SIG_SETMASK, old, NULL);
+  if (!hs__trigger_is_self()) /* the shim's thread sets its own mask */
+    hs__signal_fix();
+}
+
 static void hs__claim(int sig) {
   if (HS_SIG_OK(sig))
     atomic_fetch_or(&hs__claimed, HS_BIT(sig));
@@ -384,14 +408,15 @@ static void hs__claim(int sig) {
 static void hs__claim_set(const sigset_t *set) {
   if (!set || !atomic_load(&hs__sig_ready))
     return;
-  pthread_mutex_lock(&hs__sig_lock);
+  sigset_t old;
+  hs__sig_lock_take(&old);
   for (int s = 1; s <= 64; s++)
     if (sigismember(set, s) == 1)
       hs__claim(s);
   const int cur = atomic_load(&hs__sig_cur);
   if (cur && sigismember(set, cur) == 1)
     hs__sig_move(cur, "waits for");
-  pthread_mutex_unlock(&hs__sig_lock);
+  hs__sig_lock_give(&old);
 }
 
 HS_EXPORT int sigaction(int sig, const struct sigaction *act,
@@ -399,7 +424,8 @@ HS_EXPORT int sigaction(int sig, const struct sigaction *act,
   hs__signal_resolve();
   if (!HS_SIG_OK(sig) || !atomic_load(&hs__sig_ready))
     return hs__rs.sigaction(sig, act, old);
-  pthread_mutex_lock(&hs__sig_lock);
+  sigset_t mask;
+  hs__sig_lock_take(&mask);
   int rc = 0;
   if (sig != atomic_load(&hs__sig_cur)) {
     if (act)
@@ -417,7 +443,9 @@ HS_EXPORT int sigaction(int sig, const struct sigaction *act,
     if (old && rc == 0)
       *old = was;
   }
-  pthread_mutex_unlock(&hs__sig_lock);
+  const int err = errno;
+  hs__sig_lock_give(&mask);
+  errno = err;
   return rc;
 }
 
@@ -431,7 +459,8 @@ static sighandler_t hs__signal_call(sighandler_t (*real)(int, sighandler_t),
   }
   if (!HS_SIG_OK(sig) || !atomic_load(&hs__sig_ready))
     return real(sig, h);
-  pthread_mutex_lock(&hs__sig_lock);
+  sigset_t mask;
+  hs__sig_lock_take(&mask);
   sighandler_t rc;
   if (sig != atomic_load(&hs__sig_cur)) {
     hs__claim(sig);
@@ -452,7 +481,9 @@ static sighandler_t hs__signal_call(sighandler_t (*real)(int, sighandler_t),
       rc = SIG_ERR;
     }
   }
-  pthread_mutex_unlock(&hs__sig_lock);
+  const int err = errno;
+  hs__sig_lock_give(&mask);
+  errno = err;
   return rc;
 }
 
