@@ -361,6 +361,11 @@ static void hs__snap_scan_wait(hs__copy *c) {
 
 int hs__snapshot_take(const char *trigger, char *path, size_t path_len) {
   char final[PATH_MAX] = "";
+  /* The write and its fsync are cancellation points: a thread cancelled
+   * there left the lock held, and every later snapshot, and the program's
+   * join of that thread, hung. A cancel waits for the snapshot's end. */
+  int cancel;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
   const int was_busy = hs__busy;
   hs__busy = 1;
   pthread_mutex_lock(&hs__snap_lock);
@@ -397,6 +402,7 @@ int hs__snapshot_take(const char *trigger, char *path, size_t path_len) {
     path[path_len - 1] = '\0';
   }
   hs__busy = was_busy;
+  pthread_setcancelstate(cancel, NULL);
   return rc;
 }
 
