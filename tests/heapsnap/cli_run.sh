@@ -127,6 +127,11 @@ usage_error "HEAPSNAP_LIB not ELF" "HEAPSNAP_LIB=$T/text.so: not a shared librar
 usage_error "HEAPSNAP_LIB another ELF file" \
   "HEAPSNAP_LIB=$H: not the heapsnap shim (it does not define hs_snapshot_now)" \
   env HEAPSNAP_LIB="$H" "$H" run true
+# The library attach loads defines the shim's API too, but preloaded it
+# is never set up: the program crashed at its first allocation.
+usage_error "HEAPSNAP_LIB the attach library" \
+  "HEAPSNAP_LIB=$(dirname "$HS_SHIM")/libheapsnap-attach.so: the library heapsnap attach loads, not the shim to preload: name libheapsnap.so (beside it)" \
+  env HEAPSNAP_LIB="$(dirname "$HS_SHIM")/libheapsnap-attach.so" "$H" run true
 mkdir "$T/a:b"
 cp "$LIB" "$T/a:b/libheapsnap.so"
 usage_error "shim path with a colon" "has a space or colon" \

@@ -236,15 +236,21 @@ static int hs__run_lib_env(const char *cmd, const char *env, char *out) {
    * untracked: the shim defines its API */
   const int shim =
       rc || hs__file_symbol(out, "hs_snapshot_now", &at, &first) == 0;
-  if (rc == 0 && shim)
+  /* libheapsnap-attach.so defines it too, but preloaded it is never set
+   * up: the program crashed at its first allocation */
+  const int attach =
+      !rc && shim && hs__file_symbol(out, "hs_attach_start", &at, &first) == 0;
+  if (rc == 0 && shim && !attach)
     return 0;
   hs__tool_error(cmd, "HEAPSNAP_LIB=%s: %s", env,
-                 !shim             ? "not the heapsnap shim (it does not "
-                                     "define hs_snapshot_now)"
+                 attach  ? "the library heapsnap attach loads, not the shim to "
+                           "preload: name libheapsnap.so (beside it)"
+                 : !shim ? "not the heapsnap shim (it does not "
+                           "define hs_snapshot_now)"
                  : rc == HS_EINVAL ? "not a regular file"
                  : rc == HS_EMAGIC ? "not a shared library (no ELF header)"
                                    : strerror(-rc));
-  return rc == HS_EMAGIC || !shim ? HS_EINVAL : rc;
+  return rc == HS_EMAGIC || !shim || attach ? HS_EINVAL : rc;
 }
 
 /* Finds the shim beside the launcher: the build tree puts it in
