@@ -132,10 +132,12 @@ int hs__parse_bool(const char *s, int *out) {
 
 int hs__parse_seconds(const char *s, uint64_t *out_ns) {
   uint64_t whole = 0, frac = 0, scale = 1000000000u;
+  int nonzero = 0;
   if (!s || !*s || *s == '.')
     return HS_EINVAL;
   for (; *s >= '0' && *s <= '9'; s++) {
     whole = whole * 10 + (uint64_t)(*s - '0');
+    nonzero |= *s != '0';
     if (whole > 1000000000u)
       return HS_EINVAL;
   }
@@ -146,9 +148,11 @@ int hs__parse_seconds(const char *s, uint64_t *out_ns) {
     for (; *s >= '0' && *s <= '9'; s++) {
       scale /= 10; /* digits past nanoseconds are dropped */
       frac += (uint64_t)(*s - '0') * scale;
+      nonzero |= *s != '0';
     }
   }
-  if (*s)
+  /* a time above 0 below a nanosecond would read as 0, which means off */
+  if (*s || (nonzero && whole == 0 && frac == 0))
     return HS_EINVAL;
   *out_ns = whole * 1000000000u + frac;
   return 0;

@@ -14,7 +14,8 @@
 int hs__parse_signal(const char *s, int *out);
 
 /*! Parses a non-negative decimal number of seconds ("2", "0.25", "1e-1" is
- * refused) into nanoseconds. At most 10^9 seconds. */
+ * refused) into nanoseconds. At most 10^9 seconds; a time above 0 that is
+ * less than a nanosecond is refused (it would read as 0). */
 int hs__parse_seconds(const char *s, uint64_t *out_ns);
 
 /*! Parses a decimal unsigned integer within [min, max]. */

@@ -51,7 +51,8 @@ static int hs__env_bool(const char *var, int dflt) {
   const char *v = getenv(var);
   int out = dflt;
   if (v && *v && hs__parse_bool(v, &out)) {
-    hs__warn(var, v, "1 or 0", dflt ? "1" : "0");
+    hs__warn(var, v, "1 or 0 (or yes/no, true/false, on/off)",
+             dflt ? "1" : "0");
     out = dflt;
   }
   return out;
@@ -65,7 +66,8 @@ static void hs__load_flags(void) {
   hs__cfg.graph = hs__env_bool("HEAPSNAP_GRAPH", 1);
   const char *v = getenv("HEAPSNAP_INTERVAL");
   if (v && *v && hs__parse_seconds(v, &hs__cfg.interval_ns)) {
-    hs__warn("HEAPSNAP_INTERVAL", v, "seconds (like 10 or 0.5), 0 for off",
+    hs__warn("HEAPSNAP_INTERVAL", v,
+             "seconds (like 10 or 0.5; at least 0.000000001), 0 for off",
              "0 (off)");
     hs__cfg.interval_ns = 0;
   }

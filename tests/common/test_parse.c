@@ -53,7 +53,12 @@ static void test_seconds(void **state) {
   assert_int_equal(ns, 0);
   assert_int_equal(hs__parse_seconds("1.0000000019", &ns), 0);
   assert_int_equal(ns, 1000000001ull);
-  const char *bad[] = {"", ".5", "1.", "-1", "1e3", "abc", "2 ", "9999999999"};
+  assert_int_equal(hs__parse_seconds("0.000000001", &ns), 0);
+  assert_int_equal(ns, 1);
+  assert_int_equal(hs__parse_seconds("0.0000", &ns), 0);
+  assert_int_equal(ns, 0);
+  const char *bad[] = {"",    ".5", "1.",         "-1",          "1e3",
+                       "abc", "2 ", "9999999999", "0.0000000001"};
   ns = 7;
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     assert_int_equal(hs__parse_seconds(bad[i], &ns), HS_EINVAL);

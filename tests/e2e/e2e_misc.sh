@@ -107,7 +107,7 @@ bad_settings)
   done
   # The 0/1 switches: each its own default.
   for v in AT_EXIT=x:0 VERBOSE=2:0 SCAN=maybe:1 SCAN_REGISTERS=7:0; do
-    grep -qx "heapsnap: HEAPSNAP_${v%:*}: expected 1 or 0; using ${v#*:}" \
+    grep -qx "heapsnap: HEAPSNAP_${v%:*}: expected 1 or 0 (or yes/no, true/false, on/off); using ${v#*:}" \
       "$dir/err" || fail "no warning for HEAPSNAP_${v%:*} (default ${v#*:})"
   done
   [ "$(count "$dir")" = 0 ] || fail "HEAPSNAP_AT_EXIT=x wrote a snapshot"

@@ -31,10 +31,15 @@ for v in abc -1 1e3 .5 1. "" 1000000001; do
     "$H" run --interval "$v" true
 done
 # an out-of-range value: the line says the range
-usage_error "run --interval's range" "from 0 to 1000000000" \
+usage_error "run --interval's range" "0 (off) or from 0.000000001 to 1000000000" \
   "$H" run --interval 1000000001 true
-usage_error "attach --interval's range" "from 0 to 1000000000" \
+usage_error "attach --interval's range" "0 (off) or from 0.000000001 to 1000000000" \
   "$H" attach --interval 1000000001 1
+# above 0 but below a nanosecond: it read as 0, interval snapshots off
+usage_error "run --interval below 1 ns" "0 (off) or from 0.000000001" \
+  "$H" run --interval 0.0000000001 true
+usage_error "attach --interval below 1 ns" "0 (off) or from 0.000000001" \
+  "$H" attach --interval 0.0000000001 1
 usage_error "snap --timeout's range" "up to 1000000000" \
   "$H" snap --timeout 4294967296 1
 usage_error "dump --top's range" "from 0 to 4294967295" \

@@ -357,9 +357,10 @@ static int hs__attach_cmd(int argc, char **argv) {
     else if (id == HS__AT_NO_SCAN)
       c.scan = 0;
     else if (id == HS__AT_INTERVAL && hs__parse_seconds(v, &c.interval_ns))
-      return hs__tool_bad_value(
-          "attach", "interval",
-          "seconds from 0 to 1000000000, such as 30 or 0.5", v);
+      return hs__tool_bad_value("attach", "interval",
+                                "seconds, 0 (off) or from 0.000000001 to "
+                                "1000000000, such as 30 or 0.5",
+                                v);
     else if (id == HS__AT_SAMPLE &&
              hs__parse_bytes(v, 1ull << 40, &c.sample_bytes))
       return hs__tool_bad_value("attach", "sample",

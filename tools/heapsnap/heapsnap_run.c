@@ -130,9 +130,10 @@ static int hs__run_check(int id, const char *v) {
   switch (id) {
   case HS__RUN_INTERVAL:
     if (hs__parse_seconds(v, &u))
-      return hs__tool_bad_value(
-          "run", "interval", "seconds from 0 to 1000000000, such as 30 or 0.5",
-          v);
+      return hs__tool_bad_value("run", "interval",
+                                "seconds, 0 (off) or from 0.000000001 to "
+                                "1000000000, such as 30 or 0.5",
+                                v);
     return 0;
   case HS__RUN_SIGNAL:
     if (hs__parse_signal(v, &sig))
