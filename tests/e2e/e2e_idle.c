@@ -1,5 +1,8 @@
 /* e2e_idle - a plain program for the trigger and robustness tests.
  *   e2e_idle sleep MS     allocate a little, sleep MS milliseconds, exit 0
+ *   e2e_idle leader MS    a thread sleeps MS milliseconds and exits the
+ *                         process (exit 0); the main thread calls
+ *                         pthread_exit at once
  *   e2e_idle exit         allocate, exit(0) normally
  *   e2e_idle _exit        allocate, _exit(0): no exit snapshot
  *   e2e_idle abort        allocate, abort(): no exit snapshot, no hang
@@ -33,6 +36,14 @@
 extern char **environ;
 
 static void *held[5];
+
+static void sleep_ms(long ms);
+
+/* The process's last thread once the main one has called pthread_exit. */
+static void *leader_gone(void *ms) {
+  sleep_ms(*(long *)ms);
+  exit(0);
+}
 
 __attribute__((noinline)) void site_idle(void) {
   for (int i = 0; i < 5; i++)
@@ -128,6 +139,13 @@ int main(int argc, char **argv) {
   write_sites();
   if (!strcmp(mode, "sleep")) {
     sleep_ms(argc > 2 ? atol(argv[2]) : 1000);
+  } else if (!strcmp(mode, "leader")) {
+    static long ms;
+    ms = argc > 2 ? atol(argv[2]) : 1000;
+    pthread_t t;
+    if (pthread_create(&t, NULL, leader_gone, &ms))
+      return 3;
+    pthread_exit(NULL);
   } else if (!strcmp(mode, "exit")) {
     exit(0);
   } else if (!strcmp(mode, "_exit")) {

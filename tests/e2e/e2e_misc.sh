@@ -9,12 +9,32 @@ idle=$bin/e2e_idle check=$bin/e2e_check
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+# shellcheck source=tests/support/wait_lib.sh
+. "$(dirname "$0")/../support/wait_lib.sh"
 count() { find "$1" -maxdepth 1 -name '*.snap' | wc -l; }
 export E2E_SITES=$dir/sites # e2e_idle writes its site line there
 sites() { [ -z "${1:-}" ] || echo "trigger $1" >>"$dir/sites"; }
 run() { HEAPSNAP_DIR=$dir LD_PRELOAD=$shim "$@"; }
 
 case $case_ in
+leader_exit)
+  # The main thread called pthread_exit; another runs on. The process
+  # lives: snap and ps find it (its maps and root are read through the
+  # live thread), attach refuses it with its reason.
+  HEAPSNAP_DIR=$dir LD_PRELOAD=$shim "$idle" leader 20000 &
+  pid=$!
+  hs_wait_for 10 grep -q '^State:.*Z' /proc/$pid/status || fail "no pthread_exit"
+  out=$("$bin/heapsnap" snap "$pid" 2>&1) || fail "snap: $out"
+  [ "$out" = "$dir/e2e_idle.$pid.1.snap" ] || fail "snap printed '$out'"
+  "$bin/heapsnap" ps | grep -q "^$pid .*e2e_idle leader 20000" ||
+    fail "ps: $("$bin/heapsnap" ps)"
+  rc=0
+  err=$("$bin/heapsnap" attach "$pid" 2>&1) || rc=$?
+  [ $rc = 1 ] && [ "$err" = "heapsnap attach: process $pid: its main thread has exited (pthread_exit), and attach works only while it runs; start the program with heapsnap run instead" ] ||
+    fail "attach: exit $rc: $err"
+  kill "$pid"
+  echo "ok: snap and ps after pthread_exit of the main thread; attach refused"
+  ;;
 interval_keep)
   # the three newest interval snapshots kept, and the one asked for by a
   # signal early on too (--keep removed it under `heapsnap snap`'s user)

@@ -134,6 +134,14 @@ static int hs__attach_pid(const char *cmd, hs__args *it, int *pid) {
                    (int)v);
     return HS__TOOL_EFAIL;
   }
+  if (p.leader_gone) { /* its memory is read through the main thread */
+    hs__tool_error(cmd,
+                   "process %d: its main thread has exited (pthread_exit), "
+                   "and %s works only while it runs; start the program "
+                   "with heapsnap run instead",
+                   (int)v, cmd);
+    return HS__TOOL_EFAIL;
+  }
   *pid = (int)v;
   return 0;
 }

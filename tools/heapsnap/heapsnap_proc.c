@@ -64,15 +64,43 @@ int hs__proc_comm(int pid, int tid, char *out, size_t len) {
   return got;
 }
 
-/* 1 when /proc/PID/status text says the process has ended: a zombie its
- * parent has not reaped yet (Z), or dying (X). */
-static int hs__proc_ended(const char *status) {
+/* 1 when /proc/PID/status text says its thread has ended: a zombie (Z),
+ * or dying (X). */
+static int hs__proc_zombie(const char *status) {
   const char *s = strstr(status, "\nState:");
   if (!s)
     return 0;
   s += strlen("\nState:");
   s += strspn(s, " \t");
   return *s == 'Z' || *s == 'X';
+}
+
+/* A thread of process pid other than the main one, or pid itself when it
+ * has none: the files of a main thread that called pthread_exit (its
+ * maps, root, cmdline, namespaces) read empty or fail, another thread's
+ * do not. */
+static int hs__proc_other_thread(int pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", pid);
+  DIR *d = opendir(path);
+  const struct dirent *e;
+  int tid = pid;
+  while (d && tid == pid && (e = readdir(d)))
+    if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && atoi(e->d_name) != pid)
+      tid = atoi(e->d_name);
+  if (d)
+    closedir(d);
+  return tid;
+}
+
+/* /proc/PID/file, or the same of a live thread when the main one has
+ * exited. */
+static void hs__proc_path(const hs__proc *p, const char *file, char *out,
+                          size_t len) {
+  if (p->live != p->pid)
+    snprintf(out, len, "/proc/%d/task/%d/%s", p->pid, p->live, file);
+  else
+    snprintf(out, len, "/proc/%d/%s", p->pid, file);
 }
 
 int hs__proc_get(int pid, hs__proc *p) {
@@ -90,8 +118,14 @@ int hs__proc_get(int pid, hs__proc *p) {
     tracer = 0;
   if (hs__proc_field(buf, "\nNSpid:", -1, &nspid))
     nspid = pid; /* a kernel before 4.1 */
+  long threads;
+  if (hs__proc_field(buf, "\nThreads:", 0, &threads))
+    threads = 1;
   memset(p, 0, sizeof *p);
-  p->ended = hs__proc_ended(buf);
+  /* a main thread that called pthread_exit stays a zombie while the
+   * others run on: the process lives */
+  p->ended = hs__proc_zombie(buf) && threads <= 1;
+  p->leader_gone = hs__proc_zombie(buf) && threads > 1;
   p->tracer = (int)tracer;
   p->pid = pid;
   p->tgid = (int)tgid;
@@ -102,9 +136,10 @@ int hs__proc_get(int pid, hs__proc *p) {
     return (int)n;
   if (hs_status_start_of(buf, &p->start))
     return -EINVAL;
-  char path[64];
+  p->live = p->leader_gone ? hs__proc_other_thread(pid) : pid;
+  char path[96];
   struct stat ns;
-  snprintf(path, sizeof path, "/proc/%d/ns/pid", pid);
+  hs__proc_path(p, "ns/pid", path, sizeof path);
   p->pidns = stat(path, &ns) == 0 ? (uint64_t)ns.st_ino : 0;
   return 0;
 }
@@ -129,10 +164,28 @@ static int hs__maps_line_is_shim(char *line) {
              : 0;
 }
 
-int hs__proc_maps_shim(int pid) {
-  char path[64];
+/* The address space's maps: the process's, or when its main thread has
+ * exited (its maps read empty) another thread's. */
+static FILE *hs__proc_maps_open(int pid) {
+  char path[96];
   snprintf(path, sizeof path, "/proc/%d/maps", pid);
   FILE *f = fopen(path, "re");
+  const int c = f ? getc(f) : EOF;
+  if (c != EOF)
+    ungetc(c, f);
+  const int other = f && c == EOF ? hs__proc_other_thread(pid) : pid;
+  if (other == pid) {
+    if (f)
+      rewind(f);
+    return f;
+  }
+  fclose(f);
+  snprintf(path, sizeof path, "/proc/%d/task/%d/maps", pid, other);
+  return fopen(path, "re");
+}
+
+int hs__proc_maps_shim(int pid) {
+  FILE *f = hs__proc_maps_open(pid);
   if (!f)
     return -errno;
   char *line = NULL;
@@ -184,8 +237,8 @@ static int hs__proc_status_any(const hs__proc *p, const char *root,
 
 int hs__proc_status(const hs__proc *p, hs_status *st) {
   static const char *const bases[] = {"/dev/shm", "/tmp"};
-  char root[64];
-  snprintf(root, sizeof root, "/proc/%d/root", p->pid);
+  char root[96];
+  hs__proc_path(p, "root", root, sizeof root);
   const char *r = root;
   hs_status probe;
   /* No right to its root (another user's process): look at ours. */
@@ -200,7 +253,13 @@ int hs__proc_status(const hs__proc *p, hs_status *st) {
 }
 
 void hs__proc_cmdline(int pid, char *buf, size_t len) {
-  const long n = hs__proc_read(pid, "cmdline", buf, len);
+  long n = hs__proc_read(pid, "cmdline", buf, len);
+  const int other = n == 0 ? hs__proc_other_thread(pid) : pid;
+  if (other != pid) { /* the main thread has exited: its cmdline is empty */
+    char file[48];
+    snprintf(file, sizeof file, "task/%d/cmdline", other);
+    n = hs__proc_read(pid, file, buf, len);
+  }
   if (n <= 0) {
     buf[0] = '\0';
     return;
