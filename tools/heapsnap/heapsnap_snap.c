@@ -158,12 +158,16 @@ static int hs__snap_no_status(const hs__snap_target *t, int err) {
                    pid, pid);
     return HS_ENOSHIM;
   }
+  /* A daemon's child after daemon() has pid 1 for parent: the check above
+   * cannot tell it from a shim that never started. */
   hs__tool_error("snap",
                  "process %d maps the heapsnap shim, but the shim has no "
                  "status file for it (in /dev/shm/heapsnap-%u or "
-                 "/tmp/heapsnap-%u as the process sees them): it did not "
-                 "start (its stderr says why) or is older than this "
-                 "heapsnap",
+                 "/tmp/heapsnap-%u as the process sees them): a process "
+                 "forked from one the shim ran in (a daemon after its fork) "
+                 "makes it at its first allocation, which may not have come "
+                 "yet; else the shim did not start (its stderr says why) or "
+                 "is older than this heapsnap",
                  pid, t->proc.euid, t->proc.euid);
   return HS_ENOSHIM;
 }
