@@ -77,7 +77,14 @@ expect 2 "^heapdiff: server.1.snap: no reachability scan \(not scanned, HEAPSNAP
 expect 2 "^heapdiff: --fail-over-lost: expected a size in bytes" --fail-over-lost 1.5 server.3.snap
 expect 2 "^heapdiff: --fail-over-lost: expected a size in bytes" --fail-over-lost '' server.3.snap
 expect 2 "^heapdiff: --fail-over-lost needs a value" server.3.snap --fail-over-lost
-expect 2 "^heapdiff: --top: expected a count of 1 or more, got '0'" --top 0 $good $good
+expect 2 "^heapdiff: --top: expected a count from 1 to 1000000000, got '0'" --top 0 $good $good
+expect 2 "^heapdiff: --top: expected a count from 1 to 1000000000, got '4294967296'" --top 4294967296 $good $good
+expect 2 "^heapdiff: --top: expected a count from 1 to 1000000000, got '1000000001'" --top 1000000001 $good $good
+if "$heapdiff" --top 1000000000 $good server.2.snap >/dev/null 2>err && [ ! -s err ]; then
+  echo "ok: --top 1000000000, the most, is taken"
+else
+  echo "FAIL: --top 1000000000: $(cat err)"; fails=$((fails + 1))
+fi
 expect 2 "^heapdiff: --top: expected" --top x $good $good
 expect 2 "--top and --all do not go together" --top 3 --all $good $good
 expect 2 "^heapdiff: --group-by: expected stack, function or line, got 'foo'" --group-by foo $good $good

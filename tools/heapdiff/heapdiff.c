@@ -16,7 +16,8 @@
 #error "HS_VERSION must be defined by the build (PROJECT_VERSION)"
 #endif
 
-#define HD_MAX_LIST 64 /* --alloc-fn and --debug-dir entries */
+#define HD_MAX_LIST 64         /* --alloc-fn and --debug-dir entries */
+#define HD_TOP_MAX 1000000000u /* more sites than any heap has */
 #define HD_SIZE_HELP "a size in bytes like 1048576, 512K, 10MiB or 1.5G"
 
 static const char hd_help[] =
@@ -190,8 +191,8 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
     printf("heapdiff %s\n", HS_VERSION);
     return HS__TOOL_DONE;
   case HD_TOP:
-    if (hs__parse_u64(v, 1, 1000000000, &n))
-      return hs__tool_bad_value(NULL, "top", "a count of 1 or more", v);
+    if (hs__parse_u64(v, 1, HD_TOP_MAX, &n))
+      return hs__tool_bad_value(NULL, "top", "a count from 1 to 1000000000", v);
     o->top = n, o->top_given = 1;
     return 0;
   case HD_DEPTH:
