@@ -62,6 +62,9 @@ hd_cxx_make "$dir" "$HD_FIXTURE"
 COLUMNS=100 check cxx-100.txt cxx.1.snap cxx.2.snap
 COLUMNS=60 check cxx-60.txt cxx.1.snap cxx.2.snap
 COLUMNS=60 check cxx-wide.txt --wide cxx.1.snap cxx.2.snap
+# Narrow: a name is cut first, to 12 columns and no fewer, then its file.
+COLUMNS=36 check cxx-36.txt cxx.1.snap cxx.2.snap
+COLUMNS=20 check cxx-20.txt cxx.1.snap cxx.2.snap
 COLUMNS=100 check cxx-all-frames.txt --all-frames --stack-depth 3 cxx.1.snap cxx.2.snap
 COLUMNS=100 check cxx-function.txt --group-by function cxx.1.snap cxx.2.snap
 COLUMNS=100 check cxx-allocfn.txt --alloc-fn 'myalloc*' --alloc-fn 'nomatch*' \

@@ -124,16 +124,19 @@ uint32_t hd_site_origin(hd_diff *d, const hd_site *s, uint32_t *fid_out,
 void hd_fit(char *name, char *tail, uint32_t width, size_t col) {
   if (!width)
     return;
-  const size_t avail = width > col ? width - col : 1;
+  const size_t avail = width > col ? width - col : 0;
   const size_t nt = hd_cols(tail);
   if (hd_cols(name) + nt <= avail)
     return;
-  if (avail >= nt + 12) {
-    hd_cut(name, avail - nt);
-    return;
-  }
-  hd_cut(name, avail);
-  hd_cut(tail, avail - hd_cols(name));
+  /* A name cut shorter than 12 columns names nothing any more: it keeps
+   * them, and the line is longer than the width, as when the numbers'
+   * columns are wider than it. */
+  hd_cut(name, avail > nt + 12 ? avail - nt : 12);
+  const size_t room = avail > hd_cols(name) ? avail - hd_cols(name) : 0;
+  if (room < 3) /* "  …" at least, or "…" would seem the name's */
+    tail[0] = '\0';
+  else
+    hd_cut(tail, room);
 }
 
 void hd_frame_text(hd_diff *d, uint32_t fid, const hd_frame *f, char *name,

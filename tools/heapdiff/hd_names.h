@@ -38,9 +38,10 @@ int hd_walk_next(hd_walk *w, uint32_t *fid, const hd_frame **f);
 uint32_t hd_site_origin(hd_diff *d, const hd_site *s, uint32_t *fid,
                         const hd_frame **f);
 
-/*! Fits a frame's name and the tail after it into the columns from `col`
- * to `width` (0: no limit): the name is cut first, down to 12 columns,
- * then both. Both need room for 2 more bytes. */
+/*! Fits a frame's name and the tail after it (its file) into the columns
+ * from `col` to `width` (0: no limit): the name is cut first, down to 12
+ * columns and never shorter, then the tail (to nothing when less than 3
+ * columns are left). Both need room for 2 more bytes. */
 void hd_fit(char *name, char *tail, uint32_t width, size_t col);
 
 /*! A source frame's text: its short name (module+0xOFFSET without one)
