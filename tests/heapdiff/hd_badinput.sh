@@ -232,13 +232,13 @@ signalled() {
   local call=${at%%:*}
   { # the braces keep the shell's own "Hangup" off the log
     strace -qq -o /dev/null -e trace="$call" -e inject="$call:signal=$sig${at#"$call"}" \
-      env --default-signal=HUP,INT,PIPE,TERM ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+      env --default-signal=HUP,INT,PIPE,TERM,USR1,USR2,ALRM,VTALRM ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
       "$heapdiff" "$@" >/dev/null 2>sig.err &
     wait $! || rc=$?
   } 2>/dev/null
 }
 if strace -qq -o /dev/null true 2>/dev/null; then
-  for sig in INT TERM HUP PIPE; do
+  for sig in INT TERM HUP PIPE USR1 USR2 ALRM VTALRM; do
     for out in page.html:write:when=2 prof.pb.gz:fsync; do
       file=${out%%:*} at=${out#*:}
       echo old >"$file"
@@ -270,6 +270,31 @@ if strace -qq -o /dev/null true 2>/dev/null; then
 else
   echo "ok (not checked): signals during the write need strace (its fault injection)"
 fi
+# The file size limit (ulimit -f, in KiB) reached by the page's write: the
+# write raises SIGXFSZ, which ends heapdiff as the others do, the
+# temporary file removed; ignored, the write fails (exit 1, one line).
+xfsz() { # xfsz DISPOSITION: --html page.html under ulimit -f 8; sets rc
+  rc=0
+  { (ulimit -f 8 -c 0 && exec env --"$1"-signal=XFSZ "$heapdiff" --html page.html \
+    $good server.2.snap >/dev/null 2>sig.err) & wait $! || rc=$?; } 2>/dev/null
+}
+echo old >page.html
+xfsz default
+if [ "$rc" = $((128 + $(kill -l XFSZ))) ] && [ -z "$(left)" ] && [ "$(cat page.html)" = old ]; then
+  echo "ok: SIGXFSZ (ulimit -f) during --html's write: no temporary file, the old file kept"
+else
+  echo "FAIL: SIGXFSZ during --html's write: exit $rc, left '$(left)', $(head -c 20 page.html | od -An -c | head -1) $(cat sig.err)"
+  fails=$((fails + 1))
+fi
+xfsz ignore
+if [ "$rc" = 1 ] && [ -z "$(left)" ] && [ "$(cat page.html)" = old ] &&
+  [ "$(cat sig.err)" = "heapdiff: page.html: cannot write the page: File too large" ]; then
+  echo "ok: SIGXFSZ ignored during --html's write: exit 1, $(cat sig.err)"
+else
+  echo "FAIL: SIGXFSZ ignored during --html's write: exit $rc, left '$(left)', $(cat sig.err)"
+  fails=$((fails + 1))
+fi
+rm -f ./*.tmp.* page.html
 # An existing file this user may not write is refused as a plain write
 # would be, not replaced by the rename (root may write any file: a file
 # without a write bit is read-only to root too).

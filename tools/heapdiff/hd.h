@@ -262,10 +262,10 @@ int hd_has_rate(const hd_diff *d);
 int hd_gzip(const void *in, size_t n, int level, uint8_t **out, size_t *len);
 /*! Writes `path` whole or not at all: put(out, ctx) writes the content to
  * a temporary file beside it (0 or -errno), which gets the mode a new file
- * gets and is renamed over `path`; SIGINT, SIGTERM, SIGHUP and SIGPIPE
- * remove it before they end the process. An existing file this user may
- * not write is refused, not replaced. On failure, one line "PATH: cannot
- * write the WHAT: why", or one naming the folder where no temporary file
+ * gets and is renamed over `path`; the signals that would end the process
+ * meanwhile (hd_out.c's hd_end_sigs) remove it first. An existing file this
+ * user may not write is refused, not replaced. On failure, one line "PATH:
+ * cannot write the WHAT: why", or one naming the folder where no temporary file
  * can be made. @return : 0, or HS__TOOL_EFAIL. */
 int hd_save(const char *path, const char *what, int (*put)(FILE *, void *),
             void *ctx);

@@ -1,8 +1,8 @@
 /* hd_out.c - writing heapdiff's output files (--html, --pprof): gzip in
  * memory, and a regular file written whole or not at all (a device or a
  * pipe is written into, as is this tool's own stdout named /dev/stdout; a
- * symbolic link's file replaced, or made, the link kept), even when
- * SIGINT, SIGTERM, SIGHUP or SIGPIPE ends the process meanwhile. */
+ * symbolic link's file replaced, or made, the link kept), even when a
+ * signal ends the process meanwhile (hd_end_sigs). */
 #define _GNU_SOURCE /* mkostemp */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +41,12 @@ int hd_gzip(const void *in, size_t n, int level, uint8_t **out, size_t *len) {
 }
 
 /* The signals that end the process by default and may come while a
- * temporary file exists: ^C, kill, a closed terminal, a closed pipe. */
-static const int hd_end_sigs[] = {SIGHUP, SIGINT, SIGPIPE, SIGTERM};
+ * temporary file exists: ^C, kill, a closed terminal, a closed pipe; a
+ * limit reached (ulimit -f: the write itself raises SIGXFSZ; ulimit -t,
+ * a timer) and the signals a user sends that the tool does not use. */
+static const int hd_end_sigs[] = {SIGHUP,  SIGINT,  SIGPIPE, SIGTERM,
+                                  SIGXFSZ, SIGXCPU, SIGALRM, SIGVTALRM,
+                                  SIGUSR1, SIGUSR2};
 #define HD_N_END_SIGS (sizeof hd_end_sigs / sizeof *hd_end_sigs)
 
 /* The temporary file that exists, for the handler, and the dispositions
