@@ -19,11 +19,11 @@ expect() {
   "$heapdiff" "$@" >out 2>err || rc=$?
   if [ "$rc" != "$want" ] || [ "$(wc -l <err)" != 1 ] ||
      ! grep -Eq -- "$pattern" err || { [ "$want" = 2 ] && [ -s out ]; }; then
-    echo "FAIL: heapdiff $* -> exit $rc, stderr:"
-    cat err
+    echo "FAIL: heapdiff $(printf '%q ' "$@")-> exit $rc, stderr:" # %q: odd names
+    cat -v err
     fails=$((fails + 1))
   else
-    echo "ok: heapdiff $* -> $(cat err)"
+    echo "ok: heapdiff $(printf '%q ' "$@")-> $(cat -v err)"
   fi
 }
 
@@ -61,6 +61,43 @@ if [ "$rc" = 0 ] && [ ! -s err ] && grep -q "sites grew" out &&
 else
   echo "FAIL: --force gave $rc"; cat err; fails=$((fails + 1))
 fi
+
+# File names with control characters (a newline, an escape sequence) are
+# shown with them as \xNN, as heapsnap dump shows them: a row of the table
+# stays one row, an error one line, and nothing drives the terminal.
+nl=$'a\nb.snap' esc=$'c\e[31mred.snap'
+cp $good "$nl" && cp server.2.snap "$esc"
+rc=0
+"$heapdiff" "$nl" "$esc" >out 2>err || rc=$?
+if [ "$rc" = 0 ] && [ ! -s err ] && ! grep -q $'\e' out &&
+  grep -q '^  a\\x0ab\.snap  *+0\.0s  ' out &&
+  grep -q '^  c\\x1b\[31mred\.snap  *+10\.0s  ' out; then
+  echo "ok: snapshot names with control characters shown as \\xNN in the table"
+else
+  echo "FAIL: snapshot names with control characters: exit $rc"
+  cat -A out err | head -6; fails=$((fails + 1))
+fi
+head -c 200 server.2.snap >"$esc.cut"
+expect 2 "^heapdiff: bad\\\\x0aname\.snap: No such file or directory$" $'bad\nname.snap'
+expect 2 "^heapdiff: c\\\\x1b\[31mred\.snap\.cut: snapshot is truncated$" $good "$esc.cut"
+cp $good "$esc.same"
+expect 2 "^heapdiff: c\\\\x1b\[31mred\.snap\.same: the same snapshot as a\\\\x0ab\.snap; give each once$" "$nl" "$esc.same"
+expect 2 "^heapdiff: --html a\\\\x0ab\.snap: that file is a snapshot, not overwritten" --html "$nl" $good
+expect 1 "^heapdiff: no\\\\x0adir/p\.pb\.gz: cannot write the profile: No such file or directory$" --pprof $'no\ndir/p.pb.gz' $good
+# The line naming a --html or --pprof file written, on stdout.
+for opt in --html --pprof; do
+  rc=0
+  "$heapdiff" $opt $'p\nq\e[1m.out' $good server.2.snap >out 2>err || rc=$?
+  if [ "$rc" = 0 ] && [ ! -s err ] && [ "$(wc -l <out)" = 1 ] &&
+    grep -Eq '^(wrote )?p\\x0aq\\x1b\[1m\.out: ' out && [ -s $'p\nq\e[1m.out' ]; then
+    echo "ok: $opt to a name with control characters: $(cat out)"
+  else
+    echo "FAIL: $opt to a name with control characters: exit $rc"
+    cat -A out err | head -4; fails=$((fails + 1))
+  fi
+  rm -f $'p\nq\e[1m.out'
+done
+rm -f "$nl" "$esc" "$esc.cut" "$esc.same"
 
 expect 2 "^heapdiff: needs one or more snapshot files"
 expect 2 "^heapdiff: server.1.snap: the same snapshot as server.1.snap; give each once$" $good $good

@@ -1,10 +1,12 @@
 /* hs_tool.c - command-line plumbing shared by the tools (see hs_tool.h). */
+#define _GNU_SOURCE /* vasprintf */
 #include "hs_tool.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -22,6 +24,24 @@ const char *hs__tool_prog(void) {
   return hs__prog;
 }
 
+/* The message formatted and written with control bytes as \xNN: it
+ * names files and programs, and a newline in a name would make two lines
+ * of one, an escape sequence drive the terminal. */
+static void hs__tool_vput(const char *fmt, va_list ap) {
+  char small[1024], *msg = small;
+  va_list again;
+  va_copy(again, ap);
+  /* clang 14's analyzer misses va_start here; a known false positive. */
+  // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
+  const int n = vsnprintf(small, sizeof small, fmt, ap);
+  if (n >= (int)sizeof small && vasprintf(&msg, fmt, again) < 0)
+    msg = small; /* no memory: the message cut rather than lost */
+  va_end(again);
+  hs__tool_put_safe(stderr, n < 0 ? fmt : msg);
+  if (msg != small)
+    free(msg);
+}
+
 /* One line on stderr: "<prog>[ <cmd>]: <message>", and with try_help
  * "; try '<prog>[ <cmd>] --help'" (the command's own help says more). */
 static void hs__tool_vsay(const char *cmd, int try_help, const char *fmt,
@@ -30,8 +50,7 @@ static void hs__tool_vsay(const char *cmd, int try_help, const char *fmt,
     fprintf(stderr, "%s %s: ", hs__prog, cmd);
   else
     fprintf(stderr, "%s: ", hs__prog);
-  /* clang 14's analyzer misses va_start here; a known false positive. */
-  vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+  hs__tool_vput(fmt, ap);
   const int own = cmd && strcmp(cmd, "help") != 0; /* has its own help */
   if (try_help)
     fprintf(stderr, "; try '%s%s%s --help'", hs__prog, own ? " " : "",
@@ -165,14 +184,35 @@ const char *hs__tool_basename(const char *path) {
   return slash ? slash + 1 : path ? path : "?";
 }
 
+/* One byte as it is shown: itself, or "\xNN" for a control byte.
+ * @return : the length written to out (NUL-terminated). */
+static size_t hs__safe_byte(unsigned char c, char out[5]) {
+  if (c < 0x20 || c == 0x7f)
+    return (size_t)snprintf(out, 5, "\\x%02x", c);
+  out[0] = (char)c, out[1] = '\0';
+  return 1;
+}
+
 void hs__tool_put_safe(FILE *f, const char *s) {
+  char one[5];
   for (; *s; s++) {
-    const unsigned char c = (unsigned char)*s;
-    if (c < 0x20 || c == 0x7f)
-      fprintf(f, "\\x%02x", c);
-    else
-      fputc(c, f);
+    hs__safe_byte((unsigned char)*s, one);
+    fputs(one, f);
   }
+}
+
+void hs__tool_safe_copy(char *buf, size_t len, const char *s) {
+  assert(len > 0);
+  size_t at = 0;
+  char one[5];
+  for (; *s; s++) {
+    const size_t n = hs__safe_byte((unsigned char)*s, one);
+    if (at + n >= len)
+      break; /* never half an escape */
+    memcpy(buf + at, one, n);
+    at += n;
+  }
+  buf[at] = '\0';
 }
 
 /* Characters a shell reads literally anywhere in a word. */

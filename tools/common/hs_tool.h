@@ -33,7 +33,10 @@ void hs__tool_init(const char *prog);
 /*! @return : the name given to hs__tool_init(). */
 const char *hs__tool_prog(void);
 
-/*! Prints "<prog>[ <cmd>]: <message>\n" on stderr. `cmd` may be NULL. */
+/*! Prints "<prog>[ <cmd>]: <message>\n" on stderr. `cmd` may be NULL.
+ * Control bytes in the message are shown as \xNN (hs__tool_put_safe): a
+ * file name in it cannot break the line or drive the terminal. The same
+ * for every message below. */
 void hs__tool_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -109,6 +112,11 @@ int hs__tool_is_snapshot(const char *path);
 /*! Writes `s` to `f`, control bytes shown as \xNN: snapshot strings come
  * from another process and must not drive the terminal. */
 void hs__tool_put_safe(FILE *f, const char *s);
+
+/*! Copies `s` into buf as hs__tool_put_safe() writes it, cut (between
+ * characters, never inside an \xNN) to fit len bytes with the NUL: for a
+ * name that is measured or cut to a width after. */
+void hs__tool_safe_copy(char *buf, size_t len, const char *s);
 
 /*! Writes one command-line word, quoted shell-style when it needs to be. */
 void hs__tool_put_word(FILE *f, const char *s);

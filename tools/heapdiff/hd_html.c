@@ -753,8 +753,9 @@ int hd_report_html(hd_diff *d, const char *path, FILE *say) {
       size[0] = ',', size[1] = ' ';
       hs__tool_size(size + 2, sizeof size - 2, (uint64_t)st.st_size);
     }
-    fprintf(say, "wrote %s: %zu sites%s\n", path,
-            d->n_page + (d->n_page_other > 0), size);
+    fputs("wrote ", say);
+    hs__tool_put_safe(say, path); /* one line, whatever the name holds */
+    fprintf(say, ": %zu sites%s\n", d->n_page + (d->n_page_other > 0), size);
   }
   return rc;
 }

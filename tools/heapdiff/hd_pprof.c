@@ -564,12 +564,14 @@ int hd_report_pprof(hd_diff *d, FILE *out) {
                : HS_ENOMEM;
   if (!rc)
     rc = hd_pp_pack_save(&p, d->opt->pprof);
-  if (!rc)
+  if (!rc) {
+    hs__tool_put_safe(out, d->opt->pprof); /* one line, whatever it holds */
     fprintf(out,
-            "%s: pprof profile of %zu snapshot%s: %zu samples, %zu "
+            ": pprof profile of %zu snapshot%s: %zu samples, %zu "
             "locations, %zu functions, %zu mappings\n",
-            d->opt->pprof, d->n_snaps, d->n_snaps > 1 ? "s" : "", pp.n_sample,
-            pp.n_loc, pp.n_fn, pp.n_map);
+            d->n_snaps, d->n_snaps > 1 ? "s" : "", pp.n_sample, pp.n_loc,
+            pp.n_fn, pp.n_map);
+  }
   hd_pp_free(&pp, &p);
   return rc;
 }

@@ -89,8 +89,8 @@ static void hd_text_snapshots(const hd_diff *d, FILE *out) {
     hd_size(live, sizeof live, s->est_bytes, 0);
     hd_size(rss, sizeof rss, (double)h->rss_bytes, 0);
     hd_size(gap, sizeof gap, (double)h->rss_bytes - s->est_bytes, 0);
-    char name[4096];
-    snprintf(name, sizeof name - 4, "%s", hs__tool_basename(s->path));
+    char name[4096]; /* escaped before it is cut: as it is shown */
+    hs__tool_safe_copy(name, sizeof name - 4, hs__tool_basename(s->path));
     if (d->opt->width)
       hd_cut_left(name, 34);
     fprintf(out, "  %-34s %+8.1fs %12.0f %11s %11s %11s\n", name,
@@ -445,17 +445,19 @@ static void hd_text_holders(hd_diff *d, FILE *out) {
  * path cut from the left (its name is at the end) to fit the width; the
  * last snapshot's program named too when it is another (--force). */
 static void hd_text_title(const hd_diff *d, FILE *out) {
-  char head[32], exe[4096 + 8], tail[96];
+  char head[32], exe[4 * 4096 + 8], other[41], tail[128];
   snprintf(head, sizeof head, "%zu snapshot%s of ", d->n_snaps,
            d->n_snaps == 1 ? "" : "s");
-  snprintf(exe, sizeof exe - 4, "%s",
-           d->snaps[0].h->exe[0] ? d->snaps[0].h->exe : "?");
+  /* escaped before they are cut: as they are shown */
+  hs__tool_safe_copy(exe, sizeof exe - 4,
+                     d->snaps[0].h->exe[0] ? d->snaps[0].h->exe : "?");
   const hs_header *last = d->snaps[d->n_snaps - 1].h;
+  hs__tool_safe_copy(other, sizeof other, hs__tool_basename(last->exe));
   const int pid0 = d->snaps[0].h->pid, pid1 = last->pid;
   int n;
   if (strcmp(d->snaps[0].h->exe, last->exe)) /* --force: another program */
-    n = snprintf(tail, sizeof tail, " (pid %d), then of %.40s (pid %d)", pid0,
-                 hs__tool_basename(last->exe), pid1);
+    n = snprintf(tail, sizeof tail, " (pid %d), then of %s (pid %d)", pid0,
+                 other, pid1);
   else if (pid0 != pid1)
     n = snprintf(tail, sizeof tail, " (pid %d, then pid %d)", pid0, pid1);
   else
@@ -467,7 +469,7 @@ static void hd_text_title(const hd_diff *d, FILE *out) {
   if (width)
     hd_cut_left(exe, width > fixed + 12 ? width - fixed : 12);
   fputs(head, out);
-  hs__tool_put_safe(out, exe);
+  fputs(exe, out);
   fputs(tail, out);
   fputc('\n', out);
 }
@@ -499,6 +501,24 @@ static void hd_text_attached(const hd_diff *d, FILE *out) {
           when);
 }
 
+/* The line on the last snapshot's scan: its note (the snapshot's own
+ * text, so shown safe), or that registers were scanned too. */
+static void hd_text_scan(const hd_diff *d, FILE *out) {
+  const hs_header *last = d->snaps[d->n_snaps - 1].h;
+  if (d->scanned && !last->scan_note[0]) {
+    if (last->flags & HS_SNAP_REGISTERS)
+      fputs("reachability: every thread stopped, registers scanned "
+            "(HEAPSNAP_SCAN_REGISTERS=1)\n",
+            out);
+    return;
+  }
+  fputs(d->scanned ? "reachability: "
+                   : "no reachability in the last snapshot: ",
+        out);
+  hs__tool_put_safe(out, hd_scan_note(d));
+  fputc('\n', out);
+}
+
 void hd_report_text(hd_diff *d, FILE *out) {
   hd_text_title(d, out);
   hd_text_attached(d, out);
@@ -508,15 +528,7 @@ void hd_report_text(hd_diff *d, FILE *out) {
             "estimates\n",
             d->snaps[0].h->sample_bytes);
   hd_text_snapshots(d, out);
-  const hs_header *last = d->snaps[d->n_snaps - 1].h;
-  if (!d->scanned)
-    fprintf(out, "no reachability in the last snapshot: %s\n", hd_scan_note(d));
-  else if (last->scan_note[0])
-    fprintf(out, "reachability: %s\n", last->scan_note);
-  else if (last->flags & HS_SNAP_REGISTERS)
-    fputs("reachability: every thread stopped, registers scanned "
-          "(HEAPSNAP_SCAN_REGISTERS=1)\n",
-          out);
+  hd_text_scan(d, out);
   uint32_t mods[16];
   const char *why[16];
   const size_t nmods = hd_unsymbolized(d, hd_shown(d, 0), mods, why, 16);
