@@ -47,6 +47,8 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len,
 /* What a names entry is keyed by: its key's second word. */
 #define HD_NAME_MANGLED 0u /* a string-table entry, demangled */
 #define HD_NAME_DIE 1u     /* a function DIE's name */
+#define HD_NAME_SCOPE 2u   /* a DIE's enclosing named scope (hd__die_scope) */
+#define HD_NAME_CUWALK 3u  /* a CU whose scopes are recorded */
 
 typedef struct hd_chunk {
   struct hd_chunk *next;
@@ -141,7 +143,8 @@ struct hd_symbolizer {
   size_t n_mods;
   size_t cap_mods;
   hd_cache cache; /* (handle << 1 | HD_LOOKUP_*, offset) -> result */
-  hd_cache names; /* (mangled name or DIE, HD_NAME_*) -> name */
+  hd_cache names; /* (mangled name or DIE, HD_NAME_*) -> name or scope */
+  int naming;     /* hd__die_name calls under way, against loops */
   hd_cache fnidx; /* (CU DIE address, 0) -> hd_cuindex */
   hd_chunk *chunks;
 };
@@ -330,9 +333,415 @@ static const char *hd__die_string(Dwarf_Die *die, unsigned attr) {
   return dwarf_formstring(dwarf_attr_integrate(die, attr, &mem));
 }
 
+static int hd__is_function(int tag) {
+  return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+         tag == DW_TAG_entry_point;
+}
+
+/* Tags that may carry a pc range and hold further scopes. */
+static int hd__is_scope(int tag) {
+  return hd__is_function(tag) || tag == DW_TAG_lexical_block ||
+         tag == DW_TAG_try_block || tag == DW_TAG_catch_block ||
+         tag == DW_TAG_with_stmt;
+}
+
+/* Tags whose children may hold code without carrying a pc range. */
+static int hd__is_container(int tag) {
+  return tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+         tag == DW_TAG_structure_type || tag == DW_TAG_union_type ||
+         tag == DW_TAG_module || tag == DW_TAG_interface_type;
+}
+
+/* ---- C++ names from scopes ----
+ *
+ * GCC gives no linkage name to a local lambda's operator() nor to some
+ * inlined template instances, and DW_AT_name alone ("operator()") merges
+ * unrelated sites. Such a name is rebuilt from the DIE's enclosing scopes
+ * as the demangler would print it. libdw has no parent pointer, so each CU
+ * is walked once and every function, type and namespace DIE in it is
+ * recorded with its nearest enclosing named scope (lexical blocks are seen
+ * through). */
+
+#define HD_MAX_NEST 32 /* scopes and type layers followed, at most */
+
+/* A growing string; out of memory it stops growing and `oom` is set. */
+typedef struct hd_sb {
+  char *p;
+  size_t n;
+  size_t cap;
+  int oom;
+} hd_sb;
+
+static void hd__sb_addn(hd_sb *b, const char *str, size_t len) {
+  if (b->oom)
+    return;
+  if (b->n + len + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 128;
+    while (cap < b->n + len + 1)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL) {
+      b->oom = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, str, len);
+  b->n += len;
+  b->p[b->n] = '\0';
+}
+
+static void hd__sb_add(hd_sb *b, const char *str) {
+  hd__sb_addn(b, str, strlen(str));
+}
+
+/* @return : the string, copied to the arena, or NULL; b is freed. */
+static const char *hd__sb_finish(hd_symbolizer *s, hd_sb *b) {
+  const char *out = b->oom || b->p == NULL ? NULL : hd__strdup(s, b->p);
+  free(b->p);
+  return out;
+}
+
+static int hd__is_named_scope(int tag) {
+  return tag == DW_TAG_subprogram || hd__is_container(tag);
+}
+
+/* Stands for "the CU itself" in the scope map, whose values are never
+ * NULL. */
+static const char hd__top[] = "top";
+
+/* Records the DIEs below parent with `named` as their scope. */
+static void hd__scopes_walk(hd_symbolizer *s, Dwarf_Die *parent,
+                            const void *named, int depth) {
+  Dwarf_Die child;
+  if (depth > 64 || dwarf_child(parent, &child) != 0)
+    return;
+  do {
+    const int tag = dwarf_tag(&child);
+    const int named_scope = hd__is_named_scope(tag);
+    if (named_scope || tag == DW_TAG_enumeration_type)
+      (void)hd__cache_put(&s->names, (uintptr_t)child.addr, HD_NAME_SCOPE,
+                          (void *)named);
+    if (named_scope && dwarf_haschildren(&child) > 0) {
+      Dwarf_Die *copy = hd__alloc(s, sizeof *copy);
+      if (copy == NULL)
+        return;
+      *copy = child;
+      hd__scopes_walk(s, copy, copy, depth + 1);
+    } else if (hd__is_scope(tag)) {
+      hd__scopes_walk(s, &child, named, depth + 1);
+    }
+  } while (dwarf_siblingof(&child, &child) == 0);
+}
+
+/* The nearest namespace, class or function around die, walking its CU
+ * the first time. @return : NULL at the CU's top level or when unknown. */
+static const Dwarf_Die *hd__die_scope(hd_symbolizer *s, Dwarf_Die *die) {
+  Dwarf_Die cu;
+  if (dwarf_diecu(die, &cu, NULL, NULL) == NULL)
+    return NULL;
+  const uint64_t key = (uintptr_t)cu.addr;
+  if (hd__cache_get(&s->names, key, HD_NAME_CUWALK) == NULL) {
+    hd__scopes_walk(s, &cu, hd__top, 0);
+    (void)hd__cache_put(&s->names, key, HD_NAME_CUWALK, (void *)hd__top);
+  }
+  const void *p = hd__cache_get(&s->names, (uintptr_t)die->addr, HD_NAME_SCOPE);
+  return p == hd__top ? NULL : p;
+}
+
+/* The DIE that declares die: its abstract origins and specifications
+ * followed to the end, where the name and the enclosing scope are. */
+static void hd__die_decl(Dwarf_Die *die, Dwarf_Die *out) {
+  *out = *die;
+  for (int i = 0; i < HD_MAX_NEST; i++) {
+    Dwarf_Attribute mem;
+    Dwarf_Attribute *a = dwarf_attr(out, DW_AT_abstract_origin, &mem);
+    if (a == NULL)
+      a = dwarf_attr(out, DW_AT_specification, &mem);
+    if (a == NULL || dwarf_formref_die(a, out) == NULL)
+      return;
+  }
+}
+
+static int hd__is_cxx(Dwarf_Die *die) {
+  Dwarf_Die cu;
+  if (dwarf_diecu(die, &cu, NULL, NULL) == NULL)
+    return 0;
+  const int lang = dwarf_srclang(&cu);
+  return lang == DW_LANG_C_plus_plus || lang == DW_LANG_C_plus_plus_03 ||
+         lang == DW_LANG_C_plus_plus_11 || lang == DW_LANG_C_plus_plus_14;
+}
+
+static int hd__is_artificial(Dwarf_Die *die) {
+  Dwarf_Attribute mem;
+  bool flag = false;
+  return dwarf_formflag(dwarf_attr(die, DW_AT_artificial, &mem), &flag) == 0 &&
+         flag;
+}
+
+static const char *hd__die_name(hd_symbolizer *s, Dwarf_Die *die);
+static void hd__sb_type(hd_symbolizer *s, hd_sb *b, Dwarf_Die *type, int depth);
+static void hd__sb_scoped(hd_symbolizer *s, hd_sb *b, Dwarf_Die *die,
+                          int depth);
+
+/* GCC's names for base types, in the demangler's words. */
+static const char *hd__base_name(const char *name) {
+  static const char *const map[][2] = {
+      {"long int", "long"},
+      {"long unsigned int", "unsigned long"},
+      {"short int", "short"},
+      {"short unsigned int", "unsigned short"},
+      {"long long int", "long long"},
+      {"long long unsigned int", "unsigned long long"},
+      {"__int128 unsigned", "unsigned __int128"},
+      {"_Bool", "bool"},
+  };
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (strcmp(name, map[i][0]) == 0)
+      return map[i][1];
+  return name;
+}
+
+/* The DIE's DW_AT_type, or 0 when it has none (void). */
+static int hd__die_type(Dwarf_Die *die, Dwarf_Die *out) {
+  Dwarf_Attribute mem;
+  return dwarf_formref_die(dwarf_attr(die, DW_AT_type, &mem), out) != NULL;
+}
+
+/* Appends the type of die (its DW_AT_type), "void" if it has none. */
+static void hd__sb_typeof(hd_symbolizer *s, hd_sb *b, Dwarf_Die *die,
+                          int depth) {
+  Dwarf_Die t;
+  if (hd__die_type(die, &t))
+    hd__sb_type(s, b, &t, depth + 1);
+  else
+    hd__sb_add(b, "void");
+}
+
+/* Appends a type as the demangler prints it: "char const*", typedefs
+ * resolved (mangled names hold the type itself), classes qualified. */
+static void hd__sb_type(hd_symbolizer *s, hd_sb *b, Dwarf_Die *type,
+                        int depth) {
+  const char *name = dwarf_diename(type);
+  if (depth > HD_MAX_NEST) {
+    hd__sb_add(b, "?");
+    return;
+  }
+  switch (dwarf_tag(type)) {
+  case DW_TAG_base_type:
+    hd__sb_add(b, name != NULL ? hd__base_name(name) : "?");
+    return;
+  case DW_TAG_pointer_type:
+    hd__sb_typeof(s, b, type, depth);
+    hd__sb_add(b, "*");
+    return;
+  case DW_TAG_reference_type:
+    hd__sb_typeof(s, b, type, depth);
+    hd__sb_add(b, "&");
+    return;
+  case DW_TAG_rvalue_reference_type:
+    hd__sb_typeof(s, b, type, depth);
+    hd__sb_add(b, "&&");
+    return;
+  case DW_TAG_const_type:
+    hd__sb_typeof(s, b, type, depth);
+    hd__sb_add(b, " const");
+    return;
+  case DW_TAG_volatile_type:
+    hd__sb_typeof(s, b, type, depth);
+    hd__sb_add(b, " volatile");
+    return;
+  case DW_TAG_typedef: {
+    Dwarf_Die t;
+    if (hd__die_type(type, &t))
+      hd__sb_type(s, b, &t, depth + 1);
+    else
+      hd__sb_add(b, name != NULL ? name : "?");
+    return;
+  }
+  case DW_TAG_class_type:
+  case DW_TAG_structure_type:
+  case DW_TAG_union_type:
+  case DW_TAG_enumeration_type:
+    hd__sb_scoped(s, b, type, depth + 1);
+    return;
+  default:
+    hd__sb_add(b, name != NULL ? name : "?");
+  }
+}
+
+/* Appends the types of fn's declared parameters, "(int, char const*)",
+ * and " const" for a method on a const object. */
+static void hd__sb_params(hd_symbolizer *s, hd_sb *b, Dwarf_Die *fn,
+                          int depth) {
+  Dwarf_Die p;
+  const char *sep = "";
+  int is_const = 0;
+  hd__sb_add(b, "(");
+  if (dwarf_child(fn, &p) == 0) {
+    do {
+      const int tag = dwarf_tag(&p);
+      if (tag == DW_TAG_unspecified_parameters) {
+        hd__sb_add(b, sep);
+        hd__sb_add(b, "...");
+        sep = ", ";
+      }
+      if (tag != DW_TAG_formal_parameter)
+        continue;
+      if (hd__is_artificial(&p)) {
+        /* `this`: a pointer, maybe const itself, to the maybe const
+         * object */
+        Dwarf_Die t;
+        int ok = hd__die_type(&p, &t);
+        if (ok && dwarf_tag(&t) == DW_TAG_const_type)
+          ok = hd__die_type(&t, &t);
+        if (ok && dwarf_tag(&t) == DW_TAG_pointer_type)
+          is_const |=
+              hd__die_type(&t, &t) && dwarf_tag(&t) == DW_TAG_const_type;
+        continue;
+      }
+      hd__sb_add(b, sep);
+      hd__sb_typeof(s, b, &p, depth);
+      sep = ", ";
+    } while (dwarf_siblingof(&p, &p) == 0);
+  }
+  hd__sb_add(b, is_const ? ") const" : ")");
+}
+
+/* A class with no name, or named "<lambda...>", and a child named
+ * "<lambda>" (GCC's constructors) or "operator()": a lambda's closure.
+ * @return : 0 not one, 1 one, 2 one whose operator() is now in *call. */
+static int hd__is_lambda(Dwarf_Die *cls, Dwarf_Die *call) {
+  const char *name = dwarf_diename(cls);
+  const int tag = dwarf_tag(cls);
+  int lambda = name != NULL && strncmp(name, "<lambda", 7) == 0;
+  Dwarf_Die c;
+  if ((tag != DW_TAG_class_type && tag != DW_TAG_structure_type) ||
+      (name != NULL && !lambda))
+    return 0;
+  if (dwarf_child(cls, &c) != 0)
+    return lambda;
+  do {
+    const char *n = dwarf_diename(&c);
+    if (dwarf_tag(&c) != DW_TAG_subprogram || n == NULL)
+      continue;
+    if (strcmp(n, "operator()") == 0 || strncmp(n, "operator()<", 11) == 0) {
+      *call = c;
+      return 2;
+    }
+    lambda |= strcmp(n, "<lambda>") == 0;
+  } while (dwarf_siblingof(&c, &c) == 0);
+  return lambda;
+}
+
+/* Counts the closures in scope before `target`, through lexical blocks
+ * but not into other named scopes. @return : 1 when target was reached. */
+static int hd__lambda_count(Dwarf_Die *scope, const Dwarf_Die *target,
+                            unsigned *n, int depth) {
+  Dwarf_Die c;
+  Dwarf_Die call;
+  if (depth > HD_MAX_NEST || dwarf_child(scope, &c) != 0)
+    return 0;
+  do {
+    if (c.addr == target->addr)
+      return 1;
+    const int tag = dwarf_tag(&c);
+    if (hd__is_lambda(&c, &call))
+      (*n)++;
+    else if (hd__is_scope(tag) && tag != DW_TAG_subprogram &&
+             hd__lambda_count(&c, target, n, depth + 1))
+      return 1;
+  } while (dwarf_siblingof(&c, &c) == 0);
+  return 0;
+}
+
+/* "{lambda(int, char const*)#2}": the parameters of its operator(), and
+ * its rank among the closures of its scope (GCC numbers them in source
+ * order, whatever their parameters; the debug info keeps that order). */
+static void hd__sb_lambda(hd_symbolizer *s, hd_sb *b, Dwarf_Die *cls,
+                          Dwarf_Die *call, int depth) {
+  const Dwarf_Die *scope = hd__die_scope(s, cls);
+  unsigned n = 1;
+  char num[16];
+  hd__sb_add(b, "{lambda");
+  if (call != NULL) {
+    const size_t at = b->n;
+    hd__sb_params(s, b, call, depth);
+    /* the closure's own constness is not part of the lambda's name */
+    if (!b->oom && b->n - at >= 7 && !strcmp(b->p + b->n - 7, ") const"))
+      b->p[b->n -= 6] = '\0';
+  } else {
+    hd__sb_add(b, "()");
+  }
+  if (scope != NULL) {
+    Dwarf_Die sc = *scope;
+    if (hd__lambda_count(&sc, cls, &n, 0)) {
+      snprintf(num, sizeof num, "#%u", n);
+      hd__sb_add(b, num);
+    }
+  }
+  hd__sb_add(b, "}");
+}
+
+/* Appends "scope::" for die's enclosing scope, nothing at the top. */
+static void hd__sb_prefix(hd_symbolizer *s, hd_sb *b, Dwarf_Die *die,
+                          int depth) {
+  const Dwarf_Die *scope = hd__die_scope(s, die);
+  if (scope == NULL)
+    return;
+  Dwarf_Die sc = *scope;
+  if (dwarf_tag(&sc) == DW_TAG_subprogram) {
+    const char *fn = hd__die_name(s, &sc);
+    hd__sb_add(b, fn != NULL ? fn : "?");
+  } else {
+    hd__sb_scoped(s, b, &sc, depth + 1);
+  }
+  hd__sb_add(b, "::");
+}
+
+/* Appends the qualified name of a namespace, class or enum. */
+static void hd__sb_scoped(hd_symbolizer *s, hd_sb *b, Dwarf_Die *die,
+                          int depth) {
+  Dwarf_Die call;
+  const int lambda = hd__is_lambda(die, &call);
+  const char *name = dwarf_diename(die);
+  if (depth > HD_MAX_NEST) {
+    hd__sb_add(b, "?");
+    return;
+  }
+  hd__sb_prefix(s, b, die, depth);
+  if (lambda)
+    hd__sb_lambda(s, b, die, lambda == 2 ? &call : NULL, depth);
+  else if (name != NULL)
+    hd__sb_add(b, name);
+  else if (dwarf_tag(die) == DW_TAG_namespace)
+    hd__sb_add(b, "(anonymous namespace)");
+  else
+    hd__sb_add(b, "{unnamed type}");
+}
+
+/* The name of a C++ function without a linkage name, qualified by its
+ * scopes, with its parameters' types. @return : NULL for C, out of
+ * memory, or for a function at the top level: extern "C" or main, whose
+ * plain name is its symbol's. */
+static const char *hd__die_qualified(hd_symbolizer *s, Dwarf_Die *die) {
+  Dwarf_Die decl;
+  hd__die_decl(die, &decl);
+  const char *name = dwarf_diename(&decl);
+  if (name == NULL || !hd__is_cxx(&decl) || hd__die_scope(s, &decl) == NULL)
+    return NULL;
+  hd_sb b = {NULL, 0, 0, 0};
+  hd__sb_prefix(s, &b, &decl, 0);
+  hd__sb_add(&b, name);
+  hd__sb_params(s, &b, &decl, 0);
+  return hd__sb_finish(s, &b);
+}
+
 /* A function DIE's name, through its abstract origin and specification:
  * the linkage name demangled (C++, with namespace and arguments), else
- * the plain name (C). Kept per DIE: following the origins is a good part
+ * for C++ the name rebuilt from its scopes (hd__die_qualified), else the
+ * plain name (C). Kept per DIE: following the origins is a good part
  * of a lookup's cost, and a function's DIE serves many addresses. */
 static const char *hd__die_name(hd_symbolizer *s, Dwarf_Die *die) {
   static const char none[] = ""; /* a DIE without a name, in the map */
@@ -343,9 +752,14 @@ static const char *hd__die_name(hd_symbolizer *s, Dwarf_Die *die) {
   name = hd__die_string(die, DW_AT_linkage_name);
   if (name == NULL)
     name = hd__die_string(die, DW_AT_MIPS_linkage_name);
+  name = hd__demangle(s, name);
+  if (name == NULL && s->naming < HD_MAX_NEST) {
+    s->naming++; /* a scope's name may need its own scope's */
+    name = hd__die_qualified(s, die);
+    s->naming--;
+  }
   if (name == NULL)
     name = hd__die_string(die, DW_AT_name);
-  name = hd__demangle(s, name);
   (void)hd__cache_put(&s->names, key, HD_NAME_DIE,
                       (void *)(name ? name : none));
   return name;
@@ -618,25 +1032,6 @@ static const char *hd__elf_name(hd_symbolizer *s, hd_module *m, uint64_t off,
 }
 
 /* ---- code lookups ---- */
-
-static int hd__is_function(int tag) {
-  return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
-         tag == DW_TAG_entry_point;
-}
-
-/* Tags that may carry a pc range and hold further scopes. */
-static int hd__is_scope(int tag) {
-  return hd__is_function(tag) || tag == DW_TAG_lexical_block ||
-         tag == DW_TAG_try_block || tag == DW_TAG_catch_block ||
-         tag == DW_TAG_with_stmt;
-}
-
-/* Tags whose children may hold code without carrying a pc range. */
-static int hd__is_container(int tag) {
-  return tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
-         tag == DW_TAG_structure_type || tag == DW_TAG_union_type ||
-         tag == DW_TAG_module || tag == DW_TAG_interface_type;
-}
 
 /* Descends from `parent` to the innermost scope holding pc, appending the
  * path (outermost first) to chain[*n]. Only scopes that contain pc and
