@@ -15,10 +15,10 @@
 
 typedef struct hs__proc {
   int pid, tgid, ppid;
-  int ended;  /* exited, its parent not told yet (state Z or X) */
+  int ended;       /* exited, its parent not told yet (state Z or X) */
   int leader_gone; /* its main thread exited (pthread_exit), others run */
   int live;        /* a live thread: the pid, or another when leader_gone */
-  int tracer; /* the process tracing it (TracerPid), 0 if none */
+  int tracer;      /* the process tracing it (TracerPid), 0 if none */
   unsigned euid;
   int nspid;      /* the pid as the process sees itself (NSpid, last) */
   uint64_t start; /* field 22 of /proc/PID/stat */
