@@ -132,6 +132,12 @@ usage_error "HEAPSNAP_LIB another ELF file" \
 usage_error "HEAPSNAP_LIB the attach library" \
   "HEAPSNAP_LIB=$(dirname "$HS_SHIM")/libheapsnap-attach.so: the library heapsnap attach loads, not the shim to preload: name libheapsnap.so (beside it)" \
   env HEAPSNAP_LIB="$(dirname "$HS_SHIM")/libheapsnap-attach.so" "$H" run true
+# Preloaded by hand, the attach library interposes nothing (it exports
+# its API alone): the program runs as without it.
+cap env LD_PRELOAD="$(dirname "$HS_SHIM")/libheapsnap-attach.so" \
+  python3 -c 'print(sorted({3: "a", 1: "b"}.items()))'
+expect_rc 0 "the attach library preloaded by hand"
+expect_eq "$out" "[(1, 'b'), (3, 'a')]" "the attach library preloaded by hand"
 mkdir "$T/a:b"
 cp "$LIB" "$T/a:b/libheapsnap.so"
 usage_error "shim path with a colon" "has a space or colon" \
