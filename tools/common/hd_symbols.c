@@ -519,6 +519,25 @@ static void hd__sb_typeof(hd_symbolizer *s, hd_sb *b, Dwarf_Die *die,
     hd__sb_add(b, "void");
 }
 
+/* What a pointer, reference or qualifier type adds after the type it
+ * modifies, as the demangler prints it; NULL for other tags. */
+static const char *hd__type_suffix(int tag) {
+  switch (tag) {
+  case DW_TAG_pointer_type:
+    return "*";
+  case DW_TAG_reference_type:
+    return "&";
+  case DW_TAG_rvalue_reference_type:
+    return "&&";
+  case DW_TAG_const_type:
+    return " const";
+  case DW_TAG_volatile_type:
+    return " volatile";
+  default:
+    return NULL;
+  }
+}
+
 /* Appends a type as the demangler prints it: "char const*", typedefs
  * resolved (mangled names hold the type itself), classes qualified. */
 static void hd__sb_type(hd_symbolizer *s, hd_sb *b, Dwarf_Die *type,
@@ -528,29 +547,15 @@ static void hd__sb_type(hd_symbolizer *s, hd_sb *b, Dwarf_Die *type,
     hd__sb_add(b, "?");
     return;
   }
+  const char *suffix = hd__type_suffix(dwarf_tag(type));
+  if (suffix) { /* "T*", "T const": the type it modifies, then this */
+    hd__sb_typeof(s, b, type, depth);
+    hd__sb_add(b, suffix);
+    return;
+  }
   switch (dwarf_tag(type)) {
   case DW_TAG_base_type:
     hd__sb_add(b, name != NULL ? hd__base_name(name) : "?");
-    return;
-  case DW_TAG_pointer_type:
-    hd__sb_typeof(s, b, type, depth);
-    hd__sb_add(b, "*");
-    return;
-  case DW_TAG_reference_type:
-    hd__sb_typeof(s, b, type, depth);
-    hd__sb_add(b, "&");
-    return;
-  case DW_TAG_rvalue_reference_type:
-    hd__sb_typeof(s, b, type, depth);
-    hd__sb_add(b, "&&");
-    return;
-  case DW_TAG_const_type:
-    hd__sb_typeof(s, b, type, depth);
-    hd__sb_add(b, " const");
-    return;
-  case DW_TAG_volatile_type:
-    hd__sb_typeof(s, b, type, depth);
-    hd__sb_add(b, " volatile");
     return;
   case DW_TAG_typedef: {
     Dwarf_Die t;
