@@ -37,4 +37,25 @@ grep -Eq ';main;phase;site_grow 1280$' "$dir/folded" ||
 [ "$(grep -Ec ';main;phase;site_two 80$' "$dir/folded")" = 1 ] &&
   [ "$(grep -c ';site_two ' "$dir/folded")" = 1 ] ||
   fail "folded: site_two not one line of 80: $(grep site_two "$dir/folded")"
+
+# A repeat: the fourth snapshot holds the third's very blocks. Trends end
+# at the third, so the steady site_grow stays growing (it read bounded
+# before heapdiff knew repeats) and site_ring stays bounded.
+mkdir "$dir/repeat"
+mapfile -t snaps < <(HEAPSNAP_DIR=$dir/repeat HD_E2E_REPEAT=1 LD_PRELOAD=$shim "$prog")
+[ ${#snaps[@]} = 4 ] || fail "repeat: expected 4 snapshots, got ${#snaps[@]}"
+"$heapdiff" --color never --all --wide "${snaps[@]}" >"$dir/text4"
+cat "$dir/text4"
+grep -qx "$(basename "${snaps[3]}") holds the same blocks as $(basename "${snaps[2]}") (nothing kept or freed since): trends end at it" \
+  "$dir/text4" || fail "repeat: no line naming the repeat"
+grep -Eq ' +5 -> 25 +growing +site_grow ' "$dir/text4" ||
+  fail "repeat: site_grow not growing"
+grep -Eq ' +8 -> 8 +bounded +site_ring ' "$dir/text4" ||
+  fail "repeat: site_ring not bounded"
+"$heapdiff" --json "${snaps[@]}" >"$dir/repeat.json"
+python3 - "$dir/repeat.json" <<'PY' || fail "repeat: JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [s["repeat"] for s in d["snapshots"]] == [False, False, False, True], d["snapshots"]
+PY
 echo "ok: heapdiff on a real process"

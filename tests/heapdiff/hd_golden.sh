@@ -37,6 +37,9 @@ check moved.json --json --force server.1.snap moved.snap
 check moved.txt --force server.1.snap moved.snap
 check steps4.txt steps.1.snap steps.2.snap steps.3.snap steps.4.snap
 check steps3.json --json steps.1.snap steps.2.snap steps.4.snap
+check steps5-repeat.txt steps.1.snap steps.2.snap steps.3.snap steps.4.snap steps.5.snap
+check steps5-repeat.json --json steps.1.snap steps.4.snap steps.5.snap
+check steps5-new.txt steps.1.snap steps.2.snap steps.3.snap steps.4.snap steps-new.5.snap
 check one.txt server.3.snap
 check one.json --json server.3.snap
 check jit.json --json jit.snap # a frame in no module: offset = address

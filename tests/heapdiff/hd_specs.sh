@@ -170,6 +170,16 @@ SPEC
       done
     } >"$d/steps.$k.spec"
   done
+  # A repeat (an idle program's --at-exit snapshot after its last interval
+  # one): steps.5 holds steps.4's very blocks, so trends end at steps.4
+  # and stay as steps4.txt has them (without the rule every site reads
+  # bounded). steps-new.5 has the same sizes, but site 0x1100's block was
+  # freed and allocated again after steps.4 (epoch 4): no repeat, so that
+  # site reads bounded.
+  sed -e 's/^number 4$/number 5/; s/^epoch 3$/epoch 4/; s/^time 1000000030$/time 1000000040/' \
+    "$d/steps.4.spec" >"$d/steps.5.spec"
+  sed -e 's/^\(block 0x1400000 82184 1\) 3$/\1 4/' "$d/steps.5.spec" \
+    >"$d/steps-new.5.spec"
   # JIT code: site 0x7f1000000017 lies in no module (the [anon:jit]
   # mapping); its frame's JSON offset is the raw address.
   { hd_common 4000000; echo "stack 0x7f1000000017 0x402000"; cat <<SPEC

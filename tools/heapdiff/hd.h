@@ -61,9 +61,10 @@ typedef struct hd_snap {
   const char *path;
   hs_snapshot *snap;
   const hs_header *h;
-  uint32_t *module_handle;      /* per module of the snapshot */
-  uint32_t *stack_site;         /* per stack of the snapshot: its site */
-  int graph;                    /* it came with its heap graph (GRPH) */
+  uint32_t *module_handle; /* per module of the snapshot */
+  uint32_t *stack_site;    /* per stack of the snapshot: its site */
+  int graph;               /* it came with its heap graph (GRPH) */
+  int repeat;              /* holds the same blocks as the snapshot before it */
   double est_blocks, est_bytes; /* live totals, weighted when sampled */
 } hd_snap;
 
@@ -180,6 +181,9 @@ void hd_diff_free(hd_diff *d);
 int hd_sites_snapshot(hd_diff *d, size_t k);
 /*! After every snapshot: trends, the order of the growing sites. */
 int hd_sites_build(hd_diff *d);
+/*! The last snapshot that repeats none before it (hd_snap.repeat):
+ * trends end there. */
+size_t hd_trend_end(const hd_diff *d);
 /*! Whether block b of snapshot k was allocated after the first snapshot
  * was taken (every block is, when they are different processes). */
 int hd_block_is_new(const hd_diff *d, size_t k, const hs_block *b);

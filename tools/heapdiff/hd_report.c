@@ -99,6 +99,27 @@ static void hd_text_snapshots(const hd_diff *d, FILE *out) {
   }
 }
 
+/* "b.snap holds the same blocks as a.snap": the last snapshots repeat an
+ * earlier one (an idle program's --at-exit snapshot), so trends end at it
+ * (hd_trend_end). */
+static void hd_text_repeats(const hd_diff *d, FILE *out) {
+  const size_t m = hd_trend_end(d), n = d->n_snaps;
+  if (m + 1 == n)
+    return;
+  char last[4096], end[4096];
+  hs__tool_safe_copy(last, sizeof last,
+                     hs__tool_basename(d->snaps[n - 1].path));
+  hs__tool_safe_copy(end, sizeof end, hs__tool_basename(d->snaps[m].path));
+  if (n - m > 2)
+    fprintf(out, "the last %zu snapshots hold", n - m - 1);
+  else
+    fprintf(out, "%s holds", last);
+  fprintf(out,
+          " the same blocks as %s (nothing kept or freed since): trends "
+          "end at it\n",
+          end);
+}
+
 /* One frame's row from column `col`: its short name and position, and
  * `via` after them when all fit; cut to the width.
  * @return : 1 when `via` was printed. */
@@ -528,6 +549,7 @@ void hd_report_text(hd_diff *d, FILE *out) {
             "estimates\n",
             d->snaps[0].h->sample_bytes);
   hd_text_snapshots(d, out);
+  hd_text_repeats(d, out);
   hd_text_scan(d, out);
   uint32_t mods[16];
   const char *why[16];
@@ -594,6 +616,7 @@ static void hd_json_snapshot(const hd_snap *s, FILE *out, int last) {
   hd_json_str(out, h->trigger);
   fputs(", \"exe\": ", out);
   hd_json_str(out, h->exe);
+  fprintf(out, ", \"repeat\": %s", s->repeat ? "true" : "false");
   fputs(last ? "}\n" : "},\n", out);
 }
 

@@ -300,13 +300,26 @@ int hd_block_is_new(const hd_diff *d, size_t k, const hs_block *b) {
   return !same_process || b->epoch > first->epoch;
 }
 
+/* Snapshot k holds the very blocks of snapshot k-1 when both are of one
+ * process, none of its blocks was allocated after k-1 was taken, and it
+ * has as many: then none was freed either. An --at-exit snapshot taken
+ * while the program was idle after its last interval snapshot is one. */
+static int hd_is_repeat(const hd_diff *d, size_t k, uint32_t newest) {
+  const hs_header *h = d->snaps[k].h, *prev = k ? d->snaps[k - 1].h : NULL;
+  return prev && h->pid == prev->pid && h->start_ns == prev->start_ns &&
+         newest <= prev->epoch && h->live_blocks == prev->live_blocks &&
+         h->live_bytes == prev->live_bytes;
+}
+
 static void hd_count(hd_diff *d, size_t k) {
   hd_snap *s = &d->snaps[k];
   const int last = k + 1 == d->n_snaps;
   const hs_block *b = hs_snapshot_blocks(s->snap);
   const size_t nstacks = hs_snapshot_stack_count(s->snap);
+  uint32_t newest = 0;
   for (size_t i = 0; i < hs_snapshot_block_count(s->snap); i++) {
     const double w = hd_weight(s->h, b[i].size);
+    newest = b[i].epoch > newest ? b[i].epoch : newest;
     s->est_blocks += w;
     s->est_bytes += w * (double)b[i].size;
     if (b[i].stack >= nstacks)
@@ -319,6 +332,17 @@ static void hd_count(hd_diff *d, size_t k) {
       site->new_bytes += w * (double)b[i].size;
     }
   }
+  s->repeat = hd_is_repeat(d, k, newest);
+}
+
+/* The last snapshot that is no repeat of the one before it: trends end
+ * there, or a steady leak that stopped with the program's work (an
+ * --at-exit snapshot after the last interval one) would read bounded. */
+size_t hd_trend_end(const hd_diff *d) {
+  size_t m = d->n_snaps - 1;
+  while (m > 0 && d->snaps[m].repeat)
+    m--;
+  return m;
 }
 
 /* By bytes (docs/heapdiff.md, "Trend"): new, gone; growing when the last
@@ -326,10 +350,11 @@ static void hd_count(hd_diff *d, size_t k) {
  * below the first, bounded otherwise (not above the earlier high, not
  * below the first). Containers grow in steps (a rehash, a vector
  * doubling), so a site that never shrank and just reached a new high is
- * growing however flat it was before. Two snapshots: the sign. One
- * snapshot: no trend, "-". */
+ * growing however flat it was before. Repeats at the end (hd_trend_end)
+ * hold the same bytes as the snapshot they repeat, so only the high is
+ * read up to it. Two snapshots: the sign. One snapshot: no trend, "-". */
 static const char *hd_trend(const hd_diff *d, const hd_site *s) {
-  const size_t n = d->n_snaps;
+  const size_t n = d->n_snaps, m = hd_trend_end(d);
   if (n == 1)
     return "-";
   if (s->bytes[0] == 0 && s->bytes[n - 1] > 0)
@@ -337,9 +362,9 @@ static const char *hd_trend(const hd_diff *d, const hd_site *s) {
   if (s->bytes[0] > 0 && s->bytes[n - 1] == 0)
     return "gone";
   double high = s->bytes[0];
-  for (size_t i = 1; i + 1 < n; i++)
+  for (size_t i = 1; i < m; i++)
     high = s->bytes[i] > high ? s->bytes[i] : high;
-  if (s->bytes[n - 1] > high)
+  if (m > 0 && s->bytes[m] > high)
     return "growing";
   if (s->bytes[n - 1] < s->bytes[0])
     return "shrinking";
