@@ -268,14 +268,16 @@ signalled() {
   rc=0
   local call=${at%%:*}
   { # the braces keep the shell's own "Hangup" off the log
-    strace -qq -o /dev/null -e trace="$call" -e inject="$call:signal=$sig${at#"$call"}" \
-      env --default-signal=HUP,INT,PIPE,TERM,USR1,USR2,ALRM,VTALRM ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    # (ulimit -c 0: SIGQUIT's core dump stays out of the folder)
+    ulimit -c 0
+    strace -qq -o /dev/null -e trace="$call" -e inject="$call:signal=$(kill -l "$sig")${at#"$call"}" \
+      env --default-signal="$(kill -l "$sig")" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
       "$heapdiff" "$@" >/dev/null 2>sig.err &
     wait $! || rc=$?
   } 2>/dev/null
 }
 if strace -qq -o /dev/null true 2>/dev/null; then
-  for sig in INT TERM HUP PIPE USR1 USR2 ALRM VTALRM; do
+  for sig in INT TERM HUP PIPE QUIT USR1 USR2 ALRM VTALRM PROF PWR RTMIN RTMIN+5 RTMAX; do
     for out in page.html:write:when=2 prof.pb.gz:fsync; do
       file=${out%%:*} at=${out#*:}
       echo old >"$file"

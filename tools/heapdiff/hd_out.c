@@ -41,23 +41,32 @@ int hd_gzip(const void *in, size_t n, int level, uint8_t **out, size_t *len) {
 }
 
 /* The signals that end the process by default and may come while a
- * temporary file exists: ^C, kill, a closed terminal, a closed pipe; a
- * limit reached (ulimit -f: the write itself raises SIGXFSZ; ulimit -t,
- * a timer) and the signals a user sends that the tool does not use. */
-static const int hd_end_sigs[] = {SIGHUP,  SIGINT,  SIGPIPE, SIGTERM,
-                                  SIGXFSZ, SIGXCPU, SIGALRM, SIGVTALRM,
-                                  SIGUSR1, SIGUSR2};
-#define HD_N_END_SIGS (sizeof hd_end_sigs / sizeof *hd_end_sigs)
+ * temporary file exists: ^C, ^\, kill, a closed terminal, a closed pipe;
+ * a limit reached (ulimit -f: the write itself raises SIGXFSZ; ulimit -t,
+ * a timer, a profiler's) and the signals a user sends that the tool does
+ * not use, the real-time ones too. */
+static const int hd_end_sigs[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGPIPE,   SIGTERM,
+                                  SIGXFSZ, SIGXCPU, SIGALRM, SIGVTALRM, SIGPROF,
+                                  SIGPWR,  SIGUSR1, SIGUSR2};
+
+static int hd_is_end_sig(int sig) {
+  for (size_t i = 0; i < sizeof hd_end_sigs / sizeof *hd_end_sigs; i++)
+    if (hd_end_sigs[i] == sig)
+      return 1;
+  return sig >= SIGRTMIN && sig <= SIGRTMAX;
+}
 
 /* The temporary file that exists, for the handler, and the dispositions
- * it replaced; both set and read back with the signals blocked. */
+ * it replaced (by signal number); both set and read back with the
+ * signals blocked. */
 static const char *volatile hd_tmp_live;
-static struct sigaction hd_sigs_before[HD_N_END_SIGS];
+static struct sigaction hd_sigs_before[NSIG];
 
 static void hd_end_sigs_set(sigset_t *set) {
   sigemptyset(set);
-  for (size_t i = 0; i < HD_N_END_SIGS; i++)
-    sigaddset(set, hd_end_sigs[i]);
+  for (int sig = 1; sig < NSIG; sig++)
+    if (hd_is_end_sig(sig))
+      sigaddset(set, sig);
 }
 
 /* Removes the temporary file, then ends the process as the signal would
@@ -86,10 +95,10 @@ static int hd_tmp_begin(char *tmp) {
     const struct sigaction on = {.sa_handler = hd_tmp_on_signal,
                                  .sa_mask = set};
     hd_tmp_live = tmp;
-    for (size_t i = 0; i < HD_N_END_SIGS; i++)
-      if (!sigaction(hd_end_sigs[i], NULL, &hd_sigs_before[i]) &&
-          hd_sigs_before[i].sa_handler != SIG_IGN)
-        sigaction(hd_end_sigs[i], &on, NULL);
+    for (int sig = 1; sig < NSIG; sig++)
+      if (hd_is_end_sig(sig) && !sigaction(sig, NULL, &hd_sigs_before[sig]) &&
+          hd_sigs_before[sig].sa_handler != SIG_IGN)
+        sigaction(sig, &on, NULL);
   }
   sigprocmask(SIG_SETMASK, &old, NULL);
   return fd >= 0 ? fd : -err;
@@ -107,8 +116,9 @@ static int hd_tmp_end(const char *tmp, const char *to) {
   if (!to || rc)
     unlink(tmp);
   hd_tmp_live = NULL;
-  for (size_t i = 0; i < HD_N_END_SIGS; i++)
-    sigaction(hd_end_sigs[i], &hd_sigs_before[i], NULL);
+  for (int sig = 1; sig < NSIG; sig++)
+    if (hd_is_end_sig(sig))
+      sigaction(sig, &hd_sigs_before[sig], NULL);
   sigprocmask(SIG_SETMASK, &old, NULL);
   return rc;
 }
