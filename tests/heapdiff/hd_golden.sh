@@ -40,6 +40,8 @@ check steps3.json --json steps.1.snap steps.2.snap steps.4.snap
 check steps5-repeat.txt steps.1.snap steps.2.snap steps.3.snap steps.4.snap steps.5.snap
 check steps5-repeat.json --json steps.1.snap steps.4.snap steps.5.snap
 check steps5-new.txt steps.1.snap steps.2.snap steps.3.snap steps.4.snap steps-new.5.snap
+check steps5-exit.txt steps.1.snap steps.2.snap steps.3.snap steps.4.snap steps-exit.5.snap
+check steps5-exit.json --json steps.1.snap steps.4.snap steps-exit.5.snap
 check one.txt server.3.snap
 check one.json --json server.3.snap
 check jit.json --json jit.snap # a frame in no module: offset = address

@@ -22,6 +22,7 @@
  *                             thread (HS_SNAP_REGISTERS)
  *   attached                  tracking began at an attach (HS_SNAP_ATTACHED)
  *   note TEXT                 the header's scan note
+ *   trigger WORD              the header's trigger (default signal)
  *   reach FIRST COUNT none | root R FROM TARGET | block B FROM TARGET
  *                             how blocks FIRST..FIRST+COUNT-1 (in address
  *                             order) were reached; others: not reached
@@ -55,7 +56,7 @@ typedef struct spec {
   char root_names[64][64];
   size_t n_roots;
   hs_reach reach[MAX_ITEMS];
-  char note[256];
+  char note[256], trigger[32];
   uint64_t edges[MAX_ITEMS][18]; /* kind (1 root, 2 block), then numbers */
   uint32_t n_numbers[MAX_ITEMS];
   size_t n_edges;
@@ -209,6 +210,12 @@ static int parse_line(spec *s, char *line) {
   if (!strcmp(key, "note")) {
     rest[strcspn(rest, "\n")] = '\0';
     snprintf(s->note, sizeof s->note, "%s", rest);
+    return 0;
+  }
+  if (!strcmp(key, "trigger")) {
+    rest[strcspn(rest, "\n")] = '\0';
+    snprintf(s->trigger, sizeof s->trigger, "%s", rest);
+    s->h.trigger = s->trigger;
     return 0;
   }
   if (!strcmp(key, "time"))

@@ -180,6 +180,12 @@ SPEC
     "$d/steps.4.spec" >"$d/steps.5.spec"
   sed -e 's/^\(block 0x1400000 82184 1\) 3$/\1 4/' "$d/steps.5.spec" \
     >"$d/steps-new.5.spec"
+  # An exit snapshot after the running ones (--interval with --at-exit):
+  # static destructors freed site 0x1100's block, the rest stays. Trends
+  # end at steps.4: 0x1400 is growing (bounded, 100 50 80 120 120, if the
+  # exit snapshot counted), and 0x1100, shrunk to nothing, is not listed.
+  { grep -v '^block 0x1400000 ' "$d/steps.5.spec"; echo "trigger exit"; } \
+    >"$d/steps-exit.5.spec"
   # JIT code: site 0x7f1000000017 lies in no module (the [anon:jit]
   # mapping); its frame's JSON offset is the raw address.
   { hd_common 4000000; echo "stack 0x7f1000000017 0x402000"; cat <<SPEC
