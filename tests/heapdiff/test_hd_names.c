@@ -145,11 +145,31 @@ static void test_cut_left(void **state) {
   assert_string_equal(u, "…");
 }
 
+/* Root names keep their start (what kind) and their end (which one). */
+static void test_cut_middle(void **state) {
+  (void)state;
+  char s[64] = "[TLS vector of exited thread 29021]";
+  hd_cut_middle(s, 35);
+  assert_string_equal(s, "[TLS vector of exited thread 29021]");
+  hd_cut_middle(s, 30);
+  assert_string_equal(s, "[TLS vector of exit…ead 29021]");
+  assert_int_equal(hd_cols(s), 30);
+  char t[64] = "[TLS vector of exited thread 29020]";
+  hd_cut_middle(t, 30);
+  assert_string_not_equal(s, t); /* cut on the right, both end "2902…" */
+  char u[64] = "mapping 0x7f10-0x7f20 [anon:jït cöde]";
+  hd_cut_middle(u, 18);
+  assert_string_equal(u, "mapping 0x7… cöde]");
+  assert_int_equal(hd_cols(u), 18);
+  hd_cut_middle(u, 11); /* under 12: the start alone */
+  assert_string_equal(u, "mapping 0x…");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_simplify), cmocka_unit_test(test_simplify_edges),
       cmocka_unit_test(test_modules),  cmocka_unit_test(test_cut),
-      cmocka_unit_test(test_cut_left),
+      cmocka_unit_test(test_cut_left), cmocka_unit_test(test_cut_middle),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -205,3 +205,18 @@ void hd_cut_left(char *s, size_t cols) {
   memmove(s + strlen("…"), keep, strlen(keep) + 1);
   memcpy(s, "…", strlen("…"));
 }
+
+void hd_cut_middle(char *s, size_t cols) {
+  if (hd_cols(s) <= cols)
+    return;
+  if (cols < 12) {
+    hd_cut(s, cols);
+    return;
+  }
+  const size_t keep = cols / 3; /* columns of the end kept */
+  char end[4096];
+  snprintf(end, sizeof end, "%s", s + strlen(s) - strnlen(s, sizeof end - 8));
+  hd_cut_left(end, keep + 1); /* "…" and the end */
+  hd_cut(s, cols - keep);     /* the start and "…" */
+  strcat(s, end + strlen("…"));
+}

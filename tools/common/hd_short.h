@@ -35,4 +35,10 @@ void hd_cut(char *s, size_t cols);
  * more bytes. */
 void hd_cut_left(char *s, size_t cols);
 
+/*! Cuts s to `cols` columns with an ellipsis in the middle, when wider:
+ * for names whose start says what they are and whose end which one
+ * (`[TLS vector of exi…thread 29021]`). Under 12 columns, as hd_cut. s
+ * needs room for 2 more bytes. */
+void hd_cut_middle(char *s, size_t cols);
+
 #endif /* HD_SHORT_H */

@@ -420,6 +420,11 @@ static void hd_text_holder(hd_diff *d, FILE *out, const hd_root *r) {
            d->n_snaps > 1 ? " (" : "", d->n_snaps > 1 ? grew : "",
            d->n_snaps > 1 ? ")" : "", r->blocks[l],
            r->blocks[l] == 1 ? "" : "s");
+  /* cut in the middle: the end tells roots of a kind apart (a thread's
+   * id, a global's offset) */
+  const size_t width = d->opt->width, nt = hd_cols(tail);
+  if (width && 2 + hd_cols(name) + nt > width)
+    hd_cut_middle(name, width > 2 + nt + 12 ? width - 2 - nt : 12);
   hd_fit(name, tail, d->opt->width, 2);
   fputs("  ", out);
   hs__tool_put_safe(out, name);
