@@ -195,8 +195,10 @@ hdData().then((D) => {
   }
 
   /* --- timeline ------------------------------------------------------- */
-  const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948',
-    '#b07aa1', '#ff9da7', '#9c755f'];
+  /* No red, orange, pink or magenta: the flame graph and the lists use
+   * those for lost, held and the hovered site. */
+  const PALETTE = ['#4e79a7', '#76b7b2', '#59a14f', '#edc948', '#9c755f',
+    '#a0cbe8', '#8cd17d', '#499894', '#bab0ac'];
   const TOPK = 8;
   const layers = (() => {
     const ids = [];
