@@ -181,9 +181,13 @@ void hd_diff_free(hd_diff *d);
 int hd_sites_snapshot(hd_diff *d, size_t k);
 /*! After every snapshot: trends, the order of the growing sites. */
 int hd_sites_build(hd_diff *d);
-/*! The last snapshot that repeats none before it (hd_snap.repeat):
- * trends end there. */
+/*! Where trends end: the last snapshot that is no repeat (hd_snap.repeat)
+ * and not an exit snapshot after running ones (hd_trend_exit). */
 size_t hd_trend_end(const hd_diff *d);
+/*! The exit snapshot that trends leave out (taken after atexit handlers
+ * and static destructors, after snapshots of the same process taken while
+ * it ran), or 0. */
+size_t hd_trend_exit(const hd_diff *d);
 /*! Whether block b of snapshot k was allocated after the first snapshot
  * was taken (every block is, when they are different processes). */
 int hd_block_is_new(const hd_diff *d, size_t k, const hs_block *b);

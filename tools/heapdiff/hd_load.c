@@ -93,15 +93,17 @@ static int hd_peek_one(hd_peek *p) {
  * snapshots are then read one at a time, oldest first, each done with
  * before the next is read. */
 static int hd_order(hd_peek *p, char **paths, size_t n) {
-  int rc = 0, sorted = 1;
+  int rc = 0, sorted = 1, by_name = 1;
   for (size_t i = 0; i < n; i++)
     p[i] = (hd_peek){.path = paths[i]};
   for (size_t i = 0; !rc && i < n; i++) {
     rc = hd_peek_one(&p[i]);
     if (rc)
       hs__tool_error(NULL, "%s: %s", paths[i], hs_strerror(rc));
-    else if (i > 0)
+    else if (i > 0) {
       sorted &= hd_cmp_time(&p[i - 1], &p[i]) <= 0;
+      by_name &= strcmp(paths[i - 1], paths[i]) <= 0;
+    }
   }
   if (!rc)
     rc = hd_check_distinct(p, n);
@@ -109,8 +111,11 @@ static int hd_order(hd_peek *p, char **paths, size_t n) {
     qsort(p, n, sizeof *p, hd_cmp_time);
     for (size_t i = 0; i < n; i++)
       paths[i] = p[i].path;
-    hs__tool_note("note: the snapshots were not given in time order; "
-                  "compared oldest first");
+    /* Files given in the order of their names are a shell glob's, which
+     * puts prog.PID.10.snap before prog.PID.9.snap: no order was meant. */
+    if (!by_name)
+      hs__tool_note("note: the snapshots were not given in time order; "
+                    "compared oldest first");
   }
   return rc;
 }
@@ -180,6 +185,27 @@ static int hd_check_program(const hd_diff *d, size_t i) {
   return HS_EINVAL;
 }
 
+/* " (DIR/NAME.PID.*.snap)" when path is named as the shim names a snapshot
+ * of pid (NAME.PID.N.snap): the files of that process, which a glob of a
+ * folder that two runs wrote into mixes with another's; "" otherwise. */
+static const char *hd_process_glob(const char *path, int pid, char *out,
+                                   size_t len) {
+  char tail[32];
+  const size_t n = strlen(path);
+  const char *const base = hs__tool_basename(path);
+  const char *p =
+      n > 5 && strcmp(path + n - 5, ".snap") == 0 ? path + n - 5 : NULL;
+  while (p && p > base && p[-1] >= '0' && p[-1] <= '9')
+    p--; /* the snapshot's number */
+  snprintf(tail, sizeof tail, ".%d.", pid);
+  const size_t t = strlen(tail);
+  if (!p || p[0] == '.' || (size_t)(p - base) <= t ||
+      memcmp(p - t, tail, t) != 0 || (size_t)(p - path) + 16 > len)
+    return "";
+  snprintf(out, len, " (%.*s*.snap)", (int)(p - path), path);
+  return out;
+}
+
 /* Epochs and the rate mean something within one process only: snapshots
  * of two processes of one program are compared with --force alone. */
 static int hd_check_process(const hd_diff *d, size_t i) {
@@ -195,10 +221,13 @@ static int hd_check_process(const hd_diff *d, size_t i) {
                    d->snaps[i].path, b->pid, d->snaps[0].path);
     return HS_EINVAL;
   }
+  char glob[4096 + 16];
   hs__tool_error(NULL,
                  "%s: a snapshot of pid %d, but %s is of pid %d (another "
-                 "process of %s); use --force to compare them anyway",
-                 d->snaps[i].path, b->pid, d->snaps[0].path, a->pid, a->exe);
+                 "process of %s); give one process's snapshots%s, or use "
+                 "--force to compare them anyway",
+                 d->snaps[i].path, b->pid, d->snaps[0].path, a->pid, a->exe,
+                 hd_process_glob(d->snaps[0].path, a->pid, glob, sizeof glob));
   return HS_EINVAL;
 }
 

@@ -99,25 +99,33 @@ static void hd_text_snapshots(const hd_diff *d, FILE *out) {
   }
 }
 
-/* "b.snap holds the same blocks as a.snap": the last snapshots repeat an
- * earlier one (an idle program's --at-exit snapshot), so trends end at it
- * (hd_trend_end). */
-static void hd_text_repeats(const hd_diff *d, FILE *out) {
-  const size_t m = hd_trend_end(d), n = d->n_snaps;
+/* Why trends end before the last snapshot (hd_trend_end): it was taken at
+ * exit, after the program's destructors, or the last snapshots hold the
+ * blocks of an earlier one (an idle program's --at-exit snapshot). */
+static void hd_text_trend_end(const hd_diff *d, FILE *out) {
+  const size_t m = hd_trend_end(d), n = d->n_snaps, e = hd_trend_exit(d);
   if (m + 1 == n)
     return;
   char last[4096], end[4096];
   hs__tool_safe_copy(last, sizeof last,
-                     hs__tool_basename(d->snaps[n - 1].path));
+                     hs__tool_basename(d->snaps[e ? e : n - 1].path));
   hs__tool_safe_copy(end, sizeof end, hs__tool_basename(d->snaps[m].path));
-  if (n - m > 2)
-    fprintf(out, "the last %zu snapshots hold", n - m - 1);
+  if (e)
+    fprintf(out,
+            "%s was taken at exit, after atexit handlers and static "
+            "destructors (what they freed is not in it): trends end at %s; "
+            "leave it out to see what grew while the program ran\n",
+            last, end);
+  else if (n - m > 2)
+    fprintf(out,
+            "the last %zu snapshots hold the same blocks as %s (nothing kept "
+            "or freed since): trends end at it\n",
+            n - m - 1, end);
   else
-    fprintf(out, "%s holds", last);
-  fprintf(out,
-          " the same blocks as %s (nothing kept or freed since): trends "
-          "end at it\n",
-          end);
+    fprintf(out,
+            "%s holds the same blocks as %s (nothing kept or freed since): "
+            "trends end at it\n",
+            last, end);
 }
 
 /* One frame's row from column `col`: its short name and position, and
@@ -554,7 +562,7 @@ void hd_report_text(hd_diff *d, FILE *out) {
             "estimates\n",
             d->snaps[0].h->sample_bytes);
   hd_text_snapshots(d, out);
-  hd_text_repeats(d, out);
+  hd_text_trend_end(d, out);
   hd_text_scan(d, out);
   uint32_t mods[16];
   const char *why[16];
@@ -911,6 +919,7 @@ void hd_report_json(hd_diff *d, FILE *out) {
   fprintf(out, ",\n  \"sampled\": %s,\n  \"group_by\": \"%s\",\n",
           d->sampled ? "true" : "false",
           (const char *[]){"stack", "function", "line"}[d->opt->group_by]);
+  fprintf(out, "  \"trend_end\": %zu,\n", hd_trend_end(d));
   fprintf(out,
           "  \"seconds\": %.6f,\n  \"total_growth_bytes\": %.0f,\n"
           "  \"growing_sites\": %zu,\n  \"sites_total\": %zu,\n",

@@ -335,40 +335,63 @@ static void hd_count(hd_diff *d, size_t k) {
   s->repeat = hd_is_repeat(d, k, newest);
 }
 
-/* The last snapshot that is no repeat of the one before it: trends end
- * there, or a steady leak that stopped with the program's work (an
- * --at-exit snapshot after the last interval one) would read bounded. */
-size_t hd_trend_end(const hd_diff *d) {
-  size_t m = d->n_snaps - 1;
+static size_t hd_skip_repeats(const hd_diff *d, size_t m) {
   while (m > 0 && d->snaps[m].repeat)
     m--;
   return m;
 }
 
-/* By bytes (docs/heapdiff.md, "Trend"): new, gone; growing when the last
- * snapshot is a new high (above every earlier one), shrinking when it is
- * below the first, bounded otherwise (not above the earlier high, not
- * below the first). Containers grow in steps (a rehash, a vector
- * doubling), so a site that never shrank and just reached a new high is
- * growing however flat it was before. Repeats at the end (hd_trend_end)
- * hold the same bytes as the snapshot they repeat, so only the high is
- * read up to it. Two snapshots: the sign. One snapshot: no trend, "-". */
+static int hd_at_exit(const hd_snap *s) {
+  return strcmp(s->h->trigger, "exit") == 0;
+}
+
+/* The last snapshot (repeats aside) when it was taken at exit, after
+ * snapshots of the same process taken while it ran: 0 when there is none.
+ * The exit snapshot comes after atexit handlers and static destructors,
+ * which free what global containers held: a steady leak that ends level
+ * there would read bounded, a torn-down cache shrinking. */
+size_t hd_trend_exit(const hd_diff *d) {
+  const size_t m = hd_skip_repeats(d, d->n_snaps - 1);
+  const hd_snap *s = &d->snaps[m];
+  if (m < 2 || !hd_at_exit(s) || hd_at_exit(s - 1) ||
+      s->h->pid != s[-1].h->pid || s->h->start_ns != s[-1].h->start_ns)
+    return 0;
+  return m;
+}
+
+/* Where trends end: the last snapshot that is no repeat of the one before
+ * it (an idle program's --at-exit snapshot after its last interval one
+ * holds the same blocks), and not the exit snapshot of hd_trend_exit. */
+size_t hd_trend_end(const hd_diff *d) {
+  const size_t m = hd_skip_repeats(d, d->n_snaps - 1);
+  return hd_trend_exit(d) ? hd_skip_repeats(d, m - 1) : m;
+}
+
+/* By bytes (docs/heapdiff.md, "Trend"), up to the snapshot where trends
+ * end (hd_trend_end, m): new, gone; growing when snapshot m is a new high
+ * (above every earlier one), shrinking when it is below the first,
+ * bounded otherwise (not above the earlier high, not below the first).
+ * Containers grow in steps (a rehash, a vector doubling), so a site that
+ * never shrank and just reached a new high is growing however flat it was
+ * before. Two snapshots: the sign. One snapshot: no trend, "-". */
 static const char *hd_trend(const hd_diff *d, const hd_site *s) {
   const size_t n = d->n_snaps, m = hd_trend_end(d);
   if (n == 1)
     return "-";
-  if (s->bytes[0] == 0 && s->bytes[n - 1] > 0)
+  if (m == 0) /* every later snapshot repeats the first */
+    return n == 2 ? "unchanged" : "bounded";
+  if (s->bytes[0] == 0 && s->bytes[m] > 0)
     return "new";
-  if (s->bytes[0] > 0 && s->bytes[n - 1] == 0)
+  if (s->bytes[0] > 0 && s->bytes[m] == 0)
     return "gone";
   double high = s->bytes[0];
   for (size_t i = 1; i < m; i++)
     high = s->bytes[i] > high ? s->bytes[i] : high;
-  if (m > 0 && s->bytes[m] > high)
+  if (s->bytes[m] > high)
     return "growing";
-  if (s->bytes[n - 1] < s->bytes[0])
+  if (s->bytes[m] < s->bytes[0])
     return "shrinking";
-  return n == 2 ? "unchanged" : "bounded";
+  return m == 1 ? "unchanged" : "bounded";
 }
 
 static int hd_cmp_growth(const void *x, const void *y, void *ctx) {

@@ -30,7 +30,8 @@ static const char hd_help[] =
     "snapshot: its live heap by site, and what of it is lost.\n"
     "\n"
     "output:\n"
-    "  --top N           show the N sites that grew most (default 20)\n"
+    "  --top N           show the N sites that grew most (default 20; 0\n"
+    "                    shows every one, as --all)\n"
     "  --all             show every site that grew\n"
     "  --json            one JSON object (docs/json.md); lists every growing\n"
     "                    site unless --top is given\n"
@@ -191,9 +192,10 @@ static int hd_option(hd_options *o, int id, const char *v, const char **dirs) {
     printf("heapdiff %s\n", HS_VERSION);
     return HS__TOOL_DONE;
   case HD_TOP:
-    if (hs__parse_u64(v, 1, HD_TOP_MAX, &n))
-      return hs__tool_bad_value(NULL, "top", "a count from 1 to 1000000000", v);
-    o->top = n, o->top_given = 1;
+    if (hs__parse_u64(v, 0, HD_TOP_MAX, &n))
+      return hs__tool_bad_value(NULL, "top",
+                                "a count from 0 (all) to 1000000000", v);
+    o->top = n, o->top_given = 1; /* 0: every site, settled in main */
     return 0;
   case HD_DEPTH:
     if (hs__parse_u64(v, 1, 1024, &n))
@@ -420,8 +422,10 @@ int main(int argc, char **argv) {
   int over = 0;
   if (!rc && n < 1)
     rc = hs__tool_usage(NULL, "needs one or more snapshot files");
-  else if (!rc && o.all && o.top_given)
+  else if (!rc && o.all && o.top_given && o.top)
     rc = hs__tool_usage(NULL, "--top and --all do not go together");
+  if (o.top_given && !o.top) /* --top 0, as heapsnap dump's: every site */
+    o.all = 1;
   if (!rc)
     rc = hd_output_ok("html", o.html, files, n);
   if (!rc)
