@@ -53,13 +53,18 @@ expect_rc 1 "zombie"
 expect_eq "$err" "heapsnap snap: process $z has exited (its parent has not reaped it yet)" "zombie"
 
 # A process without the shim: refused, nothing sent (SIGUSR2 would kill it).
+# The advice names the shim by the path `heapsnap run` would preload
+# (ld.so cannot preload a bare name).
 sleep 60 &
 plain=$!
 HS_PIDS+=("$plain")
-usage_error "no shim" "heapsnap snap: process $plain does not run the heapsnap shim; start it with \`heapsnap run\` or LD_PRELOAD=libheapsnap.so" \
+usage_error "no shim" "heapsnap snap: process $plain does not run the heapsnap shim; start it with \`heapsnap run\` or LD_PRELOAD=$(realpath "$HS_SHIM")" \
   "$H" snap "$plain"
 sleep 0.1
 alive "$plain" || fail "no shim: process $plain died"
+HEAPSNAP_LIB=$T/shim/libheapsnap.so usage_error "no shim, HEAPSNAP_LIB" \
+  "heapsnap snap: process $plain does not run the heapsnap shim; start it with \`heapsnap run\` or LD_PRELOAD=$T/shim/libheapsnap.so" \
+  "$H" snap "$plain"
 
 # The fake shim, working.
 export FAKESHIM_MODE=write

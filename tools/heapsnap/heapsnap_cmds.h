@@ -34,4 +34,9 @@ extern const char hs__help_detach[];
  * names cmd. */
 int hs__shim_path(const char *cmd, char *out);
 
+/*! The shim hs__shim_path would find, for advice: its absolute path into
+ * out (PATH_MAX bytes), checked less closely and without a word.
+ * @return : 0, or a negative code when there is none. */
+int hs__shim_guess(char *out);
+
 #endif /* HEAPSNAP_CMDS_H */

@@ -254,26 +254,22 @@ static int hs__run_lib_env(const char *cmd, const char *env, char *out) {
   return rc == HS_EMAGIC || !shim || attach ? HS_EINVAL : rc;
 }
 
-/* Finds the shim beside the launcher: the build tree puts it in
+/* Looks for the shim beside the launcher: the build tree puts it in
  * <bin>/../lib, an installation in <bin>/../lib/heapsnap or wherever the
- * build's libdir says, relative to the bindir.
- * @return : 0 with the absolute path in `out`, or -ENOENT after one line. */
-static int hs__run_lib_beside(const char *cmd, char *out) {
+ * build's libdir says, relative to the bindir. Prints nothing.
+ * @return : 0 with the absolute path in `out`; -ENOENT with the paths
+ * tried in `looked`, or -errno of /proc/self/exe with `looked` "". */
+static int hs__run_lib_look(char *out, char *looked, size_t len) {
   char exe[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) {
-    hs__tool_error(cmd,
-                   "cannot find libheapsnap.so: /proc/self/exe: %s; "
-                   "set HEAPSNAP_LIB to its path",
-                   strerror(errno));
-    return -ENOENT;
-  }
+  looked[0] = '\0';
+  if (n <= 0)
+    return -errno;
   exe[n] = '\0';
   *strrchr(exe, '/') = '\0'; /* the kernel gives an absolute path */
   static const char *const rel[] = {"../lib/libheapsnap.so",
                                     "../lib/heapsnap/libheapsnap.so",
                                     HS_SHIM_INSTALL_RELPATH};
-  char looked[3 * PATH_MAX + 8] = "";
   size_t at = 0;
   for (size_t i = 0; i < 3; i++) {
     if (i == 2 && strcmp(rel[2], rel[1]) == 0)
@@ -282,13 +278,28 @@ static int hs__run_lib_beside(const char *cmd, char *out) {
     const int w = snprintf(path, sizeof path, "%s/%s", exe, rel[i]);
     if (w > 0 && (size_t)w < sizeof path && hs__run_lib_at(path, out) == 0)
       return 0;
-    at += (size_t)snprintf(looked + at, sizeof looked - at, "%s%s",
-                           i ? ", " : "", path);
+    at += (size_t)snprintf(looked + at, len - at, "%s%s", i ? ", " : "", path);
   }
-  hs__tool_error(cmd,
-                 "cannot find libheapsnap.so; looked for %s; set "
-                 "HEAPSNAP_LIB to its path",
-                 looked);
+  return -ENOENT;
+}
+
+/* The shim beside the launcher (hs__run_lib_look).
+ * @return : 0 with the absolute path in `out`, or -ENOENT after one line. */
+static int hs__run_lib_beside(const char *cmd, char *out) {
+  char looked[3 * PATH_MAX + 8];
+  const int rc = hs__run_lib_look(out, looked, sizeof looked);
+  if (rc == 0)
+    return 0;
+  if (!looked[0])
+    hs__tool_error(cmd,
+                   "cannot find libheapsnap.so: /proc/self/exe: %s; "
+                   "set HEAPSNAP_LIB to its path",
+                   strerror(-rc));
+  else
+    hs__tool_error(cmd,
+                   "cannot find libheapsnap.so; looked for %s; set "
+                   "HEAPSNAP_LIB to its path",
+                   looked);
   return -ENOENT;
 }
 
@@ -296,6 +307,14 @@ int hs__shim_path(const char *cmd, char *out) {
   const char *env = getenv("HEAPSNAP_LIB");
   return env && *env ? hs__run_lib_env(cmd, env, out)
                      : hs__run_lib_beside(cmd, out);
+}
+
+int hs__shim_guess(char *out) {
+  const char *env = getenv("HEAPSNAP_LIB");
+  char looked[3 * PATH_MAX + 8];
+  if (env && *env)
+    return hs__run_lib_at(env, out) == 0 && hs__run_lib_elf(out) ? 0 : -ENOENT;
+  return hs__run_lib_look(out, looked, sizeof looked);
 }
 
 /* ld.so splits LD_PRELOAD at spaces and colons, so a path holding one

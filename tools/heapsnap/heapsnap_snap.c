@@ -97,11 +97,16 @@ static int hs__snap_proc_error(int pid, const char *what, int err) {
   return err > 0 ? -err : HS_EINVAL;
 }
 
+/* The advice names the shim by its path: ld.so preloads nothing by a
+ * bare name ("cannot be preloaded"). */
 static int hs__snap_refuse(int pid) {
+  char shim[PATH_MAX];
+  if (hs__shim_guess(shim) || strpbrk(shim, " :"))
+    snprintf(shim, sizeof shim, "/path/to/libheapsnap.so");
   hs__tool_error("snap",
                  "process %d does not run the heapsnap shim; start "
-                 "it with `heapsnap run` or LD_PRELOAD=libheapsnap.so",
-                 pid);
+                 "it with `heapsnap run` or LD_PRELOAD=%s",
+                 pid, shim);
   return HS_ENOSHIM;
 }
 
