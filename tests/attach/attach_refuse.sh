@@ -90,16 +90,17 @@ task=$(ls /proc/$svc/task | grep -vx "$svc")
 refuse "is a thread of process $svc" "$hs" attach "$task"
 refuse "process $svc is not attached" "$hs" detach $svc
 if [ "$(id -u)" = 0 ]; then
-  refuse "ptrace not permitted" setpriv --reuid=65534 --regid=65534 \
-    --clear-groups "$hs" attach $svc
+  # the file that could not be read, by its real path
+  refuse "process $svc: ptrace not permitted (/proc/$svc/exe: Permission denied)" \
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$hs" attach $svc
 else
   echo "note: not root, so heapsnap cannot be run as another user here: the ptrace refusal is not exercised"
 fi
 al_attach $svc --dir "$rl_dir"
 refuse "is attached already" "$hs" attach $svc
 if [ "$(id -u)" = 0 ]; then
-  refuse "ptrace not permitted" setpriv --reuid=65534 --regid=65534 \
-    --clear-groups "$hs" detach $svc
+  refuse "process $svc: ptrace not permitted (/proc/$svc/maps: Permission denied)" \
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$hs" detach $svc
 fi
 "$hs" detach $svc >/dev/null || fail "detach"
 refuse "process $svc is not attached" "$hs" detach $svc

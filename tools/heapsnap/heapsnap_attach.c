@@ -119,7 +119,7 @@ static int hs__attach_pid(const char *cmd, hs__args *it, int *pid) {
     return -ESRCH;
   }
   if (rc) {
-    hs__tool_error(cmd, "process %d: /proc/PID/status: %s", (int)v,
+    hs__tool_error(cmd, "process %d: /proc/%d/status: %s", (int)v, (int)v,
                    strerror(-rc));
     return rc;
   }
@@ -173,7 +173,7 @@ static int hs__attach_kind(const char *cmd, int pid) {
   if (fd >= 0)
     close(fd);
   if (n < 0 && (err == EACCES || err == EPERM))
-    return hs__ptrace_refused(cmd, pid, "/proc/PID/exe", err);
+    return hs__ptrace_refused(cmd, pid, path, err);
   if (n < (ssize_t)sizeof e) {
     hs__tool_error(cmd, "process %d: cannot read its executable: %s", pid,
                    n < 0 ? strerror(err) : "too short");
@@ -397,8 +397,10 @@ static int hs__detach_check(int pid) {
   const int shim = hs__proc_maps_shim(pid);
   hs__proc p;
   hs_status st;
+  char maps[48];
+  snprintf(maps, sizeof maps, "/proc/%d/maps", pid);
   if (shim == -EACCES || shim == -EPERM)
-    return hs__ptrace_refused("detach", pid, "/proc/PID/maps", -shim);
+    return hs__ptrace_refused("detach", pid, maps, -shim);
   if (shim == HS__SHIM_PRELOADED) {
     hs__tool_error("detach",
                    "process %d runs the shim preloaded, not attached; only "

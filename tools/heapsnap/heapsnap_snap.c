@@ -118,8 +118,10 @@ static int hs__snap_process(hs__snap_target *t, int pid) {
     hs__tool_error("snap", "no process %d", pid);
     return -ESRCH;
   }
+  char what[48];
+  snprintf(what, sizeof what, "/proc/%d/status", pid);
   if (rc)
-    return hs__snap_proc_error(pid, "/proc/PID/status", -rc);
+    return hs__snap_proc_error(pid, what, -rc);
   if (t->proc.tgid != pid) {
     hs__tool_error("snap", "%d is a thread of process %d; give the process id",
                    pid, t->proc.tgid);
@@ -134,7 +136,8 @@ static int hs__snap_process(hs__snap_target *t, int pid) {
   /* A process may name a thread anything; the mapped shim is the proof. */
   if ((rc = hs__proc_maps_shim(pid)) == 0)
     return hs__snap_refuse(pid);
-  return rc < 0 ? hs__snap_proc_error(pid, "/proc/PID/maps", -rc) : 0;
+  snprintf(what, sizeof what, "/proc/%d/maps", pid);
+  return rc < 0 ? hs__snap_proc_error(pid, what, -rc) : 0;
 }
 
 /* The shim is mapped but has no status: a child of fork before its first
