@@ -183,6 +183,9 @@ assert len(r) == 1 and r[0]['ppid'] == $parent and r[0]['dir'] == '$dir' \
     and r[0]['mode'] == 'full' and r[0]['started'] is False \
     and r[0]['snapshots'] == 0, r
 " || fail "ps: $("$bin/heapsnap" ps)"
+  # the text says so too, in the SIGNAL column (a 0 alone read as started)
+  "$bin/heapsnap" ps | grep -Eq "^$child +$parent +full +0  not started  $dir  " ||
+    fail "ps text: $("$bin/heapsnap" ps)"
   rc=0
   "$bin/heapsnap" snap $child >/dev/null 2>"$dir/snap.err" || rc=$?
   [ $rc = 1 ] || fail "snap of the child: status $rc, want 1"

@@ -28,7 +28,8 @@ const char hs__help_ps[] =
     "(full or sampled), snapshots written so far, the signal that asks for\n"
     "a snapshot, the snapshot folder and the command line. A child of fork\n"
     "whose shim has not started yet (it starts at the child's first\n"
-    "allocation) shows its parent's settings and 0 snapshots.\n"
+    "allocation) shows its parent's settings, 0 snapshots and \"not\n"
+    "started\" for its signal.\n"
     "\n"
     "options:\n"
     "  --json        an array of objects with the fields pid, ppid, mode,\n"
@@ -118,8 +119,13 @@ static void hs__ps_json_string(const char *s) {
 /* dir_w: the DIR column's width, so that COMMAND lines up. */
 static void hs__ps_print(const hs__ps_row *r, int json, int first, int dir_w) {
   if (!json) {
+    /* A child of fork before its shim starts cannot be asked yet (snap
+     * refuses it): said in its SIGNAL column, which its 0 alone did not
+     * tell from a started one's. */
     printf("%-7d %-7d %-7s %5llu  %-12s %-*s  ", r->pid, r->ppid, r->mode,
-           r->snapshots, r->signal, dir_w, r->dir[0] ? r->dir : "-");
+           r->snapshots,
+           r->started || r->signal[0] == '-' ? r->signal : "not started", dir_w,
+           r->dir[0] ? r->dir : "-");
     hs__tool_put_safe(stdout, r->command);
     putchar('\n');
     return;
