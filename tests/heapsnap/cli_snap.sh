@@ -126,6 +126,30 @@ usage_error "--dir missing" "heapsnap snap: --dir: '$T/none': No such file" \
 tid=$(shim_tid "$pid")
 usage_error "thread id" "heapsnap snap: $tid is a thread of process $pid; give the process id" \
   "$H" snap "$tid"
+
+# Stopped (SIGSTOP, ^Z): the signal is sent and stays pending; snap says
+# so at once (exit 1), and the snapshot comes when the process continues.
+kill -STOP "$pid"
+start=$SECONDS
+cap "$H" snap --timeout 20 "$pid"
+expect_rc 1 "stopped"
+expect_eq "$err" "heapsnap snap: process $pid is stopped (SIGSTOP or ^Z): its snapshot comes when it continues (kill -CONT $pid)" \
+  "stopped"
+expect_eq "$out" "" "stopped: stdout"
+[ $((SECONDS - start)) -lt 10 ] || fail "stopped: snap waited for its timeout"
+kill -CONT "$pid"
+hs_wait_for 10 test -f "$T/snaps/sleep.$pid.6.snap" ||
+  fail "stopped: no snapshot after SIGCONT"
+
+# Not ours to see (run as nobody): the real /proc path named.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  cap setpriv --reuid=65534 --regid=65534 --clear-groups "$H" snap "$pid"
+  expect_rc 2 "not ours"
+  expect_eq "$err" "heapsnap snap: process $pid: /proc/$pid/maps: Permission denied; run as the process's user or as root" \
+    "not ours"
+else
+  echo "note: not root (or no setpriv): snap as another user is not exercised"
+fi
 kill -KILL "$pid"
 
 # The process ends instead of writing: exit 1 without waiting the timeout.

@@ -73,10 +73,11 @@ const char hs__help_detach[] =
     "options:\n"
     "  -h, --help      this help\n"
     "\n"
-    "exit status: 0 detached; 1 the process exited, did not answer, or\n"
-    "no thread came to a safe point; 2 usage error, no such process, no\n"
-    "ptrace permission, or not attached; 128+N ended by signal N (after\n"
-    "letting go of the thread it held).\n";
+    "exit status: 0 detached; 1 the process exited, is stopped (SIGSTOP\n"
+    "or ^Z: continue it first), did not answer, or no thread came to a\n"
+    "safe point; 2 usage error, no such process, no ptrace permission,\n"
+    "or not attached; 128+N ended by signal N (after letting go of the\n"
+    "thread it held).\n";
 
 enum {
   HS__AT_HELP = HS__OPT_HELP,
@@ -416,6 +417,19 @@ static int hs__detach_check(int pid) {
   return 0;
 }
 
+/* detach: the process runs. Stopped (SIGSTOP, ^Z), its shim's thread is
+ * too, and hs_attach_stop, which waits for that thread to end, would not
+ * return until a SIGCONT. @return : 0 or a code after one line. */
+static int hs__detach_running(int pid) {
+  if (!hs__proc_stopped(pid))
+    return 0;
+  hs__tool_error("detach",
+                 "process %d is stopped (SIGSTOP or ^Z); continue it first "
+                 "(kill -CONT %d), then detach",
+                 pid, pid);
+  return HS__TOOL_EFAIL;
+}
+
 static int hs__detach_cmd(int argc, char **argv) {
   hs__args it = {"detach", hs__detach_opts, argc, argv, 0, hs__help_detach};
   const char *v;
@@ -425,7 +439,7 @@ static int hs__detach_cmd(int argc, char **argv) {
   if (id != 0)
     return id;
   if ((rc = hs__attach_pid("detach", &it, &pid)) ||
-      (rc = hs__detach_check(pid)))
+      (rc = hs__detach_check(pid)) || (rc = hs__detach_running(pid)))
     return rc;
   char lib[PATH_MAX];
   hs__calls calls;

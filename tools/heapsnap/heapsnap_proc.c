@@ -64,15 +64,20 @@ int hs__proc_comm(int pid, int tid, char *out, size_t len) {
   return got;
 }
 
-/* 1 when /proc/PID/status text says its thread has ended: a zombie (Z),
- * or dying (X). */
-static int hs__proc_zombie(const char *status) {
+/* The state letter of /proc/PID/status text (R, S, T, t, Z...), or 0. */
+static char hs__proc_state(const char *status) {
   const char *s = strstr(status, "\nState:");
   if (!s)
     return 0;
   s += strlen("\nState:");
-  s += strspn(s, " \t");
-  return *s == 'Z' || *s == 'X';
+  return s[strspn(s, " \t")];
+}
+
+/* 1 when /proc/PID/status text says its thread has ended: a zombie (Z),
+ * or dying (X). */
+static int hs__proc_zombie(const char *status) {
+  const char state = hs__proc_state(status);
+  return state == 'Z' || state == 'X';
 }
 
 /* A thread of process pid other than the main one, or pid itself when it
@@ -250,6 +255,26 @@ int hs__proc_status(const hs__proc *p, hs_status *st) {
   for (int i = 0; i < 2 && rc && rc != -EACCES && rc != -EPERM; i++)
     rc = hs__proc_status_any(p, r, bases[i], st);
   return rc < 0 && rc != -EACCES && rc != -EPERM ? -ENOENT : rc;
+}
+
+int hs__proc_stopped(int pid) {
+  char path[64], file[48], buf[4096];
+  snprintf(path, sizeof path, "/proc/%d/task", pid);
+  DIR *d = opendir(path);
+  const struct dirent *e;
+  int stopped = 0;
+  /* Every thread: the one attach or detach holds runs (traced, 't' or
+   * running) while the others of a stopped process are 'T'. */
+  while (d && !stopped && (e = readdir(d))) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9')
+      continue;
+    snprintf(file, sizeof file, "task/%.16s/status", e->d_name);
+    stopped = hs__proc_read(pid, file, buf, sizeof buf) > 0 &&
+              hs__proc_state(buf) == 'T';
+  }
+  if (d)
+    closedir(d);
+  return stopped;
 }
 
 void hs__proc_cmdline(int pid, char *buf, size_t len) {

@@ -46,6 +46,12 @@ int hs__proc_maps_shim(int pid);
  * @return : 0 with *st filled, -ENOENT when there is none, or -errno. */
 int hs__proc_status(const hs__proc *p, hs_status *st);
 
+/*! @return : 1 when a thread of process pid is stopped by a signal
+ *           (SIGSTOP, ^Z: state T, not a tracer's stop t): a group stop
+ *           holds all of them until SIGCONT. 0 otherwise, or when it
+ *           cannot be read. */
+int hs__proc_stopped(int pid);
+
 /*! Writes /proc/PID/cmdline into buf as words separated by spaces, control
  * bytes as '?', cut to len - 1 bytes. "" when it cannot be read. */
 void hs__proc_cmdline(int pid, char *buf, size_t len);

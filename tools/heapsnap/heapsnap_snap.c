@@ -46,8 +46,10 @@ const char hs__help_snap[] =
     "\n"
     "exit status: 0 the path is printed; 1 the snapshot could not be\n"
     "written (the reason is printed), the process exited first, its shim\n"
-    "has not started yet, or the time ran out; 2 usage error, no such\n"
-    "process, no shim in it, its signal trigger off, or no permission.\n";
+    "has not started yet, the process is stopped (SIGSTOP or ^Z: the\n"
+    "signal is sent, the snapshot comes when it continues), or the time\n"
+    "ran out; 2 usage error, no such process, no shim in it, its signal\n"
+    "trigger off, or no permission.\n";
 
 enum { HS__SNAP_HELP = HS__OPT_HELP, HS__SNAP_TIMEOUT, HS__SNAP_DIR };
 
@@ -188,6 +190,27 @@ static int hs__snap_thread_named(const hs__snap_target *t) {
          strcmp(comm, want) == 0;
 }
 
+/* The status names no thread: the shim's has not run yet. Attached to a
+ * stopped process, it waits for the SIGCONT (a thread made during a group
+ * stop stops at once). @return : a code after one line. */
+static int hs__snap_no_thread(const hs__snap_target *t, const char *sig) {
+  const int pid = t->proc.pid;
+  if (hs__proc_stopped(pid)) {
+    hs__tool_error("snap",
+                   "process %d is stopped (SIGSTOP or ^Z), and the shim's "
+                   "thread has not started in it: continue it (kill -CONT "
+                   "%d), then snap again",
+                   pid, pid);
+    return HS__TOOL_EFAIL;
+  }
+  hs__tool_error("snap",
+                 "process %d: the shim's thread, which takes %s, has not "
+                 "started; not sending a signal that something else may "
+                 "handle",
+                 pid, sig);
+  return HS_EINVAL;
+}
+
 /* What the status says: a signal to send, and a thread that takes it
  * under that name. Refuses, sending nothing, when it cannot be sure no
  * handler but the shim's would run. @return : 0 or a code after one line. */
@@ -214,9 +237,11 @@ static int hs__snap_trigger(hs__snap_target *t) {
                      pid);
     return HS_EINVAL;
   }
-  if (!(t->st.flags & HS_STATUS_THREAD) || !hs__snap_thread_named(t)) {
-    char sig[16];
-    hs__proc_signal_name(t->st.signo, sig, sizeof sig);
+  char sig[16];
+  hs__proc_signal_name(t->st.signo, sig, sizeof sig);
+  if (!(t->st.flags & HS_STATUS_THREAD))
+    return hs__snap_no_thread(t, sig);
+  if (!hs__snap_thread_named(t)) {
     hs__tool_error("snap",
                    "process %d: the shim's thread %d, which takes %s, is "
                    "not there under the name heapsnap:%d; not sending a "
@@ -275,6 +300,18 @@ static int hs__snap_print(const hs__snap_target *t, const hs_status *now,
   return 0;
 }
 
+/* The signal is sent, and stays pending while the process is stopped:
+ * the shim's thread takes it, and writes the file, after a SIGCONT. Not
+ * waited for: nothing can come before.
+ * @return : HS__TOOL_EFAIL after one line. */
+static int hs__snap_stopped(const hs__snap_target *t) {
+  hs__tool_error("snap",
+                 "process %d is stopped (SIGSTOP or ^Z): its snapshot comes "
+                 "when it continues (kill -CONT %d)",
+                 t->proc.pid, t->proc.pid);
+  return HS__TOOL_EFAIL;
+}
+
 /* Follows the status file until an attempt made after `before` ends, the
  * process goes away or the time runs out.
  * @return : 0, or HS__TOOL_EFAIL after one line. */
@@ -303,6 +340,8 @@ static int hs__snap_wait(const hs__snap_target *t, const hs_status *before,
       return HS__TOOL_EFAIL;
     }
     if (hs__now_ns() >= deadline) {
+      if (hs__proc_stopped(t->proc.pid)) /* stopped since it was sent */
+        return hs__snap_stopped(t);
       hs__tool_error("snap", "no new snapshot of process %d in %s after %s s",
                      t->proc.pid, t->dir, a->timeout ? a->timeout : "30");
       return HS__TOOL_EFAIL;
@@ -357,6 +396,8 @@ static int hs__snap(int argc, char **argv) {
   if ((rc = hs__snap_process(&t, (int)pid)) || (rc = hs__snap_trigger(&t)) ||
       (rc = hs__snap_folder(&t, a.dir)) || (rc = hs__snap_send(&t)))
     return rc;
+  if (hs__proc_stopped(t.proc.pid))
+    return hs__snap_stopped(&t);
   return hs__snap_wait(&t, &t.st, &a);
 }
 
