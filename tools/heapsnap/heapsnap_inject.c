@@ -699,24 +699,48 @@ void hs__inject_read_str(const hs__inject *ij, uint64_t addr, char *buf,
   buf[strnlen(buf, len - 1)] = '\0';
 }
 
+/* Says the call is late, once, and again each time the process is
+ * stopped or continued since the last line (looked at every HS__CALL_NS):
+ * a stopped process's threads, which the call may wait for, go on only
+ * after a SIGCONT. *said: -1 nothing said yet, else stopped when said. */
+static void hs__call_late(const hs__inject *ij, uint64_t since, int *said) {
+  const int stopped = hs__proc_stopped(ij->pid);
+  if (stopped == *said)
+    return;
+  *said = stopped;
+  const unsigned long long s = (hs__mono_ns() - since) / 1000000000ull;
+  if (stopped)
+    hs__tool_error(ij->cmd,
+                   "process %d: the call has not returned in %llu s, and "
+                   "the process is stopped (SIGSTOP or ^Z): it goes on when "
+                   "the process continues (kill -CONT %d); waiting for it "
+                   "(cut short, the process would crash; Ctrl-C waits for "
+                   "it too, kill -9 crashes the process)",
+                   ij->pid, s, ij->pid);
+  else
+    hs__tool_error(ij->cmd,
+                   "process %d: the call has not returned in %llu s; "
+                   "waiting for it (cut short, the process would crash; "
+                   "Ctrl-C waits for it too, kill -9 crashes the process)",
+                   ij->pid, s);
+}
+
 /* Runs the thread until the call returns to address 0 (a SIGSEGV stop
  * there); signals meanwhile are kept. A call that takes long (dlopen
  * behind another thread's loader lock) is waited for all the same, after
- * one line: let go in the middle of it, the thread would return to
- * address 0 and the process die. */
+ * a line (hs__call_late): let go in the middle of it, the thread would
+ * return to address 0 and the process die. */
 static int hs__run_call(hs__inject *ij, uint64_t *ret) {
-  uint64_t deadline = hs__mono_ns() + HS__CALL_NS;
+  const uint64_t start = hs__mono_ns();
+  uint64_t deadline = start + HS__CALL_NS;
+  int said = -1;
   ptrace(PTRACE_CONT, ij->tid, 0, 0);
   for (;;) {
     int status;
     const int rc = hs__wait_stop(ij->tid, &status, deadline);
     if (rc == -ETIMEDOUT) {
-      hs__tool_error(ij->cmd,
-                     "process %d: the call has not returned in %llu s; "
-                     "waiting for it (cut short, the process would crash; "
-                     "Ctrl-C waits for it too, kill -9 crashes the process)",
-                     ij->pid, HS__CALL_NS / 1000000000ull);
-      deadline = UINT64_MAX;
+      hs__call_late(ij, start, &said);
+      deadline = hs__mono_ns() + HS__CALL_NS;
       continue;
     }
     if (rc)
