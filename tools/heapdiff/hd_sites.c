@@ -374,8 +374,8 @@ size_t hd_trend_end(const hd_diff *d) {
  * Containers grow in steps (a rehash, a vector doubling), so a site that
  * never shrank and just reached a new high is growing however flat it was
  * before. Two snapshots: the sign. One snapshot: no trend, "-". */
-static const char *hd_trend(const hd_diff *d, const hd_site *s) {
-  const size_t n = d->n_snaps, m = hd_trend_end(d);
+static const char *hd_trend(const hd_diff *d, const hd_site *s, size_t m) {
+  const size_t n = d->n_snaps;
   if (n == 1)
     return "-";
   if (m == 0) /* every later snapshot repeats the first */
@@ -415,11 +415,12 @@ static int hd_order(hd_diff *d) {
   d->order = malloc((d->n_sites + 1) * sizeof *d->order);
   if (!d->order)
     return HS_ENOMEM;
+  const size_t end = hd_trend_end(d);
   for (uint32_t i = 0; i < d->n_sites; i++) {
     hd_site *s = &d->sites[i];
     s->delta_blocks = s->blocks[d->n_snaps - 1] - s->blocks[0];
     s->delta_bytes = s->bytes[d->n_snaps - 1] - s->bytes[0];
-    s->trend = hd_trend(d, s);
+    s->trend = hd_trend(d, s, end);
     for (size_t k = 0; k < d->n_snaps; k++)
       if (s->blocks[k] > 0) {
         d->n_live_sites++;
