@@ -115,6 +115,15 @@ async function mainPage(file, png) {
     check(got === want, 'flame graph, ' + name + ': ' + want.replace('\n', ', '), got);
   }
 
+  // Frames in the order a bar draws its parts, lost, held, shrank: the
+  // lost grow_lost left of the held grow_kept, as under the red part of
+  // the frames above them (the bigger grow_kept came first before).
+  const order = (await p.eval(FLAME)).boxes;
+  const x = (name) => (order.find((b) => b[0] === name) || [0, NaN])[1];
+  check(x('grow_lost') < x('grow_kept') && x('grow_kept') < x('shrink_old'),
+    'flame graph: lost, then held, then shrank, left to right',
+    [x('grow_lost'), x('grow_kept'), x('shrink_old')]);
+
   // Drag on the timeline from snapshot #2 to #3: every view follows.
   const GEO = `(() => { const c = document.getElementById('timeline');
     c.scrollIntoView(); const r = c.getBoundingClientRect();

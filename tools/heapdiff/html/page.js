@@ -451,16 +451,23 @@ hdData().then((D) => {
     for (let n = zoom; n >= 0; n = T.parent[n]) chain.unshift(n);
     chain.forEach((n, d) => box(g, n, 0, w, d));
     const lay = (n, x, width, d) => {
+      /* lost first, then held, then shrank, as a bar draws its parts: a
+       * lost child lies under its parent's lost part; the bigger first.
+       * Each child's keys once: [node, lost share, shrank share, total] */
       const kids = [];
-      for (let k = n + 1; k < T.end[n]; k = T.end[k]) kids.push(k);
-      kids.sort((a, b) => total(b) - total(a));
+      for (let k = n + 1; k < T.end[n]; k = T.end[k]) {
+        const t = total(k);
+        kids.push([k, lostIn(k) / (t || 1), shrankIn(k) / (t || 1), t]);
+      }
+      kids.sort((a, b) => b[1] - a[1] || a[2] - b[2] || b[3] - a[3]);
       const tt = total(n) || 1;
       let cx = x;
-      for (const k of kids) {
-        const kw = width * total(k) / tt;
-        if (kw < 0.4) break;
-        box(g, k, cx, kw, d + 1);
-        lay(k, cx, kw, d + 1);
+      for (const [k, , , t] of kids) {
+        const kw = width * t / tt;
+        if (kw >= 0.4) { /* narrower: not drawn, its place kept */
+          box(g, k, cx, kw, d + 1);
+          lay(k, cx, kw, d + 1);
+        }
         cx += kw;
       }
     };
