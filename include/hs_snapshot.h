@@ -98,6 +98,11 @@ typedef struct hs_block {
   uint32_t epoch; /* snapshots taken before it was allocated; 0 = before #1 */
 } hs_block;
 
+/* Block epochs stop here (the shim keeps 19 bits of one a block): a block
+ * allocated after snapshot HS_BLOCK_EPOCH_MAX or any later one carries
+ * it, so epochs no longer tell those snapshots apart. */
+#define HS_BLOCK_EPOCH_MAX 524287u
+
 /* Reachability (HS_SNAP_SCANNED): the roots the scan started from, and for
  * each block how it was first reached. docs/reachability.md. */
 #define HS_ROOT_GLOBAL 1   /* a writable segment of module `module` */

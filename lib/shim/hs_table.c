@@ -44,6 +44,8 @@
 #define HS_ADDR_BITS 45
 #define HS_SIZE_BITS 40
 #define HS_EPOCH_MAX ((1u << (64 - HS_ADDR_BITS)) - 1)
+_Static_assert(HS_EPOCH_MAX == HS_BLOCK_EPOCH_MAX,
+               "the format's epoch limit is the live table's");
 #define HS_SIZE_MAX ((1ull << HS_SIZE_BITS) - 1)
 #define HS_STACK_BITS (64 - HS_SIZE_BITS)
 /* A bucket is one 64-byte line: four entries, compared at once

@@ -42,6 +42,9 @@ check steps5-repeat.json --json steps.1.snap steps.4.snap steps.5.snap
 check steps5-new.txt steps.1.snap steps.2.snap steps.3.snap steps.4.snap steps-new.5.snap
 check steps5-exit.txt steps.1.snap steps.2.snap steps.3.snap steps.4.snap steps-exit.5.snap
 check steps5-exit.json --json steps.1.snap steps.4.snap steps-exit.5.snap
+check force-exit.txt --force steps.1.snap other.4.snap other-exit.5.snap
+check epochmax.txt epochmax.1.snap epochmax.2.snap epochmax.3.snap
+check sampled3.txt sampled.1.snap sampled.2.snap sampled.3.snap
 check one.txt server.3.snap
 check one.json --json server.3.snap
 check jit.json --json jit.snap # a frame in no module: offset = address

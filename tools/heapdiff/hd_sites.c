@@ -303,11 +303,16 @@ int hd_block_is_new(const hd_diff *d, size_t k, const hs_block *b) {
 /* Snapshot k holds the very blocks of snapshot k-1 when both are of one
  * process, none of its blocks was allocated after k-1 was taken, and it
  * has as many: then none was freed either. An --at-exit snapshot taken
- * while the program was idle after its last interval snapshot is one. */
+ * while the program was idle after its last interval snapshot is one.
+ * Not told of sampled snapshots (their blocks are a sample: others may
+ * have come and gone), nor past the epochs' limit (a block allocated
+ * after k-1 then carries k-1's epoch). */
 static int hd_is_repeat(const hd_diff *d, size_t k, uint32_t newest) {
   const hs_header *h = d->snaps[k].h, *prev = k ? d->snaps[k - 1].h : NULL;
   return prev && h->pid == prev->pid && h->start_ns == prev->start_ns &&
-         newest <= prev->epoch && h->live_blocks == prev->live_blocks &&
+         !((h->flags | prev->flags) & HS_SNAP_SAMPLED) &&
+         prev->epoch < HS_BLOCK_EPOCH_MAX && newest <= prev->epoch &&
+         h->live_blocks == prev->live_blocks &&
          h->live_bytes == prev->live_bytes;
 }
 
@@ -353,9 +358,12 @@ static int hd_at_exit(const hd_snap *s) {
 size_t hd_trend_exit(const hd_diff *d) {
   const size_t m = hd_skip_repeats(d, d->n_snaps - 1);
   const hd_snap *s = &d->snaps[m];
-  if (m < 2 || !hd_at_exit(s) || hd_at_exit(s - 1) ||
-      s->h->pid != s[-1].h->pid || s->h->start_ns != s[-1].h->start_ns)
+  if (m < 2 || !hd_at_exit(s))
     return 0;
+  for (const hd_snap *r = s - 2; r < s; r++) /* two running ones before */
+    if (hd_at_exit(r) || r->h->pid != s->h->pid ||
+        r->h->start_ns != s->h->start_ns)
+      return 0;
   return m;
 }
 
@@ -380,7 +388,8 @@ static const char *hd_trend(const hd_diff *d, const hd_site *s, size_t m) {
     return "-";
   if (m == 0) /* every later snapshot repeats the first */
     return n == 2 ? "unchanged" : "bounded";
-  if (s->bytes[0] == 0 && s->bytes[m] > 0)
+  /* new also when it came after the end (at exit): none there either */
+  if (s->bytes[0] == 0 && (s->bytes[m] > 0 || s->bytes[n - 1] > 0))
     return "new";
   if (s->bytes[0] > 0 && s->bytes[m] == 0)
     return "gone";
