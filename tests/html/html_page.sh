@@ -3,8 +3,9 @@
 # heapdiff --html on a real process (html_svc under the shim): the line it
 # prints, --json alongside, bad output paths; then the page in headless
 # Chromium (html_page_check.js), with a copy whose data carries retained
-# sizes added by hand, and the page of one snapshot. Leaves the page and
-# its screenshot in OUTDIR.
+# sizes added by hand, the page of one snapshot, and two copies whose data
+# says the last snapshot repeats the one before or came at exit (where
+# trends end). Leaves the page and its screenshot in OUTDIR.
 set -euo pipefail
 shim=$1 heapdiff=$2 prog=$3 src=$(cd "$4" && pwd) out=$5
 . "$src/html_lib.sh"
@@ -67,9 +68,25 @@ tag = '<script type="application/json" id="hd-data">' + data + "</script>"
 open(sys.argv[2], "w").write(html[:m.start()] + tag + html[m.end():])
 PY
 
+# The same page told that the last snapshot repeats the one before it, and
+# again that it was taken at exit: the header says where trends end.
+python3 - "$page" "$dir/repeat.html" "$dir/exit.html" <<'PY'
+import json, sys
+from hd_page import load
+html, m, d = load(sys.argv[1])
+r = d["report"]
+r["trend_end"] = 1
+for out, key, value in ((sys.argv[2], "repeat", True), (sys.argv[3], "trigger", "exit")):
+    r["snapshots"][2][key] = value
+    data = json.dumps(d).replace("<", "\\u003c")
+    tag = '<script type="application/json" id="hd-data">' + data + "</script>"
+    open(out, "w").write(html[:m.start()] + tag + html[m.end():])
+    r["snapshots"][2][key] = {"repeat": False, "trigger": "api"}[key]
+PY
+
 "$heapdiff" --html "$dir/one.html" "${snaps[2]}" >/dev/null
 node "$src/html_page_check.js" "$page" "$dir/retained.html" "$dir/one.html" \
-  "$out/html_svc.png" ||
+  "$out/html_svc.png" "$dir/repeat.html" "$dir/exit.html" ||
   fails=$((fails + 1))
 echo "page: $page; screenshot: $out/html_svc.png"
 exit $((fails > 0))

@@ -1,4 +1,5 @@
 // html_page_check.js PAGE RETAINED_PAGE ONE_SNAPSHOT_PAGE SCREENSHOT
+//                    REPEAT_PAGE EXIT_PAGE
 // Opens heapdiff's page for html_svc (html_svc.c says what it holds) in
 // headless Chromium and checks what the page shows once its scripts ran:
 // the sites' growth, new and lost bytes, the lost/held split, a retainer
@@ -6,7 +7,9 @@
 // selects), the flame graph's search; that the page asked for nothing and
 // logged no error. RETAINED_PAGE is the same page with retained sizes
 // added to its data by hand: the sites table must show them;
-// ONE_SNAPSHOT_PAGE is the last snapshot's alone. Saves a
+// ONE_SNAPSHOT_PAGE is the last snapshot's alone; REPEAT_PAGE and
+// EXIT_PAGE are PAGE with its data saying that the last snapshot repeats
+// the one before it, or was taken at exit (trends end at the second). Saves a
 // screenshot of PAGE. Exit 1 on any failure.
 'use strict';
 const path = require('path');
@@ -192,10 +195,31 @@ async function retainedPage(file) {
   await p.close();
 }
 
+// Where trends end, from the data's trend_end and the snapshots' repeat
+// and trigger: a line under the snapshot table (kind 'repeat' or 'exit'),
+// none without a reason (kind '').
+async function trendEndPage(file, kind) {
+  const p = await load(file);
+  const got = await p.eval('(document.getElementById("trend-end") || {}).textContent || ""');
+  const [, s2, s3] = await p.eval('[...document.querySelectorAll("table.snaps td.mono")].map((td) => td.textContent)');
+  const want = {
+    '': '',
+    repeat: s3 + ' holds the same blocks as ' + s2 + ' (nothing kept or freed since): trends end at it',
+    exit: s3 + ' was taken at exit, after atexit handlers and static destructors (what they freed is ' +
+      'not in it): trends end at ' + s2 + '; leave it out to see what grew while the program ran',
+  }[kind];
+  check(!!s3 && got === want, 'trend end: ' + (want || 'no line'), got);
+  check(p.errors.length === 0 && p.requests.length === 0, 'trend end page: no error, no request', p.errors);
+  await p.close();
+}
+
 (async () => {
-  const [page, retained, one, png] = process.argv.slice(2);
+  const [page, retained, one, png, repeat, exit] = process.argv.slice(2);
   await mainPage(page, png);
   await retainedPage(retained);
   await onePage(one);
+  await trendEndPage(page, '');
+  await trendEndPage(repeat, 'repeat');
+  await trendEndPage(exit, 'exit');
   process.exit(fails ? 1 : 0);
 })().catch((e) => { console.log('FAIL: ' + (e.stack || e)); process.exit(1); });

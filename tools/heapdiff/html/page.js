@@ -123,6 +123,22 @@ hdData().then((D) => {
   function t(k) { return snaps[k].time - snaps[0].time; }
 
   /* --- header --------------------------------------------------------- */
+  /* Why trends end before the last snapshot, as the text report says it
+   * (docs/heapdiff.md, "Where trends end"), or ''. */
+  function trendEnd() {
+    const m = R.trend_end;
+    if (!(NS > 1 && m >= 0 && m < NS - 1)) return '';
+    const end = base(snaps[m].path), after = snaps.slice(m + 1);
+    const exit = after.find((s) => !s.repeat && s.trigger === 'exit');
+    if (exit) {
+      return base(exit.path) + ' was taken at exit, after atexit handlers and static destructors ' +
+        '(what they freed is not in it): trends end at ' + end + '; leave it out to see what grew ' +
+        'while the program ran';
+    }
+    return (after.length > 1 ? 'the last ' + after.length + ' snapshots hold' : base(after[0].path) + ' holds') +
+      ' the same blocks as ' + end + ' (nothing kept or freed since): trends end at it';
+  }
+
   function header() {
     const h = $('head');
     h.textContent = '';
@@ -149,6 +165,8 @@ hdData().then((D) => {
       el('td', { text: size(s.estimated_bytes) }),
       el('td', { text: s.rss ? size(s.rss) : '?' }))));
     h.append(tb);
+    const te = trendEnd();
+    if (te) h.append(el('p', { cls: 'note', id: 'trend-end', text: te }));
     h.append(el('div', { id: 'summary', cls: 'summary' }));
     if (!R.scanned) {
       h.append(el('p', { cls: 'note', text: 'no reachability in the last snapshot: ' +
