@@ -188,6 +188,9 @@ size_t hd_trend_end(const hd_diff *d);
  * and static destructors, after snapshots of the same process taken while
  * it ran), or 0. */
 size_t hd_trend_exit(const hd_diff *d);
+/*! Whether two snapshots are of one process (pid and start time): epochs,
+ * repeats and rates compare within one only. */
+int hd_same_process(const hs_header *a, const hs_header *b);
 /*! Whether block b of snapshot k was allocated after the first snapshot
  * was taken (every block is, when they are different processes). */
 int hd_block_is_new(const hd_diff *d, size_t k, const hs_block *b);

@@ -14,8 +14,7 @@ int hd_list_mode(const hd_diff *d) {
 
 int hd_has_rate(const hd_diff *d) {
   const hs_header *a = d->snaps[0].h, *b = d->snaps[d->n_snaps - 1].h;
-  return a->pid == b->pid && a->start_ns == b->start_ns &&
-         b->time_ns > a->time_ns;
+  return hd_same_process(a, b) && b->time_ns > a->time_ns;
 }
 
 int hd_check_list(hd_diff *d) {

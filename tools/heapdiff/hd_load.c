@@ -49,7 +49,7 @@ static int hd_cmp_time(const void *x, const void *y) {
   return a->number < b->number ? -1 : a->number > b->number;
 }
 
-static int hd_same_process(const hs_header *a, const hs_header *b) {
+int hd_same_process(const hs_header *a, const hs_header *b) {
   return a->pid == b->pid && a->start_ns == b->start_ns;
 }
 

@@ -295,9 +295,7 @@ static double hd_weight(const hs_header *h, uint64_t size) {
 int hd_block_is_new(const hd_diff *d, size_t k, const hs_block *b) {
   const hs_header *h = d->snaps[k].h, *first = d->snaps[0].h;
   /* epochs compare within one process only */
-  const int same_process =
-      h->pid == first->pid && h->start_ns == first->start_ns;
-  return !same_process || b->epoch > first->epoch;
+  return !hd_same_process(h, first) || b->epoch > first->epoch;
 }
 
 /* Snapshot k holds the very blocks of snapshot k-1 when both are of one
@@ -309,7 +307,7 @@ int hd_block_is_new(const hd_diff *d, size_t k, const hs_block *b) {
  * after k-1 then carries k-1's epoch). */
 static int hd_is_repeat(const hd_diff *d, size_t k, uint32_t newest) {
   const hs_header *h = d->snaps[k].h, *prev = k ? d->snaps[k - 1].h : NULL;
-  return prev && h->pid == prev->pid && h->start_ns == prev->start_ns &&
+  return prev && hd_same_process(h, prev) &&
          !((h->flags | prev->flags) & HS_SNAP_SAMPLED) &&
          prev->epoch < HS_BLOCK_EPOCH_MAX && newest <= prev->epoch &&
          h->live_blocks == prev->live_blocks &&
@@ -361,8 +359,7 @@ size_t hd_trend_exit(const hd_diff *d) {
   if (m < 2 || !hd_at_exit(s))
     return 0;
   for (const hd_snap *r = s - 2; r < s; r++) /* two running ones before */
-    if (hd_at_exit(r) || r->h->pid != s->h->pid ||
-        r->h->start_ns != s->h->start_ns)
+    if (hd_at_exit(r) || !hd_same_process(r->h, s->h))
       return 0;
   return m;
 }
