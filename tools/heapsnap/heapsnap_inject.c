@@ -709,20 +709,17 @@ static void hs__call_late(const hs__inject *ij, uint64_t since, int *said) {
     return;
   *said = stopped;
   const unsigned long long s = (hs__mono_ns() - since) / 1000000000ull;
+  char why[128] = "";
   if (stopped)
-    hs__tool_error(ij->cmd,
-                   "process %d: the call has not returned in %llu s, and "
-                   "the process is stopped (SIGSTOP or ^Z): it goes on when "
-                   "the process continues (kill -CONT %d); waiting for it "
-                   "(cut short, the process would crash; Ctrl-C waits for "
-                   "it too, kill -9 crashes the process)",
-                   ij->pid, s, ij->pid);
-  else
-    hs__tool_error(ij->cmd,
-                   "process %d: the call has not returned in %llu s; "
-                   "waiting for it (cut short, the process would crash; "
-                   "Ctrl-C waits for it too, kill -9 crashes the process)",
-                   ij->pid, s);
+    snprintf(why, sizeof why,
+             ", and the process is stopped (SIGSTOP or ^Z): it goes on "
+             "when the process continues (kill -CONT %d)",
+             ij->pid);
+  hs__tool_error(ij->cmd,
+                 "process %d: the call has not returned in %llu s%s; "
+                 "waiting for it (cut short, the process would crash; "
+                 "Ctrl-C waits for it too, kill -9 crashes the process)",
+                 ij->pid, s, why);
 }
 
 /* Runs the thread until the call returns to address 0 (a SIGSEGV stop
